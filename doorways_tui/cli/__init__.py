@@ -1,0 +1,67 @@
+"""The ``doorways`` command: the app with no arguments, headless subcommands otherwise.
+
+Each subcommand lives in its own module with ``register(subparsers)``; the module is only
+imported when the command line is parsed, so ``doorways queue list`` never loads torch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from doorways_tui import __version__
+
+# Modules under doorways_tui.cli, each with register(subparsers) -> None.
+SUBCOMMAND_MODULES = [
+    "generate",
+    "models",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="doorways",
+        description="Make and curate CLIP-guided VQGAN art from the terminal.",
+    )
+    parser.add_argument("--version", action="version", version=f"doorways {__version__}")
+    parser.add_argument("--library", help="library folder (default: user data dir, or $DOORWAYS_LIBRARY)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        importlib.import_module(f"doorways_tui.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from engine.errors import DoorwaysError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        handler = _default_handler()
+        if handler is None:
+            parser.print_help()
+            return 0
+    try:
+        return int(handler(args) or 0)
+    except DoorwaysError as exc:
+        print(f"doorways: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("doorways: interrupted", file=sys.stderr)
+        return 130
+
+
+def _default_handler():
+    """With no subcommand: open the workstation if it is installed in this build."""
+    try:
+        module = importlib.import_module("doorways_tui.cli.app")
+    except ModuleNotFoundError:
+        return None
+    return module.run_app
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
