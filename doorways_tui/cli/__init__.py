@@ -17,6 +17,7 @@ from doorways_tui import __version__
 SUBCOMMAND_MODULES = [
     "generate",
     "models",
+    "theme",
 ]
 
 

@@ -1,0 +1,138 @@
+"""``doorways theme list|preview|queue``: explore a theme in volume from one file.
+
+``preview`` prints what ``queue`` would add (counts, the first prompts, prompts too long
+for CLIP) and touches nothing; ``queue`` adds only what the library does not have yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+DEFAULT_SHOW = 8
+MAX_WARNINGS = 20
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("theme", help="preview and queue theme packs (many pairs, many seeds)")
+    tsub = p.add_subparsers(dest="theme_command", metavar="ACTION", required=True)
+    lst = tsub.add_parser("list", help="the theme packs shipped with Doorways")
+    lst.set_defaults(handler=run_list)
+    preview = tsub.add_parser("preview", help="show what a theme would queue; changes nothing")
+    _theme_args(preview)
+    preview.add_argument(
+        "--show", type=int, default=DEFAULT_SHOW, metavar="N", help="prompts to print"
+    )
+    preview.set_defaults(handler=run_preview)
+    queue = tsub.add_parser("queue", help="add a theme to the library (only what is new)")
+    _theme_args(queue)
+    queue.add_argument("--dry-run", action="store_true", help="count what is new; add nothing")
+    queue.set_defaults(handler=run_queue)
+
+
+def _theme_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("theme", metavar="FILE|NAME", help="a theme file, or a shipped pack's name")
+    p.add_argument("--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from doorways_tui.themes import ThemeError, expand, job_count, load_theme, shipped_themes
+
+    out = out or sys.stdout
+    packs = shipped_themes()
+    if not packs:
+        print("no theme packs found", file=out)
+        return 0
+    for name, path in packs.items():
+        try:
+            theme = load_theme(path)
+        except ThemeError as exc:
+            print(f"{name:<16} (broken) {exc}", file=out)
+            continue
+        variants = expand(theme)
+        counts = f"{theme.set_count} sets, {len(variants)} variants, {job_count(variants)} jobs"
+        print(f"{name:<16} {theme.name}: {counts}", file=out)
+        if theme.description:
+            print(f"{'':<16} {theme.description}", file=out)
+    return 0
+
+
+def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from doorways_tui.themes import expand, load_theme, long_prompts, summary
+
+    out = out or sys.stdout
+    theme = load_theme(args.theme)
+    variants = expand(theme, seeds=args.seeds)
+    print(f"{theme.name} ({theme.source})", file=out)
+    print(summary(theme, variants), file=out)
+    if theme.style:
+        print(f"style: {theme.style}", file=out)
+    if theme.settings:
+        print(f"settings: {_settings_line(theme.settings)}", file=out)
+    shown = variants[: max(0, args.show)]
+    if shown:
+        print(f"first {len(shown)} of {len(variants)} prompts:", file=out)
+        width = max(len(v.group) for v in shown)
+        for v in shown:
+            print(f"  {v.group:<{width}}  {v.prompt}", file=out)
+    _report_long(long_prompts(variants), out)
+    return 0
+
+
+def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from doorways_tui.themes import expand, load_theme, long_prompts, summary
+    from doorways_tui.themes.library import queue_theme
+
+    out = out or sys.stdout
+    theme = load_theme(args.theme)
+    variants = expand(theme, seeds=args.seeds)
+    print(f"{theme.name}: {summary(theme, variants)}", file=out)
+    _report_long(long_prompts(variants), out)
+    library = _open_library(args)
+    report = queue_theme(library, theme, variants, dry_run=args.dry_run)
+    verb = "would add" if args.dry_run else "added"
+    print(
+        f"{verb} {report.new_variants} new variants and {report.new_jobs} jobs"
+        f" ({report.existing_jobs} already in the library)",
+        file=out,
+    )
+    return 0
+
+
+def _open_library(args: argparse.Namespace):
+    from doorways_tui.settings import load_settings
+    from doorways_tui.store import Library
+
+    settings = load_settings(library=getattr(args, "library", None))
+    return Library(settings.library)
+
+
+def _settings_line(settings: dict) -> str:
+    parts = []
+    if "width" in settings or "height" in settings:
+        parts.append(f"{settings.get('width', '?')}x{settings.get('height', '?')}")
+    parts += [f"{k} {v}" for k, v in settings.items() if k not in ("width", "height")]
+    return ", ".join(parts)
+
+
+def _report_long(warnings: Sequence, out: TextIO) -> None:
+    """Over-long prompts are reported, never silently cut."""
+    if not warnings:
+        return
+    print(f"{len(warnings)} prompts are longer than CLIP reads (the rest is cut):", file=out)
+    for warning in warnings[:MAX_WARNINGS]:
+        print(f"  {warning}", file=out)
+    if len(warnings) > MAX_WARNINGS:
+        print(f"  ... and {len(warnings) - MAX_WARNINGS} more", file=out)

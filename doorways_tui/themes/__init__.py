@@ -1,0 +1,51 @@
+"""Theme packs: one TOML file of paired subjects expanded into a whole series of jobs.
+
+The medium's strength is volume, so a theme says what to explore (pairs or triples of
+subjects in groups) and how (template, doorway words, modifiers, style, seeds, engine
+settings); ``expand`` multiplies it out. Parsing is strict and every error names the
+file and line, because a typo in a 300-job theme should fail before anything is queued.
+Pure: no Textual, no torch (the CLIP tokenizer is loaded from its file, not its package).
+"""
+
+from doorways_tui.themes.expand import (
+    expand,
+    job_count,
+    long_prompts,
+    side_text,
+    summary,
+    token_count,
+)
+from doorways_tui.themes.model import (
+    CLIP_CONTEXT,
+    Group,
+    Subject,
+    Theme,
+    ThemeError,
+    TokenWarning,
+    Variant,
+)
+from doorways_tui.themes.packs import load_theme, resolve_theme, shipped_themes, theme_dirs
+from doorways_tui.themes.parse import parse_pairs, parse_theme, theme_from_pairs
+
+__all__ = [
+    "CLIP_CONTEXT",
+    "Group",
+    "Subject",
+    "Theme",
+    "ThemeError",
+    "TokenWarning",
+    "Variant",
+    "expand",
+    "job_count",
+    "load_theme",
+    "long_prompts",
+    "parse_pairs",
+    "parse_theme",
+    "resolve_theme",
+    "shipped_themes",
+    "side_text",
+    "summary",
+    "theme_dirs",
+    "theme_from_pairs",
+    "token_count",
+]
