@@ -1,0 +1,188 @@
+"""Images: the filtered lists the browser shows, stepping through them, and triage writes.
+
+Lists are ordered by image id (oldest first), so paging with ``after_id`` is stable while
+workers keep adding images. Every triage write stores the previous values in the undo log
+in the same transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from doorways_tui.store.claims import ClaimsMixin
+from doorways_tui.store.db import StoreError
+from doorways_tui.store.records import IMAGE_KINDS, Image
+
+VIEWS = ("all", "starred", "untagged", "rejected", "doors")
+
+_VIEW_SQL = {
+    "all": "1",
+    "starred": "i.starred = 1",
+    "untagged": "i.door_count IS NULL AND i.rejected = 0",
+    "rejected": "i.rejected = 1",
+}
+_UNTRIAGED = "i.door_count IS NULL AND i.rejected = 0"
+_TRIAGE_FIELDS = ("door_count", "rejected", "starred", "rating", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFilter:
+    """Which images a list shows. ``view`` is all | starred | untagged | rejected | doors
+    (with ``door_count``); ``text`` searches prompts and notes; scopes narrow to a theme,
+    a variant or a job."""
+
+    view: str = "all"
+    door_count: int | None = None
+    text: str | None = None
+    theme_id: int | None = None
+    variant_id: int | None = None
+    job_id: int | None = None
+    kind: str = "final"
+
+    def where(self) -> tuple[str, list[Any]]:
+        """SQL condition on ``images i`` (joined to ``variants v``) and its parameters."""
+        if self.view not in VIEWS:
+            raise StoreError(f"view {self.view!r} is not one of {', '.join(VIEWS)}")
+        if self.kind not in IMAGE_KINDS:
+            raise StoreError(f"image kind {self.kind!r} is not one of {', '.join(IMAGE_KINDS)}")
+        parts, params = ["i.kind = ?"], [self.kind]
+        if self.view == "doors":
+            if self.door_count is None:
+                raise StoreError("the doors view needs a door count")
+            parts.append("i.door_count = ?")
+            params.append(self.door_count)
+        else:
+            parts.append(_VIEW_SQL[self.view])
+        for column, value in (
+            ("v.theme_id", self.theme_id),
+            ("i.variant_id", self.variant_id),
+            ("i.job_id", self.job_id),
+        ):
+            if value is not None:
+                parts.append(f"{column} = ?")
+                params.append(value)
+        if self.text:
+            parts.append("(v.prompt LIKE ? ESCAPE '\\' OR i.note LIKE ? ESCAPE '\\')")
+            pattern = "%" + _escape_like(self.text.strip()) + "%"
+            params += [pattern, pattern]
+        return " AND ".join(parts), params
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+_FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
+
+
+class ImagesMixin(ClaimsMixin):
+    # -- reading --------------------------------------------------------------------------
+
+    def image(self, image_id: int) -> Image:
+        row = self.db.row("SELECT * FROM images WHERE id = ?", (image_id,))
+        if row is None:
+            raise StoreError(f"no image {image_id}")
+        return Image.from_row(row)
+
+    def images(
+        self,
+        flt: ImageFilter | None = None,
+        *,
+        after_id: int | None = None,
+        limit: int = 500,
+    ) -> list[Image]:
+        """A page of images matching ``flt``, by id; pass the last id as ``after_id`` for
+        the next page."""
+        where, params = (flt or ImageFilter()).where()
+        if after_id is not None:
+            where += " AND i.id > ?"
+            params.append(after_id)
+        rows = self.db.rows(
+            f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id LIMIT ?", (*params, limit)
+        )
+        return [Image.from_row(r) for r in rows]
+
+    def count_images(self, flt: ImageFilter | None = None) -> int:
+        where, params = (flt or ImageFilter()).where()
+        return int(self.db.scalar(f"SELECT COUNT(*) {_FROM} WHERE {where}", params))
+
+    def images_for_variant(self, variant_id: int, *, kind: str = "final") -> list[Image]:
+        return self.images(ImageFilter(variant_id=variant_id, kind=kind), limit=1_000_000)
+
+    def images_for_job(self, job_id: int) -> list[Image]:
+        """The job's final image and/or its live preview."""
+        rows = self.db.rows("SELECT * FROM images WHERE job_id = ? ORDER BY kind, id", (job_id,))
+        return [Image.from_row(r) for r in rows]
+
+    def neighbour(
+        self,
+        image_id: int,
+        *,
+        forward: bool = True,
+        flt: ImageFilter | None = None,
+        untriaged: bool = False,
+    ) -> Image | None:
+        """The next (or previous) image after ``image_id`` within ``flt``; with
+        ``untriaged`` only images with no door count that are not rejected."""
+        where, params = (flt or ImageFilter()).where()
+        if untriaged:
+            where += f" AND {_UNTRIAGED}"
+        op, order = (">", "ASC") if forward else ("<", "DESC")
+        row = self.db.row(
+            f"SELECT i.* {_FROM} WHERE {where} AND i.id {op} ? ORDER BY i.id {order} LIMIT 1",
+            (*params, image_id),
+        )
+        return None if row is None else Image.from_row(row)
+
+    def next_untriaged(self, after_id: int = 0, flt: ImageFilter | None = None) -> Image | None:
+        return self.neighbour(after_id, forward=True, flt=flt, untriaged=True)
+
+    def previous_untriaged(self, before_id: int, flt: ImageFilter | None = None) -> Image | None:
+        return self.neighbour(before_id, forward=False, flt=flt, untriaged=True)
+
+    # -- triage (each undoable) -----------------------------------------------------------
+
+    def set_door_count(self, image_id: int, count: int | None) -> Image:
+        """0-9 doors, or None to clear (rejection is a separate flag)."""
+        if count is not None and not 0 <= count <= 9:
+            raise StoreError(f"door count {count} is not 0-9")
+        return self._triage(image_id, door_count=count)
+
+    def toggle_star(self, image_id: int) -> Image:
+        return self._triage(image_id, toggle="starred")
+
+    def toggle_reject(self, image_id: int) -> Image:
+        """Mark (or unmark) an image as rejected, e.g. for showing figures."""
+        return self._triage(image_id, toggle="rejected")
+
+    def set_rating(self, image_id: int, rating: int | None) -> Image:
+        if rating is not None and not 1 <= rating <= 5:
+            raise StoreError(f"rating {rating} is not 1-5")
+        return self._triage(image_id, rating=rating)
+
+    def set_note(self, image_id: int, note: str) -> Image:
+        return self._triage(image_id, note=note)
+
+    def _triage(self, image_id: int, *, toggle: str | None = None, **values: Any) -> Image:
+        with self.db.write() as conn:
+            row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no image {image_id}")
+            if toggle is not None:
+                values[toggle] = 0 if row[toggle] else 1
+            before = {k: row[k] for k in values}
+            self._set_fields(conn, image_id, values)
+            self._push_undo(
+                conn, "triage", {"image_id": image_id, "before": before, "after": values}
+            )
+            self._event(conn, "triage", image_id=image_id, **values)
+            new = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        return Image.from_row(new)
+
+    @staticmethod
+    def _set_fields(conn: sqlite3.Connection, image_id: int, values: dict[str, Any]) -> None:
+        assert set(values) <= set(_TRIAGE_FIELDS), values
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        conn.execute(f"UPDATE images SET {assignments} WHERE id = ?", (*values.values(), image_id))

@@ -1,0 +1,256 @@
+"""The queue as the artist sees it: queue, spawn, reroll, cancel, retry, list, count."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from doorways_tui.store.db import StoreError
+from doorways_tui.store.files import remove_quietly
+from doorways_tui.store.records import JOB_STATES, Job, QueueCounts, QueueItem, Variant
+from doorways_tui.store.tree import TreeMixin
+
+# Keys of a generation config that belong to one attempt, never to a queued job.
+_RUN_ONLY_KEYS = ("resume_latent", "start_step")
+
+_QUEUE_COLUMNS = (
+    "j.id, j.variant_id, j.seed, j.status, j.priority, j.attempts, j.error, j.step, j.total,"
+    " j.it_per_s, j.eta_s, j.worker_id, j.created, j.started, j.finished, v.prompt"
+)
+
+
+def job_config(variant: Variant, seed: int, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config a job stores: ``config`` with the variant's prompt and style and the seed."""
+    data = {k: v for k, v in config.items() if k not in _RUN_ONLY_KEYS}
+    data.update(prompts=variant.prompt, style=variant.style, seed=int(seed))
+    steps = data.get("steps")
+    if steps is not None and (not isinstance(steps, int) or steps < 0):
+        raise StoreError(f"steps must be a whole number, got {steps!r}")
+    return data
+
+
+class JobsMixin(TreeMixin):
+    # -- adding work ----------------------------------------------------------------------
+
+    def queue_jobs(
+        self,
+        variant_id: int,
+        seeds: Iterable[int],
+        config: Mapping[str, Any],
+        *,
+        priority: int = 0,
+        undoable: bool = True,
+    ) -> list[Job]:
+        """Queue one job per seed for a variant. ``config`` is a generation config as a dict
+        (``GenerationConfig.to_dict()``); its prompt, style and seed come from the variant
+        and the seed. Undo cancels the jobs that are still queued."""
+        with self.db.write() as conn:
+            jobs = self._insert_jobs(conn, variant_id, seeds, config, priority)
+            if undoable:
+                self._push_undo(
+                    conn, "spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]}
+                )
+        return jobs
+
+    def spawn(
+        self,
+        *,
+        parent_id: int,
+        prompt: str,
+        edit_kind: str,
+        edit_text: str = "",
+        style: str | None = None,
+        seeds: Iterable[int],
+        config: Mapping[str, Any],
+        priority: int = 0,
+    ) -> tuple[Variant, list[Job]]:
+        """Add a child variant and queue its seeds, as one undoable step."""
+        with self.db.write() as conn:
+            variant = self._insert_variant(
+                conn,
+                prompt=prompt,
+                parent_id=parent_id,
+                theme_id=None,
+                style=style,
+                edit_kind=edit_kind,
+                edit_text=edit_text,
+            )
+            jobs = self._insert_jobs(conn, variant.id, seeds, config, priority)
+            self._push_undo(
+                conn, "spawn", {"variant_id": variant.id, "job_ids": [j.id for j in jobs]}
+            )
+        return variant, jobs
+
+    def reroll(
+        self,
+        *,
+        job_id: int | None = None,
+        image_id: int | None = None,
+        n: int = 1,
+        priority: int = 0,
+    ) -> list[Job]:
+        """Queue ``n`` more seeds of the variant of a job (or of an image's job), with the
+        same config and seeds the variant has not used yet. Undoable."""
+        if (job_id is None) == (image_id is None):
+            raise StoreError("reroll needs a job or an image")
+        with self.db.write() as conn:
+            if image_id is not None:
+                found = conn.execute(
+                    "SELECT job_id FROM images WHERE id = ?", (image_id,)
+                ).fetchone()
+                if found is None:
+                    raise StoreError(f"no image {image_id}")
+                job_id = found[0]
+            base = self._job_in(conn, job_id)
+            seeds = self._unused_seeds(conn, base.variant_id, n)
+            jobs = self._insert_jobs(conn, base.variant_id, seeds, base.config_dict(), priority)
+            self._push_undo(conn, "spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]})
+        return jobs
+
+    def unused_seeds(self, variant_id: int, n: int) -> list[int]:
+        """The next ``n`` seeds above every seed this variant has used."""
+        with self.db.write() as conn:
+            return self._unused_seeds(conn, variant_id, n)
+
+    def _unused_seeds(self, conn: sqlite3.Connection, variant_id: int, n: int) -> list[int]:
+        top = conn.execute(
+            "SELECT MAX(seed) FROM jobs WHERE variant_id = ?", (variant_id,)
+        ).fetchone()[0]
+        start = 0 if top is None else top + 1
+        return list(range(start, start + max(0, n)))
+
+    def _insert_jobs(
+        self,
+        conn: sqlite3.Connection,
+        variant_id: int,
+        seeds: Iterable[int],
+        config: Mapping[str, Any],
+        priority: int,
+    ) -> list[Job]:
+        row = conn.execute("SELECT * FROM variants WHERE id = ?", (variant_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no variant {variant_id}")
+        variant = Variant.from_row(row)
+        jobs: list[Job] = []
+        now = self.clock()
+        for seed in seeds:
+            data = job_config(variant, seed, config)
+            total = data.get("steps") or 0
+            inserted = conn.execute(
+                "INSERT INTO jobs(variant_id, seed, config, priority, total, created)"
+                " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                (variant_id, int(seed), json.dumps(data, sort_keys=True), priority, total, now),
+            ).fetchone()
+            jobs.append(Job.from_row(inserted))
+        if jobs:
+            self._event(conn, "jobs_queued", variant_id=variant_id, job_ids=[j.id for j in jobs])
+        return jobs
+
+    # -- changing work --------------------------------------------------------------------
+
+    def cancel_job(self, job_id: int) -> Job:
+        """Cancel a queued or running job (a running one stops at its worker's next
+        heartbeat). Cancelling a cancelled job does nothing."""
+        with self.db.write() as conn:
+            job = self._job_in(conn, job_id)
+            if job.status == "cancelled":
+                return job
+            if job.status not in ("queued", "running"):
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only queued or running jobs cancel"
+                )
+            conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
+                " checkpoint_step = NULL WHERE id = ?",
+                (self.clock(), job_id),
+            )
+            self._event(conn, "job_cancelled", job_id=job_id, was=job.status)
+        if job.status == "queued" and job.checkpoint:
+            remove_quietly(self.abspath(job.checkpoint))
+        return self.job(job_id)
+
+    def retry_job(self, job_id: int, *, priority: int | None = None) -> Job:
+        """Put a failed or cancelled job back in the queue (resuming from its checkpoint
+        if it has one)."""
+        with self.db.write() as conn:
+            job = self._job_in(conn, job_id)
+            if job.status not in ("failed", "cancelled"):
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only failed or cancelled jobs retry"
+                )
+            conn.execute(
+                "UPDATE jobs SET status = 'queued', error = NULL, attempts = 0, worker_id = NULL,"
+                " heartbeat = NULL, finished = NULL, step = COALESCE(checkpoint_step, 0),"
+                " priority = COALESCE(?, priority) WHERE id = ?",
+                (priority, job_id),
+            )
+            self._event(conn, "job_retried", job_id=job_id, was=job.status)
+        return self.job(job_id)
+
+    def set_priority(self, job_id: int, priority: int) -> Job:
+        self.job(job_id)
+        self.db.execute("UPDATE jobs SET priority = ? WHERE id = ?", (priority, job_id))
+        return self.job(job_id)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def job(self, job_id: int) -> Job:
+        row = self.db.row("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        if row is None:
+            raise StoreError(f"no job {job_id}")
+        return Job.from_row(row)
+
+    def _job_in(self, conn: sqlite3.Connection, job_id: int | None) -> Job:
+        row = conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise StoreError(f"no job {job_id}")
+        return Job.from_row(row)
+
+    def jobs(
+        self,
+        *,
+        status: str | None = None,
+        variant_id: int | None = None,
+        limit: int = 1000,
+    ) -> list[Job]:
+        """Jobs, newest first, optionally of one status and/or one variant."""
+        if status is not None and status not in JOB_STATES:
+            raise StoreError(f"status {status!r} is not one of {', '.join(JOB_STATES)}")
+        where, params = ["1"], []
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        if variant_id is not None:
+            where.append("variant_id = ?")
+            params.append(variant_id)
+        sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+        return [Job.from_row(r) for r in self.db.rows(sql, (*params, limit))]
+
+    def queue_view(self, *, queued_limit: int = 500, failed_limit: int = 20) -> list[QueueItem]:
+        """Running jobs, then queued ones in the order workers will take them, then the
+        most recent failures; each with its prompt and progress."""
+        base = f"SELECT {_QUEUE_COLUMNS} FROM jobs j JOIN variants v ON v.id = j.variant_id"
+        running = self.db.rows(f"{base} WHERE j.status = 'running' ORDER BY j.started, j.id")
+        queued = self.db.rows(
+            f"{base} WHERE j.status = 'queued' ORDER BY j.priority DESC, j.id LIMIT ?",
+            (queued_limit,),
+        )
+        failed = self.db.rows(
+            f"{base} WHERE j.status = 'failed' ORDER BY j.finished DESC, j.id DESC LIMIT ?",
+            (failed_limit,),
+        )
+        return [QueueItem.from_row(r) for r in (*running, *queued, *failed)]
+
+    def counts(self) -> QueueCounts:
+        rows = self.db.rows("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        return QueueCounts(**{r[0]: r[1] for r in rows})
+
+    def throughput(self, *, window_s: float = 3600.0) -> float:
+        """Jobs finished per hour over the last ``window_s`` seconds."""
+        since = self.clock() - window_s
+        n = self.db.scalar(
+            "SELECT COUNT(*) FROM jobs WHERE finished >= ? AND status = 'done'", (since,)
+        )
+        return n * 3600.0 / window_s

@@ -1,0 +1,136 @@
+"""The Library: one folder holding ``library.db`` (SQLite, WAL) and the image files.
+
+Open it with ``Library.open(path)``; every process (the app, each worker, the CLI) opens its
+own. One instance may be shared by threads of one process (calls are serialised). The
+methods come from the mixins, grouped by table:
+
+- tree.py      themes and the prompt-variant tree (with per-node counts)
+- jobs.py      queueing, spawning, rerolls, cancel/retry, the queue view and counts
+- claims.py    what workers do: claim, progress, checkpoint, preview, finish, fail, release
+- images.py    image lists and filters, next/previous untriaged, triage writes
+- workers.py   worker rows and heartbeats
+- this file    opening, the event log, and undo
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from doorways_tui.store.migrations import migrate
+from doorways_tui.store.records import Event, UndoResult
+from doorways_tui.store.workers import WorkersMixin
+
+
+class Library(WorkersMixin):
+    """Themes, variants, jobs, images, workers, events and undo, in one SQLite file."""
+
+    @classmethod
+    def open(cls, root: Path | str, *, clock: Callable[[], float] = time.time) -> Library:
+        """Open (creating and migrating if needed) the library in folder ``root``."""
+        root = Path(root).expanduser()
+        for sub in ("images", "checkpoints", "logs"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        library = cls(root, clock=clock)
+        migrate(library.db, clock=clock)
+        return library
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- event log ------------------------------------------------------------------------
+
+    def log_event(self, kind: str, /, **data: Any) -> None:
+        """Append to the event log (the app may log its own actions too)."""
+        with self.db.write() as conn:
+            self._event(conn, kind, **data)
+
+    def events(
+        self, *, after_id: int = 0, kind: str | None = None, limit: int = 500
+    ) -> list[Event]:
+        """Events in order; poll with the last id seen as ``after_id`` to get new ones."""
+        sql, params = "SELECT * FROM events WHERE id > ?", [after_id]
+        if kind is not None:
+            sql += " AND kind = ?"
+            params.append(kind)
+        rows = self.db.rows(sql + " ORDER BY id LIMIT ?", (*params, limit))
+        return [Event.from_row(r) for r in rows]
+
+    # -- undo -----------------------------------------------------------------------------
+
+    def can_undo(self) -> bool:
+        return self.db.row("SELECT 1 FROM undo_log WHERE undone = 0 LIMIT 1") is not None
+
+    def undo(self) -> UndoResult | None:
+        """Revert the latest change not yet undone (a triage write, or a spawn/queue/reroll:
+        its still-queued jobs are cancelled, and a variant it made is removed if nothing
+        else uses it). Returns what was undone, or None when there is nothing to undo."""
+        with self.db.write() as conn:
+            row = conn.execute(
+                "SELECT * FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return None
+            data = json.loads(row["data"])
+            if row["kind"] == "triage":
+                result = self._undo_triage(conn, data)
+            else:
+                result = self._undo_spawn(conn, data)
+            conn.execute("UPDATE undo_log SET undone = 1 WHERE id = ?", (row["id"],))
+            self._event(conn, "undo", kind=row["kind"], summary=result.summary)
+        return result
+
+    def _undo_triage(self, conn, data: dict[str, Any]) -> UndoResult:
+        image_id, before = data["image_id"], data["before"]
+        if conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is not None:
+            self._set_fields(conn, image_id, before)
+        fields = ", ".join(f"{k}={v!r}" for k, v in before.items())
+        return UndoResult("triage", f"image {image_id}: {fields} restored", image_id=image_id)
+
+    def _undo_spawn(self, conn, data: dict[str, Any]) -> UndoResult:
+        job_ids: list[int] = data["job_ids"]
+        marks = ",".join("?" * len(job_ids))
+        cancelled = [
+            r[0]
+            for r in conn.execute(
+                f"UPDATE jobs SET status = 'cancelled', finished = ? WHERE id IN ({marks})"
+                " AND status = 'queued' RETURNING id",
+                (self.clock(), *job_ids),
+            )
+        ]
+        variant_id = data.get("variant_id")
+        removed = variant_id is not None and self._drop_unused_variant(conn, variant_id, job_ids)
+        summary = f"cancelled {len(cancelled)} queued job(s)"
+        if removed:
+            summary += f", removed variant {variant_id}"
+        return UndoResult(
+            "spawn",
+            summary,
+            job_ids=tuple(sorted(cancelled)),
+            variant_id=variant_id if removed else None,
+        )
+
+    def _drop_unused_variant(self, conn, variant_id: int, job_ids: list[int]) -> bool:
+        """Delete a spawned variant if it has no children, no images, and no jobs other than
+        the cancelled ones of its spawn."""
+        if conn.execute("SELECT 1 FROM variants WHERE parent_id = ?", (variant_id,)).fetchone():
+            return False
+        if conn.execute("SELECT 1 FROM images WHERE variant_id = ?", (variant_id,)).fetchone():
+            return False
+        others = conn.execute(
+            "SELECT id, status FROM jobs WHERE variant_id = ?", (variant_id,)
+        ).fetchall()
+        if any(r[0] not in job_ids or r[1] != "cancelled" for r in others):
+            return False
+        conn.execute("DELETE FROM jobs WHERE variant_id = ?", (variant_id,))
+        conn.execute("DELETE FROM variants WHERE id = ?", (variant_id,))
+        return True

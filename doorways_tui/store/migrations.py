@@ -1,0 +1,167 @@
+"""Numbered schema migrations, each applied once and recorded in ``schema_migrations``.
+
+Append new migrations to ``MIGRATIONS``; never edit one that has shipped. ``migrate`` runs
+inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening a new library at the
+same moment apply each migration exactly once, and running it again is a no-op.
+
+Times are unix seconds (REAL). Paths are relative to the library folder.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from doorways_tui.store.db import Database
+
+Migration = tuple[int, str, str]
+
+_SCHEMA_1 = """
+CREATE TABLE themes (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created REAL NOT NULL
+);
+CREATE TABLE variants (
+    id INTEGER PRIMARY KEY,
+    theme_id INTEGER NOT NULL REFERENCES themes(id),
+    parent_id INTEGER REFERENCES variants(id),
+    prompt TEXT NOT NULL,
+    style TEXT NOT NULL DEFAULT '',
+    edit_kind TEXT NOT NULL CHECK (edit_kind IN ('root', 'reroll', 'modifier', 'free', 'theme')),
+    edit_text TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+CREATE INDEX idx_variants_theme ON variants(theme_id, id);
+CREATE INDEX idx_variants_parent ON variants(parent_id);
+
+CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY,
+    variant_id INTEGER NOT NULL REFERENCES variants(id),
+    seed INTEGER NOT NULL,
+    config TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'queued'
+        CHECK (status IN ('queued', 'running', 'done', 'failed', 'cancelled')),
+    priority INTEGER NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    step INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    it_per_s REAL,
+    eta_s REAL,
+    worker_id TEXT,
+    heartbeat REAL,
+    checkpoint TEXT,
+    checkpoint_step INTEGER,
+    seconds REAL,
+    created REAL NOT NULL,
+    started REAL,
+    finished REAL
+);
+CREATE INDEX idx_jobs_claim ON jobs(status, priority DESC, id);
+CREATE INDEX idx_jobs_variant ON jobs(variant_id, status);
+CREATE INDEX idx_jobs_finished ON jobs(finished) WHERE finished IS NOT NULL;
+
+CREATE TABLE images (
+    id INTEGER PRIMARY KEY,
+    job_id INTEGER NOT NULL REFERENCES jobs(id),
+    variant_id INTEGER NOT NULL REFERENCES variants(id),
+    path TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL CHECK (kind IN ('final', 'preview')),
+    step INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    door_count INTEGER CHECK (door_count IS NULL OR door_count BETWEEN 0 AND 9),
+    rejected INTEGER NOT NULL DEFAULT 0 CHECK (rejected IN (0, 1)),
+    starred INTEGER NOT NULL DEFAULT 0 CHECK (starred IN (0, 1)),
+    rating INTEGER CHECK (rating IS NULL OR rating BETWEEN 1 AND 5),
+    note TEXT NOT NULL DEFAULT '',
+    created REAL NOT NULL
+);
+CREATE UNIQUE INDEX idx_images_job_kind ON images(job_id, kind);
+CREATE INDEX idx_images_variant ON images(variant_id, kind, id);
+CREATE INDEX idx_images_kind ON images(kind, id);
+CREATE INDEX idx_images_untriaged ON images(id)
+    WHERE kind = 'final' AND door_count IS NULL AND rejected = 0;
+CREATE INDEX idx_images_starred ON images(id) WHERE kind = 'final' AND starred = 1;
+CREATE INDEX idx_images_rejected ON images(id) WHERE kind = 'final' AND rejected = 1;
+CREATE INDEX idx_images_doors ON images(door_count, id) WHERE kind = 'final';
+
+CREATE TABLE workers (
+    id TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    device TEXT NOT NULL,
+    started REAL NOT NULL,
+    heartbeat REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('starting', 'idle', 'running', 'stopping', 'stopped')),
+    current_job INTEGER,
+    jobs_done INTEGER NOT NULL DEFAULT 0,
+    log_path TEXT
+);
+CREATE INDEX idx_workers_heartbeat ON workers(heartbeat);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX idx_events_ts ON events(ts);
+
+CREATE TABLE undo_log (
+    id INTEGER PRIMARY KEY,
+    ts REAL NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    undone INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_undo_open ON undo_log(id) WHERE undone = 0;
+"""
+
+MIGRATIONS: list[Migration] = [
+    (1, "initial schema", _SCHEMA_1),
+]
+
+
+def _ensure_table(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied REAL NOT NULL)"
+    )
+
+
+def applied_versions(db: Database) -> list[int]:
+    _ensure_table(db)
+    return [r[0] for r in db.rows("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def migrate(
+    db: Database,
+    migrations: list[Migration] | None = None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> list[int]:
+    """Apply every migration not yet recorded; return the versions applied now."""
+    migrations = MIGRATIONS if migrations is None else migrations
+    _ensure_table(db)
+    done: list[int] = []
+    with db.write() as conn:
+        have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in sorted(migrations):
+            if version in have:
+                continue
+            for statement in _split(sql):
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_migrations(version, name, applied) VALUES (?, ?, ?)",
+                (version, name, clock()),
+            )
+            done.append(version)
+    return done
+
+
+def _split(sql: str) -> list[str]:
+    """Statements of a migration script (``executescript`` would commit our transaction)."""
+    return [s.strip() for s in sql.split(";") if s.strip()]

@@ -1,0 +1,191 @@
+"""Plain, immutable records the library hands out. Safe to pass between threads."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, fields
+from typing import Any, Self
+
+JOB_STATES = ("queued", "running", "done", "failed", "cancelled")
+EDIT_KINDS = ("root", "reroll", "modifier", "free", "theme")
+IMAGE_KINDS = ("final", "preview")
+
+
+class _Row:
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> Self:
+        keys = row.keys()
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in keys})  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class Theme(_Row):
+    id: int
+    name: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class Variant(_Row):
+    """A prompt in the tree: ``edit_kind``/``edit_text`` say how it was made from its parent."""
+
+    id: int
+    theme_id: int
+    parent_id: int | None
+    prompt: str
+    style: str
+    edit_kind: str
+    edit_text: str
+    created: float
+
+
+@dataclass(frozen=True, slots=True)
+class VariantNode(_Row):
+    """A variant with the counts the tree shows next to it (one aggregated query)."""
+
+    id: int
+    theme_id: int
+    parent_id: int | None
+    prompt: str
+    style: str
+    edit_kind: str
+    edit_text: str
+    created: float
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    images: int = 0
+    starred: int = 0
+    untriaged: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Job(_Row):
+    id: int
+    variant_id: int
+    seed: int
+    config: str  # the full generation config as JSON (seed included)
+    status: str
+    priority: int
+    attempts: int
+    error: str | None
+    step: int
+    total: int
+    it_per_s: float | None
+    eta_s: float | None
+    worker_id: str | None
+    heartbeat: float | None
+    checkpoint: str | None  # relative path of the latest latent checkpoint
+    checkpoint_step: int | None
+    seconds: float | None
+    created: float
+    started: float | None
+    finished: float | None
+
+    def config_dict(self) -> dict[str, Any]:
+        return json.loads(self.config)
+
+    @property
+    def progress(self) -> float:
+        """0..1, for a progress bar."""
+        return self.step / self.total if self.total else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem(_Row):
+    """A row of the queue view: the job plus its variant's prompt."""
+
+    id: int
+    variant_id: int
+    seed: int
+    status: str
+    priority: int
+    attempts: int
+    error: str | None
+    step: int
+    total: int
+    it_per_s: float | None
+    eta_s: float | None
+    worker_id: str | None
+    created: float
+    started: float | None
+    finished: float | None
+    prompt: str
+
+
+@dataclass(frozen=True, slots=True)
+class Image(_Row):
+    id: int
+    job_id: int
+    variant_id: int
+    path: str  # relative to the library folder
+    kind: str  # final | preview
+    step: int
+    width: int
+    height: int
+    sha256: str
+    door_count: int | None
+    rejected: bool
+    starred: bool
+    rating: int | None
+    note: str
+    created: float
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row | dict[str, Any]) -> Self:
+        data = {f.name: row[f.name] for f in fields(cls)}
+        data["rejected"] = bool(data["rejected"])
+        data["starred"] = bool(data["starred"])
+        return cls(**data)
+
+    @property
+    def triaged(self) -> bool:
+        return self.door_count is not None or self.rejected
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerInfo(_Row):
+    id: str
+    pid: int
+    host: str
+    device: str
+    started: float
+    heartbeat: float
+    state: str
+    current_job: int | None
+    jobs_done: int
+    log_path: str | None
+    alive: bool = True  # heartbeat fresh (and process present, when on this host)
+
+
+@dataclass(frozen=True, slots=True)
+class Event(_Row):
+    id: int
+    ts: float
+    kind: str
+    data: str
+
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+
+@dataclass(frozen=True, slots=True)
+class UndoResult:
+    """What ``Library.undo`` reverted: ``kind`` (triage | spawn) and a one-line summary."""
+
+    kind: str
+    summary: str
+    image_id: int | None = None
+    job_ids: tuple[int, ...] = ()
+    variant_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    queued: int = 0
+    running: int = 0
+    done: int = 0
+    failed: int = 0
+    cancelled: int = 0

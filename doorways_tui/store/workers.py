@@ -1,0 +1,116 @@
+"""Worker processes as rows: registration, heartbeats, and who is alive."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+
+from doorways_tui.store.claims import DEFAULT_STALE_AFTER
+from doorways_tui.store.db import StoreError
+from doorways_tui.store.images import ImagesMixin
+from doorways_tui.store.records import WorkerInfo
+
+WORKER_STATES = ("starting", "idle", "running", "stopping", "stopped")
+
+
+def pid_running(pid: int) -> bool:
+    """Whether a process with this pid exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class WorkersMixin(ImagesMixin):
+    def register_worker(
+        self,
+        worker_id: str,
+        *,
+        device: str,
+        pid: int | None = None,
+        host: str | None = None,
+        log_path: str | None = None,
+    ) -> WorkerInfo:
+        """Record a worker starting (or restarting under the same id)."""
+        now = self.clock()
+        with self.db.write() as conn:
+            conn.execute(
+                "INSERT INTO workers(id, pid, host, device, started, heartbeat, state, log_path)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'starting', ?)"
+                " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, host = excluded.host,"
+                " device = excluded.device, started = excluded.started,"
+                " heartbeat = excluded.heartbeat, state = 'starting', current_job = NULL,"
+                " log_path = excluded.log_path",
+                (
+                    worker_id,
+                    os.getpid() if pid is None else pid,
+                    host or socket.gethostname(),
+                    device,
+                    now,
+                    now,
+                    log_path,
+                ),
+            )
+            self._event(conn, "worker_started", worker_id=worker_id, device=device)
+        return self.worker(worker_id)
+
+    def heartbeat(self, worker_id: str, job_id: int | None = None) -> bool:
+        """Refresh the worker's heartbeat, and its job's if it has one. Returns False when
+        that job is no longer running on this worker (cancelled, or taken back)."""
+        now = self.clock()
+        with self.db.write() as conn:
+            conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, worker_id))
+            if job_id is None:
+                return True
+            n = conn.execute(
+                "UPDATE jobs SET heartbeat = ? WHERE id = ? AND worker_id = ? AND status = 'running'",
+                (now, job_id, worker_id),
+            ).rowcount
+        return n > 0
+
+    def set_worker_state(self, worker_id: str, state: str) -> None:
+        assert state in WORKER_STATES, state
+        with self.db.write() as conn:
+            conn.execute(
+                "UPDATE workers SET state = ?, heartbeat = ?,"
+                " current_job = CASE WHEN ? IN ('idle', 'stopped') THEN NULL ELSE current_job END"
+                " WHERE id = ?",
+                (state, self.clock(), state, worker_id),
+            )
+            if state == "stopped":
+                self._event(conn, "worker_stopped", worker_id=worker_id)
+
+    def worker(self, worker_id: str, *, stale_after: float = DEFAULT_STALE_AFTER) -> WorkerInfo:
+        row = self.db.row("SELECT * FROM workers WHERE id = ?", (worker_id,))
+        if row is None:
+            raise StoreError(f"no worker {worker_id}")
+        return self._worker_info(row, stale_after)
+
+    def workers(
+        self,
+        *,
+        stale_after: float = DEFAULT_STALE_AFTER,
+        include_stopped: bool = False,
+        seen_within: float | None = 7 * 86400,
+    ) -> list[WorkerInfo]:
+        """Workers, newest first, each marked alive when its heartbeat is fresh and (on
+        this host) its process exists."""
+        now = self.clock()
+        sql, params = "SELECT * FROM workers WHERE 1", []
+        if not include_stopped:
+            sql += " AND state != 'stopped'"
+        if seen_within is not None:
+            sql += " AND heartbeat >= ?"
+            params.append(now - seen_within)
+        rows = self.db.rows(sql + " ORDER BY started DESC", params)
+        return [self._worker_info(row, stale_after) for row in rows]
+
+    def _worker_info(self, row: sqlite3.Row, stale_after: float) -> WorkerInfo:
+        alive = row["state"] != "stopped" and row["heartbeat"] >= self.clock() - stale_after
+        if alive and row["host"] == socket.gethostname():
+            alive = pid_running(row["pid"])
+        return WorkerInfo.from_row({**dict(row), "alive": alive})

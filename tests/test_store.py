@@ -1,0 +1,423 @@
+"""The library store: schema, tree, queue transitions, images, triage and undo."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+
+import pytest
+
+from doorways_tui.store import ImageFilter, Library, StoreError
+from doorways_tui.store.migrations import MIGRATIONS, applied_versions, migrate
+from tests.fixtures_store import TINY, Clock, config_of, finish_fake, new_library, seed_jobs
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def lib(tmp_path, clock) -> Library:
+    library = new_library(tmp_path / "lib", clock)
+    yield library
+    library.close()
+
+
+# -- opening and migrations ----------------------------------------------------------------
+
+
+def test_open_creates_wal_db_and_folders(tmp_path):
+    with Library.open(tmp_path / "lib") as lib:
+        assert lib.db.scalar("PRAGMA journal_mode") == "wal"
+        assert lib.db.scalar("PRAGMA busy_timeout") >= 5000
+        assert lib.db.scalar("PRAGMA foreign_keys") == 1
+    for sub in ("images", "checkpoints", "logs"):
+        assert (tmp_path / "lib" / sub).is_dir()
+    assert (tmp_path / "lib" / "library.db").is_file()
+
+
+def test_migrations_run_twice_are_harmless(tmp_path):
+    lib = Library.open(tmp_path / "lib")
+    seed_jobs(lib, 2)
+    assert migrate(lib.db) == []
+    lib.close()
+    with Library.open(tmp_path / "lib") as again:
+        assert applied_versions(again.db) == [m[0] for m in MIGRATIONS]
+        assert again.db.scalar("SELECT COUNT(*) FROM schema_migrations") == len(MIGRATIONS)
+        assert len(again.jobs()) == 2
+
+
+def test_a_new_migration_applies_once(lib):
+    extra = [*MIGRATIONS, (99, "test column", "ALTER TABLE themes ADD COLUMN colour TEXT")]
+    assert migrate(lib.db, extra) == [99]
+    assert migrate(lib.db, extra) == []
+    assert "colour" in [r[1] for r in lib.db.rows("PRAGMA table_info(themes)")]
+
+
+def test_a_failing_migration_rolls_back_whole(lib):
+    bad = [*MIGRATIONS, (98, "half", "CREATE TABLE t1 (x); CREATE TABLE t1 (y)")]
+    with pytest.raises(sqlite3.OperationalError):
+        migrate(lib.db, bad)
+    assert 98 not in applied_versions(lib.db)
+    assert "t1" not in lib.db.db.table_names()
+
+
+# -- themes and the variant tree ------------------------------------------------------------
+
+
+def test_variant_tree_records_edits_and_inherits(lib):
+    theme = lib.add_theme("heaven and hell")
+    assert lib.add_theme("heaven and hell").id == theme.id
+    root = lib.add_variant(prompt="entrance to heaven", theme_id=theme.id, style="by James Gurney")
+    wild = lib.add_variant(
+        parent_id=root.id, prompt="wild entrance to heaven", edit_kind="modifier", edit_text="wild"
+    )
+    free = lib.add_variant(
+        parent_id=wild.id,
+        prompt="a door in the sky",
+        edit_kind="free",
+        edit_text="a door in the sky",
+    )
+    assert (wild.theme_id, wild.style, wild.parent_id) == (theme.id, "by James Gurney", root.id)
+    assert (free.edit_kind, free.edit_text) == ("free", "a door in the sky")
+    assert [v.id for v in lib.children(root.id)] == [wild.id]
+    assert [v.id for v in lib.variants(theme.id)] == [root.id, wild.id, free.id]
+    with pytest.raises(StoreError, match="edit kind"):
+        lib.add_variant(parent_id=root.id, prompt="x", edit_kind="bogus")
+    with pytest.raises(StoreError, match="no variant"):
+        lib.add_variant(parent_id=999, prompt="x", edit_kind="free")
+    with pytest.raises(StoreError, match="root"):
+        lib.add_variant(prompt="x", theme_id=theme.id, edit_kind="free")
+
+
+def test_root_variant_is_reused_for_the_same_prompt(lib):
+    theme = lib.add_theme("t")
+    a = lib.root_variant(theme_id=theme.id, prompt="door", style="s")
+    assert lib.root_variant(theme_id=theme.id, prompt="door", style="s").id == a.id
+    assert lib.root_variant(theme_id=theme.id, prompt="door", style="other").id != a.id
+
+
+def test_tree_counts_in_one_query(lib):
+    jobs = seed_jobs(lib, 4)
+    theme = lib.themes()[0]
+    root = lib.variant(jobs[0].variant_id)
+    child, child_jobs = lib.spawn(
+        parent_id=root.id,
+        prompt="wild door",
+        edit_kind="modifier",
+        edit_text="wild",
+        seeds=[0, 1],
+        config=TINY,
+    )
+    for _ in range(2):
+        finish_fake(lib, lib.claim_job("w1"))
+    lib.claim_job("w1")  # the third: running
+    image = lib.images()[0]
+    lib.toggle_star(image.id)
+    nodes = {n.id: n for n in lib.tree(theme.id)}
+    assert (nodes[root.id].done, nodes[root.id].running, nodes[root.id].queued) == (2, 1, 1)
+    assert (nodes[root.id].images, nodes[root.id].starred, nodes[root.id].untriaged) == (2, 1, 2)
+    assert (nodes[child.id].queued, nodes[child.id].done, nodes[child.id].parent_id) == (
+        2,
+        0,
+        root.id,
+    )
+    other = lib.add_theme("other")
+    assert lib.tree(other.id) == []
+
+
+# -- queueing ---------------------------------------------------------------------------------
+
+
+def test_queue_jobs_stores_full_config_with_seed_and_prompt(lib):
+    theme = lib.add_theme("t")
+    v = lib.add_variant(prompt="entrance to hell", theme_id=theme.id, style="by Gurney")
+    jobs = lib.queue_jobs(
+        v.id, [3, 7], {**TINY, "prompts": "ignored", "resume_latent": "x.pt", "start_step": 5}
+    )
+    cfg = config_of(jobs[1])
+    assert (cfg["seed"], cfg["prompts"], cfg["style"]) == (7, "entrance to hell", "by Gurney")
+    assert "resume_latent" not in cfg and "start_step" not in cfg
+    assert [j.seed for j in jobs] == [3, 7]
+    assert jobs[0].total == TINY["steps"] and jobs[0].status == "queued"
+
+
+def test_claim_order_priority_then_age(lib):
+    jobs = seed_jobs(lib, 3)
+    lib.set_priority(jobs[2].id, 5)
+    order = [lib.claim_job("w").id for _ in range(3)]
+    assert order == [jobs[2].id, jobs[0].id, jobs[1].id]
+    assert lib.claim_job("w") is None
+    claimed = lib.job(jobs[0].id)
+    assert (claimed.status, claimed.worker_id, claimed.attempts) == ("running", "w", 1)
+
+
+def test_reroll_picks_unused_seeds_and_config(lib):
+    jobs = seed_jobs(lib, 3)  # seeds 0, 1, 2
+    finish_fake(lib, lib.claim_job("w1"))
+    image = lib.images()[0]
+    new = lib.reroll(image_id=image.id, n=2)
+    assert [j.seed for j in new] == [3, 4]
+    assert config_of(new[0])["steps"] == TINY["steps"]
+    assert [j.seed for j in lib.reroll(job_id=jobs[1].id)] == [5]
+    with pytest.raises(StoreError):
+        lib.reroll()
+
+
+def test_cancel_and_retry_transitions(lib):
+    jobs = seed_jobs(lib, 3)
+    assert lib.cancel_job(jobs[0].id).status == "cancelled"
+    running = lib.claim_job("w1")
+    assert lib.cancel_job(running.id).status == "cancelled"
+    assert not lib.update_progress(running.id, "w1", step=3, total=12)  # the worker learns
+    assert lib.retry_job(jobs[0].id).status == "queued"
+    lib.claim_job("w1")
+    assert lib.fail_job(jobs[0].id, "w1", "bad prompt")
+    failed = lib.job(jobs[0].id)
+    assert (failed.status, failed.error) == ("failed", "bad prompt")
+    retried = lib.retry_job(failed.id)
+    assert (retried.status, retried.error, retried.attempts) == ("queued", None, 0)
+    with pytest.raises(StoreError, match="only failed or cancelled"):
+        lib.retry_job(jobs[2].id)
+    job = lib.claim_job("w1")
+    finish_fake(lib, job)
+    with pytest.raises(StoreError, match="only queued or running"):
+        lib.cancel_job(job.id)
+    with pytest.raises(StoreError, match="no job"):
+        lib.cancel_job(12345)
+
+
+# -- workers' side ----------------------------------------------------------------------------
+
+
+def test_stale_job_requeues_and_old_worker_loses_it(lib, clock):
+    (job,) = seed_jobs(lib, 1)
+    lib.register_worker("old", device="cpu")
+    lib.claim_job("old")
+    lib.set_checkpoint(job.id, "old", path="checkpoints/job-000001.pt", step=8)
+    clock.advance(30)
+    assert lib.requeue_stale(stale_after=60) == []
+    clock.advance(31)
+    again = lib.claim_job("new", stale_after=60)
+    assert again.id == job.id and again.attempts == 2 and again.step == 8
+    assert not lib.update_progress(job.id, "old", step=9, total=12)
+    assert (
+        lib.finish_job(
+            job.id, "old", path="x.png", step=12, width=1, height=1, sha256="", seconds=1
+        )
+        is None
+    )
+    assert lib.images() == []
+    assert [e.payload()["reason"] for e in lib.events(kind="job_requeued")] == ["stale"]
+
+
+def test_a_job_that_keeps_killing_workers_fails(lib, clock):
+    (job,) = seed_jobs(lib, 1)
+    for _ in range(2):
+        lib.claim_job("w", max_attempts=2)
+        clock.advance(100)
+    assert lib.claim_job("w", stale_after=60, max_attempts=2) is None
+    failed = lib.job(job.id)
+    assert failed.status == "failed" and "stopped responding 2 times" in failed.error
+
+
+def test_release_requeues_without_counting_an_attempt(lib):
+    (job,) = seed_jobs(lib, 1)
+    lib.claim_job("w")
+    lib.set_checkpoint(job.id, "w", path="checkpoints/c.pt", step=4)
+    assert lib.release_job(job.id, "w", reason="sigterm")
+    back = lib.job(job.id)
+    assert (back.status, back.attempts, back.step, back.checkpoint_step) == ("queued", 0, 4, 4)
+
+
+def test_preview_then_finish_keeps_one_final_image(lib):
+    (job,) = seed_jobs(lib, 1)
+    lib.register_worker("w1", device="cpu")
+    lib.claim_job("w1")
+    preview = "images/p.png"
+    lib.abspath(preview).write_bytes(b"p")
+    for step in (4, 8):
+        assert lib.set_preview(
+            job.id, "w1", path=preview, step=step, width=64, height=64, sha256="h"
+        )
+    (only,) = lib.images_for_job(job.id)
+    assert (only.kind, only.step) == ("preview", 8)
+    image_id = finish_fake(lib, lib.job(job.id))
+    (final,) = lib.images_for_job(job.id)
+    assert final.id == image_id and final.kind == "final" and lib.abspath(final.path).is_file()
+    assert not lib.abspath(preview).exists()
+    done = lib.job(job.id)
+    assert (done.status, done.step, done.checkpoint) == ("done", 12, None)
+    assert lib.worker("w1").jobs_done == 1
+    with pytest.raises(sqlite3.IntegrityError):  # never two finals for one job
+        lib.db.execute(
+            "INSERT INTO images(job_id, variant_id, path, kind, step, width, height, sha256, created)"
+            " VALUES (?, ?, 'other.png', 'final', 1, 1, 1, '', 0)",
+            (job.id, job.variant_id),
+        )
+
+
+def test_workers_alive_and_stale(lib, clock):
+    lib.register_worker("w1", device="cuda:1")
+    lib.register_worker("gone", device="cpu", pid=999_999_999)
+    clock.advance(90)
+    lib.heartbeat("w1")
+    alive = {w.id: w.alive for w in lib.workers(stale_after=60)}
+    assert alive == {"w1": True, "gone": False}
+    lib.set_worker_state("w1", "stopped")
+    assert [w.id for w in lib.workers()] == ["gone"]
+
+
+def test_queue_view_counts_and_throughput(lib, clock):
+    jobs = seed_jobs(lib, 5)
+    lib.set_priority(jobs[4].id, 1)
+    finish_fake(lib, lib.claim_job("w1"))  # jobs[4]
+    lib.claim_job("w1")
+    lib.fail_job(jobs[0].id, "w1", "out of memory")
+    lib.claim_job("w1")  # jobs[1] running
+    view = lib.queue_view()
+    assert [(q.id, q.status) for q in view] == [
+        (jobs[1].id, "running"),
+        (jobs[2].id, "queued"),
+        (jobs[3].id, "queued"),
+        (jobs[0].id, "failed"),
+    ]
+    assert view[0].prompt == "entrance to heaven"
+    counts = lib.counts()
+    assert (counts.queued, counts.running, counts.done, counts.failed) == (2, 1, 1, 1)
+    assert lib.throughput() == pytest.approx(1.0)
+    clock.advance(3601)
+    assert lib.throughput() == 0
+
+
+# -- images, filters, triage, undo ---------------------------------------------------------
+
+
+@pytest.fixture
+def four_images(lib) -> list[int]:
+    jobs = seed_jobs(lib, 4)
+    return [finish_fake(lib, lib.claim_job("w1")) for _ in jobs]
+
+
+def test_filters_and_untriaged_navigation(lib, four_images):
+    a, b, c, d = four_images
+    lib.set_door_count(a, 2)
+    lib.toggle_reject(b)
+    lib.toggle_star(c)
+    lib.set_note(c, "gorgeous 100% arch")
+    assert [i.id for i in lib.images(ImageFilter(view="untagged"))] == [c, d]
+    assert [i.id for i in lib.images(ImageFilter(view="rejected"))] == [b]
+    assert [i.id for i in lib.images(ImageFilter(view="starred"))] == [c]
+    assert [i.id for i in lib.images(ImageFilter(view="doors", door_count=2))] == [a]
+    assert [i.id for i in lib.images(ImageFilter(text="100%"))] == [c]
+    assert [i.id for i in lib.images(ImageFilter(text="HEAVEN"))] == four_images
+    assert [i.id for i in lib.images(after_id=b, limit=1)] == [c]
+    assert lib.count_images(ImageFilter(view="untagged")) == 2
+    assert lib.next_untriaged(a).id == c
+    assert lib.next_untriaged(d) is None
+    assert lib.previous_untriaged(d).id == c
+    assert lib.previous_untriaged(c) is None
+    assert lib.neighbour(a, flt=ImageFilter(view="untagged")).id == c
+    with pytest.raises(StoreError):
+        lib.images(ImageFilter(view="doors"))
+
+
+def test_triage_writes_and_undo_in_order(lib, four_images):
+    a = four_images[0]
+    assert lib.set_door_count(a, 3).door_count == 3
+    assert lib.toggle_star(a).starred is True
+    assert lib.set_rating(a, 5).rating == 5
+    assert lib.set_note(a, "keep").note == "keep"
+    assert lib.toggle_reject(a).rejected is True
+    with pytest.raises(StoreError):
+        lib.set_door_count(a, 10)
+    with pytest.raises(StoreError):
+        lib.set_rating(a, 0)
+    undone = [lib.undo() for _ in range(5)]
+    assert all(u.kind == "triage" and u.image_id == a for u in undone)
+    image = lib.image(a)
+    assert (image.door_count, image.starred, image.rating, image.note, image.rejected) == (
+        None,
+        False,
+        None,
+        "",
+        False,
+    )
+    assert lib.undo() is None and not lib.can_undo()
+
+
+def test_undo_spawn_cancels_queued_jobs_and_drops_the_variant(lib):
+    jobs = seed_jobs(lib, 1)
+    root = lib.variant(jobs[0].variant_id)
+    child, spawned = lib.spawn(
+        parent_id=root.id,
+        prompt="wild door",
+        edit_kind="modifier",
+        edit_text="wild",
+        seeds=[0, 1, 2],
+        config=TINY,
+    )
+    result = lib.undo()
+    assert result.kind == "spawn" and result.variant_id == child.id
+    assert set(result.job_ids) == {j.id for j in spawned}
+    assert [v.id for v in lib.variants(root.theme_id)] == [root.id]
+    assert [j.id for j in lib.jobs()] == [jobs[0].id]
+
+
+def test_undo_reroll_leaves_started_jobs_alone(lib):
+    jobs = seed_jobs(lib, 1)
+    new = lib.reroll(job_id=jobs[0].id, n=2)
+    lib.claim_job("w1")  # the original job
+    lib.claim_job("w1")  # the first rerolled job starts before the undo
+    result = lib.undo()
+    assert result.job_ids == (new[1].id,)
+    assert lib.job(new[0].id).status == "running"
+    assert lib.job(new[1].id).status == "cancelled"
+
+
+# -- scale: the queries the UI runs on every keypress ---------------------------------------
+
+
+def test_ui_queries_stay_fast_with_100k_images(lib):
+    theme = lib.add_theme("big")
+    root = lib.add_variant(prompt="entrance", theme_id=theme.id)
+    kids = [
+        lib.add_variant(parent_id=root.id, prompt=f"entrance {k}", edit_kind="free")
+        for k in range(50)
+    ]
+    n = 100_000
+    with lib.db.write() as conn:
+        conn.executemany(
+            "INSERT INTO jobs(id, variant_id, seed, config, status, created, finished)"
+            " VALUES (?, ?, ?, '{}', 'done', 0, 0)",
+            ((i, kids[i % 50].id, i) for i in range(1, n + 1)),
+        )
+        conn.executemany(
+            "INSERT INTO images(job_id, variant_id, path, kind, step, width, height, sha256,"
+            " door_count, starred, created) VALUES (?, ?, ?, 'final', 1, 64, 64, '', ?, ?, 0)",
+            (
+                (i, kids[i % 50].id, f"images/{i}.png", None if i % 3 else i % 10, int(i % 7 == 0))
+                for i in range(1, n + 1)
+            ),
+        )
+    timings = {}
+    for name, fn in {
+        "tree": lambda: lib.tree(theme.id),
+        "starred page": lambda: lib.images(ImageFilter(view="starred"), after_id=50_000, limit=200),
+        "variant page": lambda: lib.images(ImageFilter(variant_id=kids[3].id), limit=200),
+        "doors page": lambda: lib.images(ImageFilter(view="doors", door_count=4), limit=200),
+        "next untriaged": lambda: lib.next_untriaged(99_000),
+        "prev untriaged": lambda: lib.previous_untriaged(50_000),
+        "queue view": lambda: lib.queue_view(),
+        "counts": lambda: lib.counts(),
+    }.items():
+        start = time.perf_counter()
+        result = fn()
+        timings[name] = time.perf_counter() - start
+        assert result or name == "queue view"
+    nodes = {x.id: x for x in lib.tree(theme.id)}
+    assert nodes[kids[0].id].done == 2000 and nodes[kids[0].id].images == 2000
+    assert sum(x.starred for x in nodes.values()) == n // 7
+    slow = {k: round(v, 3) for k, v in timings.items() if v > (1.0 if k == "tree" else 0.05)}
+    assert not slow, slow
