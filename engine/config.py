@@ -29,7 +29,9 @@ class Prompt:
         return self.text if self.weight == 1.0 else f"{self.text}:{self.weight:g}"
 
 
-_WEIGHT_RE = re.compile(r"^(?P<text>.*?):\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$", re.S)
+_WEIGHT_RE = re.compile(
+    r"^(?P<text>.*?):\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$", re.S
+)
 
 
 def parse_prompts(spec: str) -> list[Prompt]:
@@ -109,6 +111,8 @@ class GenerationConfig:
     vqgan_checkpoint: str | None = None
     # Output cadence.
     preview_every: int = 25
+    report_every: int = 10  # how often loss values are read back (each read syncs the GPU)
+    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
     resume_latent: str | None = None  # continue from a saved latent (.pt)
     start_step: int = 0  # the step a resumed run continues from
 
@@ -136,7 +140,9 @@ class GenerationConfig:
         if not 0 < self.cut_min <= 1:
             raise ConfigError("cut_min must be in (0, 1]")
         if self.panorama not in PANORAMA_MODES:
-            raise ConfigError(f"panorama {self.panorama!r} is not one of {', '.join(PANORAMA_MODES)}")
+            raise ConfigError(
+                f"panorama {self.panorama!r} is not one of {', '.join(PANORAMA_MODES)}"
+            )
         if self.size_weighting not in SIZE_WEIGHTINGS:
             raise ConfigError(
                 f"size weighting {self.size_weighting!r} is not one of {', '.join(SIZE_WEIGHTINGS)}"
@@ -146,6 +152,10 @@ class GenerationConfig:
                 raise ConfigError(f"{name} must be 0 (off) or positive")
         if self.preview_every < 0:
             raise ConfigError("preview_every must be 0 (never) or positive")
+        if self.precision not in ("auto", "fp32", "bf16"):
+            raise ConfigError(f"precision {self.precision!r} is not auto, fp32 or bf16")
+        if self.report_every < 1:
+            raise ConfigError("report_every must be at least 1")
         if self.start_step < 0 or (self.steps and self.start_step > self.steps):
             raise ConfigError(f"start step {self.start_step} is outside 0..{self.steps}")
 
@@ -158,7 +168,9 @@ class GenerationConfig:
         if not style:
             return prompts
         return [
-            Prompt(f"{p.text}, {style}" if p.weight > 0 and style not in p.text else p.text, p.weight)
+            Prompt(
+                f"{p.text}, {style}" if p.weight > 0 and style not in p.text else p.text, p.weight
+            )
             for p in prompts
         ]
 

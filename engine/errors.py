@@ -49,4 +49,9 @@ class OutOfMemoryError(DeviceError):
 
 
 class Cancelled(DoorwaysError):
-    """Raised inside the loop when the cancel check says stop."""
+    """Raised by the loop when the cancel check says stop; carries a resumable state."""
+
+    def __init__(self, step: int, state: dict | None = None) -> None:
+        super().__init__(f"cancelled after step {step}")
+        self.step = step
+        self.state = state

@@ -98,7 +98,9 @@ def write_tiny_vqgan(directory: Path, *, seed: int = 0, gumbel: bool = False) ->
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    text = TINY_GUMBEL_YAML.format() if gumbel else TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128)
+    text = (
+        TINY_GUMBEL_YAML.format() if gumbel else TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128)
+    )
     yaml_path = directory / "model.yaml"
     yaml_path.write_text(text)
     params = OmegaConf.to_container(OmegaConf.create(text))["model"]["params"]
@@ -172,7 +174,11 @@ def _atomic_save(obj: object, path: Path) -> None:
 def ensure_demo_models(cache_dir: Path) -> dict[str, Path]:
     """Build the demo models once into ``cache_dir/demo`` and return their paths."""
     root = Path(cache_dir) / "demo"
-    yaml_path, ckpt_path, clip_path = root / "vqgan" / "model.yaml", root / "vqgan" / "last.ckpt", root / "clip-tiny.pt"
+    yaml_path, ckpt_path, clip_path = (
+        root / "vqgan" / "model.yaml",
+        root / "vqgan" / "last.ckpt",
+        root / "clip-tiny.pt",
+    )
     if not (yaml_path.is_file() and ckpt_path.is_file()):
         write_tiny_vqgan(root / "vqgan")
     if not clip_path.is_file():

@@ -127,9 +127,16 @@ def load_vqgan_yaml(path: Path) -> dict:
     params = model.get("params", {})
     if VQ_TARGETS[target] == "net2net":
         first = params.get("first_stage_config", {})
-        if first.get("target") not in ("taming.models.vqgan.VQModel", "taming.models.vqgan.GumbelVQ"):
+        if first.get("target") not in (
+            "taming.models.vqgan.VQModel",
+            "taming.models.vqgan.GumbelVQ",
+        ):
             raise BadConfigFileError(f"{path}: the transformer's first stage is not a VQGAN")
-        return {"kind": VQ_TARGETS[first["target"]], "prefix": "first_stage_model.", **first["params"]}
+        return {
+            "kind": VQ_TARGETS[first["target"]],
+            "prefix": "first_stage_model.",
+            **first["params"],
+        }
     return {"kind": VQ_TARGETS[target], "prefix": "", **params}
 
 
@@ -218,15 +225,15 @@ def vector_quantize(x: torch.Tensor, codebook: torch.Tensor) -> torch.Tensor:
     x: (..., D), codebook: (K, D) -> (..., D)
     """
     d = (
-        x.pow(2).sum(-1, keepdim=True)
-        + codebook.pow(2).sum(1)
-        - 2 * x @ codebook.T
+        x.pow(2).sum(-1, keepdim=True) + codebook.pow(2).sum(1) - 2 * x @ codebook.T
     )  # (..., K) squared distances
     x_q = codebook[d.argmin(-1)]  # (..., D)
     return x + (x_q - x).detach()
 
 
-def load_vqgan(config_path: Path, checkpoint_path: Path, *, device: torch.device | str = "cpu") -> VQGAN:
+def load_vqgan(
+    config_path: Path, checkpoint_path: Path, *, device: torch.device | str = "cpu"
+) -> VQGAN:
     """Build from the YAML, load weights by key (skipping ``loss.*``), freeze."""
     params = load_vqgan_yaml(config_path)
     prefix = params.pop("prefix")
@@ -239,7 +246,7 @@ def load_vqgan(config_path: Path, checkpoint_path: Path, *, device: torch.device
     if not isinstance(state, dict):
         raise CorruptCheckpointError(f"{checkpoint_path} has no state_dict")
     if prefix:
-        state = {k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
     state = {k: v for k, v in state.items() if not k.startswith("loss.")}
     own = model.state_dict()
     missing = sorted(set(own) - set(state))

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Make and curate CLIP-guided VQGAN art from the terminal.",
     )
     parser.add_argument("--version", action="version", version=f"doorways {__version__}")
-    parser.add_argument("--library", help="library folder (default: user data dir, or $DOORWAYS_LIBRARY)")
+    parser.add_argument(
+        "--library", help="library folder (default: user data dir, or $DOORWAYS_LIBRARY)"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         importlib.import_module(f"doorways_tui.cli.{name}").register(sub)

@@ -1,0 +1,184 @@
+"""``doorways generate``: one image, in the foreground, with a progress bar."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from engine.config import PANORAMA_MODES, SIZE_WEIGHTINGS, GenerationConfig, parse_size
+from engine.errors import ConfigError
+
+
+def add_generation_options(
+    parser: argparse.ArgumentParser, *, prompt_required: bool = True
+) -> None:
+    """The options every command that makes images shares (generate, queue add)."""
+    d = GenerationConfig()
+    parser.add_argument(
+        "prompt",
+        nargs=None if prompt_required else "?",
+        help='text prompt; "a:1 | b:-0.5" for several weighted prompts (or left | right with --panorama)',
+    )
+    g = parser.add_argument_group("generation")
+    g.add_argument(
+        "--style", default=d.style, help='appended to each prompt, e.g. "by James Gurney"'
+    )
+    g.add_argument(
+        "--size", default=f"{d.width}x{d.height}", help="WIDTHxHEIGHT, snapped to the VQGAN factor"
+    )
+    g.add_argument("--steps", type=int, default=d.steps)
+    g.add_argument(
+        "--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)"
+    )
+    g.add_argument("--seed", type=int, default=d.seed)
+    g.add_argument("--cutn", type=int, default=d.cutn, help="cutouts per step")
+    g.add_argument("--cut-pow", type=float, default=d.cut_pow, help=">1 favours small cutouts")
+    g.add_argument("--image-prompt", action="append", default=[], metavar="PATH[:WEIGHT]")
+    g.add_argument("--init-image", metavar="PATH", help="start from this image instead of noise")
+    g.add_argument(
+        "--init-blur", type=float, default=d.init_blur, help="blur the init image (pixels)"
+    )
+    g.add_argument(
+        "--init-weight", type=float, default=d.init_weight, help="pull towards the init latent"
+    )
+    g.add_argument("--preview-every", type=int, default=d.preview_every)
+    g.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
+    m = parser.add_argument_group("the Doorways method")
+    m.add_argument(
+        "--panorama",
+        choices=PANORAMA_MODES,
+        default=d.panorama,
+        help="place | prompts left to right",
+    )
+    m.add_argument("--edge-symmetry", type=float, default=d.edge_symmetry, metavar="W")
+    m.add_argument("--tone-symmetry", type=float, default=d.tone_symmetry, metavar="W")
+    m.add_argument("--semantic-symmetry", type=float, default=d.semantic_symmetry, metavar="W")
+    m.add_argument("--symmetry-blur", type=float, default=d.symmetry_blur, metavar="SIGMA")
+    m.add_argument("--size-weighting", choices=SIZE_WEIGHTINGS, default=d.size_weighting)
+    mo = parser.add_argument_group("models")
+    mo.add_argument(
+        "--models", choices=["demo"], help="demo: the tiny random-weight models (no download)"
+    )
+    mo.add_argument("--vqgan", default=None, help=f"registry name or folder (default {d.vqgan})")
+    mo.add_argument("--clip", default=None, help=f"registry name or .pt path (default {d.clip})")
+    mo.add_argument("--vqgan-config", metavar="PATH")
+    mo.add_argument("--vqgan-checkpoint", metavar="PATH")
+
+
+def config_from_args(args: argparse.Namespace, **overrides: object) -> GenerationConfig:
+    """Build and validate a GenerationConfig from parsed options."""
+    width, height = parse_size(args.size)
+    vqgan = args.vqgan or ("demo" if args.models == "demo" else GenerationConfig.vqgan)
+    clip = args.clip or ("demo" if args.models == "demo" else GenerationConfig.clip)
+    values = dict(
+        prompts=args.prompt or "",
+        style=args.style,
+        width=width,
+        height=height,
+        steps=args.steps,
+        lr=args.lr,
+        seed=args.seed,
+        cutn=args.cutn,
+        cut_pow=args.cut_pow,
+        image_prompts=list(args.image_prompt),
+        init_image=str(Path(args.init_image).expanduser().resolve()) if args.init_image else None,
+        init_blur=args.init_blur,
+        init_weight=args.init_weight,
+        preview_every=args.preview_every,
+        precision=args.precision,
+        panorama=args.panorama,
+        edge_symmetry=args.edge_symmetry,
+        tone_symmetry=args.tone_symmetry,
+        semantic_symmetry=args.semantic_symmetry,
+        symmetry_blur=args.symmetry_blur,
+        size_weighting=args.size_weighting,
+        vqgan=vqgan,
+        clip=clip,
+        vqgan_config=args.vqgan_config,
+        vqgan_checkpoint=args.vqgan_checkpoint,
+    )
+    values.update(overrides)
+    return GenerationConfig(**values)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("generate", help="make one image now, with a progress bar")
+    add_generation_options(p)
+    p.add_argument("-o", "--output", default="out.png", help="PNG to write (default %(default)s)")
+    p.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1 (default: settings)")
+    p.add_argument(
+        "--save-latent", metavar="PATH", help="also save the final latent to continue later"
+    )
+    p.add_argument(
+        "--resume", metavar="STATE", help="continue from a state saved with --save-latent"
+    )
+    p.add_argument(
+        "--previews", metavar="DIR", help="write a preview PNG every --preview-every steps"
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from doorways_tui.settings import load_settings
+    from engine import generate, load_models, load_state, save_png, save_state
+    from engine.errors import Cancelled
+
+    settings = load_settings()
+    console = Console(stderr=True)
+    overrides: dict[str, object] = {}
+    if args.resume:
+        state = load_state(Path(args.resume))
+        overrides = {
+            "resume_latent": str(Path(args.resume).resolve()),
+            "start_step": int(state["step"]),
+        }
+    config = config_from_args(args, **overrides)
+    output = Path(args.output)
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output {output} must end in .png")
+    with console.status("loading models…"):
+        models = load_models(
+            config, device=args.device or settings.device, model_dir=settings.model_dir
+        )
+    console.print(f"[dim]models: {models.files.label} on {models.device}[/]")
+    columns = (
+        TextColumn("step {task.completed}/{task.total}"),
+        BarColumn(),
+        TextColumn("{task.fields[rate]:.2f} it/s"),
+        TimeRemainingColumn(),
+        TextColumn("loss {task.fields[loss]}"),
+    )
+    with Progress(*columns, console=console, transient=False) as bar:
+        task = bar.add_task(
+            "generate", total=config.steps, completed=config.start_step, rate=0.0, loss="…"
+        )
+
+        def callback(step: int, info) -> None:
+            fields = {"rate": info.it_per_s}
+            if info.losses:
+                fields["loss"] = f"{info.losses['total']:.4f}"
+            bar.update(task, completed=step, **fields)
+            if args.previews and info.preview is not None:
+                save_png(Path(args.previews) / f"step{step:05d}.png", info.preview, config)
+            if args.save_latent and info.preview is not None:
+                save_state(Path(args.save_latent), info.state())
+
+        try:
+            result = generate(config, callback=callback, models=models)
+        except Cancelled:  # pragma: no cover - no cancel hook from the CLI
+            return 1
+    for note in result.notes:
+        console.print(f"[yellow]note:[/] {note}")
+    save_png(
+        output,
+        result.image,
+        result.config,
+        extra={"losses": result.losses, "seconds": result.seconds},
+    )
+    console.print(
+        f"wrote {output} ({result.image.width}x{result.image.height}, {result.seconds:.1f} s)"
+    )
+    return 0

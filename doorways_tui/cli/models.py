@@ -1,0 +1,81 @@
+"""``doorways models list|fetch|verify``: the weights Doorways knows and where they are."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("models", help="list, fetch and verify model weights")
+    msub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    lst = msub.add_parser("list", help="known models and whether they are downloaded")
+    lst.set_defaults(handler=run_list)
+    fetch = msub.add_parser("fetch", help="download a model into the cache (resumable)")
+    fetch.add_argument("names", nargs="+", metavar="NAME")
+    fetch.set_defaults(handler=run_fetch)
+    verify = msub.add_parser("verify", help="check a downloaded model's checksum and that it loads")
+    verify.add_argument("names", nargs="+", metavar="NAME")
+    verify.set_defaults(handler=run_verify)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.table import Table
+
+    from doorways_tui.settings import load_settings
+    from engine.models import clip_path, vqgan_paths
+    from engine.registry import VQGANS, clip_entries
+
+    model_dir = load_settings().model_dir
+    table = Table(title=f"models in {model_dir}")
+    for col in ("name", "kind", "size", "status", "about"):
+        table.add_column(col)
+    for name, entry in VQGANS.items():
+        ok = all(p.is_file() for p in vqgan_paths(model_dir, name))
+        table.add_row(name, "VQGAN", f"~{entry.approx_mb} MB", _status(ok), entry.description)
+    for name, entry in clip_entries().items():
+        ok = clip_path(model_dir, name).is_file()
+        table.add_row(
+            name, "CLIP", f"~{entry.approx_mb} MB" if entry.approx_mb else "", _status(ok), ""
+        )
+    table.add_row(
+        "demo", "both", "~27 MB", "built on first use", "tiny random-weight models: no download"
+    )
+    Console().print(table)
+    return 0
+
+
+def _status(ok: bool) -> str:
+    return "[green]downloaded[/]" if ok else "[dim]not downloaded[/]"
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+    from doorways_tui.settings import load_settings
+    from engine.models import fetch_model
+
+    model_dir = load_settings().model_dir
+    for name in args.names:
+        with Progress(
+            "[bold]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
+        ) as bar:
+            task = bar.add_task(name, total=None)
+
+            def progress(done: int, total: int | None, task=task, bar=bar) -> None:
+                bar.update(task, completed=done, total=total)
+
+            paths = fetch_model(name, model_dir, progress=progress)
+        for path in paths:
+            print(f"{name}: {path}")
+    return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    from doorways_tui.settings import load_settings
+    from engine.models import verify_model
+
+    model_dir = load_settings().model_dir
+    for name in args.names:
+        print(verify_model(name, model_dir))
+    return 0

@@ -1,0 +1,297 @@
+"""Finding, fetching and loading the VQGAN and CLIP a config names.
+
+Names resolve to files in the model cache (``<model_dir>/vqgan/NAME/``, ``<model_dir>/clip/``);
+``demo`` builds the tiny random-weight models; anything else is taken as a local path.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from engine.config import GenerationConfig
+from engine.errors import DeviceError, ModelError, ModelFileMissingError, UnknownModelError
+from engine.fetch import ChecksumBook, Progress, download
+from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
+from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml, safe_torch_load
+
+
+def default_model_dir() -> Path:
+    env = os.environ.get("DOORWAYS_MODEL_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("doorways")) / "models"
+
+
+def pick_device(name: str | torch.device | None = None) -> torch.device:
+    """'auto' -> CUDA if present, else CPU; a named CUDA device must exist."""
+    if isinstance(name, torch.device):
+        return name
+    if name in (None, "", "auto"):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as exc:
+        raise DeviceError(f"device {name!r} is not a device name (try cpu, cuda, cuda:1)") from exc
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DeviceError(f"device {name} asked for, but CUDA is not available on this machine")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise DeviceError(
+                f"device {name} asked for, but this machine has {count} CUDA device(s)"
+            )
+    return device
+
+
+# -- resolving names to files ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelFiles:
+    vqgan_config: Path
+    vqgan_checkpoint: Path
+    clip: Path
+    label: str  # e.g. "vqgan_imagenet_f16_16384 + ViT-B/32"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (str(self.vqgan_config), str(self.vqgan_checkpoint), str(self.clip))
+
+
+def vqgan_paths(model_dir: Path, name: str) -> tuple[Path, Path]:
+    folder = Path(model_dir) / "vqgan" / name
+    return folder / "model.yaml", folder / "last.ckpt"
+
+
+def clip_path(model_dir: Path, name: str) -> Path:
+    return Path(model_dir) / "clip" / (name.replace("/", "-").replace("@", "-") + ".pt")
+
+
+def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> ModelFiles:
+    """Turn the config's model names into files, with a fix-it message when absent."""
+    model_dir = Path(model_dir or default_model_dir())
+    demo = None
+    if "demo" in (config.vqgan, config.clip):
+        from engine.tiny import ensure_demo_models
+
+        demo = ensure_demo_models(model_dir)
+    if config.vqgan_config or config.vqgan_checkpoint:
+        if not (config.vqgan_config and config.vqgan_checkpoint):
+            raise ModelError("give both --vqgan-config and --vqgan-checkpoint")
+        yaml_path, ckpt_path = Path(config.vqgan_config), Path(config.vqgan_checkpoint)
+        vq_label = ckpt_path.name
+    elif config.vqgan == "demo":
+        yaml_path, ckpt_path, vq_label = demo["vqgan_config"], demo["vqgan_checkpoint"], "demo"
+    elif config.vqgan in VQGANS:
+        yaml_path, ckpt_path = vqgan_paths(model_dir, config.vqgan)
+        if not (yaml_path.is_file() and ckpt_path.is_file()):
+            raise ModelFileMissingError(
+                f"VQGAN {config.vqgan} is not downloaded yet: run `doorways models fetch {config.vqgan}` "
+                "(or use --models demo for the tiny random-weight demo models)"
+            )
+        vq_label = config.vqgan
+    elif Path(config.vqgan).expanduser().is_dir():
+        folder = Path(config.vqgan).expanduser()
+        yamls, ckpts = sorted(folder.glob("*.yaml")), sorted(folder.glob("*.ckpt"))
+        if not (yamls and ckpts):
+            raise ModelFileMissingError(
+                f"{folder} should hold a .yaml config and a .ckpt checkpoint"
+            )
+        yaml_path, ckpt_path, vq_label = yamls[0], ckpts[0], folder.name
+    else:
+        vqgan_entry(config.vqgan)  # raises UnknownModelError with the list
+        raise AssertionError("unreachable")
+    clip_file = _resolve_clip(config.clip, model_dir, demo)
+    for path in (yaml_path, ckpt_path):
+        if not path.is_file():
+            raise ModelFileMissingError(f"model file not found: {path}")
+    label = f"{vq_label} + {'demo' if config.clip == 'demo' else config.clip}"
+    if demo is not None:
+        label += " (tiny random-weight demo models)"
+    return ModelFiles(yaml_path, ckpt_path, clip_file, label)
+
+
+def _resolve_clip(name: str, model_dir: Path, demo: dict | None) -> Path:
+    if name == "demo":
+        return demo["clip"]
+    if name in clip_entries():
+        path = clip_path(model_dir, name)
+        if not path.is_file():
+            raise ModelFileMissingError(
+                f"CLIP {name} is not downloaded yet: run `doorways models fetch {name}`"
+            )
+        return path
+    path = Path(name).expanduser()
+    if path.is_file():
+        return path
+    clip_entry(name)  # raises UnknownModelError with the list
+    raise AssertionError("unreachable")
+
+
+# -- fetching -------------------------------------------------------------------------
+
+
+def fetch_model(
+    name: str, model_dir: Path | None = None, *, progress: Progress | None = None
+) -> list[Path]:
+    """Download a registry model (VQGAN: config + checkpoint; CLIP: one archive)."""
+    model_dir = Path(model_dir or default_model_dir())
+    if name in VQGANS:
+        entry = vqgan_entry(name)
+        yaml_path, ckpt_path = vqgan_paths(model_dir, name)
+        book = ChecksumBook(model_dir / "checksums.json")
+        if not yaml_path.is_file():
+            download(
+                entry.config_url, yaml_path, sha256=entry.config_sha256, validate=load_vqgan_yaml
+            )
+        if not ckpt_path.is_file():
+            download(
+                entry.checkpoint_url,
+                ckpt_path,
+                sha256=entry.checkpoint_sha256,
+                progress=progress,
+                validate=_check_checkpoint_magic,
+            )
+        book.verify(f"{name}/last.ckpt", ckpt_path)
+        return [yaml_path, ckpt_path]
+    if name in clip_entries():
+        entry = clip_entry(name)
+        path = clip_path(model_dir, name)
+        if not path.is_file():
+            download(entry.url, path, sha256=entry.sha256, progress=progress)
+        return [path]
+    raise UnknownModelError(
+        f"unknown model {name!r}; known VQGANs: {', '.join(VQGANS)}; CLIP: {', '.join(clip_entries())}"
+    )
+
+
+def verify_model(name: str, model_dir: Path | None = None) -> str:
+    """Check a fetched model's files: checksum, and that it loads."""
+    from engine.fetch import sha256_file
+
+    model_dir = Path(model_dir or default_model_dir())
+    if name in VQGANS:
+        yaml_path, ckpt_path = vqgan_paths(model_dir, name)
+        if not ckpt_path.is_file():
+            raise ModelFileMissingError(f"{name} is not downloaded")
+        state = ChecksumBook(model_dir / "checksums.json").verify(f"{name}/last.ckpt", ckpt_path)
+        load_vqgan(yaml_path, ckpt_path)
+        return f"{name}: loads; sha256 {state}"
+    entry = clip_entry(name)
+    path = clip_path(model_dir, name)
+    if not path.is_file():
+        raise ModelFileMissingError(f"{name} is not downloaded")
+    if sha256_file(path) != entry.sha256:
+        raise ModelError(f"{path}: sha256 does not match the release; delete it and fetch again")
+    return f"{name}: sha256 ok"
+
+
+def _check_checkpoint_magic(path: Path) -> None:
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] != b"PK" and head[:1] != b"\x80":
+        raise ModelError(
+            f"{path.name} is not a PyTorch checkpoint (it starts {head!r}): the link is dead"
+        )
+
+
+# -- loading --------------------------------------------------------------------------
+
+
+@dataclass
+class Models:
+    """A loaded VQGAN + CLIP pair on one device, with a per-prompt text embedding cache."""
+
+    files: ModelFiles
+    vqgan: VQGAN
+    clip: torch.nn.Module
+    device: torch.device
+    _text_cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+
+    @property
+    def cut_size(self) -> int:
+        return int(self.clip.visual.input_resolution)
+
+    @property
+    def factor(self) -> int:
+        return self.vqgan.spec.factor
+
+    @torch.no_grad()
+    def embed_text(self, text: str) -> torch.Tensor:
+        """(D,) CLIP text embedding, computed once per prompt."""
+        if text not in self._text_cache:
+            import clip
+
+            tokens = clip.tokenize([text], truncate=True).to(self.device)
+            self._text_cache[text] = self.clip.encode_text(tokens)[0].float()
+        return self._text_cache[text]
+
+    def encode_image(self, x: torch.Tensor) -> torch.Tensor:
+        """(N, 3, S, S) in [0, 1] -> (N, D) CLIP image embedding."""
+        mean = x.new_tensor([0.48145466, 0.4578275, 0.40821073])[:, None, None]
+        std = x.new_tensor([0.26862954, 0.26130258, 0.27577711])[:, None, None]
+        return self.clip.encode_image((x - mean) / std).float()
+
+
+def load_models(
+    config: GenerationConfig,
+    *,
+    device: str | torch.device | None = None,
+    model_dir: Path | None = None,
+) -> Models:
+    """Load both models frozen, in fp32, straight onto the device."""
+    import clip
+
+    device = pick_device(device)
+    files = resolve_models(config, model_dir)
+    try:
+        vqgan = load_vqgan(files.vqgan_config, files.vqgan_checkpoint, device=device)
+        clip_model = _load_clip(clip, files.clip, device)
+    except torch.OutOfMemoryError as exc:
+        from engine.errors import OutOfMemoryError
+
+        raise OutOfMemoryError(f"not enough GPU memory to load {files.label} on {device}") from exc
+    return Models(files, vqgan, clip_model, device)
+
+
+def _load_clip(clip_module, path: Path, device: torch.device) -> torch.nn.Module:
+    from engine.errors import CorruptCheckpointError
+
+    if path.stat().st_size < 1024:
+        raise CorruptCheckpointError(
+            f"{path} is only {path.stat().st_size} bytes: truncated? fetch it again"
+        )
+    try:
+        # CPU first: clip.load on CUDA converts to fp16, which the CPU cannot run.
+        model, _ = clip_module.load(str(path), device="cpu", jit=False)
+    except Exception as exc:
+        if isinstance(exc, ModelError):
+            raise
+        if not _looks_like_torch_file(path):
+            raise CorruptCheckpointError(f"{path} is not a CLIP model file") from exc
+        # A JIT archive that fails falls back to torch.load; a bad state dict fails here.
+        try:
+            state = safe_torch_load(path)
+        except ModelError:
+            raise CorruptCheckpointError(
+                f"{path} could not be read as a CLIP model ({exc})"
+            ) from exc
+        from clip.model import build_model
+
+        try:
+            model = build_model(state)
+        except Exception as exc2:
+            raise CorruptCheckpointError(f"{path} is not a CLIP state dict ({exc2})") from exc2
+    return model.float().to(device).eval().requires_grad_(False)
+
+
+def _looks_like_torch_file(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        head = fh.read(2)
+    return head in (b"PK",) or head[:1] == b"\x80"

@@ -1,0 +1,194 @@
+"""The generation loop end to end with the tiny models."""
+
+import numpy as np
+import pytest
+import torch
+
+from doorways_tui.cli import main
+from engine import Cancelled, generate, load_state, read_png_metadata, save_state
+from engine.errors import ConfigError, ModelFileMissingError
+from tests.conftest import tiny_config
+
+
+def pixels(image) -> np.ndarray:
+    return np.asarray(image, dtype=np.int16)
+
+
+def test_same_seed_same_image_other_seed_differs(demo_models):
+    a = generate(tiny_config(seed=5), models=demo_models)
+    b = generate(tiny_config(seed=5), models=demo_models)
+    c = generate(tiny_config(seed=6), models=demo_models)
+    assert np.array_equal(pixels(a.image), pixels(b.image))
+    assert not np.array_equal(pixels(a.image), pixels(c.image))
+
+
+def _fixed_view_loss(image, models, text) -> float:
+    """Prompt loss of an image on one fixed set of 64 cutouts, so two images compare
+    without the noise of each step's random views."""
+    from engine.cutouts import make_cutouts, sample_cutouts
+    from engine.images import pil_to_tensor
+    from engine.losses import spherical_distance
+
+    x = pil_to_tensor(image)
+    params = sample_cutouts(
+        torch.Generator().manual_seed(0),
+        n=64,
+        width=x.shape[3],
+        height=x.shape[2],
+        cut_min=0.25,
+        cut_pow=1.0,
+        rotate_deg=0,
+        skew=0,
+        blur_prob=0,
+        mirrored=False,
+    )
+    with torch.no_grad():
+        emb = models.encode_image(make_cutouts(x, params, cut_size=models.cut_size))
+        return float(spherical_distance(emb, models.embed_text(text)[None]).mean())
+
+
+def test_loss_falls_over_steps(demo_models):
+    totals = []
+    cfg = tiny_config(steps=40, lr=0.2, cutn=16, report_every=1, preview_every=0)
+    start = generate(cfg.replace(steps=0), models=demo_models)
+    end = generate(
+        cfg, models=demo_models, callback=lambda step, info: totals.append(info.losses["total"])
+    )
+    assert len(totals) == 40
+    before = _fixed_view_loss(start.image, demo_models, cfg.prompts)
+    after = _fixed_view_loss(end.image, demo_models, cfg.prompts)
+    assert after < before - 0.005, (before, after)
+    assert np.mean(totals[-10:]) < np.mean(totals[:10])
+
+
+def test_callback_cadence_and_preview(demo_models):
+    seen = []
+    generate(
+        tiny_config(steps=7, preview_every=3, report_every=2),
+        models=demo_models,
+        callback=lambda step, info: seen.append(
+            (step, info.preview is not None, bool(info.losses))
+        ),
+    )
+    assert [s for s, _, _ in seen] == [1, 2, 3, 4, 5, 6, 7]
+    assert [s for s, has_preview, _ in seen if has_preview] == [3, 6, 7]
+    assert [s for s, _, has_losses in seen if has_losses] == [2, 3, 4, 6, 7]
+
+
+def test_resume_continues_exactly(demo_models, tmp_path):
+    cfg = tiny_config(steps=8, preview_every=4)
+    straight = generate(cfg, models=demo_models)
+    saved = {}
+
+    def keep(step, info):
+        if step == 4:
+            saved["path"] = save_state(tmp_path / "state.pt", info.state())
+
+    generate(cfg, models=demo_models, callback=keep)
+    state = load_state(saved["path"])
+    assert state["step"] == 4
+    resumed = generate(
+        cfg.replace(resume_latent=str(saved["path"]), start_step=4), models=demo_models
+    )
+    assert torch.allclose(resumed.latent, straight.latent, atol=1e-6)
+    assert np.array_equal(pixels(resumed.image), pixels(straight.image))
+
+
+def test_cancel_stops_cleanly_with_a_resumable_state(demo_models):
+    calls = []
+
+    def cancel():
+        return len(calls) >= 3
+
+    with pytest.raises(Cancelled) as info:
+        generate(
+            tiny_config(steps=50),
+            models=demo_models,
+            callback=lambda s, i: calls.append(s),
+            cancel=cancel,
+        )
+    assert info.value.step == 3
+    assert info.value.state["step"] == 3
+    assert calls == [1, 2, 3]
+
+
+def test_non_square_size_is_snapped_and_reported(demo_models):
+    result = generate(tiny_config(width=100, height=40, steps=1), models=demo_models)
+    assert result.image.size == (96, 32)
+    assert (result.config.width, result.config.height) == (96, 32)
+    assert "snapped to 96x32" in result.notes[0]
+
+
+def test_init_image_is_used(demo_models, tmp_path):
+    from PIL import Image
+
+    target = Image.new("RGB", (64, 64), (200, 30, 30))
+    target.save(tmp_path / "red.png")
+    noise = generate(tiny_config(steps=0), models=demo_models)
+    init = generate(
+        tiny_config(steps=0, init_image=str(tmp_path / "red.png"), init_blur=2), models=demo_models
+    )
+    assert not np.array_equal(pixels(noise.image), pixels(init.image))
+    with pytest.raises(ModelFileMissingError, match="image not found"):
+        generate(tiny_config(init_image=str(tmp_path / "none.png")), models=demo_models)
+    (tmp_path / "bad.png").write_text("not a png")
+    with pytest.raises(ConfigError, match="not an image"):
+        generate(tiny_config(init_image=str(tmp_path / "bad.png")), models=demo_models)
+
+
+def test_image_prompt_and_negative_prompt(demo_models, tmp_path):
+    from PIL import Image
+
+    Image.new("RGB", (40, 40), (0, 90, 200)).save(tmp_path / "blue.png")
+    cfg = tiny_config(prompts="a door | fog:-0.5", image_prompts=[f"{tmp_path / 'blue.png'}:0.5"])
+    result = generate(cfg, models=demo_models)
+    assert {"prompt", "global", "total"} <= set(result.losses)
+
+
+def test_cli_generate_writes_png_with_parameters(tmp_path, capsys):
+    out = tmp_path / "door.png"
+    code = main(
+        [
+            "generate",
+            "entrance to the forest realm",
+            "--models",
+            "demo",
+            "--size",
+            "64x32",
+            "--steps",
+            "3",
+            "--cutn",
+            "4",
+            "--seed",
+            "3",
+            "--style",
+            "by James Gurney",
+            "-o",
+            str(out),
+            "--save-latent",
+            str(tmp_path / "z.pt"),
+        ]
+    )
+    assert code == 0
+    meta = read_png_metadata(out)
+    assert meta["config"]["prompts"] == "entrance to the forest realm"
+    assert meta["config"]["seed"] == 3 and meta["config"]["width"] == 64
+    from PIL import Image
+
+    with Image.open(out) as im:
+        assert im.size == (64, 32)
+        assert "by James Gurney" in im.text["parameters"]
+    assert load_state(tmp_path / "z.pt")["step"] == 3
+
+
+def test_cli_reports_user_errors_without_traceback(tmp_path, capsys):
+    assert (
+        main(["generate", "x", "--vqgan", "nope", "--clip", "demo", "-o", str(tmp_path / "a.png")])
+        == 2
+    )
+    assert "unknown VQGAN 'nope'" in capsys.readouterr().err
+    assert (
+        main(["generate", "x", "--models", "demo", "--size", "wide", "-o", str(tmp_path / "a.png")])
+        == 2
+    )
+    assert "WIDTHxHEIGHT" in capsys.readouterr().err
