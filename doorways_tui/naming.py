@@ -25,6 +25,7 @@ def safe_filename(text: str, max_len: int = 80) -> str:
     text = unicodedata.normalize("NFC", text)
     chars = [_replacement(ch) for ch in text]
     name = re.sub(r"\s+", " ", "".join(chars))
+    name = re.sub(r"_+-[-_]*", "-", re.sub(r"-_+", "-", name))  # "_-_" from '"|' reads "-"
     name = re.sub(r"_{2,}", "_", name).strip(" ._-")
     name = _truncate(name, max(1, max_len))
     if not name:
@@ -36,8 +37,9 @@ def safe_filename(text: str, max_len: int = 80) -> str:
 
 
 def _replacement(ch: str) -> str:
-    """Separators read as a dash ("Heaven - Hell"), other whitespace as a space."""
-    if ch in "/\\":
+    """Separators (path, or a prompt's ``|``) read as a dash, "Heaven - Hell"; other
+    whitespace as a space."""
+    if ch in "/\\|":
         return "-"
     if ch.isspace():
         return " "

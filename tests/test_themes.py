@@ -289,7 +289,7 @@ def test_long_prompts_are_reported_with_counts():
         ("Fo\u0301lkvangr", "Fólkvangr"),  # decomposed input comes out NFC
         ("Fields of A’aru / Maw of Ammut", "Fields of A’aru - Maw of Ammut"),
         ("../etc/passwd", "etc-passwd"),
-        ('a<b>c:"d"|e?f*g', "a_b_c_d_e_f_g"),
+        ('a<b>c:"d"|e?f*g', "a_b_c_d-e_f_g"),
         ("tab\there\nnewline", "tab here newline"),
         ("zero\u200bwidth", "zero_width"),
         ("CON", "_CON"),

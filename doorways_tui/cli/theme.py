@@ -116,7 +116,7 @@ def _open_library(args: argparse.Namespace):
     from doorways_tui.store import Library
 
     settings = load_settings(library=getattr(args, "library", None))
-    return Library(settings.library)
+    return Library.open(settings.library)
 
 
 def _settings_line(settings: dict) -> str:

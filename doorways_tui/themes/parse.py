@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import string
 import tomllib
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +29,11 @@ from engine.errors import ConfigError
 
 
 def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
-    """Parse and validate a theme; every error names ``source`` and a line."""
+    """Parse and validate a theme; every error names ``source`` and a line.
+
+    Text is NFC-normalised first, so "Fólkvangr" typed either way is one subject.
+    """
+    text = unicodedata.normalize("NFC", text)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -40,6 +46,7 @@ def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
 def parse_pairs(text: str, *, source: str = "<typed pairs>") -> tuple[tuple[str, ...], ...]:
     """``"heaven / hell"`` one per line (or three with two slashes); ``#`` starts a comment."""
     sets: list[tuple[str, ...]] = []
+    text = unicodedata.normalize("NFC", text)
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -60,21 +67,9 @@ def parse_pairs(text: str, *, source: str = "<typed pairs>") -> tuple[tuple[str,
 def theme_from_pairs(text: str, *, base: Theme | None = None, name: str = "Typed pairs") -> Theme:
     """A theme from typed pairs, borrowing everything else (and known subjects) from ``base``."""
     base = base or Theme(name=name, groups=())
-    theme = Theme(
-        name=name,
-        groups=(Group(name, parse_pairs(text)),),
-        subjects=base.subjects,
-        description=base.description,
-        template=base.template,
-        realm_template=base.realm_template,
-        doorways=base.doorways,
-        modifiers=base.modifiers,
-        style=base.style,
-        seeds=base.seeds,
-        settings=base.settings,
-        source=None,
-    )
-    check_prompts(theme, _Locator(text, "<typed pairs>"))
+    groups = (Group(name, parse_pairs(text)),)
+    theme = dataclasses.replace(base, name=name, groups=groups, source=None)
+    check_prompts(theme, _Locator(unicodedata.normalize("NFC", text), "<typed pairs>"))
     return theme
 
 

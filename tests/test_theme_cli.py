@@ -1,0 +1,197 @@
+"""``doorways theme list|preview|queue`` end to end, and queueing into a real library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doorways_tui.cli import main
+from doorways_tui.naming import safe_filename
+from doorways_tui.store import Library
+from doorways_tui.themes import expand, parse_theme
+from doorways_tui.themes.library import queue_theme
+
+THEME = """\
+name = "Norse ∙ Egyptian"
+doorways = ["doorway", "gate"]
+style = "by James Gurney"
+seeds = 2
+
+[settings]
+size = "256x128"
+steps = 50
+
+[[groups]]
+name = "Afterlife"
+pairs = [
+  ["Valhalla", "Fólkvangr"],
+  ["Fields of A’aru", "Maw of Ammut"],
+]
+"""
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOORWAYS_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("DOORWAYS_LIBRARY", raising=False)
+
+
+@pytest.fixture
+def theme_file(tmp_path) -> Path:
+    path = tmp_path / "norse.toml"
+    path.write_text(THEME, encoding="utf-8")
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+# -- preview and list -------------------------------------------------------------------
+
+
+def test_preview_prints_counts_and_first_prompts(capsys, theme_file):
+    code, out, _ = run(capsys, "theme", "preview", str(theme_file), "--show", "3")
+    assert code == 0
+    assert out.splitlines() == [
+        f"Norse ∙ Egyptian ({theme_file})",
+        "1 group, 2 pairs x 2 doorway words x 1 modifier = 4 variants x 2 seeds = 8 jobs",
+        "style: by James Gurney",
+        "settings: 256x128, steps 50",
+        "first 3 of 4 prompts:",
+        "  Afterlife  doorway to Valhalla | doorway to Fólkvangr",
+        "  Afterlife  gate to Valhalla | gate to Fólkvangr",
+        "  Afterlife  doorway to Fields of A’aru | doorway to Maw of Ammut",
+    ]
+
+
+def test_preview_reports_long_prompts(capsys, tmp_path):
+    long_name = " ".join(["red"] * 80)
+    path = tmp_path / "long.toml"
+    path.write_text(f'name = "L"\n[[groups]]\nname = "G"\npairs = [["{long_name}", "b"]]\n')
+    code, out, _ = run(capsys, "theme", "preview", str(path), "--show", "0")
+    assert code == 0
+    lines = out.splitlines()
+    assert "1 prompts are longer than CLIP reads (the rest is cut):" in lines
+    assert lines[-1] == f"  84 tokens (CLIP reads 77): entrance to {long_name}"
+
+
+def test_preview_of_a_shipped_pack_and_seeds_override(capsys):
+    code, out, _ = run(capsys, "theme", "preview", "doorways", "--seeds", "3", "--show", "1")
+    assert code == 0
+    assert "4 groups, 33 pairs x 5 doorway words x 1 modifier = 165 variants" in out
+    assert "x 3 seeds = 495 jobs" in out
+    assert "  Afterlife  entrance to Heaven | entrance to Hell" in out
+
+
+def test_list_shows_the_shipped_packs(capsys):
+    code, out, _ = run(capsys, "theme", "list")
+    assert code == 0
+    assert "doorways         Doorways: 33 sets, 165 variants, 330 jobs" in out
+    assert "example-small    Example: 2 sets, 8 variants, 16 jobs" in out
+
+
+def test_broken_file_is_a_clear_error_naming_the_line(capsys, tmp_path):
+    path = tmp_path / "broken.toml"
+    path.write_text('name = "B"\n[[groups]]\nname = "G"\npairs = [\n  ["one"],\n]\n')
+    code, out, err = run(capsys, "theme", "preview", str(path))
+    assert code == 2
+    assert out == ""
+    assert err == (f"doorways: error: {path}:5: group 'G': ['one'] is not 2 or 3 subject names\n")
+
+
+def test_seeds_must_be_positive(capsys):
+    with pytest.raises(SystemExit):
+        main(["theme", "preview", "doorways", "--seeds", "0"])
+    assert "is not a whole number of at least 1" in capsys.readouterr().err
+
+
+# -- queue ------------------------------------------------------------------------------
+
+
+def test_queue_is_idempotent_and_adds_only_what_is_new(capsys, theme_file, tmp_path):
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), "--dry-run")
+    assert (code, out.splitlines()[-1]) == (
+        0,
+        "would add 4 new variants and 8 jobs (0 already in the library)",
+    )
+    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file))
+    assert out.splitlines()[-1] == "added 4 new variants and 8 jobs (0 already in the library)"
+    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file))
+    assert out.splitlines()[-1] == "added 0 new variants and 0 jobs (8 already in the library)"
+    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), "--seeds", "3")
+    assert out.splitlines()[-1] == "added 0 new variants and 4 jobs (8 already in the library)"
+    with Library.open(lib) as library:
+        assert library.counts().queued == 12
+        assert [t.name for t in library.themes()] == ["Norse ∙ Egyptian"]
+
+
+def test_theme_tree_in_the_library(tmp_path):
+    theme = parse_theme(THEME)
+    with Library.open(tmp_path / "lib") as library:
+        report = queue_theme(library, theme)
+        assert (report.new_variants, report.new_jobs, report.existing_jobs) == (4, 8, 0)
+        variants = library.variants(report.theme_id)
+        shape = [(v.parent_id, v.edit_kind, v.edit_text, v.prompt) for v in variants]
+        first, third = variants[0].id, variants[2].id
+        assert shape == [
+            (
+                None,
+                "root",
+                "Afterlife: Valhalla / Fólkvangr",
+                "doorway to Valhalla | doorway to Fólkvangr",
+            ),
+            (first, "theme", "gate", "gate to Valhalla | gate to Fólkvangr"),
+            (
+                None,
+                "root",
+                "Afterlife: Fields of A’aru / Maw of Ammut",
+                "doorway to Fields of A’aru | doorway to Maw of Ammut",
+            ),
+            (third, "theme", "gate", "gate to Fields of A’aru | gate to Maw of Ammut"),
+        ]
+        assert {v.style for v in variants} == {"by James Gurney"}
+        jobs = library.jobs(variant_id=first)
+        assert sorted(j.seed for j in jobs) == [0, 1]
+        config = jobs[0].config_dict()
+        assert (config["prompts"], config["width"], config["steps"]) == (
+            variants[0].prompt,
+            256,
+            50,
+        )
+        assert queue_theme(library, theme).new_jobs == 0
+
+
+def test_unicode_survives_the_library_and_file_names(tmp_path):
+    # Decomposed input (o + combining acute) is normalised: one subject, not two.
+    theme = parse_theme(THEME.replace("Fólkvangr", "Fo\u0301lkvangr"))
+    root = tmp_path / "lib"
+    with Library.open(root) as library:
+        theme_id = queue_theme(library, theme).theme_id
+    with Library.open(root) as library:  # a fresh connection reads what was written
+        prompts = [v.prompt for v in library.variants(theme_id)]
+        assert library.theme(theme_id).name == "Norse ∙ Egyptian"
+        assert queue_theme(library, parse_theme(THEME)).new_variants == 0
+    assert prompts[0] == "doorway to Valhalla | doorway to Fólkvangr"
+    assert "Fields of A’aru" in prompts[2]
+    names = [safe_filename(p) for p in prompts]
+    assert names[0] == "doorway to Valhalla - doorway to Fólkvangr"
+    assert names[2] == "doorway to Fields of A’aru - doorway to Maw of Ammut"
+    for name in names:
+        (tmp_path / f"{name}.png").write_bytes(b"")
+    on_disk = sorted(p.stem for p in tmp_path.glob("*.png"))
+    assert on_disk == sorted(names)
+
+
+def test_undo_cancels_a_whole_theme_queue(tmp_path):
+    theme = parse_theme(THEME)
+    with Library.open(tmp_path / "lib") as library:
+        queue_theme(library, theme, expand(theme, seeds=1))
+        queue_theme(library, theme)
+        result = library.undo()
+        assert result is not None and len(result.job_ids) == 4
+        assert (library.counts().queued, library.counts().cancelled) == (4, 4)
