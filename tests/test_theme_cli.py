@@ -31,12 +31,6 @@ pairs = [
 """
 
 
-@pytest.fixture(autouse=True)
-def no_user_config(monkeypatch, tmp_path):
-    monkeypatch.setenv("DOORWAYS_CONFIG", str(tmp_path / "absent.toml"))
-    monkeypatch.delenv("DOORWAYS_LIBRARY", raising=False)
-
-
 @pytest.fixture
 def theme_file(tmp_path) -> Path:
     path = tmp_path / "norse.toml"

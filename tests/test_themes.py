@@ -254,6 +254,10 @@ def test_typed_pairs_borrow_the_base_theme():
     )
     assert variants[len(base.doorways)].prompt == "entrance to the Sun realm | entrance to Forest"
     assert variants[0].config["width"] == 768
+    lower = expand(theme_from_pairs("bodhi / samsara", base=base))
+    assert lower[0].prompt == (
+        "entrance to bodhi, enlightenment | entrance to samsara, the cycle of death and rebirth"
+    )
     plain = expand(theme_from_pairs("a / b"))
     assert [v.prompt for v in plain] == ["entrance to a | entrance to b"]
 

@@ -68,9 +68,22 @@ def theme_from_pairs(text: str, *, base: Theme | None = None, name: str = "Typed
     """A theme from typed pairs, borrowing everything else (and known subjects) from ``base``."""
     base = base or Theme(name=name, groups=())
     groups = (Group(name, parse_pairs(text)),)
-    theme = dataclasses.replace(base, name=name, groups=groups, source=None)
+    subjects = _typed_subjects(base, {n for s in groups[0].sets for n in s})
+    theme = dataclasses.replace(base, name=name, groups=groups, subjects=subjects, source=None)
     check_prompts(theme, _Locator(unicodedata.normalize("NFC", text), "<typed pairs>"))
     return theme
+
+
+def _typed_subjects(base: Theme, names: set[str]) -> dict[str, Subject]:
+    """The base theme's notes for typed names, matched regardless of case ("bodhi")."""
+    known = {key.casefold(): subject for key, subject in base.subjects.items()}
+    subjects = {}
+    for name in names:
+        subject = base.subjects.get(name) or known.get(name.casefold())
+        if subject is not None:
+            text = name if subject.text == subject.name else subject.text
+            subjects[name] = dataclasses.replace(subject, name=name, text=text)
+    return subjects
 
 
 class _Locator:

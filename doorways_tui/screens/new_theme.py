@@ -1,0 +1,193 @@
+"""The "new theme" dialog: a shipped pack, a theme file, or typed pairs, counted before queueing.
+
+The count (variants, jobs, prompts too long for CLIP) updates as the user types; building it
+reads files and loads CLIP's tokenizer, so it runs in a thread worker. Enter (or Ctrl+S,
+which also works inside the pairs box) dismisses with a ``ThemeRequest``; Escape with None.
+The caller queues it (``doorways_tui.themes.library.queue_theme``) against its library.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
+from textual.worker import get_current_worker
+
+from doorways_tui.themes import ThemeError, shipped_themes
+from doorways_tui.themes.request import ThemeRequest, build_request
+
+SOURCES = ("pack", "file", "pairs")
+SHOWN_PROMPTS = 3
+
+
+class NewThemeScreen(ModalScreen[ThemeRequest | None]):
+    """Pick or type a theme; see what it expands to; Enter queues, Escape cancels."""
+
+    CSS_PATH = "new_theme.tcss"
+    BINDINGS = [
+        Binding(
+            "escape", "cancel", "Cancel", id="new_theme.cancel", tooltip="close without queueing"
+        ),
+        Binding(
+            "enter", "queue", "Queue", id="new_theme.queue", tooltip="queue the theme as counted"
+        ),
+        Binding(
+            "ctrl+s",
+            "queue",
+            "Queue",
+            id="new_theme.queue_anywhere",
+            priority=True,
+            tooltip="queue, even from the pairs box",
+        ),
+    ]
+
+    source: reactive[str] = reactive("pack")
+    request: reactive[ThemeRequest | None] = reactive(None)
+    _generation = 0  # which count is current; an older worker's result is dropped
+
+    def __init__(self, *, pack: str = "doorways", name: str | None = None) -> None:
+        super().__init__(name=name)
+        self.packs = shipped_themes()
+        self.initial_pack = pack if pack in self.packs else next(iter(self.packs), None)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-theme"):
+            yield Label("New theme", id="new-theme-title")
+            with RadioSet(id="source"):
+                yield RadioButton("Shipped pack", value=True, id="source-pack")
+                yield RadioButton("Theme file", id="source-file")
+                yield RadioButton("Typed pairs", id="source-pairs")
+            options = [(name, name) for name in self.packs]
+            yield Label("Pack", id="pack-label")
+            yield Select(options, value=self.initial_pack or Select.NULL, id="pack", prompt="pack")
+            yield Input(placeholder="path/to/theme.toml", id="path")
+            yield TextArea(id="pairs", placeholder="heaven / hell\nsea / dreams / sky")
+            with Horizontal(id="new-theme-options"):
+                yield Input(placeholder="theme name (default: the theme's)", id="name")
+                yield Input(placeholder="seeds", type="integer", id="seeds")
+            yield Static("", id="count")
+            yield Static("", id="prompts")
+            yield Static("", id="problems")
+            with Horizontal(id="new-theme-buttons"):
+                yield Button("Queue", variant="primary", id="queue", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self._show_source()
+        self.refresh_count()
+
+    # -- inputs ---------------------------------------------------------------------------
+
+    @on(RadioSet.Changed, "#source")
+    def _source_changed(self, event: RadioSet.Changed) -> None:
+        self.source = SOURCES[event.index]
+
+    def watch_source(self) -> None:
+        if self.is_mounted:
+            self._show_source()
+            self.refresh_count()
+
+    def _show_source(self) -> None:
+        uses_pack = self.source in ("pack", "pairs")
+        self.query_one("#pack", Select).display = uses_pack
+        self.query_one("#pack-label", Label).display = uses_pack
+        self.query_one("#path", Input).display = self.source == "file"
+        self.query_one("#pairs", TextArea).display = self.source == "pairs"
+        label = "Settings and subject notes from pack" if self.source == "pairs" else "Pack"
+        self.query_one("#pack-label", Label).update(label)
+
+    @on(Select.Changed, "#pack")
+    @on(Input.Changed)
+    @on(TextArea.Changed, "#pairs")
+    def _input_changed(self) -> None:
+        self.refresh_count()
+
+    @on(Input.Submitted)
+    def _input_submitted(self) -> None:
+        self.action_queue()
+
+    @on(Button.Pressed, "#queue")
+    def _queue_pressed(self) -> None:
+        self.action_queue()
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel_pressed(self) -> None:
+        self.action_cancel()
+
+    # -- counting -------------------------------------------------------------------------
+
+    def refresh_count(self) -> None:
+        """Recount from the current inputs (in a thread; the latest call wins)."""
+        self.request = None
+        self._generation += 1
+        self.query_one("#count", Static).update("counting…")
+        self._count(self._form(), self._generation)
+
+    def _form(self) -> dict:
+        pack = self.query_one("#pack", Select).value
+        seeds = self.query_one("#seeds", Input).value.strip()
+        form: dict = {
+            "pack": pack if isinstance(pack, str) else None,
+            "name": self.query_one("#name", Input).value,
+            "seeds": int(seeds) if seeds.lstrip("-").isdigit() else None,
+        }
+        if self.source == "file":
+            form["path"] = self.query_one("#path", Input).value
+        elif self.source == "pairs":
+            form["pairs"] = self.query_one("#pairs", TextArea).text
+        return form
+
+    @work(thread=True, exclusive=True, group="new-theme-count", exit_on_error=False)
+    def _count(self, form: dict, generation: int) -> None:
+        try:
+            result: ThemeRequest | ThemeError = build_request(**form)
+        except ThemeError as exc:
+            result = exc
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._show, result, generation)
+
+    def _show(self, result: ThemeRequest | ThemeError, generation: int) -> None:
+        if generation != self._generation:
+            return
+        count = self.query_one("#count", Static)
+        prompts = self.query_one("#prompts", Static)
+        problems = self.query_one("#problems", Static)
+        if isinstance(result, ThemeError):
+            self.request = None
+            count.update("")
+            prompts.update("")
+            problems.update(str(result))
+            return
+        self.request = result
+        count.update(f"{result.theme.name}: {result.summary}")
+        shown = [f"  {v.prompt}" for v in result.variants[:SHOWN_PROMPTS]]
+        more = len(result.variants) - len(shown)
+        prompts.update("\n".join(shown + ([f"  … and {more} more"] if more > 0 else [])))
+        problems.update(_warnings_text(result))
+
+    def watch_request(self, request: ThemeRequest | None) -> None:
+        if self.is_mounted:
+            self.query_one("#queue", Button).disabled = request is None
+
+    # -- actions --------------------------------------------------------------------------
+
+    def action_queue(self) -> None:
+        if self.request is not None:
+            self.dismiss(self.request)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+def _warnings_text(request: ThemeRequest) -> str:
+    if not request.warnings:
+        return ""
+    worst = max(request.warnings, key=lambda w: w.tokens)
+    return (
+        f"{len(request.warnings)} prompts are longer than CLIP's 77 tokens and will be cut;"
+        f" the longest has {worst.tokens}: {worst.text}"
+    )

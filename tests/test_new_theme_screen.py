@@ -1,0 +1,110 @@
+"""The "new theme" dialog, driven by key presses inside a minimal app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import App
+from textual.widgets import Button, Input, RadioSet, Static, TextArea
+
+from doorways_tui.screens.new_theme import NewThemeScreen
+from doorways_tui.store import Library
+from doorways_tui.themes.library import queue_theme
+from doorways_tui.themes.request import ThemeRequest
+
+_SENTINEL = object()
+
+
+class DialogApp(App):
+    """Opens the dialog at once and keeps what it returns."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.result: object = _SENTINEL
+
+    def on_mount(self) -> None:
+        self.push_screen(NewThemeScreen(), self._done)
+
+    def _done(self, result: ThemeRequest | None) -> None:
+        self.result = result
+
+
+async def settle(pilot) -> None:
+    """Let the counting worker finish and its result reach the screen."""
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def text_of(screen, selector: str) -> str:
+    return str(screen.query_one(selector, Static).render())
+
+
+async def test_shipped_pack_is_counted_before_anything_is_queued():
+    app = DialogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, NewThemeScreen)
+        assert text_of(screen, "#count") == (
+            "Doorways: 4 groups, 33 pairs x 5 doorway words x 1 modifier"
+            " = 165 variants x 2 seeds = 330 jobs"
+        )
+        assert "entrance to Heaven | entrance to Hell" in text_of(screen, "#prompts")
+        assert app.result is _SENTINEL  # nothing returned yet
+        assert not screen.query_one("#queue", Button).disabled
+        await pilot.press("escape")
+        assert app.result is None
+
+
+async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
+    app = DialogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one(RadioSet).focus()
+        await pilot.press("right", "right", "enter")  # Typed pairs
+        await settle(pilot)
+        screen.query_one("#pairs", TextArea).focus()
+        await pilot.press(*"Sea / ", "enter")  # Enter in the pairs box is a new line
+        assert app.result is _SENTINEL
+        screen.query_one("#pairs", TextArea).text = "Valhalla / Fólkvangr\nSea / Dreams / Sky"
+        screen.query_one("#seeds", Input).focus()
+        await pilot.press("3")
+        screen.query_one("#name", Input).value = "Norse"
+        await settle(pilot)
+        assert text_of(screen, "#count") == (
+            "Norse: 1 group, 2 sets x 5 doorway words x 1 modifier = 10 variants x 3 seeds = 30 jobs"
+        )
+        await pilot.press("enter")  # Enter in an input queues
+        await pilot.pause()
+    request = app.result
+    assert isinstance(request, ThemeRequest)
+    assert request.theme.name == "Norse"
+    assert request.job_count == 30
+    assert request.variants[0].prompt == "entrance to Valhalla | entrance to Fólkvangr"
+    with Library.open(tmp_path / "lib") as library:
+        report = queue_theme(library, request.theme, request.variants)
+        assert (report.new_variants, report.new_jobs) == (10, 30)
+        assert library.theme_by_name("Norse") is not None
+
+
+async def test_a_bad_file_shows_the_error_and_cannot_be_queued(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "B"\n[[groups]]\nname = "G"\npairs = [["lonely"]]\n')
+    app = DialogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one(RadioSet).focus()
+        await pilot.press("right", "enter")  # Theme file
+        path_input = screen.query_one("#path", Input)
+        path_input.focus()
+        path_input.value = str(bad)
+        await settle(pilot)
+        problem = text_of(screen, "#problems")
+        assert problem.startswith(f"{bad}:4: group 'G'")
+        assert screen.query_one("#queue", Button).disabled
+        await pilot.press("enter")  # nothing to queue: the dialog stays open
+        await pilot.pause()
+        assert app.result is _SENTINEL
+        assert app.screen is screen
