@@ -76,7 +76,7 @@ def subprocess_env(library: Path, model_dir: Path | None = None) -> dict[str, st
     if model_dir is not None:
         env["DOORWAYS_MODEL_DIR"] = str(model_dir)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("CUDA_VISIBLE_DEVICES", None)
+    env.setdefault("OMP_NUM_THREADS", "1")  # two workers on two cores: no oversubscription
     return env
 
 

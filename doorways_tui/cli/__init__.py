@@ -18,6 +18,9 @@ SUBCOMMAND_MODULES = [
     "generate",
     "models",
     "theme",
+    "queue",
+    "worker",
+    "status",
 ]
 
 

@@ -152,7 +152,7 @@ class JobsMixin(TreeMixin):
 
     def cancel_job(self, job_id: int) -> Job:
         """Cancel a queued or running job (a running one stops at its worker's next
-        heartbeat). Cancelling a cancelled job does nothing."""
+        heartbeat; its preview goes now). Cancelling a cancelled job does nothing."""
         with self.db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status == "cancelled":
@@ -166,7 +166,12 @@ class JobsMixin(TreeMixin):
                 " checkpoint_step = NULL WHERE id = ?",
                 (self.clock(), job_id),
             )
+            previews = conn.execute(
+                "DELETE FROM images WHERE job_id = ? AND kind = 'preview' RETURNING path", (job_id,)
+            ).fetchall()
             self._event(conn, "job_cancelled", job_id=job_id, was=job.status)
+        for row in previews:
+            remove_quietly(self.abspath(row[0]))
         if job.status == "queued" and job.checkpoint:
             remove_quietly(self.abspath(job.checkpoint))
         return self.job(job_id)

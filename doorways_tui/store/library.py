@@ -47,6 +47,11 @@ class Library(WorkersMixin):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def transaction(self):
+        """One ``BEGIN IMMEDIATE`` transaction around several library calls (they join it):
+        ``with lib.transaction(): ...`` commits all of them or none."""
+        return self.db.write()
+
     # -- event log ------------------------------------------------------------------------
 
     def log_event(self, kind: str, /, **data: Any) -> None:
@@ -66,6 +71,12 @@ class Library(WorkersMixin):
         return [Event.from_row(r) for r in rows]
 
     # -- undo -----------------------------------------------------------------------------
+
+    def record_spawn_undo(self, job_ids: list[int], *, variant_id: int | None = None) -> None:
+        """One undo step for work queued by several calls (e.g. a whole theme): undo
+        cancels those jobs still queued, and drops ``variant_id`` if nothing uses it."""
+        with self.db.write() as conn:
+            self._push_undo(conn, "spawn", {"variant_id": variant_id, "job_ids": list(job_ids)})
 
     def can_undo(self) -> bool:
         return self.db.row("SELECT 1 FROM undo_log WHERE undone = 0 LIMIT 1") is not None

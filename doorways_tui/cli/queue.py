@@ -1,0 +1,237 @@
+"""``doorways queue add|list|cancel|retry``: the job queue from the shell.
+
+Everything goes through the library, so these commands, the workers and the app all see
+the same queue. Only ``queue add`` touches the engine's config (to validate options).
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from doorways_tui.store import Library, QueueItem, StoreError
+
+DEFAULT_THEME = "unsorted"
+
+
+def open_library(args: argparse.Namespace) -> Library:
+    """The library named by ``--library``, else $DOORWAYS_LIBRARY / config / default."""
+    from doorways_tui.settings import load_settings
+
+    return Library.open(load_settings(library=getattr(args, "library", None)).library)
+
+
+def user_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn store errors ("no job 7") into the CLI's plain error line."""
+
+    @functools.wraps(fn)
+    def wrapper(args: argparse.Namespace) -> int:
+        try:
+            return fn(args)
+        except StoreError as exc:
+            from engine.errors import DoorwaysError
+
+            raise DoorwaysError(str(exc)) from None
+
+    return wrapper
+
+
+def parse_seeds(text: str) -> list[int]:
+    """``"1-8"``, ``"1,5,9"`` or ``"0-3,10"`` -> seeds in order, without repeats."""
+    seeds: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:\s*-\s*(\d+))?", part)
+        if not m:
+            raise StoreError(f"seeds {text!r}: {part!r} is not a number or a range like 1-8")
+        lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
+        if hi < lo:
+            raise StoreError(f"seeds {text!r}: range {part} runs backwards")
+        if hi - lo >= 10_000:
+            raise StoreError(f"seeds {text!r}: {hi - lo + 1} seeds is more than 10000 at once")
+        seeds += [s for s in range(lo, hi + 1) if s not in seeds]
+    return seeds
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from doorways_tui.cli.generate import add_generation_options
+
+    q = sub.add_parser("queue", help="add, list, cancel and retry queued jobs")
+    qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
+
+    add = qs.add_parser("add", help="queue one job per seed (workers pick them up)")
+    add_generation_options(add, prompt_required=False)
+    add.add_argument("--seeds", help="seeds to queue: 1-8, 1,5,9 or 0-3,10 (default: --seed)")
+    add.add_argument(
+        "--theme", default=DEFAULT_THEME, help="theme to file it under (default %(default)s)"
+    )
+    add.add_argument(
+        "--variant", type=int, metavar="ID", help="queue onto this existing prompt variant"
+    )
+    add.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    add.set_defaults(handler=run_add)
+
+    ls = qs.add_parser("list", help="running and queued jobs, and recent failures")
+    ls.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"])
+    ls.add_argument("--all", action="store_true", help="the latest jobs of every status")
+    ls.add_argument("--limit", type=int, default=200)
+    ls.add_argument("--json", action="store_true", help="one JSON object per line")
+    ls.set_defaults(handler=run_list)
+
+    cancel = qs.add_parser("cancel", help="cancel queued or running jobs")
+    cancel.add_argument("ids", type=int, nargs="*", metavar="ID")
+    cancel.add_argument("--all-queued", action="store_true", help="every queued job")
+    cancel.set_defaults(handler=run_cancel)
+
+    retry = qs.add_parser("retry", help="queue failed or cancelled jobs again")
+    retry.add_argument("ids", type=int, nargs="*", metavar="ID")
+    retry.add_argument("--failed", action="store_true", help="every failed job")
+    retry.set_defaults(handler=run_retry)
+
+
+@user_errors
+def run_add(args: argparse.Namespace) -> int:
+    from doorways_tui.cli.generate import config_from_args
+
+    seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
+    with open_library(args) as lib:
+        if args.variant is not None:
+            variant = lib.variant(args.variant)
+            config = config_from_args(args, prompts=variant.prompt, style=variant.style)
+        else:
+            if not (args.prompt or "").strip():
+                raise StoreError("queue add needs a prompt (or --variant ID)")
+            config = config_from_args(args)
+            theme = lib.add_theme(args.theme)
+            variant = lib.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
+        jobs = lib.queue_jobs(
+            variant.id, seeds, config.to_dict(), priority=args.priority, undoable=False
+        )
+        counts = lib.counts()
+    ids = f"{jobs[0].id}-{jobs[-1].id}" if len(jobs) > 1 else str(jobs[0].id)
+    print(
+        f"queued {len(jobs)} job(s) [{ids}] for variant {variant.id}: {variant.prompt!r}"
+        f" ({counts.queued} queued, {counts.running} running)"
+    )
+    return 0
+
+
+@user_errors
+def run_list(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        if args.status or args.all:
+            items = _as_items(lib, lib.jobs(status=args.status, limit=args.limit))
+        else:
+            items = lib.queue_view(queued_limit=args.limit)
+        counts = lib.counts()
+    if args.json:
+        for item in items:
+            print(json.dumps(_item_dict(item), sort_keys=True))
+        return 0
+    from rich.console import Console
+
+    console = Console()
+    console.print(queue_table(items))
+    console.print(
+        f"{counts.running} running, {counts.queued} queued, {counts.done} done,"
+        f" {counts.failed} failed, {counts.cancelled} cancelled"
+    )
+    return 0
+
+
+def _as_items(lib: Library, jobs) -> list[QueueItem]:
+    prompts: dict[int, str] = {}
+    items = []
+    for job in jobs:
+        if job.variant_id not in prompts:
+            prompts[job.variant_id] = lib.variant(job.variant_id).prompt
+        data = {k: getattr(job, k) for k in QueueItem.__dataclass_fields__ if k != "prompt"}
+        items.append(QueueItem(**data, prompt=prompts[job.variant_id]))
+    return items
+
+
+def _item_dict(item: QueueItem) -> dict[str, Any]:
+    return {k: getattr(item, k) for k in QueueItem.__dataclass_fields__}
+
+
+def queue_table(items: list[QueueItem]):
+    from rich.table import Table
+
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name, justify in (
+        ("ID", "right"),
+        ("status", "left"),
+        ("pri", "right"),
+        ("seed", "right"),
+        ("progress", "right"),
+        ("it/s", "right"),
+        ("eta", "right"),
+        ("worker", "left"),
+        ("prompt / error", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=name != "prompt / error")
+    style = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"}
+    for it in items:
+        pct = f"{it.step}/{it.total}" if it.total else "-"
+        text = it.prompt if it.status != "failed" else f"{it.prompt} [red]— {it.error or ''}[/]"
+        table.add_row(
+            str(it.id),
+            f"[{style.get(it.status, '')}]{it.status}[/]" if it.status in style else it.status,
+            str(it.priority),
+            str(it.seed),
+            pct,
+            f"{it.it_per_s:.2f}" if it.it_per_s and it.status == "running" else "",
+            duration(it.eta_s) if it.eta_s and it.status == "running" else "",
+            it.worker_id or "",
+            text,
+        )
+    return table
+
+
+def duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+@user_errors
+def run_cancel(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        ids = list(args.ids)
+        if args.all_queued:
+            ids += [j.id for j in lib.jobs(status="queued", limit=1_000_000)]
+        if not ids:
+            raise StoreError("queue cancel needs job ids (or --all-queued)")
+        for job_id in ids:
+            job = lib.cancel_job(job_id)
+            print(f"job {job.id} cancelled")
+    return 0
+
+
+@user_errors
+def run_retry(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        ids = list(args.ids)
+        if args.failed:
+            ids += [j.id for j in lib.jobs(status="failed", limit=1_000_000)]
+        if not ids:
+            raise StoreError("queue retry needs job ids (or --failed)")
+        for job_id in ids:
+            job = lib.retry_job(job_id)
+            print(f"job {job.id} queued again")
+    return 0
+
+
+def age(ts: float | None, now: float | None = None) -> str:
+    """``12s ago``-style text for a timestamp."""
+    if ts is None:
+        return "-"
+    return duration(max(0.0, (now or time.time()) - ts)) + " ago"

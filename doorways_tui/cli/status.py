@@ -1,0 +1,124 @@
+"""``doorways status``: workers (alive or stale), the queue, and throughput."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from doorways_tui.cli.queue import age, open_library, user_errors
+from doorways_tui.store import Library
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("status", help="workers, queue counts and throughput")
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="a worker silent this long is shown as stale (default %(default)s s)",
+    )
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(handler=run)
+
+
+def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
+    """Everything ``status`` shows, as plain data (the app can reuse it)."""
+    now = lib.clock()
+    workers = lib.workers(stale_after=stale_after, seen_within=86400)
+    counts = lib.counts()
+    per_hour = lib.throughput(window_s=3600)
+    mean = lib.db.scalar(
+        "SELECT AVG(seconds) FROM jobs WHERE status = 'done' AND finished >= ?", (now - 3600,)
+    )
+    alive = sum(w.alive for w in workers)
+    eta = counts.queued * mean / alive if mean and alive else None
+    running = {j.id: j for j in lib.jobs(status="running", limit=1000)}
+    return {
+        "workers": [
+            {
+                "id": w.id,
+                "host": w.host,
+                "pid": w.pid,
+                "device": w.device,
+                "state": w.state,
+                "alive": w.alive,
+                "heartbeat_age_s": round(now - w.heartbeat, 1),
+                "current_job": w.current_job,
+                "progress": _progress(running.get(w.current_job)) if w.current_job else None,
+                "jobs_done": w.jobs_done,
+                "log": str(lib.abspath(w.log_path)) if w.log_path else None,
+            }
+            for w in workers
+        ],
+        "queue": {
+            "queued": counts.queued,
+            "running": counts.running,
+            "done": counts.done,
+            "failed": counts.failed,
+            "cancelled": counts.cancelled,
+        },
+        "jobs_per_hour": per_hour,
+        "mean_job_s": mean,
+        "queue_eta_s": eta,
+        "library": str(lib.root),
+    }
+
+
+def _progress(job) -> str | None:
+    if job is None or not job.total:
+        return None
+    return f"{job.step}/{job.total}"
+
+
+@user_errors
+def run(args: argparse.Namespace) -> int:
+    with open_library(args) as lib:
+        data = gather(lib, stale_after=args.stale_after)
+    if args.json:
+        print(json.dumps(data, sort_keys=True))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    from doorways_tui.cli.queue import duration
+
+    console = Console()
+    console.print(f"[bold]library[/] {data['library']}")
+    if data["workers"]:
+        table = Table(box=None, header_style="bold", pad_edge=False)
+        for name in ("worker", "host", "pid", "device", "state", "job", "done", "heartbeat"):
+            table.add_column(name, no_wrap=True)
+        now = time.time()
+        for w in data["workers"]:
+            state = w["state"] if w["alive"] else f"[red]stale ({w['state']})[/]"
+            job = f"{w['current_job']} {w['progress'] or ''}" if w["current_job"] else ""
+            beat = age(now - w["heartbeat_age_s"], now)
+            table.add_row(
+                w["id"],
+                w["host"],
+                str(w["pid"]),
+                w["device"],
+                state,
+                job,
+                str(w["jobs_done"]),
+                beat,
+            )
+        console.print(table)
+    else:
+        console.print("no workers: start one with [bold]doorways worker --detach[/]")
+    q = data["queue"]
+    console.print(
+        f"queue: {q['running']} running, {q['queued']} queued, {q['done']} done,"
+        f" {q['failed']} failed, {q['cancelled']} cancelled"
+    )
+    line = f"throughput: {data['jobs_per_hour']:.1f} jobs/hour over the last hour"
+    if data["mean_job_s"]:
+        line += f", {data['mean_job_s']:.1f} s per job"
+    if data["queue_eta_s"]:
+        line += f"; queue empties in about {duration(data['queue_eta_s'])}"
+    console.print(line)
+    if q["queued"] and not any(w["alive"] for w in data["workers"]):
+        console.print("[yellow]jobs are queued but no worker is alive[/]")
+    return 0

@@ -1,0 +1,146 @@
+"""``doorways worker``: run queued jobs on one device, in the foreground or detached.
+
+``--detach`` starts the worker in its own session (so closing the terminal or dropping the
+SSH connection does not touch it), logging to ``<library>/logs/worker-<id>.log``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from doorways_tui.cli.queue import open_library, user_errors
+
+# The same entry point as the console script, for a child started with sys.executable.
+_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="run queued jobs on one GPU (one worker per GPU)")
+    p.add_argument("--device", help="cuda, cuda:1, cpu or auto (default: settings)")
+    p.add_argument(
+        "--detach", action="store_true", help="run in the background, outliving the terminal"
+    )
+    p.add_argument("--once", action="store_true", help="run at most one job, then exit")
+    p.add_argument("--max-jobs", type=int, metavar="N", help="exit after N jobs")
+    p.add_argument("--exit-when-idle", action="store_true", help="exit when nothing is queued")
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=60.0,
+        metavar="S",
+        help="requeue a job whose worker is silent this long (default %(default)s s)",
+    )
+    p.add_argument("--poll", type=float, default=1.0, metavar="S", help="idle poll interval")
+    p.add_argument(
+        "--checkpoint-every",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="save the latent at least this often, besides every preview (default %(default)s s)",
+    )
+    p.add_argument("--worker-id", help=argparse.SUPPRESS)
+    p.set_defaults(handler=run)
+
+
+@user_errors
+def run(args: argparse.Namespace) -> int:
+    from doorways_tui.settings import load_settings
+    from doorways_tui.worker import WorkerOptions, new_worker_id, run_worker
+
+    settings = load_settings(library=args.library, device=args.device)
+    worker_id = args.worker_id or new_worker_id()
+    if args.detach:
+        return detach(args, library=settings.library, worker_id=worker_id, device=settings.device)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    options = WorkerOptions(
+        device=settings.device,
+        model_dir=settings.model_dir,
+        worker_id=worker_id,
+        max_jobs=1 if args.once else args.max_jobs,
+        exit_when_idle=args.once or args.exit_when_idle,
+        poll_s=args.poll,
+        stale_after=args.stale_after,
+        checkpoint_s=args.checkpoint_every,
+    )
+    with open_library(args) as lib:
+        run_worker(lib, options)
+    return 0
+
+
+def child_command(
+    args: argparse.Namespace, *, library: Path, worker_id: str, device: str
+) -> list[str]:
+    """The command line of the detached worker: this one, minus --detach, with its id."""
+    cmd = [
+        sys.executable,
+        "-c",
+        _CLI,
+        "--library",
+        str(library),
+        "worker",
+        "--worker-id",
+        worker_id,
+    ]
+    cmd += ["--device", device, "--stale-after", str(args.stale_after), "--poll", str(args.poll)]
+    cmd += ["--checkpoint-every", str(args.checkpoint_every)]
+    if args.once:
+        cmd.append("--once")
+    if args.max_jobs is not None:
+        cmd += ["--max-jobs", str(args.max_jobs)]
+    if args.exit_when_idle:
+        cmd.append("--exit-when-idle")
+    return cmd
+
+
+def detach(
+    args: argparse.Namespace, *, library: Path, worker_id: str, device: str, wait_s: float = 60.0
+) -> int:
+    """Start the worker in a new session with output to its log; wait until it registers."""
+    from doorways_tui.store.files import log_relpath
+
+    library = library.expanduser().resolve()
+    log_path = library / log_relpath(worker_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(
+            child_command(args, library=library, worker_id=worker_id, device=device),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own session: no SIGHUP when the terminal goes
+            close_fds=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    registered = _wait_registered(args, worker_id, proc, wait_s)
+    if proc.poll() is not None and not registered:
+        from engine.errors import DoorwaysError
+
+        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        raise DoorwaysError(f"worker exited at once (code {proc.returncode}):\n" + "\n".join(tail))
+    print(f"worker {worker_id} started in the background: pid {proc.pid}")
+    print(f"log: {log_path}")
+    return 0
+
+
+def _wait_registered(
+    args: argparse.Namespace, worker_id: str, proc: subprocess.Popen, wait_s: float
+) -> bool:
+    deadline = time.monotonic() + wait_s
+    with open_library(args) as lib:
+        while time.monotonic() < deadline:
+            if lib.db.row("SELECT 1 FROM workers WHERE id = ?", (worker_id,)) is not None:
+                return True
+            if proc.poll() is not None:
+                return False
+            time.sleep(0.1)
+    return False

@@ -1,0 +1,183 @@
+"""The GPU worker: claims jobs from the library one at a time and runs them to the end.
+
+One process per GPU. It registers itself, heartbeats from a background thread (so a long
+model load or a slow step never looks like death), and on SIGTERM/SIGINT stops at the end of
+the current step, saves the latent and puts the job back in the queue. A worker that dies
+without a word (kill -9, power cut) stops heartbeating; the next claim by any worker puts
+its job back in the queue, and it resumes from its last latent checkpoint.
+
+This module imports neither Textual nor (until a job runs) torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doorways_tui.store import Library
+from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
+from doorways_tui.store.files import log_relpath
+
+log = logging.getLogger("doorways.worker")
+
+
+def new_worker_id() -> str:
+    """Short and unique enough to name a log file: host plus random hex."""
+    host = socket.gethostname().split(".")[0][:16] or "host"
+    return f"{host}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class WorkerOptions:
+    """How a worker runs. The ``exit``/``max_jobs`` options make tests deterministic."""
+
+    device: str = "auto"
+    model_dir: Path | None = None
+    worker_id: str = field(default_factory=new_worker_id)
+    max_jobs: int | None = None  # stop after this many jobs (done or failed)
+    exit_when_idle: bool = False  # stop as soon as nothing is queued
+    poll_s: float = 1.0  # how often an idle worker looks for work
+    stale_after: float = DEFAULT_STALE_AFTER  # a job heartbeat older than this is requeued
+    heartbeat_s: float | None = None  # default: stale_after / 6, at most 10 s
+    progress_s: float = 0.5  # progress writes at most this often (plus every preview)
+    checkpoint_s: float = 30.0  # a latent checkpoint at least this often (plus every preview)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+
+    @property
+    def heartbeat_interval(self) -> float:
+        if self.heartbeat_s is not None:
+            return self.heartbeat_s
+        return max(0.05, min(10.0, self.stale_after / 6))
+
+
+class Worker:
+    """Runs jobs from one library on one device until told to stop."""
+
+    def __init__(self, library: Library, options: WorkerOptions) -> None:
+        self.lib = library
+        self.options = options
+        self.id = options.worker_id
+        self.stop = threading.Event()  # set by a signal: finish this step and leave
+        self.lost = threading.Event()  # set when the current job stops being ours
+        self.current_job: int | None = None
+        self.jobs_run = 0
+        self._runner = None
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """The main loop; returns how many jobs this worker ran (done or failed)."""
+        device = self._check_device()
+        self.lib.register_worker(self.id, device=device, log_path=log_relpath(self.id))
+        log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
+        beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            self._loop()
+        finally:
+            self.stop.set()
+            beat.join(timeout=5)
+            self.lib.set_worker_state(self.id, "stopped")
+            log.info("worker %s stopped after %d job(s)", self.id, self.jobs_run)
+        return self.jobs_run
+
+    def _loop(self) -> None:
+        idle = False
+        while not self.stop.is_set():
+            if self.options.max_jobs is not None and self.jobs_run >= self.options.max_jobs:
+                return
+            job = self.lib.claim_job(
+                self.id,
+                stale_after=self.options.stale_after,
+                max_attempts=self.options.max_attempts,
+            )
+            if job is None:
+                if not idle:
+                    self.lib.set_worker_state(self.id, "idle")
+                    idle = True
+                if self.options.exit_when_idle:
+                    return
+                self.stop.wait(self.options.poll_s)
+                continue
+            idle = False
+            self.lost.clear()
+            self.current_job = job.id
+            try:
+                outcome = self._job_runner().run(job)
+            finally:
+                self.current_job = None
+            if outcome in ("done", "failed"):
+                self.jobs_run += 1
+
+    def _job_runner(self):
+        if self._runner is None:
+            from doorways_tui.worker_runner import JobRunner  # torch loads here
+
+            self._runner = JobRunner(
+                self.lib,
+                self.id,
+                options=self.options,
+                should_cancel=lambda: self.stop.is_set() or self.lost.is_set(),
+                is_lost=self.lost.is_set,
+                on_lost=self.lost.set,
+            )
+        return self._runner
+
+    def _check_device(self) -> str:
+        """Fail before claiming anything if the device is absent (cuda:3 on a 1-GPU box)."""
+        from engine.models import pick_device
+
+        return str(pick_device(self.options.device))
+
+    # -- heartbeat and signals ------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.options.heartbeat_interval
+        while not self.stop.wait(interval):
+            job_id = self.current_job
+            try:
+                owned = self.lib.heartbeat(self.id, job_id)
+            except Exception:  # a heartbeat must never kill the worker
+                log.exception("heartbeat failed")
+                continue
+            if job_id is not None and not owned and job_id == self.current_job:
+                log.info("job %s is no longer ours (cancelled or taken back): dropping it", job_id)
+                self.lost.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT/SIGHUP: stop at the end of the current step (the job goes back to
+        the queue with its latent); a second signal exits at once."""
+
+        def handler(signum: int, _frame) -> None:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            log.info("signal %s: stopping after the current step", signal.Signals(signum).name)
+            self.stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, handler)
+
+
+def run_worker(
+    library: Library,
+    options: WorkerOptions,
+    *,
+    install_signals: bool = True,
+    on_start: Callable[[Worker], None] | None = None,
+) -> int:
+    worker = Worker(library, options)
+    if install_signals:
+        worker.install_signal_handlers()
+    if on_start is not None:
+        on_start(worker)
+    started = time.monotonic()
+    n = worker.run()
+    log.info("ran %d job(s) in %.1f s", n, time.monotonic() - started)
+    return n

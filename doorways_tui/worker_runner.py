@@ -1,0 +1,242 @@
+"""Running one claimed job with the engine: resume, progress, previews, checkpoints, result.
+
+Whatever goes wrong with a job (a bad config, missing weights, out of memory) ends as that
+job's error text; the worker goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+from doorways_tui.store import Job, Library
+from doorways_tui.store.files import checkpoint_relpath, image_relpath, remove_quietly, sha256_file
+from engine import (
+    Cancelled,
+    GenerationConfig,
+    Models,
+    StepInfo,
+    generate,
+    load_models,
+    load_state,
+    save_png,
+    save_state,
+)
+from engine.errors import DoorwaysError, OutOfMemoryError
+
+if TYPE_CHECKING:
+    from doorways_tui.worker import WorkerOptions
+
+log = logging.getLogger("doorways.worker")
+
+Outcome = Literal["done", "failed", "released", "lost"]
+
+
+def oom_message(config: GenerationConfig, device: str) -> str:
+    return (
+        f"out of memory on {device} at {config.width}x{config.height} with {config.cutn} cutouts:"
+        " retry with fewer cutouts (--cutn) or a smaller size"
+    )
+
+
+class JobRunner:
+    """Runs jobs for one worker, keeping the loaded models while jobs share them."""
+
+    def __init__(
+        self,
+        library: Library,
+        worker_id: str,
+        *,
+        options: WorkerOptions,
+        should_cancel: Callable[[], bool],
+        is_lost: Callable[[], bool],
+        on_lost: Callable[[], None],
+    ) -> None:
+        self.lib = library
+        self.worker_id = worker_id
+        self.options = options
+        self.should_cancel = should_cancel
+        self.is_lost = is_lost
+        self.on_lost = on_lost
+        self._models: Models | None = None
+        self._models_for: GenerationConfig | None = None
+
+    def run(self, job: Job) -> Outcome:
+        log.info("job %d (seed %d, attempt %d): starting", job.id, job.seed, job.attempts)
+        config: GenerationConfig | None = None
+        try:
+            config = self._config(job)
+            models = self._load(config)
+            progress = _Progress(self, job, config)
+            result = generate(config, callback=progress, cancel=self.should_cancel, models=models)
+        except Cancelled as exc:
+            return self._cancelled(job, exc)
+        except OutOfMemoryError as exc:  # the engine's message already says what to change
+            self._free_memory()
+            return self._fail(job, str(exc))
+        except DoorwaysError as exc:
+            return self._fail(job, str(exc))
+        except Exception as exc:
+            if type(exc).__name__ == "OutOfMemoryError" and config is not None:  # torch's own
+                self._free_memory()
+                return self._fail(job, oom_message(config, self._device()))
+            log.error("job %d crashed:\n%s", job.id, traceback.format_exc())
+            return self._fail(job, f"{type(exc).__name__}: {exc}")
+        return self._finish(job, result)
+
+    # -- steps of a run -------------------------------------------------------------------
+
+    def _config(self, job: Job) -> GenerationConfig:
+        """The job's config, continuing from its checkpoint when one can be read."""
+        config = GenerationConfig.from_json(job.config)
+        if not job.checkpoint:
+            return config
+        path = self.lib.abspath(job.checkpoint)
+        try:
+            step = int(load_state(path)["step"])
+        except Exception as exc:  # missing or torn: start over rather than fail
+            log.warning("job %d: checkpoint %s unusable (%s); starting over", job.id, path, exc)
+            return config
+        log.info("job %d: resuming from step %d", job.id, step)
+        return config.replace(resume_latent=str(path), start_step=step)
+
+    def _load(self, config: GenerationConfig) -> Models:
+        if (
+            self._models is None
+            or self._models_for is None
+            or not config.same_models(self._models_for)
+        ):
+            self._models = None
+            self._free_memory()
+            self._models = load_models(
+                config, device=self.options.device, model_dir=self.options.model_dir
+            )
+            self._models_for = config
+            log.info("models: %s on %s", self._models.files.label, self._models.device)
+        return self._models
+
+    def _finish(self, job: Job, result) -> Outcome:
+        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
+        path = self.lib.abspath(rel)
+        save_png(
+            path, result.image, result.config, extra={"job_id": job.id, "losses": result.losses}
+        )
+        image = self.lib.finish_job(
+            job.id,
+            self.worker_id,
+            path=rel,
+            step=result.steps,
+            width=result.image.width,
+            height=result.image.height,
+            sha256=sha256_file(path),
+            seconds=result.seconds,
+        )
+        if image is None:
+            return self._lost(job, path)
+        log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, rel)
+        return "done"
+
+    def _cancelled(self, job: Job, exc: Cancelled) -> Outcome:
+        if self.is_lost():
+            return self._lost(job)
+        if exc.state is not None and exc.step > (job.checkpoint_step or 0):
+            self.checkpoint(job, exc.state, exc.step)
+        self.lib.release_job(job.id, self.worker_id, reason="worker stopping")
+        log.info("job %d: stopped at step %d and put back in the queue", job.id, exc.step)
+        return "released"
+
+    def _lost(self, job: Job, written: Path | None = None) -> Outcome:
+        """The job was cancelled or given to another worker: leave it alone."""
+        status = self.lib.job(job.id).status
+        if status == "cancelled":
+            if written is not None:
+                remove_quietly(written)
+            prev = image_relpath(
+                variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview"
+            )
+            remove_quietly(self.lib.abspath(prev))
+            remove_quietly(self.lib.abspath(checkpoint_relpath(job.id)))
+        log.info("job %d: no longer ours (%s); dropped", job.id, status)
+        return "lost"
+
+    def _fail(self, job: Job, message: str) -> Outcome:
+        log.warning("job %d failed: %s", job.id, message)
+        if not self.lib.fail_job(job.id, self.worker_id, message):
+            return self._lost(job)
+        return "failed"
+
+    def checkpoint(self, job: Job, state: dict, step: int) -> None:
+        """Save the resumable state and record it (atomic file, then the row)."""
+        rel = checkpoint_relpath(job.id)
+        save_state(self.lib.abspath(rel), state)
+        if not self.lib.set_checkpoint(job.id, self.worker_id, path=rel, step=step):
+            self.on_lost()
+
+    def _device(self) -> str:
+        return str(self._models.device) if self._models is not None else self.options.device
+
+    def _free_memory(self) -> None:
+        import gc
+
+        import torch
+
+        gc.collect()
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+
+class _Progress:
+    """The engine callback: throttled progress writes, previews and checkpoints."""
+
+    def __init__(self, runner: JobRunner, job: Job, config: GenerationConfig) -> None:
+        self.runner, self.job, self.config = runner, job, config
+        self.lib, self.worker_id = runner.lib, runner.worker_id
+        now = time.monotonic()
+        self.last_write = 0.0
+        self.last_checkpoint = now
+        self.preview_rel = image_relpath(
+            variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview"
+        )
+
+    def __call__(self, step: int, info: StepInfo) -> None:
+        now = time.monotonic()
+        last = step >= info.total
+        preview = info.preview if not last else None
+        if preview is not None:
+            path = self.lib.abspath(self.preview_rel)
+            save_png(path, preview, self.config, extra={"job_id": self.job.id, "step": step})
+            self._owned(
+                self.lib.set_preview(
+                    self.job.id,
+                    self.worker_id,
+                    path=self.preview_rel,
+                    step=step,
+                    width=preview.width,
+                    height=preview.height,
+                    sha256=sha256_file(path),
+                )
+            )
+        options = self.runner.options
+        if not last and (preview is not None or now - self.last_checkpoint >= options.checkpoint_s):
+            self.runner.checkpoint(self.job, info.state(), step)
+            self.last_checkpoint = now
+        if preview is not None or last or now - self.last_write >= options.progress_s:
+            self._owned(
+                self.lib.update_progress(
+                    self.job.id,
+                    self.worker_id,
+                    step=step,
+                    total=info.total,
+                    it_per_s=info.it_per_s,
+                    eta_s=info.eta_s,
+                )
+            )
+            self.last_write = now
+
+    def _owned(self, owned: bool) -> None:
+        if not owned:
+            self.runner.on_lost()

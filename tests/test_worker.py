@@ -1,0 +1,151 @@
+"""The worker in this process with the tiny models: outcomes, failures, cancel, model reuse."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import doorways_tui.worker_runner as runner_module
+from doorways_tui.store import Library
+from doorways_tui.worker import WorkerOptions, run_worker
+from engine import read_png_metadata
+from engine.errors import OutOfMemoryError
+from tests.fixtures_store import TINY, seed_jobs
+
+FAST = {**TINY, "steps": 2, "preview_every": 0}
+
+
+@pytest.fixture
+def lib(tmp_path) -> Library:
+    library = Library.open(tmp_path / "lib")
+    yield library
+    library.close()
+
+
+@pytest.fixture(autouse=True)
+def shared_models(monkeypatch, demo_models) -> list[str]:
+    """Hand every job the session's loaded demo models; records each load asked for."""
+    loads: list[str] = []
+
+    def load(config, **kw):
+        if config.vqgan != "demo":
+            return real_load(config, **kw)  # the real error for missing weights
+        loads.append(config.vqgan)
+        return demo_models
+
+    real_load = runner_module.load_models
+    monkeypatch.setattr(runner_module, "load_models", load)
+    return loads
+
+
+def options(model_dir, **changes) -> WorkerOptions:
+    base = dict(
+        device="cpu", model_dir=model_dir, worker_id="w-test", exit_when_idle=True, poll_s=0.05
+    )
+    base.update(changes)
+    return WorkerOptions(**base)
+
+
+def test_runs_jobs_writes_previews_checkpoints_and_final(lib, model_dir):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 6, "preview_every": 2})
+    seen: list[tuple[str, int | None]] = []
+    original = lib.set_preview
+
+    def spy(job_id, worker_id, **kw):
+        seen.append((kw["path"], lib.job(job_id).checkpoint_step))
+        return original(job_id, worker_id, **kw)
+
+    lib.set_preview = spy
+    assert run_worker(lib, options(model_dir), install_signals=False) == 1
+    done = lib.job(job.id)
+    assert (done.status, done.step, done.attempts, done.checkpoint) == ("done", 6, 1, None)
+    assert len(seen) == 2 and seen[0][0].endswith("-preview.png")  # steps 2 and 4, not 6
+    (image,) = lib.images_for_job(job.id)
+    path = lib.abspath(image.path)
+    assert image.kind == "final" and (image.width, image.height) == (64, 64) and path.is_file()
+    assert not lib.abspath(seen[0][0]).exists()  # the preview went with the final
+    assert not any(lib.abspath("checkpoints").iterdir())
+    meta = read_png_metadata(path)
+    assert meta["job_id"] == job.id and meta["config"]["seed"] == job.seed
+    worker = lib.worker("w-test")
+    assert (worker.state, worker.jobs_done) == ("stopped", 1)
+
+
+def test_bad_jobs_fail_alone_and_the_worker_goes_on(lib, model_dir):
+    good = seed_jobs(lib, 1, config=FAST)[0]
+    variant = lib.variant(good.variant_id)
+    bad_key = lib.queue_jobs(variant.id, [10], {**FAST, "colour": "red"})[0]
+    bad_value = lib.queue_jobs(variant.id, [11], {**FAST, "cutn": 0})[0]
+    no_weights = lib.queue_jobs(variant.id, [12], {**FAST, "vqgan": "no_such_vqgan"})[0]
+    last = lib.queue_jobs(variant.id, [13], FAST)[0]
+    assert run_worker(lib, options(model_dir), install_signals=False) == 5
+    status = {j.id: (j.status, j.error or "") for j in lib.jobs()}
+    assert status[good.id][0] == status[last.id][0] == "done"
+    assert status[bad_key.id][0] == "failed" and "colour" in status[bad_key.id][1]
+    assert status[bad_value.id][0] == "failed" and "cutn" in status[bad_value.id][1]
+    assert status[no_weights.id][0] == "failed" and "no_such_vqgan" in status[no_weights.id][1]
+    assert len(lib.images()) == 2
+
+
+def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
+    jobs = seed_jobs(lib, 2, config=FAST)
+    real = runner_module.generate
+    calls = []
+
+    def flaky(config, **kw):
+        calls.append(config.seed)
+        if len(calls) == 1:
+            raise OutOfMemoryError(
+                "CUDA out of memory at 64x64 with 4 cutouts on cuda:0: try fewer cutouts or a smaller size"
+            )
+        return real(config, **kw)
+
+    monkeypatch.setattr(runner_module, "generate", flaky)
+    run_worker(lib, options(model_dir), install_signals=False)
+    first, second = lib.job(jobs[0].id), lib.job(jobs[1].id)
+    assert first.status == "failed" and "fewer cutouts" in first.error
+    assert second.status == "done"
+
+
+def test_models_are_loaded_once_for_jobs_that_share_them(lib, model_dir, shared_models):
+    seed_jobs(lib, 3, config=FAST)
+    assert run_worker(lib, options(model_dir), install_signals=False) == 3
+    assert shared_models == ["demo"]
+
+
+def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
+    (slow,) = seed_jobs(lib, 1, config={**TINY, "steps": 400, "preview_every": 2})
+    (after,) = lib.queue_jobs(slow.variant_id, [99], FAST, priority=-1)
+    other = Library.open(lib.root)  # the artist's process
+    worker_thread = threading.Thread(
+        target=run_worker,
+        args=(lib, options(model_dir, stale_after=1.2)),
+        kwargs={"install_signals": False},
+    )
+    worker_thread.start()
+    deadline = time.monotonic() + 60
+    while other.job(slow.id).checkpoint_step is None:
+        assert time.monotonic() < deadline, "no checkpoint written"
+        time.sleep(0.05)
+    other.cancel_job(slow.id)
+    worker_thread.join(timeout=60)
+    assert not worker_thread.is_alive()
+    cancelled = other.job(slow.id)
+    assert cancelled.status == "cancelled" and cancelled.step < 400
+    assert other.images_for_job(slow.id) == []
+    assert not any(lib.abspath("checkpoints").iterdir())
+    assert other.job(after.id).status == "done"  # the worker went on
+    files = {p.name for p in (lib.root / "images").rglob("*") if p.is_file()}
+    assert files == {f"j{after.id:06d}-s99-final.png"}
+    other.close()
+
+
+def test_a_missing_checkpoint_restarts_the_job(lib, model_dir):
+    (job,) = seed_jobs(lib, 1, config=FAST)
+    lib.claim_job("ghost")
+    lib.set_checkpoint(job.id, "ghost", path="checkpoints/job-000001.pt", step=1)  # never written
+    lib.release_job(job.id, "ghost", reason="test")
+    run_worker(lib, options(model_dir), install_signals=False)
+    assert lib.job(job.id).status == "done"

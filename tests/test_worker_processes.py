@@ -1,0 +1,174 @@
+"""Workers as real processes on one library: sharing, kill -9, SIGTERM, --detach."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from doorways_tui.store import Library
+from doorways_tui.store.files import sha256_file
+from tests.fixtures_store import CLI, ROOT, TINY, doorways, seed_jobs, subprocess_env
+
+pytestmark = pytest.mark.slow  # each starts real worker processes (torch import, model load)
+
+
+@pytest.fixture
+def lib(tmp_path) -> Library:
+    library = Library.open(tmp_path / "lib")
+    yield library
+    library.close()
+
+
+def start_worker(lib: Library, log: Path, *args: str) -> subprocess.Popen:
+    """A ``doorways worker`` process on the library, its output in ``log``."""
+    with open(log, "wb") as out:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                CLI,
+                "--library",
+                str(lib.root),
+                "worker",
+                "--device",
+                "cpu",
+                *args,
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=subprocess_env(lib.root),
+            cwd=ROOT,
+        )
+
+
+def wait_for(predicate, *, timeout: float, what: str, procs=()) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        for p in procs:
+            assert p.poll() is None, f"worker exited early ({p.returncode}) waiting for {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def stop(*procs: subprocess.Popen) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait(10)
+
+
+def test_two_workers_claim_each_of_20_jobs_exactly_once(lib, tmp_path):
+    jobs = seed_jobs(lib, 20, config={**TINY, "steps": 1, "preview_every": 0})
+    args = ("--exit-when-idle", "--poll", "0.05")
+    a = start_worker(lib, tmp_path / "a.log", "--worker-id", "a", *args)
+    b = start_worker(lib, tmp_path / "b.log", "--worker-id", "b", *args)
+    try:
+        assert a.wait(180) == 0, (tmp_path / "a.log").read_text()
+        assert b.wait(180) == 0, (tmp_path / "b.log").read_text()
+    finally:
+        stop(a, b)
+    done = lib.jobs(status="done")
+    assert sorted(j.id for j in done) == [j.id for j in jobs]
+    assert all(j.attempts == 1 and j.worker_id in ("a", "b") for j in done)
+    claims = Counter(e.payload()["job_id"] for e in lib.events(kind="job_claimed"))
+    assert claims == Counter({j.id: 1 for j in jobs})
+    images = lib.images()
+    assert sorted(i.job_id for i in images) == [j.id for j in jobs]
+    for image in images:
+        assert sha256_file(lib.abspath(image.path)) == image.sha256
+    assert sum(lib.worker(w).jobs_done for w in ("a", "b")) == 20
+    assert {lib.worker(w).state for w in ("a", "b")} == {"stopped"}
+
+
+def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 16, "preview_every": 2})
+    first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first", "--stale-after", "2")
+    try:
+        wait_for(
+            lambda: (lib.job(job.id).checkpoint_step or 0) >= 4,
+            timeout=120,
+            what="a checkpoint",
+            procs=[first],
+        )
+        os.kill(first.pid, signal.SIGKILL)
+        first.wait(10)
+    finally:
+        stop(first)
+    orphan = lib.job(job.id)
+    assert orphan.status == "running" and orphan.worker_id == "first" and orphan.step < 16
+    at = orphan.checkpoint_step
+    assert lib.abspath(orphan.checkpoint).is_file()
+    second_log = tmp_path / "second.log"
+    second = start_worker(
+        lib, second_log, "--worker-id", "second", "--stale-after", "2", "--max-jobs", "1"
+    )
+    try:
+        assert second.wait(180) == 0, second_log.read_text()
+    finally:
+        stop(second)
+    done = lib.job(job.id)
+    assert (done.status, done.worker_id, done.attempts, done.step) == ("done", "second", 2, 16)
+    assert f"job {job.id}: resuming from step {at}" in second_log.read_text()
+    requeued = [e.payload() for e in lib.events(kind="job_requeued")]
+    assert requeued == [{"job_id": job.id, "reason": "stale", "status": "queued", "from_step": at}]
+    (image,) = lib.images_for_job(job.id)  # one final, the preview gone
+    assert image.kind == "final" and sha256_file(lib.abspath(image.path)) == image.sha256
+    assert not any(lib.abspath("checkpoints").iterdir())
+    assert [p.name for p in lib.abspath("images").rglob("*.png")] == [Path(image.path).name]
+
+
+def test_sigterm_stops_after_the_step_and_requeues_with_the_latent(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 500, "preview_every": 0})
+    log = tmp_path / "w.log"
+    worker = start_worker(lib, log, "--worker-id", "w")
+    try:
+        wait_for(lambda: lib.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(60) == 0, log.read_text()
+    finally:
+        stop(worker)
+    back = lib.job(job.id)
+    assert (back.status, back.worker_id, back.attempts) == ("queued", None, 0)
+    assert back.checkpoint_step is not None and back.checkpoint_step >= 2
+    assert back.step == back.checkpoint_step and lib.abspath(back.checkpoint).is_file()
+    assert lib.worker("w").state == "stopped"
+    assert [e.payload()["reason"] for e in lib.events(kind="job_requeued")] == ["worker stopping"]
+    assert "put back in the queue" in log.read_text()
+
+
+def test_detach_outlives_its_terminal_and_logs_to_a_file(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 2, "preview_every": 0})
+    out = doorways("worker", "--device", "cpu", "--detach", "--exit-when-idle", library=lib.root)
+    assert out.returncode == 0, out.stderr
+    pid = int(out.stdout.split("pid ")[1].split()[0])
+    log = Path(out.stdout.split("log: ")[1].strip())
+    try:
+        assert os.getsid(pid) == pid != os.getsid(0)  # its own session: no SIGHUP from us
+        assert log.parent == lib.root / "logs" and log.name.startswith("worker-")
+        wait_for(lambda: lib.job(job.id).status == "done", timeout=120, what="the job")
+        wait_for(lambda: not _running(pid), timeout=30, what="the worker to exit")
+    finally:
+        if _running(pid):
+            os.kill(pid, signal.SIGKILL)
+    text = log.read_text()
+    assert f"job {job.id}: done" in text and "stopped after 1 job" in text
+    (worker,) = lib.workers(include_stopped=True)
+    assert worker.pid == pid and worker.log_path == str(log.relative_to(lib.root))
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (not ours to reap) counts as gone
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
