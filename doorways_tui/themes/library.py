@@ -43,7 +43,7 @@ def queue_theme(
     counts what would be added and writes nothing.
     """
     variants = expand(theme) if variants is None else variants
-    with library.db.write():
+    with library.transaction():
         node = library.theme_by_name(theme.name) if dry_run else library.add_theme(theme.name)
         theme_id = None if node is None else node.id
         known, seeds = _existing(library, theme_id)
@@ -68,8 +68,8 @@ def queue_theme(
             if missing and not dry_run and variant_id is not None:
                 jobs = library.queue_jobs(variant_id, missing, variant.config, undoable=False)
                 job_ids += [job.id for job in jobs]
-        if job_ids:
-            _push_undo(library, job_ids)
+        if job_ids:  # one undo step for the whole theme: it cancels the jobs still queued
+            library.record_spawn_undo(job_ids)
     return QueueReport(theme_id, new_variants, new_jobs, existing, tuple(job_ids))
 
 
@@ -117,9 +117,3 @@ def _add_variant(
             undoable=False,
         )
     return made.id
-
-
-def _push_undo(library: Library, job_ids: list[int]) -> None:
-    """One undo step for the whole theme: undo cancels the jobs still queued."""
-    with library.db.write() as conn:
-        library._push_undo(conn, "spawn", {"variant_id": None, "job_ids": job_ids})

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from doorways_tui.themes.model import Theme, ThemeError
+from doorways_tui.themes.parse import parse_theme
 
 
 def theme_dirs() -> list[Path]:
@@ -38,11 +39,10 @@ def resolve_theme(spec: str) -> Path:
 
 
 def load_theme(spec: str | Path) -> Theme:
+    """Read and parse a theme file or shipped pack; errors name the file and line."""
     path = resolve_theme(str(spec))
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ThemeError(f"cannot read theme: {exc}", source=str(path)) from exc
-    from doorways_tui.themes.parse import parse_theme
-
     return parse_theme(text, source=str(path))
