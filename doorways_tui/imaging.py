@@ -224,14 +224,17 @@ def _probe(setting: str | None) -> TerminalGraphics:
         version = parse_xtversion(reply)
         if auto is Protocol.HALFCELL and _kitty_query_ok(reply):
             auto = Protocol.KITTY
-    elif tty and auto is Protocol.KITTY:
-        version = parse_xtversion(_query_terminal(_XTVERSION))
+        if resolve_protocol(setting, auto) is Protocol.SIXEL:
+            sixel_max = parse_sixel_geometry(_query_terminal(_XTSMGRAPHICS_MAX))
+    elif tty:
+        # Terminals ignore the questions they do not understand; DA ends the wait.
+        reply = _query_terminal(_XTVERSION + _XTSMGRAPHICS_MAX)
+        version = parse_xtversion(reply)
+        sixel_max = parse_sixel_geometry(reply)
     placeholders = kitty_supports_placeholders(version)
     if auto is Protocol.KITTY and tmux and not placeholders:
         auto = Protocol.HALFCELL  # old kitty: only cursor placement, which tmux cannot carry
     protocol = resolve_protocol(setting, auto)
-    if tty and protocol is Protocol.SIXEL:
-        sixel_max = parse_sixel_geometry(_query_terminal(_XTSMGRAPHICS_MAX))
     return TerminalGraphics(
         protocol=protocol,
         detected=auto,
@@ -711,7 +714,7 @@ def encode(
         if protocol is Protocol.SIXEL:
             from textual_image._sixel import image_to_sixels
 
-            payload = image_to_sixels(scaled)
+            payload = image_to_sixels(dither_to_palette(scaled))
         else:
             payload = png_base64(scaled)
     return Prepared(
@@ -724,6 +727,17 @@ def encode(
         lines=lines,
         payload=payload,
     )
+
+
+def dither_to_palette(image: Image.Image, colors: int = 256) -> Image.Image:
+    """Reduce to a ``colors`` palette with Floyd-Steinberg dithering (Sixel's limit).
+
+    textual-image's encoder quantizes without dithering, which bands smooth skies and
+    gradients into visible blocks; a paletted image is encoded as it is.
+    """
+    rgb = image.convert("RGB") if image.mode != "RGB" else image
+    palette = rgb.quantize(colors, method=Image.Quantize.FASTOCTREE)
+    return rgb.quantize(palette=palette, dither=Image.Dither.FLOYDSTEINBERG)
 
 
 def png_base64(image: Image.Image) -> str:
@@ -827,11 +841,16 @@ def kitty_transmit(
     return "".join(parts)
 
 
-def kitty_place(image_id: int, x: int, y: int) -> str:
+def kitty_place(image_id: int, x: int, y: int, *, tmux: bool = False) -> str:
     """Place image ``image_id`` with its top-left corner at screen cell (x, y), at its own
     pixel size (giving cells would stretch it to fill them), without moving the cursor
-    (older kitty, without placeholders). Placement id 1 is reused: placing again moves it."""
-    return f"\x1b7\x1b[{y + 1};{x + 1}H" + _kitty_command(f"a=p,i={image_id},p=1,C=1,q=2") + "\x1b8"
+    (older kitty, without placeholders). Placement id 1 is reused: placing again moves it.
+
+    Through tmux the whole thing, cursor moves included, goes to the outer terminal, so
+    it lands right only when the pane starts at the top-left of the window.
+    """
+    sequence = f"\x1b7\x1b[{y + 1};{x + 1}H\x1b_Ga=p,i={image_id},p=1,C=1,q=2\x1b\\\x1b8"
+    return tmux_wrap(sequence) if tmux else sequence
 
 
 def kitty_delete(image_id: int, *, free: bool = True, tmux: bool = False) -> str:

@@ -225,7 +225,7 @@ def sequences_in(segments) -> list[str]:
 
 
 async def test_sixel_rides_whole_at_the_end_of_the_last_image_row(tmp_path):
-    path = make_png(tmp_path / "a.png", size=(64, 32))
+    path = make_png(tmp_path / "a.png", size=(64, 64))
     app = PreviewApp(protocol="sixel")
     async with app.run_test(size=(40, 20)) as pilot:
         app.preview.show(path)
@@ -237,6 +237,9 @@ async def test_sixel_rides_whole_at_the_end_of_the_last_image_row(tmp_path):
         prepared = app.preview.prepared
         top = (height - prepared.rows) // 2
         assert carrying == [top + prepared.rows - 1]
+        # Drawn on the terminal's last row it would scroll the screen: that row stays clear.
+        assert canvas.region.bottom == app.size.height == 20
+        assert top + prepared.rows <= 19
         last = list(lines[carrying[0]])
         assert last[-2].text == prepared.payload and last[-2].control
         assert all(s.control for s in last[-3:])

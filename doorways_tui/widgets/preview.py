@@ -62,6 +62,8 @@ WORKER_GROUP = "image-preview"
 Status = Literal["empty", "loading", "shown", "error"]
 
 _NULL = Style()
+# Protocols drawn at the cursor that scroll the screen if they end on its last row.
+_SCROLLING = (Protocol.SIXEL, Protocol.ITERM2)
 # Marks a segment as control (zero cells wide) with a cursor movement of nothing.
 _CONTROL = [(ControlType.CURSOR_FORWARD, 0)]
 
@@ -126,7 +128,9 @@ class ImageCanvas(Widget, can_focus=False):
     def _unplace(self) -> None:
         if self._kitty_placed and self._kitty_id is not None:
             self._kitty_placed = False
-            self._write(imaging.kitty_delete(self._kitty_id, free=False))
+            self._write(
+                imaging.kitty_delete(self._kitty_id, free=False, tmux=imaging.graphics().tmux)
+            )
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
@@ -164,8 +168,14 @@ class ImageCanvas(Widget, can_focus=False):
         fits = cols <= width and rows <= height
         left, top = max(0, (width - cols) // 2), max(0, (height - rows) // 2)
         whole = crop == Region(0, 0, width, height)
-        pixels = prepared.protocol.is_pixel and fits and whole and active
         region = self.region
+        pixels = prepared.protocol.is_pixel and fits and whole and active
+        if (
+            pixels
+            and prepared.protocol in _SCROLLING
+            and region.y + top + rows >= self.app.size.height
+        ):
+            pixels = False  # it would scroll the screen (see ImagePreview._request)
         mode = self._pixel_mode(prepared) if pixels else "cells"
         if mode != "kitty-direct":
             self._unplace()
@@ -174,7 +184,11 @@ class ImageCanvas(Widget, can_focus=False):
             self._lines = self._build(prepared, mode, width, height, left, top, region, style)
             self._lines_key = key
         if mode == "kitty-direct" and self._kitty_id is not None:
-            self._write(imaging.kitty_place(self._kitty_id, region.x + left, region.y + top))
+            self._write(
+                imaging.kitty_place(
+                    self._kitty_id, region.x + left, region.y + top, tmux=imaging.graphics().tmux
+                )
+            )
             self._kitty_placed = True
         if pixels:
             self.pixels_drawn += 1
@@ -358,6 +372,11 @@ class ImagePreview(Widget):
             return  # on_resize asks again once there is room
         graphics = imaging.graphics()
         protocol = self.protocol
+        if protocol in _SCROLLING and self.content_region.bottom >= self.app.size.height:
+            # A Sixel (or iTerm2) image whose last row is the terminal's last row makes
+            # xterm scroll the whole screen up a line after drawing it (seen in xterm
+            # 379, with or without mode 8452), so keep the bottom row clear.
+            height = max(1, height - 1)
         bg = self.background_colors[1]
         request = Request(
             path=path,
@@ -460,10 +479,11 @@ class PreviewDemo(App[None]):
         Binding("p,left", "step(-1)", "Previous", id="preview-demo.previous"),
     ]
 
-    def __init__(self, paths: list[Path], protocol: str | None = None) -> None:
+    def __init__(self, paths: list[Path], protocol: str | None = None, bare: bool = False) -> None:
         super().__init__()
         self.paths = paths
         self.protocol = protocol
+        self.bare = bare
         self.keys_seen = 0
         self._started = 0.0
 
@@ -472,7 +492,13 @@ class PreviewDemo(App[None]):
             yield OptionList(*(p.name for p in self.paths), id="preview-demo-files")
             yield ImagePreview(protocol=self.protocol, id="preview-demo-image")
             yield Static("", id="preview-demo-info", markup=False)
+        yield Static("", id="preview-demo-status", markup=False)
         yield Footer()
+
+    def on_resize(self) -> None:
+        # Narrow terminals keep the room for the picture.
+        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.bare, "-bare")
 
     def on_mount(self) -> None:
         files = self.query_one(OptionList)
@@ -529,6 +555,13 @@ class PreviewDemo(App[None]):
             lines.append(f"took      {took * 1000:.0f} ms")
         lines.append(f"keys      {self.keys_seen}")
         self.query_one("#preview-demo-info", Static).update("\n".join(lines))
+        status = [preview.protocol.value, preview.status]
+        if preview.prepared is not None:
+            status.append(f"{preview.prepared.cols}x{preview.prepared.rows} cells")
+        if took is not None:
+            status.append(f"{took * 1000:.0f} ms")
+        status.append(f"keys {self.keys_seen}")
+        self.query_one("#preview-demo-status", Static).update(" · ".join(status))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -537,6 +570,11 @@ def main(argv: list[str] | None = None) -> int:
         description="Show images the way Doorways previews them, to check a terminal.",
     )
     parser.add_argument("images", nargs="*", type=Path, help="image files (none: a test card)")
+    parser.add_argument(
+        "--bare",
+        action="store_true",
+        help="only the picture, edge to edge (n/p/q still work)",
+    )
     parser.add_argument(
         "--protocol",
         choices=["auto", *(p.value for p in Protocol)],
@@ -550,7 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         setting = load_settings().image_protocol
     imaging.init_terminal_graphics(setting)  # before App.run(): it talks to the terminal
     paths = args.images or [_test_card()]
-    PreviewDemo(paths).run()
+    PreviewDemo(paths, bare=args.bare).run()
     return 0
 
 
