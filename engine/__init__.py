@@ -1,14 +1,18 @@
 """The Doorways generator: VQGAN + CLIP in pure PyTorch, no UI or database.
 
-result = generate(GenerationConfig(prompts="entrance to heaven | entrance to hell",
-                                   style="by James Gurney", panorama="cosine"),
-                  callback=lambda step, info: ..., cancel=lambda: False)
+    result = generate(GenerationConfig(prompts="entrance to heaven | entrance to hell",
+                                       style="by James Gurney", panorama="cosine"),
+                      callback=lambda step, info: ..., cancel=lambda: False)
+
+The config and errors import without torch; everything else loads on first use, so a
+command that only reads the library never pays for torch.
 """
 
-import warnings
+from __future__ import annotations
 
-# clip imports pkg_resources (setuptools < 81 keeps it); its deprecation notice is noise.
-warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+import importlib
+import warnings
+from typing import Any
 
 from engine.config import (
     GenerationConfig,
@@ -26,9 +30,32 @@ from engine.errors import (
     ModelError,
     OutOfMemoryError,
 )
-from engine.generate import GenerationResult, StepInfo, generate
-from engine.images import config_from_png, load_state, read_png_metadata, save_png, save_state
-from engine.models import Models, default_model_dir, load_models, pick_device, resolve_models
+
+# clip imports pkg_resources (setuptools < 81 keeps it); its deprecation notice is noise.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+
+_LAZY = {
+    "GenerationResult": "engine.loop",
+    "StepInfo": "engine.loop",
+    "generate": "engine.loop",
+    "config_from_png": "engine.images",
+    "load_state": "engine.images",
+    "read_png_metadata": "engine.images",
+    "save_png": "engine.images",
+    "save_state": "engine.images",
+    "Models": "engine.models",
+    "default_model_dir": "engine.models",
+    "load_models": "engine.models",
+    "pick_device": "engine.models",
+    "resolve_models": "engine.models",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+
 
 __all__ = [
     "Cancelled",
@@ -36,24 +63,12 @@ __all__ = [
     "DeviceError",
     "DoorwaysError",
     "GenerationConfig",
-    "GenerationResult",
     "ModelError",
-    "Models",
     "OutOfMemoryError",
     "Prompt",
-    "StepInfo",
-    "config_from_png",
-    "default_model_dir",
     "format_prompts",
-    "generate",
-    "load_models",
-    "load_state",
     "parse_prompts",
     "parse_size",
-    "pick_device",
-    "read_png_metadata",
-    "resolve_models",
-    "save_png",
-    "save_state",
     "snap_size",
+    *_LAZY,
 ]
