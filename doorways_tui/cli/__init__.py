@@ -21,6 +21,8 @@ SUBCOMMAND_MODULES = [
     "queue",
     "worker",
     "status",
+    "export",
+    "app",
 ]
 
 

@@ -1,0 +1,139 @@
+"""The Doorways workstation: one App, the main screen, and the dialogs over it.
+
+``doorways`` (no subcommand) runs it on the library from the settings. The app opens the
+library twice: one connection for the artist's keys (in order, on one thread), one for
+the poll and counts, so a slow count never delays a key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding
+
+from doorways_tui.actions import WorkerLaunch, start_detached_worker
+from doorways_tui.commands import DoorwaysCommands
+from doorways_tui.screens.help import HelpScreen, KeyHelp
+from doorways_tui.screens.main import MainScreen
+from doorways_tui.settings import Settings, load_settings
+from doorways_tui.store import Library
+from doorways_tui.widgets.preview import PREVIEW_CSS_PATH
+
+
+class DoorwaysApp(App[None]):
+    TITLE = "Doorways"
+    CSS_PATH: ClassVar = ["doorways.tcss", PREVIEW_CSS_PATH]
+    COMMANDS: ClassVar = App.COMMANDS | {DoorwaysCommands}
+    BINDINGS: ClassVar = [
+        Binding(
+            "question_mark,f1",
+            "help",
+            "help",
+            id="app.help",
+            tooltip="every key, and how to remap it",
+        ),
+        Binding(
+            "q",
+            "quit",
+            "quit",
+            id="app.quit",
+            tooltip="quit (workers keep running in the background)",
+        ),
+    ]
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        poll_interval: float = 0.5,
+        preview_protocol: str | None = None,
+        offer_worker: bool = True,
+        launch_worker: Callable[[Path, str], WorkerLaunch] = start_detached_worker,
+    ) -> None:
+        super().__init__()
+        self.settings = settings or load_settings()
+        self.library = Library.open(self.settings.library)
+        self.reader = Library.open(self.settings.library)
+        self.poll_interval = poll_interval
+        self.preview_protocol = preview_protocol  # None: what the terminal supports
+        self.offer_worker = offer_worker
+        self.launch_worker = launch_worker
+
+    def on_mount(self) -> None:
+        self.set_keymap(dict(self.settings.keymap))
+        unknown = sorted(set(self.settings.keymap) - known_binding_ids())
+        if unknown:
+            self.notify(
+                f"keymap: no binding has the id(s) {', '.join(unknown)} (see ?)",
+                severity="warning",
+                timeout=10,
+            )
+        self.push_screen(MainScreen(poll_interval=self.poll_interval))
+
+    def on_unmount(self) -> None:
+        self.library.close()
+        self.reader.close()
+
+    def report_error(self, error: BaseException | None, *, where: str = "") -> None:
+        """The one place a failure reaches the artist."""
+        what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        self.notify(
+            what, title=f"{where} failed" if where else "failed", severity="error", timeout=12
+        )
+
+    def action_help(self) -> None:
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(help_entries(self)))
+
+
+def help_entries(app: App) -> list[KeyHelp]:
+    """The bindings active on the current screen, one row per binding id, keys joined."""
+    rows: dict[str, KeyHelp] = {}
+    for key, active in app.screen.active_bindings.items():
+        binding = active.binding
+        ident = binding.id or binding.action
+        display = app.get_key_display(replace(binding, key=key, key_display=None))
+        if ident in rows:
+            found = rows[ident]
+            if display not in found.keys.split(" "):
+                rows[ident] = KeyHelp(
+                    f"{found.keys} {display}", found.description, found.binding_id, found.tooltip
+                )
+        else:
+            rows[ident] = KeyHelp(
+                display, binding.description or binding.action, binding.id or "", binding.tooltip
+            )
+    return list(rows.values())
+
+
+def known_binding_ids() -> set[str]:
+    from doorways_tui.screens import (
+        compare,
+        edit_prompt,
+        export_dialog,
+        filter_menu,
+        help,
+        init_image,
+        keys,
+        loupe,
+        start_worker,
+    )
+
+    ids = {b.id for b in keys.MAIN_BINDINGS} | {b.id for b in DoorwaysApp.BINDINGS}
+    for screen in (
+        compare.CompareScreen,
+        edit_prompt.EditPromptScreen,
+        export_dialog.ExportDialog,
+        filter_menu.FilterMenu,
+        help.HelpScreen,
+        init_image.InitImageScreen,
+        loupe.LoupeScreen,
+        start_worker.StartWorkerScreen,
+    ):
+        ids |= {b.id for b in screen.BINDINGS if isinstance(b, Binding)}
+    return {i for i in ids if i}

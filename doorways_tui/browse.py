@@ -1,0 +1,222 @@
+"""What the workstation browses: a scope in the tree, a filter, the image in view and its
+details. Plain functions over the Library, called from the app's thread workers (and the
+benchmark); no Textual, no torch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from PIL import Image as PILImage
+
+from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
+
+ScopeKind = Literal["all", "theme", "variant"]
+VIEW_LABELS = {
+    "all": "all",
+    "starred": "starred",
+    "untagged": "untagged",
+    "rejected": "rejected",
+    "doors": "doors",
+}
+_FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The part of the library the artist steps through: everything, a theme, or a
+    variant (with its images only, not its children's)."""
+
+    kind: ScopeKind = "all"
+    theme_id: int | None = None
+    variant_id: int | None = None
+    label: str = "library"
+
+
+@dataclass(frozen=True)
+class View:
+    """The filter on top of the scope: all | starred | untagged | rejected | doors (n),
+    and an optional prompt search."""
+
+    view: str = "all"
+    door_count: int | None = None
+    text: str = ""
+
+    def label(self) -> str:
+        name = f"{self.door_count} doors" if self.view == "doors" else VIEW_LABELS[self.view]
+        return f"{name}, “{self.text}”" if self.text else name
+
+    def image_filter(self, scope: Scope) -> ImageFilter:
+        return ImageFilter(
+            view=self.view,
+            door_count=self.door_count if self.view == "doors" else None,
+            text=self.text or None,
+            theme_id=scope.theme_id if scope.kind == "theme" else None,
+            variant_id=scope.variant_id if scope.kind == "variant" else None,
+        )
+
+    def with_text(self, text: str) -> View:
+        return replace(self, text=text.strip())
+
+
+@dataclass(frozen=True)
+class ImageDetail:
+    """One image with everything the details panel shows."""
+
+    image: Image
+    job: Job
+    variant: Variant
+    theme: Theme
+    config: dict[str, Any]
+    losses: dict[str, float] = field(default_factory=dict)
+    lineage: tuple[str, ...] = ()  # how the variant was made, root first
+
+    @property
+    def path(self) -> Path:
+        return Path(self.image.path)
+
+    @property
+    def version(self) -> str:
+        """Changes when the file does (a preview is rewritten as the job improves it)."""
+        return f"{self.image.sha256}:{self.image.step}"
+
+
+@dataclass(frozen=True)
+class Position:
+    index: int  # 1-based position of the image in the filtered list (0: not in it)
+    total: int
+    untriaged: int
+
+
+def png_metadata(path: Path) -> dict[str, Any]:
+    """The 'doorways' JSON text chunk of a PNG ({} if absent or unreadable)."""
+    try:
+        with PILImage.open(path) as im:
+            text = getattr(im, "text", {}).get("doorways")
+    except (OSError, SyntaxError, ValueError):
+        return {}
+    try:
+        data = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def lineage(lib: Library, variant: Variant, limit: int = 8) -> tuple[str, ...]:
+    """The edits from the root variant down to this one, e.g. ("root", "+underwater")."""
+    steps: list[str] = []
+    node: Variant | None = variant
+    while node is not None and len(steps) < limit:
+        steps.append("root" if node.edit_kind == "root" else (node.edit_text or node.edit_kind))
+        node = lib.variant(node.parent_id) if node.parent_id is not None else None
+    return tuple(reversed(steps))
+
+
+def load_detail(lib: Library, image: Image | int, *, read_png: bool = True) -> ImageDetail:
+    """An image (or its id) with its job, variant, theme, parameters and losses."""
+    if isinstance(image, int):
+        image = lib.image(image)
+    job = lib.job(image.job_id)
+    variant = lib.variant(image.variant_id)
+    theme = lib.theme(variant.theme_id)
+    losses: dict[str, float] = {}
+    if read_png and image.kind == "final":
+        meta = png_metadata(lib.abspath(image.path))
+        raw = meta.get("losses")
+        if isinstance(raw, dict):
+            losses = {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+    return ImageDetail(
+        image=image,
+        job=job,
+        variant=variant,
+        theme=theme,
+        config=job.config_dict(),
+        losses=losses,
+        lineage=lineage(lib, variant),
+    )
+
+
+def first_image(lib: Library, flt: ImageFilter) -> Image | None:
+    """Where a pass starts: the first untriaged image, else the first image."""
+    return lib.next_untriaged(0, flt) or next(iter(lib.images(flt, limit=1)), None)
+
+
+def step(
+    lib: Library, current: int | None, flt: ImageFilter, *, forward: bool, untriaged: bool
+) -> Image | None:
+    """The next/previous image (optionally only untriaged ones) from ``current``."""
+    if current is None:
+        return first_image(lib, flt) if forward else _last(lib, flt, untriaged)
+    return lib.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
+
+
+def _last(lib: Library, flt: ImageFilter, untriaged: bool) -> Image | None:
+    where, params = flt.where()
+    if untriaged:
+        where += " AND i.door_count IS NULL AND i.rejected = 0"
+    row = lib.db.row(f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id DESC LIMIT 1", params)
+    return None if row is None else Image.from_row(row)
+
+
+def position(lib: Library, flt: ImageFilter, image_id: int | None) -> Position:
+    """Where ``image_id`` stands in the filtered list, how long it is, how many untriaged."""
+    where, params = flt.where()
+    row = lib.db.row(
+        f"SELECT COUNT(*), SUM(i.door_count IS NULL AND i.rejected = 0),"
+        f" SUM(i.id <= ?) {_FROM} WHERE {where}",
+        (image_id if image_id is not None else -1, *params),
+    )
+    total, untriaged, before = (row[0] or 0, row[1] or 0, row[2] or 0) if row else (0, 0, 0)
+    index = before if image_id is not None and before else 0
+    return Position(index=index, total=total, untriaged=untriaged)
+
+
+def job_image(lib: Library, job_id: int) -> Image | None:
+    """A job's final image, else its live preview, else None."""
+    found = lib.images_for_job(job_id)
+    finals = [i for i in found if i.kind == "final"]
+    return (finals or found or [None])[0]
+
+
+def siblings(lib: Library, image: Image, limit: int = 4) -> list[Image]:
+    """Images to compare with ``image``: it, then other seeds of its variant (starred
+    first, then untriaged, then the rest), ``limit`` in all."""
+    rows = lib.db.rows(
+        "SELECT * FROM images WHERE variant_id = ? AND kind = 'final' AND id != ?"
+        " ORDER BY starred DESC, rejected, (door_count IS NOT NULL), id LIMIT ?",
+        (image.variant_id, image.id, max(0, limit - 1)),
+    )
+    return [image, *(Image.from_row(r) for r in rows)]
+
+
+def images_by_id(lib: Library, ids: list[int]) -> list[Image]:
+    out = []
+    for image_id in ids:
+        try:
+            out.append(lib.image(image_id))
+        except StoreError:
+            continue
+    return out
+
+
+@dataclass(frozen=True)
+class SeedRow:
+    """A run of a variant, as the tree lists it under the variant."""
+
+    job_id: int
+    seed: int
+    status: str
+    step: int
+    total: int
+    image: Image | None  # the final image, if done
+
+
+def seed_rows(lib: Library, variant_id: int, limit: int = 2000) -> list[SeedRow]:
+    """The variant's runs (not cancelled ones) by seed, with their final images."""
+    jobs = [j for j in lib.jobs(variant_id=variant_id, limit=limit) if j.status != "cancelled"]
+    finals = {i.job_id: i for i in lib.images_for_variant(variant_id)}
+    rows = [SeedRow(j.id, j.seed, j.status, j.step, j.total, finals.get(j.id)) for j in jobs]
+    return sorted(rows, key=lambda r: (r.seed, r.job_id))

@@ -1,0 +1,23 @@
+"""``doorways`` with no subcommand: the workstation on the settings' library."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("app", help="open the workstation (the default with no command)")
+    p.set_defaults(handler=run_app)
+
+
+def run_app(args: argparse.Namespace) -> int:
+    from doorways_tui.imaging import init_terminal_graphics
+    from doorways_tui.settings import load_settings
+
+    settings = load_settings(library=getattr(args, "library", None))
+    settings.library.mkdir(parents=True, exist_ok=True)
+    init_terminal_graphics(settings)  # before App.run(): it talks to the terminal
+    from doorways_tui.app import DoorwaysApp
+
+    DoorwaysApp(settings).run()
+    return 0

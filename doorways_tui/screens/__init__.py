@@ -1,0 +1,1 @@
+"""The workstation's screens and dialogs, one per module."""

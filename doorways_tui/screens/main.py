@@ -1,0 +1,289 @@
+"""The workstation: the tree on the left, the image in the middle, its details and the
+queue on the right. Keys triage the image in view; the dialogs and workers behind the
+other keys live in ``main_actions``.
+
+Every library call runs off the UI thread: key actions go through ``SerialOps`` (one at a
+time, in order), the poll and the counts through thread workers on a second connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from doorways_tui import browse
+from doorways_tui.browse import ImageDetail, Position, View
+from doorways_tui.demo import DEMO_NOTE
+from doorways_tui.poll import Poller, Snapshot
+from doorways_tui.screens.base import WorkerErrors
+from doorways_tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.screens.main_actions import MainActions
+from doorways_tui.screens.serial import SerialOps
+from doorways_tui.session import Session, Update
+from doorways_tui.widgets.details import Details
+from doorways_tui.widgets.filter_bar import FilterBar
+from doorways_tui.widgets.preview import ImagePreview
+from doorways_tui.widgets.queue_panel import QueuePanel
+from doorways_tui.widgets.variant_tree import VariantTree
+
+if TYPE_CHECKING:
+    from doorways_tui.app import DoorwaysApp
+
+WELCOME = (
+    "[b]Welcome to Doorways.[/b]\n\n"
+    "Your library is empty: {root}\n\n"
+    "Press [b reverse] d [/] to queue a small demo theme (“entrance to heaven | entrance to"
+    " hell”, 3 variants × 3 seeds, 128×64) for the tiny demo models, and to start a worker"
+    " in the background. Images appear here as they finish; triage them with [b]0-9[/b]"
+    " (doors), [b]s[/b] (star), [b]x[/b] (reject), [b]n[/b] (next untriaged), [b]u[/b]"
+    " (undo).\n\n"
+    "[i]{note}[/i]\n\n"
+    "[b reverse] T [/] queues a real theme · [b reverse] ? [/] lists every key ·"
+    " [b reverse] ctrl+p [/] finds any action"
+)
+
+
+class MainScreen(WorkerErrors, MainActions, Screen):
+    BINDINGS = MAIN_BINDINGS
+    AUTO_FOCUS = "#tree"
+
+    detail: var[ImageDetail | None] = var(None, init=False)
+    """The image in view (the loupe and compare screens watch it)."""
+
+    @dataclass
+    class Updated(Message):
+        """A session operation finished."""
+
+        update: Update
+
+    @dataclass
+    class Polled(Message):
+        """A fresh look at the queue; a newer one replaces one not yet handled."""
+
+        snapshot: Snapshot
+
+        def can_replace(self, message: Message) -> bool:
+            # Textual asks the older message: a progress-only snapshot gives way to a newer
+            # one; one that says something changed is always handled.
+            return (
+                isinstance(message, MainScreen.Polled)
+                and self.snapshot.tree is None
+                and not self.snapshot.kinds
+            )
+
+    @dataclass
+    class SeedsLoaded(Message):
+        variant_id: int
+        rows: list[browse.SeedRow]
+
+    @dataclass
+    class Counted(Message):
+        position: Position
+        generation: int
+
+    def __init__(self, *, poll_interval: float = 0.5) -> None:
+        super().__init__()
+        app = self.dapp
+        self.session = Session(app.library)
+        self.poller = Poller(app.reader)
+        self.ops = SerialOps(
+            self, self.Updated, lambda text: self.Updated(Update(message=text, severity="warning"))
+        )
+        self.poll_interval = poll_interval
+        self.snapshot: Snapshot | None = None
+        self.position: Position | None = None
+        self._count_generation = 0
+        self.worker_offered = False  # the offer to start a worker is made once
+
+    @property
+    def dapp(self) -> DoorwaysApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        protocol = self.dapp.preview_protocol
+        with Horizontal(id="body"):
+            yield VariantTree(id="tree")
+            with Vertical(id="center"):
+                yield FilterBar(id="filter-bar")
+                yield ImagePreview(id="image", protocol=protocol)
+                yield Static("", id="welcome")
+                yield Static("", id="status-line")
+            with Vertical(id="side"):
+                yield Details(id="details")
+                yield QueuePanel(self.dapp.library.root, id="queue", preview_protocol=protocol)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#welcome", Static).display = False
+        self._show_filter()
+        self.ops.submit(self.session.first, key="scope")
+        self.poll()
+        if self.poll_interval > 0:
+            self.set_interval(self.poll_interval, self.poll)
+
+    @property
+    def idle(self) -> bool:
+        """No key's work is pending (tests wait for this)."""
+        return self.ops.idle
+
+    # -- the session ------------------------------------------------------------------------
+
+    @on(Updated)
+    def _updated(self, event: Updated) -> None:
+        update = event.update
+        if update.detail is not None or update.cleared:
+            self._show_detail(update.detail)
+        if update.message:
+            self.say(update.message, update.severity)
+        if update.detail is not None or update.cleared or update.wrote or update.view:
+            self._show_filter()
+            self.recount()
+
+    def _show_detail(self, detail: ImageDetail | None) -> None:
+        self.detail = detail
+        preview = self.query_one("#image", ImagePreview)
+        if detail is None:
+            preview.show(None)
+            self.query_one(Details).show(None, "no image in view: " + self._empty_hint())
+            return
+        preview.show(self.dapp.library.abspath(detail.image.path), version=detail.version)
+        self.query_one(Details).show(detail)
+
+    def _empty_hint(self) -> str:
+        if self.snapshot and self.snapshot.images_total == 0:
+            return "nothing finished yet"
+        return "nothing matches this filter (f changes it)"
+
+    def say(self, text: str, severity: str = "information") -> None:
+        line = self.query_one("#status-line", Static)
+        line.update(text)
+        line.set_class(severity == "warning", "-warning")
+        line.set_class(severity == "error", "-error")
+
+    def _show_filter(self) -> None:
+        self.query_one(FilterBar).show_state(
+            self.session.view,
+            self.session.scope,
+            self.position,
+            auto_advance=self.session.auto_advance,
+        )
+
+    def recount(self) -> None:
+        self._count_generation += 1
+        image = self.detail.image.id if self.detail and self.detail.image.kind == "final" else None
+        self._count(
+            self.session.view.image_filter(self.session.scope), image, self._count_generation
+        )
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count(self, flt, image_id: int | None, generation: int) -> None:
+        self.post_message(
+            self.Counted(browse.position(self.dapp.reader, flt, image_id), generation)
+        )
+
+    @on(Counted)
+    def _counted(self, event: Counted) -> None:
+        if event.generation == self._count_generation:
+            self.position = event.position
+            self._show_filter()
+
+    # -- the poll -----------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        if not any(w.group == "poll" and w.is_running for w in self.workers):
+            self._poll()
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        self.post_message(self.Polled(self.poller.snapshot()))
+
+    @on(Polled)
+    def _polled(self, event: Polled) -> None:
+        snap = event.snapshot
+        first = self.snapshot is None
+        self.snapshot = snap
+        self.query_one(QueuePanel).update_snapshot(snap)
+        if snap.tree is not None:
+            self.query_one(VariantTree).update_tree(snap.tree, snap.images_total)
+            self._welcome(snap.tree.empty)
+        self._follow_live(snap)
+        if not first and self.detail is None and "job_done" in snap.kinds and self.ops.idle:
+            self.ops.submit(self.session.first, key="scope")
+        elif self.detail is not None and self.detail.image.id in snap.touched and self.ops.idle:
+            self.ops.submit(self.session.refresh, key="refresh")
+        if snap.kinds & {"job_done", "jobs_queued", "undo"}:
+            self.recount()
+        self.offer_worker(snap)
+
+    def _follow_live(self, snap: Snapshot) -> None:
+        """A running job's preview in view keeps up with the job."""
+        detail = self.detail
+        if detail is None or detail.image.kind != "preview":
+            if detail is None and snap.previews and self.ops.idle:
+                job_id = next(iter(snap.previews))
+                self.ops.submit(lambda: self.session.show_job(job_id), key="live")
+            return
+        fresh = snap.previews.get(detail.job.id)
+        if fresh is None:  # finished (or stopped): show what it left
+            self.ops.submit(lambda: self.session.show_job(detail.job.id), key="live")
+        elif fresh.step != detail.image.step or fresh.sha256 != detail.image.sha256:
+            from dataclasses import replace
+
+            self._show_detail(replace(detail, image=fresh))
+
+    def _welcome(self, empty: bool) -> None:
+        welcome = self.query_one("#welcome", Static)
+        welcome.display = empty
+        self.query_one("#image", ImagePreview).display = not empty
+        if empty:
+            welcome.update(
+                WELCOME.format(root=escape(str(self.dapp.library.root)), note=escape(DEMO_NOTE))
+            )
+
+    # -- the tree and the search box ------------------------------------------------------------
+
+    @on(VariantTree.ScopeHighlighted)
+    def _scope(self, event: VariantTree.ScopeHighlighted) -> None:
+        scope = event.scope
+        self.ops.submit(lambda: self.session.set_scope(scope), key="scope")
+
+    @on(VariantTree.SeedHighlighted)
+    def _seed(self, event: VariantTree.SeedHighlighted) -> None:
+        job_id, scope = event.job_id, event.scope
+        self.ops.submit(lambda: self.session.show_job(job_id, scope), key="scope")
+
+    @on(VariantTree.SeedsWanted)
+    def _seeds_wanted(self, event: VariantTree.SeedsWanted) -> None:
+        self._load_seeds(event.variant_id)
+
+    @work(thread=True, group="seeds", exit_on_error=False)
+    def _load_seeds(self, variant_id: int) -> None:
+        self.post_message(
+            self.SeedsLoaded(variant_id, browse.seed_rows(self.dapp.reader, variant_id))
+        )
+
+    @on(SeedsLoaded)
+    def _seeds_loaded(self, event: SeedsLoaded) -> None:
+        self.query_one(VariantTree).set_seeds(event.variant_id, event.rows)
+
+    @on(FilterBar.SearchSubmitted)
+    def _search(self, event: FilterBar.SearchSubmitted) -> None:
+        view = self.session.view.with_text(event.text)
+        self.ops.submit(lambda: self.session.set_view(view), key="scope")
+        self.query_one(VariantTree).focus()
+
+    @on(FilterBar.SearchClosed)
+    def _search_closed(self) -> None:
+        self.query_one(VariantTree).focus()
+
+    def set_view(self, view: View) -> None:
+        self.ops.submit(lambda: self.session.set_view(view), key="scope")

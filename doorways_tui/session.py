@@ -1,0 +1,212 @@
+"""A triage session: where the artist is (scope, filter, the image in view) and what each
+key does to the library. No Textual, no torch.
+
+The app calls these methods from one thread, in the order the keys were pressed (so
+"3", "n", "u" always mean: three doors on this image, then the next, then undo), and
+shows each returned ``Update``. Every triage write is saved at once and undoable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from doorways_tui import actions, browse
+from doorways_tui.browse import ImageDetail, Scope, View
+from doorways_tui.store import Image, ImageFilter, Library, StoreError
+
+Severity = Literal["information", "warning", "error"]
+TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
+
+
+@dataclass(frozen=True)
+class Update:
+    """What changed, for the screen: the image in view (``detail``; None with
+    ``cleared``), a line to tell the artist, whether counts may have moved."""
+
+    detail: ImageDetail | None = None
+    cleared: bool = False
+    message: str | None = None
+    severity: Severity = "information"
+    scope: Scope | None = None
+    view: View | None = None
+    wrote: bool = False  # the library changed: recount
+
+
+class Session:
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.scope = Scope()
+        self.view = View()
+        self.auto_advance = False
+        self.current: Image | None = None
+
+    @property
+    def flt(self) -> ImageFilter:
+        return self.view.image_filter(self.scope)
+
+    # -- moving -----------------------------------------------------------------------
+
+    def _show(self, image: Image | None, **extra) -> Update:
+        if image is None:
+            self.current = None
+            return Update(cleared=True, scope=self.scope, view=self.view, **extra)
+        self.current = image
+        return Update(
+            detail=browse.load_detail(self.lib, image), scope=self.scope, view=self.view, **extra
+        )
+
+    def first(self) -> Update:
+        return self._show(browse.first_image(self.lib, self.flt))
+
+    def step(self, *, forward: bool, untriaged: bool) -> Update:
+        current = self.current.id if self.current else None
+        found = browse.step(self.lib, current, self.flt, forward=forward, untriaged=untriaged)
+        if found is None:
+            what = "untriaged image" if untriaged else "image"
+            where = "after" if forward else "before"
+            msg = f"no {what} {where} this one in {self.view.label()}"
+            return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
+        return self._show(found)
+
+    def show_image(self, image_id: int) -> Update:
+        return self._show(self.lib.image(image_id))
+
+    def show_job(self, job_id: int, scope: Scope | None = None) -> Update:
+        """A run picked in the tree: its final image, or its live preview."""
+        if scope is not None:
+            self.scope = scope
+        image = browse.job_image(self.lib, job_id)
+        if image is None:
+            status = self.lib.job(job_id).status
+            self.current = None
+            return Update(
+                cleared=True,
+                message=f"this run is {status}: no image yet",
+                scope=self.scope,
+                view=self.view,
+            )
+        return self._show(image)
+
+    def set_scope(self, scope: Scope) -> Update:
+        self.scope = scope
+        if (
+            self.current is not None
+            and self.current.kind == "final"
+            and self._in_view(self.current)
+        ):
+            return self._show(self.current)
+        return self.first()
+
+    def set_view(self, view: View) -> Update:
+        self.view = view
+        return self.first()
+
+    def _in_view(self, image: Image) -> bool:
+        where, params = self.flt.where()
+        return (
+            self.lib.db.row(
+                f"SELECT 1 FROM images i JOIN variants v ON v.id = i.variant_id"
+                f" WHERE {where} AND i.id = ?",
+                (*params, image.id),
+            )
+            is not None
+        )
+
+    def refresh(self) -> Update:
+        """Reload the image in view (someone else may have changed it)."""
+        if self.current is None:
+            return self.first()
+        try:
+            return self._show(self.lib.image(self.current.id))
+        except StoreError:
+            return self.first()
+
+    # -- triage -----------------------------------------------------------------------
+
+    def _target(self) -> Image:
+        if self.current is None or self.current.kind != "final":
+            raise StoreError("no finished image in view to triage")
+        return self.current
+
+    def triage(self, kind: TriageKind, value: int | None = None) -> Update:
+        """Triage the image in view (then, with auto-advance, move on)."""
+        new, said = self._write(self._target(), kind, value)
+        if self.auto_advance and kind in ("doors", "reject"):
+            nxt = browse.step(self.lib, new.id, self.flt, forward=True, untriaged=True)
+            if nxt is not None:
+                return self._show(nxt, message=f"#{new.id}: {said}", wrote=True)
+        return self._show(new, message=f"#{new.id}: {said}", wrote=True)
+
+    def triage_image(self, image_id: int, kind: TriageKind, value: int | None = None) -> Image:
+        """Triage any image (the compare screen's panes); the view stays where it is."""
+        new, _ = self._write(self.lib.image(image_id), kind, value)
+        if self.current is not None and self.current.id == image_id:
+            self.current = new
+        return new
+
+    def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
+        lib = self.lib
+        if image.kind != "final":
+            raise StoreError("a live preview cannot be triaged: wait for the run to finish")
+        if kind == "doors":
+            return lib.set_door_count(image.id, value), f"{value} door{'s' if value != 1 else ''}"
+        if kind == "star":
+            new = lib.toggle_star(image.id)
+            return new, "★ starred" if new.starred else "star removed"
+        if kind == "reject":
+            new = lib.toggle_reject(image.id)
+            return new, "✗ rejected" if new.rejected else "no longer rejected"
+        rating = value
+        if kind == "rating_step":
+            rating = max(1, min(5, (image.rating or 0) + (value or 0)))
+        new = lib.set_rating(image.id, rating)
+        return new, f"rating {new.rating}" if new.rating else "rating cleared"
+
+    def undo(self) -> Update:
+        result = self.lib.undo()
+        if result is None:
+            return Update(message="nothing to undo", severity="warning")
+        if result.kind == "triage" and result.image_id is not None:
+            try:
+                return self._show(
+                    self.lib.image(result.image_id), message=f"undone: {result.summary}", wrote=True
+                )
+            except StoreError:
+                pass
+        refreshed = self.refresh()
+        return Update(
+            detail=refreshed.detail,
+            cleared=refreshed.cleared,
+            scope=self.scope,
+            view=self.view,
+            message=f"undone: {result.summary}",
+            wrote=True,
+        )
+
+    # -- new runs -----------------------------------------------------------------------
+
+    def reroll(self, n: int) -> Update:
+        queued = actions.reroll(self.lib, self._target().id, n)
+        return Update(message=f"reroll: {queued.summary()}", wrote=True)
+
+    def edit(self, image_id: int, prompt: str, *, edit_kind: str, edit_text: str) -> Update:
+        image = self.lib.image(image_id)
+        queued = actions.edit_prompt(
+            self.lib, image, prompt, edit_kind=edit_kind, edit_text=edit_text
+        )
+        return Update(message=f"edit: {queued.summary()}", wrote=True)
+
+    def init_run(self, image_id: int, path: str) -> Update:
+        from pathlib import Path
+
+        image = self.lib.image(image_id)
+        queued = actions.queue_init(self.lib, image, Path(path))
+        return Update(message=f"init image: {queued.summary()}", wrote=True)
+
+    def toggle_auto_advance(self) -> Update:
+        self.auto_advance = not self.auto_advance
+        state = "on: a door count or a reject moves to the next untriaged image"
+        return Update(
+            message=f"auto-advance {state if self.auto_advance else 'off'}", view=self.view
+        )

@@ -1,0 +1,189 @@
+"""The library keys (export, demo, worker, new theme), the first run, and live progress."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from doorways_tui.demo import DEMO_CONFIG, DEMO_THEME
+from doorways_tui.screens.export_dialog import ExportDialog
+from doorways_tui.screens.main import MainScreen
+from doorways_tui.screens.start_worker import StartWorkerScreen
+from doorways_tui.store import Library
+from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.widgets.queue_panel import JobRow
+from tests.app_fixtures import (
+    FakeLauncher,
+    main_screen,
+    make_app,
+    poll,
+    populate,
+    settle,
+    write_png,
+)
+
+
+@pytest.fixture
+def root() -> Path:
+    return Path(os.environ["DOORWAYS_LIBRARY"])
+
+
+async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root):
+    launcher = FakeLauncher()
+    app = make_app(launch_worker=launcher)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        welcome = app.screen.query_one("#welcome")
+        assert welcome.display
+        text = str(welcome.render())
+        assert "Press  d " in text and "random weights" in text
+        await pilot.press("d")
+        await settle(pilot)
+        assert launcher.calls == [app.library.root]
+        await poll(pilot)
+        assert not app.screen.query_one("#welcome").display
+        theme = app.library.theme_by_name(DEMO_THEME)
+        assert theme is not None
+        jobs = app.library.jobs(status="queued")
+        assert len(jobs) == 9
+        config = json.loads(jobs[0].config)
+        assert (config["vqgan"], config["clip"], config["width"], config["height"]) == (
+            "demo",
+            "demo",
+            DEMO_CONFIG["width"],
+            DEMO_CONFIG["height"],
+        )
+        assert config["panorama"] == "cosine" and config["style"] == "by James Gurney"
+        await pilot.press("d")  # again: nothing new
+        await settle(pilot)
+        assert len(app.library.jobs(status="queued")) == 9
+
+
+async def test_w_starts_a_worker(root):
+    populate(root)
+    launcher = FakeLauncher()
+    app = make_app(launch_worker=launcher)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("w")
+        await settle(pilot)
+        assert launcher.calls == [app.library.root]
+        assert any("fake-1" in str(n.message) for n in app._notifications)
+
+
+async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
+    with Library.open(root) as lib:
+        theme = lib.add_theme("t")
+        variant = lib.root_variant(theme_id=theme.id, prompt="a door")
+        lib.queue_jobs(variant.id, [0, 1], DEMO_CONFIG, undoable=False)
+    launcher = FakeLauncher()
+    app = make_app(launch_worker=launcher, offer_worker=True)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        assert isinstance(app.screen, StartWorkerScreen)
+        await pilot.press("y")
+        await settle(pilot)
+        assert launcher.calls == [app.library.root]
+        await poll(pilot)
+        assert isinstance(app.screen, MainScreen)  # offered once only
+
+
+async def test_E_exports_starred_images(root, tmp_path):
+    populate(root)
+    with Library.open(root) as lib:
+        lib.toggle_star(2)
+        lib.toggle_star(4)
+    app = make_app()
+    out = tmp_path / "out"
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportDialog)
+        app.screen.query_one("#export-folder").value = str(out)
+        await pilot.press("s")
+        await settle(pilot)
+    pngs = sorted(p.name for p in out.glob("*.png"))
+    assert len(pngs) == 3 and "contact-sheet.png" in pngs
+    records = json.loads((out / "doorways-export.json").read_text())
+    assert [r["image_id"] for r in records] == [2, 4]
+
+
+async def test_running_job_shows_its_preview_and_progress(root):
+    with Library.open(root) as lib:
+        theme = lib.add_theme("t")
+        variant = lib.root_variant(theme_id=theme.id, prompt="a door")
+        lib.queue_jobs(variant.id, [5], {**DEMO_CONFIG, "steps": 40}, undoable=False)
+        lib.register_worker("w1", device="cpu")
+        job = lib.claim_job("w1")
+        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
+        write_png(lib.abspath(rel), 5, job.config_dict())
+        lib.set_preview(
+            job.id,
+            "w1",
+            path=rel,
+            step=10,
+            width=64,
+            height=32,
+            sha256=sha256_file(lib.abspath(rel)),
+        )
+        lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        await settle(pilot)
+        screen = main_screen(app)
+        assert screen.detail is not None and screen.detail.image.kind == "preview"
+        row = screen.query_one(JobRow)
+        assert "10/40 · 2.0 it/s · ETA 15s" in str(row.query_one(".job-stats").render())
+        with Library.open(root) as lib:
+            write_png(lib.abspath(rel), 6, job.config_dict())
+            lib.set_preview(
+                job.id,
+                "w1",
+                path=rel,
+                step=20,
+                width=64,
+                height=32,
+                sha256=sha256_file(lib.abspath(rel)),
+            )
+            lib.update_progress(job.id, "w1", step=20, total=40, it_per_s=2.0, eta_s=10)
+        await poll(pilot)
+        assert screen.detail.image.step == 20  # the live preview followed the job
+        assert "20/40" in str(row.query_one(".job-stats").render())
+        with Library.open(root) as lib:
+            final = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="final")
+            write_png(lib.abspath(final), 7, job.config_dict())
+            lib.finish_job(
+                job.id,
+                "w1",
+                path=final,
+                step=40,
+                width=64,
+                height=32,
+                sha256=sha256_file(lib.abspath(final)),
+                seconds=20,
+            )
+        await poll(pilot)
+        await settle(pilot)
+        assert screen.detail.image.kind == "final"  # the finished image replaces it
+        assert not list(screen.query(JobRow))
+
+
+async def test_progress_only_polls_collapse():
+    from doorways_tui.poll import Snapshot
+    from doorways_tui.store import QueueCounts
+
+    def snap(**kw) -> MainScreen.Polled:
+        base = dict(queue=(), counts=QueueCounts(), workers=(), previews={}, last_event=1)
+        return MainScreen.Polled(Snapshot(**{**base, **kw}))
+
+    assert snap().can_replace(snap())
+    assert not snap(kinds=frozenset({"job_done"})).can_replace(snap())
+    assert not snap().can_replace(object())  # type: ignore[arg-type]
