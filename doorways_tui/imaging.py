@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from PIL import Image, ImageOps, UnidentifiedImageError
-from rich.color import Color
+from rich.color import Color, ColorType
+from rich.color_triplet import ColorTriplet
 from rich.segment import Segment
 from rich.style import Style
 
@@ -710,7 +711,8 @@ def encode(
         lines = halfcell_lines(scaled)
     else:
         stand_in = scaled.resize((fit.cols, fit.rows * 2), Image.Resampling.BOX)
-        lines = halfcell_lines(stand_in)
+        # Five bits a channel is plenty for a stand-in and keeps the colour memo small.
+        lines = halfcell_lines(stand_in.point(lambda v: v & 0xF8))
         if protocol is Protocol.SIXEL:
             from textual_image._sixel import image_to_sixels
 
@@ -768,10 +770,7 @@ def halfcell_lines(image: Image.Image) -> Lines:
             pair = top[x : x + 3] + bottom[x : x + 3]
             style = styles.get(pair)
             if style is None:
-                style = styles[pair] = Style.from_color(
-                    Color.from_rgb(pair[0], pair[1], pair[2]),
-                    Color.from_rgb(pair[3], pair[4], pair[5]),
-                )
+                style = styles[pair] = Style.from_color(_color(pair[:3]), _color(pair[3:]))
             if style is run_style:
                 run += 1
                 continue
@@ -782,6 +781,21 @@ def halfcell_lines(image: Image.Image) -> Lines:
             segments.append(Segment("▀" * run, run_style))
         lines.append(tuple(segments))
     return tuple(lines)
+
+
+_colors: dict[bytes, Color] = {}
+
+
+def _color(rgb: bytes) -> Color:
+    """A truecolor Rich colour for three bytes, memoised (``Color.from_rgb`` is slow)."""
+    color = _colors.get(rgb)
+    if color is None:
+        if len(_colors) > 262_144:
+            _colors.clear()
+        color = _colors[rgb] = Color(
+            "#" + rgb.hex(), ColorType.TRUECOLOR, triplet=ColorTriplet(rgb[0], rgb[1], rgb[2])
+        )
+    return color
 
 
 _SHADES = "█▓▒░ "

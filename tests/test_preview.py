@@ -277,6 +277,26 @@ async def test_sixel_gives_way_to_half_cells_when_not_wholly_visible(tmp_path):
         assert any("▀" in line.text for line in covered)
 
 
+async def test_an_overlay_over_the_image_turns_pixels_into_half_cells(tmp_path):
+    """A toast over a Sixel image: pixels would be drawn over the toast's text."""
+    path = make_png(tmp_path / "a.png", size=(64, 64))
+    app = PreviewApp(protocol="sixel")
+    async with app.run_test(size=(40, 20), notifications=True) as pilot:
+        app.preview.show(path)
+        await settle(pilot)
+        canvas = app.preview.canvas
+        full = Region(0, 0, *canvas.size)
+        assert any(sequences_in(line) for line in canvas.render_lines(full))
+        app.notify("job 12 finished", timeout=30)
+        await pilot.pause(0.2)
+        covered = canvas.render_lines(full)
+        assert not any(sequences_in(line) for line in covered)
+        assert any("▀" in line.text for line in covered)
+        app.clear_notifications()
+        await pilot.pause(0.2)
+        assert any(sequences_in(line) for line in canvas.render_lines(full))
+
+
 async def test_an_image_larger_than_its_canvas_is_never_sent(tmp_path):
     """Between a shrink and the re-fit, the old pixels would spill over the neighbours."""
     path = make_png(tmp_path / "a.png", size=(64, 32))
@@ -291,6 +311,36 @@ async def test_an_image_larger_than_its_canvas_is_never_sent(tmp_path):
         lines = app.preview.canvas.render_lines(Region(0, 0, 10, 20))
         assert not any(sequences_in(line) for line in lines)
         assert [line.cell_length for line in lines] == [10] * 20
+
+
+async def test_half_cells_stand_in_while_the_sixel_is_encoded(tmp_path, monkeypatch):
+    import textual_image._sixel as sixel
+
+    release = threading.Event()
+    real = sixel.image_to_sixels
+
+    def slow_encode(*args, **kwargs):
+        release.wait(5)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sixel, "image_to_sixels", slow_encode)
+    path = make_png(tmp_path / "a.png", size=(64, 64))
+    app = PreviewApp(protocol="sixel")
+    async with app.run_test(size=(40, 20)) as pilot:
+        app.preview.show(path)
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if app.preview.prepared is not None:
+                break
+        draft = app.preview.prepared
+        assert draft is not None and draft.protocol is Protocol.HALFCELL
+        assert app.preview.status == "loading" and app.preview.canvas.display
+        assert app.events == []
+        release.set()
+        await settle(pilot)
+        assert app.preview.prepared.protocol is Protocol.SIXEL
+        assert app.preview.status == "shown"
+        assert app.events == [("shown", "a.png", False)]
 
 
 # -- Kitty -----------------------------------------------------------------------------

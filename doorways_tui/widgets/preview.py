@@ -32,7 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import ClassVar, Literal
 
@@ -78,6 +78,7 @@ class ImageCanvas(Widget, can_focus=False):
         self._kitty_placed = False
         self._lines_key: tuple[object, ...] | None = None
         self._lines: list[Strip] = []
+        self._mode: str | None = None
         self.pixels_drawn = 0
         """How many times the real-pixel path was taken (for tests)."""
 
@@ -169,14 +170,23 @@ class ImageCanvas(Widget, can_focus=False):
         left, top = max(0, (width - cols) // 2), max(0, (height - rows) // 2)
         whole = crop == Region(0, 0, width, height)
         region = self.region
-        pixels = prepared.protocol.is_pixel and fits and whole and active
-        if (
-            pixels
-            and prepared.protocol in _SCROLLING
-            and region.y + top + rows >= self.app.size.height
-        ):
-            pixels = False  # it would scroll the screen (see ImagePreview._request)
-        mode = self._pixel_mode(prepared) if pixels else "cells"
+        image = Region(region.x + left, region.y + top, cols, rows)
+        mode = "cells"
+        if prepared.protocol.is_pixel and fits and active:
+            mode = self._pixel_mode(prepared)
+            if mode == "kitty":
+                pass  # placeholders are text: clipping and overlays just work
+            elif not whole or self._covered(image):
+                mode = "cells"
+            elif mode in ("sixel", "iterm2") and image.bottom >= self.app.size.height:
+                mode = "cells"  # it would scroll the screen (see ImagePreview._request)
+        pixels = mode != "cells"
+        if mode != self._mode:
+            if self._mode is not None:
+                # Textual may be repainting only part of us (an overlay came or went):
+                # repaint all of it in the new mode.
+                self.call_later(self.refresh)
+            self._mode = mode
         if mode != "kitty-direct":
             self._unplace()
         key = (width, height, id(prepared), mode, region, style, self._kitty_id)
@@ -195,6 +205,26 @@ class ImageCanvas(Widget, can_focus=False):
         if whole:
             return list(self._lines)
         return [line.crop(crop.x, crop.right) for line in self._lines[crop.y : crop.bottom]]
+
+    def _covered(self, image: Region) -> bool:
+        """Is any widget in front of us (a toast, a tooltip, a menu) over ``image``?
+
+        Pixels drawn at a position would cover it. Uses the screen's compositor, which
+        lists visible widgets front to back; if that ever changes, assume not covered.
+        """
+        try:
+            widgets = self.screen._compositor.visible_widgets
+        except Exception:
+            return False
+        ancestors = set(self.ancestors_with_self)
+        for widget, (region, clip) in widgets.items():
+            if widget is self:
+                return False
+            if widget in ancestors or not widget.visible:
+                continue
+            if region.intersection(clip).overlaps(image):
+                return True
+        return False
 
     @staticmethod
     def _pixel_mode(prepared: Prepared) -> str:
@@ -408,6 +438,13 @@ class ImagePreview(Widget):
     def _load(self, request: Request, generation: int) -> _Outcome:
         worker = get_current_worker()
         try:
+            if request.protocol.is_pixel and not self._showing(request.path):
+                # Encoding pixels can take a while (Sixel: hundreds of ms for a large
+                # image); put up half-cells of the same picture first (tens of ms).
+                quick = replace(request, protocol=Protocol.HALFCELL)
+                draft = imaging.prepare(quick, self.cache, lambda: worker.is_cancelled)
+                if draft is not None and not worker.is_cancelled:
+                    self.app.call_from_thread(self._paint_draft, draft, generation)
             prepared = imaging.prepare(request, self.cache, lambda: worker.is_cancelled)
         except ImageLoadError as exc:
             return _Outcome(generation, None, str(exc))
@@ -431,6 +468,18 @@ class ImagePreview(Widget):
                 self._paint(outcome.prepared, from_cache=False)
         elif event.state is WorkerState.ERROR and self._path is not None:
             self._fail(self._path, f"cannot show {self._path.name}: {worker.error}", False)
+
+    def _showing(self, path: Path) -> bool:
+        current = self.canvas.prepared
+        return current is not None and current.path == path.resolve()
+
+    def _paint_draft(self, draft: Prepared, generation: int) -> None:
+        """Show a quick half-cell draft while the real pixels are encoded."""
+        if generation != self._generation or self.status != "loading":
+            return
+        self.canvas.set_prepared(draft)
+        self._placeholder.display = False
+        self.canvas.display = True
 
     def _paint(self, prepared: Prepared, *, from_cache: bool) -> None:
         self.status = "shown"
@@ -477,6 +526,7 @@ class PreviewDemo(App[None]):
         Binding("q", "quit", "Quit", id="preview-demo.quit"),
         Binding("n,right", "step(1)", "Next", id="preview-demo.next"),
         Binding("p,left", "step(-1)", "Previous", id="preview-demo.previous"),
+        Binding("t", "toast", "Toast", id="preview-demo.toast"),
     ]
 
     def __init__(self, paths: list[Path], protocol: str | None = None, bare: bool = False) -> None:
@@ -520,6 +570,10 @@ class PreviewDemo(App[None]):
         files = self.query_one(OptionList)
         if self.paths:
             files.highlighted = ((files.highlighted or 0) + delta) % len(self.paths)
+
+    def action_toast(self) -> None:
+        """A notification over the picture: pixels must not cover it."""
+        self.notify("A toast over the picture.\nThe pixels make way.", timeout=3)
 
     @on(ImagePreview.Shown)
     @on(ImagePreview.Failed)
