@@ -33,7 +33,9 @@ def measure(models, config: GenerationConfig, *, warmup: int, steps: int) -> tup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--steps", type=int, default=None, help="timed steps per case")
     parser.add_argument("--cutn", type=int, default=32)
@@ -45,23 +47,42 @@ def main() -> None:
     warmup = 3 if device.type == "cuda" else 1
     scale = 2 if args.quick else 1
     models = random_models(device)
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU ({torch.get_num_threads()} threads)"
+    )
     print(f"device: {name}; torch {torch.__version__}; VQGAN f16 16384 + ViT-B/32 (random weights)")
     print(f"cutouts: {args.cutn}; timed steps per case: {steps}; precision: {args.precision}")
-    print("peak memory: GPU peak allocated per case" if device.type == "cuda" else "peak memory: process peak RSS so far")
+    print(
+        "peak memory: GPU peak allocated per case"
+        if device.type == "cuda"
+        else "peak memory: process peak RSS so far"
+    )
     base = dict(
-        prompts="entrance to the forest realm", style="by James Gurney", cutn=args.cutn, vqgan="random",
-        clip="random", precision=args.precision, seed=0,
+        prompts="entrance to the forest realm",
+        style="by James Gurney",
+        cutn=args.cutn,
+        vqgan="random",
+        clip="random",
+        precision=args.precision,
+        seed=0,
     )
     print(f"\n{'case':<44} {'s/step':>8} {'steps/s':>8} {'peak MiB':>9}")
     cases = [
-        (f"plain {s}x{s}", GenerationConfig(**base, width=s, height=s)) for s in (256 // scale, 512 // scale)
+        (f"plain {s}x{s}", GenerationConfig(**base, width=s, height=s))
+        for s in (256 // scale, 512 // scale)
     ]
     pano_prompts = "entrance to the forest realm | entrance to the underwater kelp forest realm"
     w, h = 1024 // scale, 384 // scale
     plain = GenerationConfig(**{**base, "prompts": pano_prompts}, width=w, height=h)
-    method = plain.replace(panorama="cosine", edge_symmetry=1.0, tone_symmetry=1.0, semantic_symmetry=0.05)
-    cases += [(f"plain {w}x{h}, two prompts everywhere", plain), (f"method {w}x{h}: panorama + all symmetry", method)]
+    method = plain.replace(
+        panorama="cosine", edge_symmetry=1.0, tone_symmetry=1.0, semantic_symmetry=0.05
+    )
+    cases += [
+        (f"plain {w}x{h}, two prompts everywhere", plain),
+        (f"method {w}x{h}: panorama + all symmetry", method),
+    ]
     results = {}
     for label, cfg in cases:
         per_step, peak = measure(models, cfg, warmup=warmup, steps=steps)

@@ -18,16 +18,30 @@ VQGAN_F16_16384 = {
     "embed_dim": 256,
     "n_embed": 16384,
     "ddconfig": {
-        "double_z": False, "z_channels": 256, "resolution": 256, "in_channels": 3, "out_ch": 3,
-        "ch": 128, "ch_mult": [1, 1, 2, 2, 4], "num_res_blocks": 2, "attn_resolutions": [16],
+        "double_z": False,
+        "z_channels": 256,
+        "resolution": 256,
+        "in_channels": 3,
+        "out_ch": 3,
+        "ch": 128,
+        "ch_mult": [1, 1, 2, 2, 4],
+        "num_res_blocks": 2,
+        "attn_resolutions": [16],
         "dropout": 0.0,
     },
 }
 
 VIT_B32 = {
-    "embed_dim": 512, "image_resolution": 224, "vision_layers": 12, "vision_width": 768,
-    "vision_patch_size": 32, "context_length": 77, "vocab_size": 49408,
-    "transformer_width": 512, "transformer_heads": 8, "transformer_layers": 12,
+    "embed_dim": 512,
+    "image_resolution": 224,
+    "vision_layers": 12,
+    "vision_width": 768,
+    "vision_patch_size": 32,
+    "context_length": 77,
+    "vocab_size": 49408,
+    "transformer_width": 512,
+    "transformer_heads": 8,
+    "transformer_layers": 12,
 }
 
 
@@ -48,7 +62,9 @@ def random_models(device: torch.device, *, size: str = "full"):
 
         from engine.tiny import TINY_VQGAN_YAML
 
-        params = OmegaConf.to_container(OmegaConf.create(TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128)))
+        params = OmegaConf.to_container(
+            OmegaConf.create(TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128))
+        )
         vqgan = VQGAN({**params["model"]["params"], "kind": "vq"})
         clip_model = build_tiny_clip()
     with torch.no_grad():
@@ -77,7 +93,9 @@ def peak_mib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def time_steps(run: Callable[[int], object], *, device: torch.device, warmup: int, steps: int) -> float:
+def time_steps(
+    run: Callable[[int], object], *, device: torch.device, warmup: int, steps: int
+) -> float:
     """Seconds per step of ``run(n_steps)`` after a warm-up run, synchronised."""
     run(warmup)
     sync(device)

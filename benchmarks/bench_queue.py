@@ -1,0 +1,193 @@
+"""What the durable queue costs: jobs per minute through the queue vs the engine in a loop,
+and the cost of one claim and one progress write.
+
+    .venv/bin/python benchmarks/bench_queue.py [--jobs 20] [--steps 10] [--device cpu]
+
+Both sides use the same tiny demo models, loaded once beforehand (model loading is the
+same for both and would hide the overhead). The direct loop generates and saves a PNG per
+seed. The queue run does what a worker does: claim, resume check, throttled progress
+writes, a preview PNG and a latent checkpoint every ``--preview-every`` steps, the final
+PNG with its checksum, and the finish transaction. It is measured twice: with previews (the
+durable default) and without (the queue's own bookkeeping alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from doorways_tui.store import Library  # noqa: E402
+from doorways_tui.worker import Worker, WorkerOptions  # noqa: E402
+
+
+def tiny_config(steps: int, preview_every: int):
+    from engine import GenerationConfig
+
+    return GenerationConfig(
+        prompts="entrance to heaven | entrance to hell",
+        style="by James Gurney",
+        width=64,
+        height=64,
+        steps=steps,
+        cutn=4,
+        vqgan="demo",
+        clip="demo",
+        preview_every=preview_every,
+    )
+
+
+class Timer:
+    """Wall and CPU seconds of a block (CPU time stays honest on a busy machine)."""
+
+    def __enter__(self) -> Timer:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.perf_counter() - self.wall
+        self.cpu = time.process_time() - self.cpu
+
+
+def direct(models, config, jobs: int, out: Path) -> Timer:
+    """``jobs`` generations in a plain loop, each saved as a PNG."""
+    from engine import generate, save_png
+
+    with Timer() as timer:
+        for seed in range(jobs):
+            result = generate(config.replace(seed=seed), models=models)
+            save_png(out / f"{seed}.png", result.image, result.config)
+    return timer
+
+
+def through_queue(models, config, jobs: int, root: Path, device: str) -> Timer:
+    """From queueing ``jobs`` to the last one done, for one in-process worker."""
+    lib = Library.open(root)
+    theme = lib.add_theme("bench")
+    variant = lib.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
+    worker = Worker(lib, WorkerOptions(device=device, worker_id="bench", exit_when_idle=True))
+    runner = worker._job_runner()
+    runner._models, runner._models_for = models, config  # warm, like a worker after job 1
+    with Timer() as timer:
+        lib.queue_jobs(variant.id, range(jobs), config.to_dict(), undoable=False)
+        worker.run()
+    assert lib.counts().done == jobs, lib.counts()
+    lib.close()
+    return timer
+
+
+def store_costs(root: Path, n: int = 1000) -> dict[str, float]:
+    """Median milliseconds of a claim (with the stale sweep) and of a progress write, on
+    a library holding ``n`` queued jobs; plus a triage write and the finish transaction."""
+    lib = Library.open(root)
+    theme = lib.add_theme("costs")
+    variant = lib.root_variant(theme_id=theme.id, prompt="door")
+    lib.queue_jobs(variant.id, range(n), {"steps": 100}, undoable=False)
+    lib.register_worker("w", device="cpu")
+    claims, progress, finishes, triage = [], [], [], []
+    for k in range(min(n, 300)):
+        t = time.perf_counter()
+        job = lib.claim_job("w")
+        claims.append(time.perf_counter() - t)
+        for step in range(5):
+            t = time.perf_counter()
+            lib.update_progress(job.id, "w", step=step, total=100, it_per_s=10.0, eta_s=9.0)
+            progress.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        image = lib.finish_job(
+            job.id, "w", path=f"images/{k}.png", step=100, width=64, height=64, sha256="", seconds=1
+        )
+        finishes.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        lib.toggle_star(image.id)
+        triage.append(time.perf_counter() - t)
+    lib.close()
+    ms = {
+        "claim": claims,
+        "progress write": progress,
+        "finish": finishes,
+        "triage write": triage,
+    }
+    return {k: statistics.median(v) * 1000 for k, v in ms.items()}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=10, help="jobs per round")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds; the best is kept"
+    )
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--preview-every", type=int, default=5)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch CPU threads (steadier timings)"
+    )
+    args = parser.parse_args()
+
+    import torch
+
+    from engine import load_models
+    from engine.tiny import ensure_demo_models
+
+    torch.set_num_threads(args.threads)
+    model_dir = Path(os.environ.get("DOORWAYS_MODEL_DIR") or tempfile.mkdtemp(prefix="dw-models-"))
+    ensure_demo_models(model_dir)
+    config = tiny_config(args.steps, args.preview_every)
+    models = load_models(config, device=args.device, model_dir=model_dir)
+    wall = {"direct": float("inf"), "queue": float("inf"), "bare": float("inf")}
+    cpu = dict(wall)
+    with tempfile.TemporaryDirectory(prefix="dw-bench-") as tmp:
+        tmp_path = Path(tmp)
+        direct(models, config, 2, tmp_path)  # warm-up (first-call allocations, caches)
+        for r in range(args.rounds):  # interleaved, so a busy machine slows all three alike
+            runs = {
+                "direct": direct(models, config, args.jobs, tmp_path),
+                "queue": through_queue(models, config, args.jobs, tmp_path / f"q{r}", args.device),
+                "bare": through_queue(
+                    models,
+                    config.replace(preview_every=0),
+                    args.jobs,
+                    tmp_path / f"b{r}",
+                    args.device,
+                ),
+            }
+            for key, timer in runs.items():
+                wall[key] = min(wall[key], timer.wall)
+                cpu[key] = min(cpu[key], timer.cpu)
+        costs = store_costs(tmp_path / "costs")
+
+    n = args.jobs
+    print(
+        f"device {models.device}, {n} jobs x {args.steps} steps, 64x64, 4 cutouts, best of {args.rounds}"
+    )
+    print(
+        f"{'':38}{'wall jobs/min':>14}{'ratio':>7}{'CPU jobs/min':>14}{'ratio':>7}{'CPU ms/job':>12}"
+    )
+    rows = (
+        ("direct", "direct engine loop"),
+        ("queue", f"queue + worker, previews every {args.preview_every}"),
+        ("bare", "queue + worker, no previews"),
+    )
+    for key, label in rows:
+        print(
+            f"{label:<38}{60 * n / wall[key]:14.1f}{wall['direct'] / wall[key]:7.3f}"
+            f"{60 * n / cpu[key]:14.1f}{cpu['direct'] / cpu[key]:7.3f}"
+            f"{(cpu[key] - cpu['direct']) / n * 1000:+12.1f}"
+        )
+    print(
+        "ratio: queue jobs/min / direct jobs/min (1.0 = no overhead); last column: CPU ms added per job"
+    )
+    for name, value in costs.items():
+        print(f"{name:>15}: {value:6.3f} ms (median of many)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
