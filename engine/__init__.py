@@ -38,6 +38,7 @@ _LAZY = {
     "GenerationResult": "engine.loop",
     "StepInfo": "engine.loop",
     "generate": "engine.loop",
+    "generate_batch": "engine.loop",
     "config_from_png": "engine.images",
     "load_state": "engine.images",
     "read_png_metadata": "engine.images",

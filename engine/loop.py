@@ -1,27 +1,33 @@
-"""The optimisation loop: a config in, an image out, progress through a callback.
+"""The optimisation loop: configs in, images out, progress through callbacks.
 
-One step: snap the latent to the codebook (straight-through), decode, cut out N views,
-embed them with CLIP, score against the prompts (weighted by panorama position and
-cutout size), add the symmetry terms, and take an Adam step on the latent.
+One step: snap each latent to the codebook (straight-through), decode the whole batch,
+cut N views out of every image (each image with its own generator, so batching does not
+change what a seed draws), embed all views with CLIP in one call, score each image's views
+against its own prompts (weighted by panorama position and cutout size), add the symmetry
+terms, and take an Adam step on every latent.
+
+Jobs that share a size and models step together (``generate_batch``); a batch of one is
+``generate``. Images are independent: nothing in the decoder or CLIP mixes batch members,
+and Adam is elementwise, so a batched image equals its solo run up to float rounding.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageFilter
+from PIL import Image
 
 from engine.config import GenerationConfig, snap_size
-from engine.cutouts import make_cutouts, sample_cutouts
-from engine.errors import Cancelled, ConfigError, ModelFileMissingError, OutOfMemoryError
-from engine.images import load_state, pil_to_tensor, tensor_to_pil
+from engine.cutouts import CutoutParams, make_cutouts, sample_cutouts
+from engine.errors import Cancelled, ConfigError, DoorwaysError, OutOfMemoryError
+from engine.images import load_state, tensor_to_pil
 from engine.losses import (
     clamp_with_grad,
     edge_symmetry_loss,
@@ -33,6 +39,7 @@ from engine.losses import (
     tone_symmetry_loss,
 )
 from engine.models import Models, load_models
+from engine.targets import Targets, build_targets, init_latent
 from engine.vqgan import vector_quantize
 
 
@@ -67,126 +74,19 @@ class GenerationResult:
 
 
 Callback = Callable[[int, StepInfo], None]
-
-
-@dataclass
-class _Targets:
-    """Text and image targets. Positive prompts are placed across the width in panorama
-    mode; negative prompts and image prompts apply everywhere."""
-
-    placed: torch.Tensor  # (P, D)
-    placed_w: torch.Tensor  # (P,)
-    glob: torch.Tensor  # (G, D)
-    glob_w: torch.Tensor  # (G,)
-
-
-def _targets(config: GenerationConfig, models: Models) -> _Targets:
-    device = models.device
-    dim = int(models.clip.text_projection.shape[1])
-    placed, placed_w, glob, glob_w = [], [], [], []
-    for p in config.prompt_list():
-        emb = models.embed_text(p.text)
-        if config.panorama != "off" and p.weight < 0:
-            glob.append(emb)
-            glob_w.append(p.weight)
-        else:
-            placed.append(emb)
-            placed_w.append(p.weight)
-    for spec in config.image_prompts:
-        path, weight = _split_weight(spec)
-        glob.append(_embed_image_file(path, models))
-        glob_w.append(weight)
-
-    def stack(rows: list[torch.Tensor]) -> torch.Tensor:
-        return torch.stack(rows) if rows else torch.zeros(0, dim, device=device)
-
-    return _Targets(
-        stack(placed),
-        torch.tensor(placed_w, device=device),
-        stack(glob),
-        torch.tensor(glob_w, device=device),
-    )
-
-
-def _split_weight(spec: str) -> tuple[str, float]:
-    head, sep, tail = spec.rpartition(":")
-    if sep:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
-    return spec, 1.0
-
-
-@torch.no_grad()
-def _embed_image_file(path: str, models: Models) -> torch.Tensor:
-    image = _open_image(path)
-    s = models.cut_size
-    x = pil_to_tensor(image).to(models.device)
-    x = F.interpolate(x, size=(s, s), mode="bicubic", align_corners=False, antialias=True).clamp(
-        0, 1
-    )
-    return models.encode_image(x)[0]
-
-
-def _open_image(path: str) -> Image.Image:
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise ModelFileMissingError(f"image not found: {p}")
-    try:
-        with Image.open(p) as im:
-            return im.convert("RGB")
-    except OSError as exc:
-        raise ConfigError(f"{p} is not an image PIL can read ({exc})") from exc
-
-
-def _init_latent(
-    config: GenerationConfig, models: Models, gen: torch.Generator, h: int, w: int
-) -> torch.Tensor:
-    """(1, D, h, w): the encoded (optionally blurred) init image, or random codes."""
-    codebook = models.vqgan.codebook
-    if config.init_image:
-        image = _open_image(config.init_image)
-        image = _cover(image, w * models.factor, h * models.factor)
-        if config.init_blur > 0:
-            image = image.filter(ImageFilter.GaussianBlur(config.init_blur))
-        x = pil_to_tensor(image).to(models.device) * 2 - 1
-        with torch.no_grad():
-            return models.vqgan.encode(x)
-    idx = torch.randint(codebook.shape[0], (h * w,), generator=gen).to(models.device)
-    return codebook[idx].T.reshape(1, -1, h, w).clone()
-
-
-def _cover(image: Image.Image, width: int, height: int) -> Image.Image:
-    """Resize to cover width x height, then centre-crop (keeps the aspect ratio)."""
-    scale = max(width / image.width, height / image.height)
-    size = (max(width, round(image.width * scale)), max(height, round(image.height * scale)))
-    image = image.resize(size, Image.Resampling.LANCZOS)
-    left, top = (image.width - width) // 2, (image.height - height) // 2
-    return image.crop((left, top, left + width, top + height))
+CancelCheck = Callable[[], bool]
 
 
 def synth(z: torch.Tensor, models: Models) -> torch.Tensor:
-    """(1, D, h, w) latent -> (1, 3, H, W) image in [0, 1], snapped to the codebook."""
+    """(B, D, h, w) latents -> (B, 3, H, W) images in [0, 1], snapped to the codebook."""
     z_q = vector_quantize(z.movedim(1, 3), models.vqgan.codebook).movedim(3, 1)
     return clamp_with_grad(models.vqgan.decode(z_q).add(1).div(2), 0, 1)
 
 
-def step_losses(
-    x: torch.Tensor,
-    z: torch.Tensor,
-    *,
-    config: GenerationConfig,
-    models: Models,
-    targets: _Targets,
-    gen: torch.Generator,
-    noise_gen: torch.Generator,
-    progress: float,
-    z_init: torch.Tensor | None,
-) -> dict[str, torch.Tensor]:
-    """Every loss term of one step, as 0-dim tensors (no host sync)."""
-    _, _, height, width = x.shape
-    params = sample_cutouts(
+def draw_cutouts(
+    config: GenerationConfig, gen: torch.Generator, width: int, height: int
+) -> CutoutParams:
+    return sample_cutouts(
         gen,
         n=config.cutn,
         width=width,
@@ -198,15 +98,25 @@ def step_losses(
         blur_prob=config.aug_blur,
         mirrored=config.semantic_symmetry > 0,
     )
-    cutouts = make_cutouts(
-        x, params, cut_size=models.cut_size, noise_std=config.aug_noise, noise_gen=noise_gen
-    )
-    emb = models.encode_image(cutouts)  # (N, D)
+
+
+def image_losses(
+    emb: torch.Tensor,
+    params: CutoutParams,
+    x: torch.Tensor,
+    *,
+    config: GenerationConfig,
+    targets: Targets,
+    progress: float,
+) -> dict[str, torch.Tensor]:
+    """Every loss term of one image, as 0-dim tensors (no host sync).
+
+    emb: (N, D) CLIP embeddings of its cutouts; x: (1, 3, H, W) the decoded image.
+    """
+    width = x.shape[-1]
     n = params.n
-    sw = size_weights(
-        params.size_frac, size_band_weights(config.resolved_size_weighting(), progress)
-    )
-    sw = sw.to(emb.device)  # (N,)
+    bands = size_band_weights(config.resolved_size_weighting(), progress)
+    sw = size_weights(params.size_frac, bands).to(emb.device)  # (N,)
     losses: dict[str, torch.Tensor] = {}
     if targets.placed.shape[0]:
         pw = panorama_weights(params.x_centre(width), targets.placed.shape[0], config.panorama)
@@ -221,15 +131,11 @@ def step_losses(
         dist = spherical_distance(emb, targets.glob)  # (N, G)
         losses["global"] = (dist * targets.glob_w * sw[:, None]).sum() / n
     if config.edge_symmetry:
-        losses["edge"] = (
-            config.edge_symmetry * edge_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
-        )
+        edge = edge_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
+        losses["edge"] = config.edge_symmetry * edge
     if config.tone_symmetry:
-        losses["tone"] = (
-            config.tone_symmetry * tone_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
-        )
-    if z_init is not None and config.init_weight:
-        losses["init"] = config.init_weight * F.mse_loss(z, z_init)
+        tone = tone_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
+        losses["tone"] = config.tone_symmetry * tone
     return losses
 
 
@@ -240,134 +146,241 @@ def _autocast(config: GenerationConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
+class _Run:
+    """One image's state inside a (possibly batched) run."""
+
+    def __init__(
+        self,
+        config: GenerationConfig,
+        models: Models,
+        *,
+        width: int,
+        height: int,
+        callback: Callback | None,
+        cancel: CancelCheck | None,
+    ) -> None:
+        config.validate()
+        self.config, self.callback, self.cancel = config, callback, cancel
+        self.width, self.height = width, height
+        device = models.device
+        h, w = height // models.factor, width // models.factor
+        self.gen = torch.Generator().manual_seed(config.seed)
+        self.noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
+        self.targets = build_targets(config, models)
+        self.step = 0
+        state = None
+        if config.resume_latent:
+            state = load_state(Path(config.resume_latent))
+            z = state["z"].to(device)
+            if z.shape[-2:] != (h, w):
+                raise ConfigError(
+                    f"the saved latent is {tuple(z.shape[-2:])} tokens; this run needs {(h, w)}"
+                )
+            self.gen.set_state(state["gen"])
+            self.noise_gen.set_state(state["noise_gen"].to(self.noise_gen.get_state().device))
+            self.step = int(state["step"])
+            z_init = state.get("z_init")
+            self.z_init = z_init.to(device) if z_init is not None else None
+        else:
+            z = init_latent(config, models, self.gen, h, w)
+            self.z_init = z.clone() if config.init_weight else None
+        self.z = z.detach().requires_grad_(True)
+        self.opt = torch.optim.Adam([self.z], lr=config.lr)
+        if state is not None and state.get("opt"):
+            self.opt.load_state_dict(state["opt"])
+        self.losses: dict[str, float] = {}
+        self.rate, self.tick, self.tick_step = 0.0, time.perf_counter(), self.step
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.config.steps
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "z": self.z.detach().cpu(),
+            "opt": self.opt.state_dict(),
+            "gen": self.gen.get_state(),
+            "noise_gen": self.noise_gen.get_state().cpu(),
+            "step": self.step,
+            "z_init": self.z_init.cpu() if self.z_init is not None else None,
+            "config": self.config.to_dict(),
+        }
+
+    def report(self, x: torch.Tensor, losses: dict[str, torch.Tensor], total: torch.Tensor) -> None:
+        """After a step: read losses back when due, and call the callback."""
+        cfg, step = self.config, self.step
+        report = step % cfg.report_every == 0 or step == cfg.steps
+        preview_due = step == cfg.steps or bool(cfg.preview_every and step % cfg.preview_every == 0)
+        if report or preview_due:
+            self.losses = {k: float(v.detach()) for k, v in losses.items()}
+            self.losses["total"] = float(total.detach())
+            now = time.perf_counter()
+            self.rate = (step - self.tick_step) / max(now - self.tick, 1e-9)
+            self.tick, self.tick_step = now, step
+        if self.callback is None:
+            return
+        info = StepInfo(
+            step=step,
+            total=cfg.steps,
+            losses=self.losses if report or preview_due else {},
+            it_per_s=self.rate,
+            eta_s=(cfg.steps - step) / self.rate if self.rate else 0.0,
+            preview=tensor_to_pil(x) if preview_due else None,
+            width=self.width,
+            height=self.height,
+            _state=self.snapshot,
+        )
+        self.callback(step, info)
+
+
+def generate_batch(
+    configs: Sequence[GenerationConfig],
+    *,
+    callbacks: Sequence[Callback | None] | None = None,
+    cancels: Sequence[CancelCheck | None] | None = None,
+    models: Models | None = None,
+    device: str | torch.device | None = None,
+    model_dir: Path | None = None,
+) -> list[GenerationResult | Exception]:
+    """Step several images together. They must share models and size; steps, prompts,
+    seeds and weights may differ. Each item's result is a GenerationResult, or the
+    exception that ended it alone (Cancelled with its resumable state, ConfigError);
+    an out-of-memory error ends the whole batch and is raised."""
+    if not configs:
+        return []
+    first = configs[0]
+    models = models or load_models(first, device=device, model_dir=model_dir)
+    device = models.device
+    width, height = snap_size(first.width, first.height, models.factor)
+    for cfg in configs[1:]:
+        if snap_size(cfg.width, cfg.height, models.factor) != (
+            width,
+            height,
+        ) or not cfg.same_models(first):
+            raise ConfigError("a batch must share one size and one pair of models")
+    started = time.perf_counter()
+    callbacks = callbacks or [None] * len(configs)
+    cancels = cancels or [None] * len(configs)
+    results: list[GenerationResult | Exception | None] = [None] * len(configs)
+    runs: dict[int, _Run] = {}
+    for i, cfg in enumerate(configs):
+        try:
+            runs[i] = _Run(
+                cfg, models, width=width, height=height, callback=callbacks[i], cancel=cancels[i]
+            )
+        except DoorwaysError as exc:  # a bad init image or latent ends its own item only
+            results[i] = exc
+    codebook = models.vqgan.codebook
+    bounds = (
+        codebook.min(0).values[None, :, None, None],
+        codebook.max(0).values[None, :, None, None],
+    )
+    try:
+        while active := [i for i, r in runs.items() if not r.done and results[i] is None]:
+            for i in list(active):
+                run = runs[i]
+                if run.cancel is not None and run.cancel():
+                    results[i] = Cancelled(run.step, run.snapshot())
+                    active.remove(i)
+            if active:
+                _step([runs[i] for i in active], models, bounds)
+    except torch.OutOfMemoryError as exc:
+        raise OutOfMemoryError(
+            f"CUDA out of memory at {width}x{height} with {first.cutn} cutouts x {len(configs)} "
+            f"image(s) on {device}: try fewer cutouts, a smaller size or a smaller batch"
+        ) from exc
+    notes = []
+    if (width, height) != (first.width, first.height):
+        notes.append(
+            f"size {first.width}x{first.height} snapped to {width}x{height} "
+            f"(a multiple of the VQGAN's factor {models.factor})"
+        )
+    finished = [i for i, r in runs.items() if results[i] is None]
+    if finished:
+        with torch.no_grad(), _autocast(first, device):
+            images = synth(torch.cat([runs[i].z for i in finished]), models)
+        for k, i in enumerate(finished):
+            run = runs[i]
+            results[i] = GenerationResult(
+                image=tensor_to_pil(images[k]),
+                latent=run.z.detach().cpu(),
+                steps=run.step,
+                losses=run.losses,
+                seconds=time.perf_counter() - started,
+                config=run.config.replace(width=width, height=height),
+                notes=list(notes),
+            )
+    return results  # type: ignore[return-value]
+
+
+def _step(runs: list[_Run], models: Models, bounds: tuple[torch.Tensor, torch.Tensor]) -> None:
+    """One optimisation step for every run in the batch; latents are clamped to the
+    codebook's per-channel range (``bounds``: (1, D, 1, 1) min and max)."""
+    cfg0 = runs[0].config
+    with _autocast(cfg0, models.device):
+        x = synth(torch.cat([r.z for r in runs]), models)  # (B, 3, H, W)
+        params, cuts = [], []
+        for b, run in enumerate(runs):
+            p = draw_cutouts(run.config, run.gen, run.width, run.height)
+            params.append(p)
+            cuts.append(
+                make_cutouts(
+                    x[b : b + 1],
+                    p,
+                    cut_size=models.cut_size,
+                    noise_std=run.config.aug_noise,
+                    noise_gen=run.noise_gen,
+                )
+            )
+        emb = models.encode_image(torch.cat(cuts))  # (sum N, D): one CLIP call
+        per_run, offset, totals = [], 0, []
+        for b, run in enumerate(runs):
+            e = emb[offset : offset + params[b].n]
+            offset += params[b].n
+            progress = run.step / max(1, run.config.steps - 1)
+            losses = image_losses(
+                e,
+                params[b],
+                x[b : b + 1],
+                config=run.config,
+                targets=run.targets,
+                progress=progress,
+            )
+            if run.z_init is not None and run.config.init_weight:
+                losses["init"] = run.config.init_weight * F.mse_loss(run.z, run.z_init)
+            total = torch.stack([v.float() for v in losses.values()]).sum()
+            per_run.append(losses)
+            totals.append(total)
+    for run in runs:
+        run.opt.zero_grad(set_to_none=True)
+    torch.stack(totals).sum().backward()
+    z_min, z_max = bounds
+    for b, run in enumerate(runs):
+        run.opt.step()
+        with torch.no_grad():
+            run.z.copy_(torch.maximum(torch.minimum(run.z, z_max), z_min))
+        run.step += 1
+        run.report(x[b : b + 1], per_run[b], totals[b])
+
+
 def generate(
     config: GenerationConfig,
     *,
     callback: Callback | None = None,
-    cancel: Callable[[], bool] | None = None,
+    cancel: CancelCheck | None = None,
     models: Models | None = None,
     device: str | torch.device | None = None,
     model_dir: Path | None = None,
 ) -> GenerationResult:
     """Run one generation. Raises Cancelled (with a resumable ``state``) if cancelled."""
-    started = time.perf_counter()
-    config.validate()
-    models = models or load_models(config, device=device, model_dir=model_dir)
-    device = models.device
-    notes: list[str] = []
-    width, height = snap_size(config.width, config.height, models.factor)
-    if (width, height) != (config.width, config.height):
-        notes.append(
-            f"size {config.width}x{config.height} snapped to {width}x{height} "
-            f"(a multiple of the VQGAN's factor {models.factor})"
-        )
-    h, w = height // models.factor, width // models.factor
-
-    gen = torch.Generator().manual_seed(config.seed)
-    noise_gen = torch.Generator(device=device).manual_seed(config.seed + 1)
-    targets = _targets(config, models)
-    codebook = models.vqgan.codebook
-    z_min = codebook.min(0).values[None, :, None, None]
-    z_max = codebook.max(0).values[None, :, None, None]
-
-    start = 0
-    state = None
-    if config.resume_latent:
-        state = load_state(Path(config.resume_latent))
-        z = state["z"].to(device)
-        if z.shape[-2:] != (h, w):
-            raise ConfigError(
-                f"the saved latent is {tuple(z.shape[-2:])} tokens, this run needs {(h, w)}"
-            )
-        gen.set_state(state["gen"])
-        noise_gen.set_state(state["noise_gen"].to(noise_gen.get_state().device))
-        start = int(state["step"])
-        z_init = state.get("z_init")
-        z_init = z_init.to(device) if z_init is not None else None
-    else:
-        z = _init_latent(config, models, gen, h, w)
-        z_init = z.clone() if config.init_weight else None
-    z = z.detach().requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=config.lr)
-    if state is not None and state.get("opt"):
-        opt.load_state_dict(state["opt"])
-
-    def snapshot(step: int) -> dict[str, Any]:
-        return {
-            "z": z.detach().cpu(),
-            "opt": opt.state_dict(),
-            "gen": gen.get_state(),
-            "noise_gen": noise_gen.get_state().cpu(),
-            "step": step,
-            "z_init": z_init.cpu() if z_init is not None else None,
-            "config": config.to_dict(),
-        }
-
-    last_losses: dict[str, float] = {}
-    tick, tick_step = time.perf_counter(), start
-    rate = 0.0
-    for step in range(start + 1, config.steps + 1):
-        if cancel is not None and cancel():
-            raise Cancelled(step - 1, snapshot(step - 1))
-        try:
-            with _autocast(config, device):
-                x = synth(z, models)
-                losses = step_losses(
-                    x,
-                    z,
-                    config=config,
-                    models=models,
-                    targets=targets,
-                    gen=gen,
-                    noise_gen=noise_gen,
-                    progress=(step - 1) / max(1, config.steps - 1),
-                    z_init=z_init,
-                )
-                total = torch.stack([v.float() for v in losses.values()]).sum()
-            opt.zero_grad(set_to_none=True)
-            total.backward()
-            opt.step()
-            with torch.no_grad():
-                z.copy_(torch.maximum(torch.minimum(z, z_max), z_min))
-        except torch.OutOfMemoryError as exc:
-            raise OutOfMemoryError(
-                f"CUDA out of memory at {width}x{height} with {config.cutn} cutouts on {device}: "
-                "try fewer cutouts or a smaller size"
-            ) from exc
-        report = step % config.report_every == 0 or step == config.steps
-        preview_due = step == config.steps or (
-            config.preview_every and step % config.preview_every == 0
-        )
-        if report or preview_due:
-            last_losses = {k: float(v.detach()) for k, v in losses.items()}
-            last_losses["total"] = float(total.detach())
-            now = time.perf_counter()
-            rate = (step - tick_step) / max(now - tick, 1e-9)
-            tick, tick_step = now, step
-        if callback is not None:
-            preview = tensor_to_pil(x) if preview_due else None
-            callback(
-                step,
-                StepInfo(
-                    step=step,
-                    total=config.steps,
-                    losses=last_losses if report or preview_due else {},
-                    it_per_s=rate,
-                    eta_s=(config.steps - step) / rate if rate else 0.0,
-                    preview=preview,
-                    width=width,
-                    height=height,
-                    _state=lambda step=step: snapshot(step),
-                ),
-            )
-    with torch.no_grad(), _autocast(config, device):
-        image = tensor_to_pil(synth(z, models))
-    return GenerationResult(
-        image=image,
-        latent=z.detach().cpu(),
-        steps=config.steps,
-        losses=last_losses,
-        seconds=time.perf_counter() - started,
-        config=config.replace(width=width, height=height),
-        notes=notes,
+    (result,) = generate_batch(
+        [config],
+        callbacks=[callback],
+        cancels=[cancel],
+        models=models,
+        device=device,
+        model_dir=model_dir,
     )
+    if isinstance(result, Exception):
+        raise result
+    return result

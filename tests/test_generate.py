@@ -192,3 +192,41 @@ def test_cli_reports_user_errors_without_traceback(tmp_path, capsys):
         == 2
     )
     assert "WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_batched_images_equal_their_solo_runs(demo_models):
+    from engine import generate_batch
+
+    configs = [
+        tiny_config(seed=1, steps=5),
+        tiny_config(
+            seed=2, steps=3, prompts="a gate | a cave", panorama="linear", tone_symmetry=1.0
+        ),
+        tiny_config(seed=3, steps=5, semantic_symmetry=0.1),
+    ]
+    solo = [generate(c, models=demo_models) for c in configs]
+    batched = generate_batch(configs, models=demo_models)
+    for s, b in zip(solo, batched, strict=True):
+        assert b.steps == s.steps
+        assert torch.allclose(s.latent, b.latent, atol=1e-4)
+        assert np.abs(pixels(s.image) - pixels(b.image)).max() <= 2
+
+
+def test_a_batch_item_fails_or_cancels_alone(demo_models, tmp_path):
+    from engine import generate_batch
+
+    good = tiny_config(seed=1, steps=4)
+    missing = tiny_config(seed=2, steps=4, init_image=str(tmp_path / "gone.png"))
+    stopper = tiny_config(seed=3, steps=4)
+    calls = []
+    results = generate_batch(
+        [good, missing, stopper],
+        cancels=[None, None, lambda: len(calls) >= 2],
+        callbacks=[None, None, lambda s, i: calls.append(s)],
+        models=demo_models,
+    )
+    assert results[0].steps == 4
+    assert isinstance(results[1], ModelFileMissingError)
+    assert isinstance(results[2], Cancelled) and results[2].step == 2
+    with pytest.raises(ConfigError, match="share one size"):
+        generate_batch([good, good.replace(width=128)], models=demo_models)
