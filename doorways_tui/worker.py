@@ -12,12 +12,15 @@ This module imports neither Textual nor (until a job runs) torch.
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -181,3 +184,46 @@ def run_worker(
     n = worker.run()
     log.info("ran %d job(s) in %.1f s", n, time.monotonic() - started)
     return n
+
+
+# The console script's entry point, for a child started with sys.executable.
+_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@dataclass(frozen=True)
+class Detached:
+    """A worker started in the background: its process id, worker id and log file."""
+
+    pid: int
+    worker_id: str
+    log_path: Path
+    process: subprocess.Popen = field(repr=False, compare=False)
+
+
+def start_detached(
+    library: Path,
+    *,
+    device: str = "auto",
+    worker_id: str | None = None,
+    args: Sequence[str] = (),
+) -> Detached:
+    """Start ``doorways worker`` in its own session (no SIGHUP when the terminal or SSH
+    connection goes), output appended to ``<library>/logs/worker-<id>.log``. The app uses
+    this too. ``args`` are further ``doorways worker`` options (``--exit-when-idle``...)."""
+    library = Path(library).expanduser().resolve()
+    worker_id = worker_id or new_worker_id()
+    log_path = library / log_relpath(worker_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker"]
+    cmd += ["--worker-id", worker_id, "--device", device, *args]
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return Detached(proc.pid, worker_id, log_path, proc)

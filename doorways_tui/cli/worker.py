@@ -8,16 +8,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 from doorways_tui.cli.queue import open_library, user_errors
-
-# The same entry point as the console script, for a child started with sys.executable.
-_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -77,58 +73,37 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def child_command(
-    args: argparse.Namespace, *, library: Path, worker_id: str, device: str
-) -> list[str]:
-    """The command line of the detached worker: this one, minus --detach, with its id."""
-    cmd = [
-        sys.executable,
-        "-c",
-        _CLI,
-        "--library",
-        str(library),
-        "worker",
-        "--worker-id",
-        worker_id,
-    ]
-    cmd += ["--device", device, "--stale-after", str(args.stale_after), "--poll", str(args.poll)]
-    cmd += ["--checkpoint-every", str(args.checkpoint_every)]
+def passthrough_args(args: argparse.Namespace) -> list[str]:
+    """The options the detached worker gets: these ones, minus --detach."""
+    out = ["--stale-after", str(args.stale_after), "--poll", str(args.poll)]
+    out += ["--checkpoint-every", str(args.checkpoint_every)]
     if args.once:
-        cmd.append("--once")
+        out.append("--once")
     if args.max_jobs is not None:
-        cmd += ["--max-jobs", str(args.max_jobs)]
+        out += ["--max-jobs", str(args.max_jobs)]
     if args.exit_when_idle:
-        cmd.append("--exit-when-idle")
-    return cmd
+        out.append("--exit-when-idle")
+    return out
 
 
 def detach(
     args: argparse.Namespace, *, library: Path, worker_id: str, device: str, wait_s: float = 60.0
 ) -> int:
     """Start the worker in a new session with output to its log; wait until it registers."""
-    from doorways_tui.store.files import log_relpath
+    from doorways_tui.worker import start_detached
 
-    library = library.expanduser().resolve()
-    log_path = library / log_relpath(worker_id)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "ab") as log_file:
-        proc = subprocess.Popen(
-            child_command(args, library=library, worker_id=worker_id, device=device),
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own session: no SIGHUP when the terminal goes
-            close_fds=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    registered = _wait_registered(args, worker_id, proc, wait_s)
-    if proc.poll() is not None and not registered:
+    started = start_detached(
+        library, device=device, worker_id=worker_id, args=passthrough_args(args)
+    )
+    registered = _wait_registered(args, worker_id, started.process, wait_s)
+    if started.process.poll() is not None and not registered:
         from engine.errors import DoorwaysError
 
-        tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
-        raise DoorwaysError(f"worker exited at once (code {proc.returncode}):\n" + "\n".join(tail))
-    print(f"worker {worker_id} started in the background: pid {proc.pid}")
-    print(f"log: {log_path}")
+        tail = started.log_path.read_text(errors="replace").strip().splitlines()[-5:]
+        code = started.process.returncode
+        raise DoorwaysError(f"worker exited at once (code {code}):\n" + "\n".join(tail))
+    print(f"worker {worker_id} started in the background: pid {started.pid}")
+    print(f"log: {started.log_path}")
     return 0
 
 

@@ -1,0 +1,271 @@
+"""The queue CLI (``queue add|list|cancel|retry``, ``status``) and the queue under contention."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from collections import Counter
+
+import pytest
+
+from doorways_tui.cli import main
+from doorways_tui.cli.queue import parse_seeds
+from doorways_tui.store import Library, StoreError
+from tests.fixtures_store import ROOT, doorways, finish_fake, seed_jobs, subprocess_env
+
+TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]
+
+
+@pytest.fixture
+def root(tmp_path):
+    return tmp_path / "lib"
+
+
+def cli(capsys, root, *args: str) -> tuple[int, str, str]:
+    code = main(["--library", str(root), *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+# -- seeds ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "seeds"),
+    [
+        ("1-8", list(range(1, 9))),
+        ("1,5,9", [1, 5, 9]),
+        ("0-2, 10", [0, 1, 2, 10]),
+        ("3,3,1-3", [3, 1, 2]),
+    ],
+)
+def test_parse_seeds(text, seeds):
+    assert parse_seeds(text) == seeds
+
+
+@pytest.mark.parametrize("text", ["", "a", "8-1", "1-", "0-20000"])
+def test_parse_seeds_rejects(text):
+    with pytest.raises(StoreError):
+        parse_seeds(text)
+
+
+# -- queue add / list / cancel / retry -------------------------------------------------------
+
+
+def test_queue_add_stores_full_config_per_seed(capsys, root):
+    code, out, _ = cli(
+        capsys,
+        root,
+        "queue", "add", "entrance to heaven | entrance to hell", "--seeds", "1-8",
+        "--style", "by James Gurney", "--panorama", "cosine", "--edge-symmetry", "0.5",
+        "--priority", "2", "--theme", "heaven and hell", *TINY_ARGS,
+    )  # fmt: skip
+    assert code == 0 and "queued 8 job(s) [1-8]" in out
+    with Library.open(root) as lib:
+        jobs = sorted(lib.jobs(), key=lambda j: j.id)
+        assert [j.seed for j in jobs] == list(range(1, 9))
+        cfg = jobs[3].config_dict()
+        assert (cfg["seed"], cfg["panorama"], cfg["edge_symmetry"], cfg["vqgan"]) == (
+            4,
+            "cosine",
+            0.5,
+            "demo",
+        )
+        assert (cfg["width"], cfg["steps"], cfg["style"]) == (64, 4, "by James Gurney")
+        assert {j.priority for j in jobs} == {2} and {j.total for j in jobs} == {4}
+        (theme,) = lib.themes()
+        assert theme.name == "heaven and hell"
+        (node,) = lib.tree(theme.id)
+        assert (node.prompt, node.queued) == ("entrance to heaven | entrance to hell", 8)
+    # The same prompt again grows the same node; --variant queues onto a node by id.
+    cli(capsys, root, "queue", "add", "entrance to heaven | entrance to hell", "--seeds", "9",
+        "--style", "by James Gurney", "--theme", "heaven and hell", *TINY_ARGS)  # fmt: skip
+    code, out, _ = cli(
+        capsys, root, "queue", "add", "--variant", "1", "--seeds", "20,21", *TINY_ARGS
+    )
+    assert code == 0
+    with Library.open(root) as lib:
+        assert lib.tree(1)[0].queued == 11
+        assert lib.jobs()[0].config_dict()["style"] == "by James Gurney"
+
+
+def test_queue_add_rejects_bad_options_without_queueing(capsys, root):
+    code, _, err = cli(capsys, root, "queue", "add", "door", "--cutn", "0", *TINY_ARGS[:4])
+    assert code == 2 and "cutn" in err and "Traceback" not in err
+    code, _, err = cli(capsys, root, "queue", "add", "door", "--seeds", "5-1", *TINY_ARGS)
+    assert code == 2 and "backwards" in err
+    code, _, err = cli(capsys, root, "queue", "add", "--variant", "42", *TINY_ARGS)
+    assert code == 2 and "no variant 42" in err
+    with Library.open(root) as lib:
+        assert lib.jobs() == []
+
+
+def test_queue_list_cancel_retry(capsys, root):
+    cli(capsys, root, "queue", "add", "a door in the sky", "--seeds", "1-4", *TINY_ARGS)
+    with Library.open(root) as lib:
+        running = lib.claim_job("w1")
+        lib.update_progress(running.id, "w1", step=2, total=4, it_per_s=3.5, eta_s=1.0)
+        lib.claim_job("w1")
+        lib.fail_job(2, "w1", "out of memory: try fewer cutouts")
+    code, out, _ = cli(capsys, root, "queue", "list")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1].split()[:5] == ["1", "running", "0", "1", "2/4"]
+    assert [ln.split()[1] for ln in lines[2:5]] == ["queued", "queued", "failed"]
+    assert "try fewer cutouts" in out and "1 running, 2 queued, 0 done, 1 failed" in out
+    code, out, _ = cli(capsys, root, "queue", "list", "--json")
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [(r["id"], r["status"]) for r in rows] == [
+        (1, "running"),
+        (3, "queued"),
+        (4, "queued"),
+        (2, "failed"),
+    ]
+    assert rows[0]["prompt"] == "a door in the sky" and rows[0]["it_per_s"] == 3.5
+
+    code, out, _ = cli(capsys, root, "queue", "cancel", "3", "1")
+    assert code == 0 and "job 3 cancelled" in out and "job 1 cancelled" in out
+    code, out, _ = cli(capsys, root, "queue", "retry", "--failed", "3")
+    assert code == 0 and "job 2 queued again" in out and "job 3 queued again" in out
+    code, _, err = cli(capsys, root, "queue", "retry", "4")
+    assert code == 2 and "job 4 is queued" in err
+    code, _, err = cli(capsys, root, "queue", "cancel", "99")
+    assert code == 2 and "no job 99" in err
+    code, out, _ = cli(capsys, root, "queue", "list", "--status", "cancelled", "--json")
+    assert [json.loads(line)["id"] for line in out.splitlines()] == [1]
+    with Library.open(root) as lib:
+        assert {j.id: j.status for j in lib.jobs()} == {
+            1: "cancelled",
+            2: "queued",
+            3: "queued",
+            4: "queued",
+        }
+    code, out, _ = cli(capsys, root, "queue", "cancel", "--all-queued")
+    assert out.count("cancelled") == 3
+
+
+def test_status_shows_workers_queue_and_throughput(capsys, root):
+    with Library.open(root) as lib:
+        jobs = seed_jobs(lib, 3)
+        lib.register_worker("alive-1", device="cuda:1")
+        lib.register_worker("dead-1", device="cuda:0", pid=999_999_999)
+        finish_fake(lib, lib.claim_job("alive-1"), "alive-1")
+        lib.claim_job("alive-1")
+        lib.update_progress(jobs[1].id, "alive-1", step=5, total=12)
+    code, out, _ = cli(capsys, root, "status")
+    assert code == 0
+    assert "1 running, 1 queued, 1 done" in out
+    assert "1.0 jobs/hour" in out
+    alive_line = next(line for line in out.splitlines() if line.startswith("alive-1"))
+    assert "cuda:1" in alive_line and "running" in alive_line and "5/12" in alive_line
+    dead_line = next(line for line in out.splitlines() if line.startswith("dead-1"))
+    assert "stale" in dead_line
+    code, out, _ = cli(capsys, root, "status", "--json")
+    data = json.loads(out)
+    assert {w["id"]: w["alive"] for w in data["workers"]} == {"alive-1": True, "dead-1": False}
+    assert data["queue"]["done"] == 1 and data["jobs_per_hour"] == 1.0
+
+
+# -- several processes on one library ---------------------------------------------------------
+
+_CLAIMER = textwrap.dedent(
+    """
+    import sys
+    from doorways_tui.store import Library
+    from doorways_tui.store.files import atomic_write_bytes
+
+    lib, me = Library.open(sys.argv[1]), sys.argv[2]
+    while (job := lib.claim_job(me)) is not None:
+        lib.update_progress(job.id, me, step=1, total=2)
+        rel = f"images/{job.id}.png"
+        atomic_write_bytes(lib.abspath(rel), b"x")
+        assert lib.finish_job(job.id, me, path=rel, step=2, width=1, height=1, sha256="", seconds=0)
+    """
+)
+
+
+def test_four_processes_claim_each_of_200_jobs_exactly_once(root):
+    with Library.open(root) as lib:
+        jobs = seed_jobs(lib, 200)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _CLAIMER, str(root), f"c{k}"],
+            env=subprocess_env(root),
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for k in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 4, errors
+    with Library.open(root) as lib:
+        claims = Counter(e.payload()["job_id"] for e in lib.events(kind="job_claimed"))
+        assert claims == Counter({j.id: 1 for j in jobs})
+        assert lib.counts().done == 200 and len(lib.images()) == 200
+        assert {j.attempts for j in lib.jobs(limit=500)} == {1}
+
+
+_WRITER = textwrap.dedent(
+    """
+    import sys, time
+    from doorways_tui.store import Library
+
+    lib = Library.open(sys.argv[1])
+    me, stop = "busy", time.monotonic() + float(sys.argv[2])
+    n = 0
+    while time.monotonic() < stop:
+        job = lib.claim_job(me)
+        if job is None:
+            lib.reroll(job_id=1, n=5)
+            continue
+        for step in range(20):
+            lib.update_progress(job.id, me, step=step, total=20)
+            lib.heartbeat(me, job.id)
+        lib.fail_job(job.id, me, "made to fail")
+        lib.log_event("noise", n=n)
+        n += 1
+    print(n)
+    """
+)
+
+
+def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
+    with Library.open(root) as lib:
+        seed_jobs(lib, 1)
+        finish_fake(lib, lib.claim_job("w0"), "w0")
+        image_id = lib.images()[0].id
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(root), "8"],
+        env=subprocess_env(root),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        with Library.open(root) as lib:
+            lib.db.conn.execute("PRAGMA busy_timeout = 50")  # even with a short wait, no error
+            for k in range(60):
+                lib.toggle_star(image_id)
+                lib.set_note(image_id, f"note {k}")
+                lib.queue_view()
+                lib.tree(1)
+            for args in (
+                ["queue", "list"],
+                ["status"],
+                ["queue", "add", "door", "--seeds", "1-3", *TINY_ARGS],
+            ):
+                code, out, err = cli(capsys, root, *args)
+                assert code == 0 and "locked" not in out + err
+        other = doorways("queue", "list", library=root)  # a separate CLI process too
+        assert other.returncode == 0 and "locked" not in other.stdout + other.stderr
+    finally:
+        out, err = writer.communicate(timeout=60)
+    assert writer.returncode == 0, err
+    assert int(out) > 0 and "locked" not in err
+    with Library.open(root) as lib:
+        assert lib.image(image_id).note == "note 59"
+        assert lib.counts().failed == int(out)
