@@ -113,11 +113,14 @@ def run_add(args: argparse.Namespace) -> int:
             variant.id, seeds, config.to_dict(), priority=args.priority, undoable=False
         )
         counts = lib.counts()
+        workers = sum(w.alive for w in lib.workers())
     ids = f"{jobs[0].id}-{jobs[-1].id}" if len(jobs) > 1 else str(jobs[0].id)
     print(
         f"queued {len(jobs)} job(s) [{ids}] for variant {variant.id}: {variant.prompt!r}"
-        f" ({counts.queued} queued, {counts.running} running)"
+        f" ({counts.queued} queued, {counts.running} running, {workers} worker(s) alive)"
     )
+    if not workers:
+        print("no worker is running: start one with `doorways worker --detach`")
     return 0
 
 
@@ -159,37 +162,41 @@ def _item_dict(item: QueueItem) -> dict[str, Any]:
     return {k: getattr(item, k) for k in QueueItem.__dataclass_fields__}
 
 
+_COLUMNS = (("ID", "right"), ("status", "left"), ("pri", "right"), ("seed", "right"))
+_COLUMNS += (("progress", "right"), ("it/s", "right"), ("eta", "right"), ("worker", "left"))
+_STYLE = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"}
+
+
 def queue_table(items: list[QueueItem]):
+    """The jobs as a rich table; the prompt (or, for a failed job, its error) takes the
+    width that is left and ends in an ellipsis."""
+    from rich.markup import escape
     from rich.table import Table
 
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name, justify in (
-        ("ID", "right"),
-        ("status", "left"),
-        ("pri", "right"),
-        ("seed", "right"),
-        ("progress", "right"),
-        ("it/s", "right"),
-        ("eta", "right"),
-        ("worker", "left"),
-        ("prompt / error", "left"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=name != "prompt / error")
-    style = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"}
+    rows = []
     for it in items:
-        pct = f"{it.step}/{it.total}" if it.total else "-"
-        text = it.prompt if it.status != "failed" else f"{it.prompt} [red]— {it.error or ''}[/]"
-        table.add_row(
-            str(it.id),
-            f"[{style.get(it.status, '')}]{it.status}[/]" if it.status in style else it.status,
-            str(it.priority),
-            str(it.seed),
-            pct,
-            f"{it.it_per_s:.2f}" if it.it_per_s and it.status == "running" else "",
-            duration(it.eta_s) if it.eta_s and it.status == "running" else "",
-            it.worker_id or "",
-            text,
+        running = it.status == "running"
+        rows.append(
+            (
+                str(it.id),
+                it.status,
+                str(it.priority),
+                str(it.seed),
+                f"{it.step}/{it.total}" if it.total else "-",
+                f"{it.it_per_s:.2f}" if it.it_per_s and running else "",
+                duration(it.eta_s) if it.eta_s and running else "",
+                it.worker_id or "",
+            )
         )
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for k, (name, justify) in enumerate(_COLUMNS):
+        width = max([len(name), *(len(r[k]) for r in rows)])
+        table.add_column(name, justify=justify, no_wrap=True, min_width=width)
+    table.add_column("prompt / error", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+    for it, row in zip(items, rows, strict=True):
+        status = f"[{_STYLE[it.status]}]{it.status}[/]" if it.status in _STYLE else it.status
+        text = escape(it.prompt) if it.status != "failed" else f"[red]{escape(it.error or '')}[/]"
+        table.add_row(row[0], status, *row[2:], text)
     return table
 
 
