@@ -121,10 +121,10 @@ class ImageCanvas(Widget, can_focus=False):
         """
         try:
             driver = self.app._driver
-        except Exception:  # no app
-            return
-        if driver is not None and not getattr(driver, "is_headless", False):
-            driver.write(data)
+            if driver is not None and not driver.is_headless:
+                driver.write(data)
+        except Exception:  # no app, or it is shutting down: nothing left to draw on
+            pass
 
     def _unplace(self) -> None:
         if self._kitty_placed and self._kitty_id is not None:
