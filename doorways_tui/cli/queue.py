@@ -137,9 +137,13 @@ def run_list(args: argparse.Namespace) -> int:
             print(json.dumps(_item_dict(item), sort_keys=True))
         return 0
     from rich.console import Console
+    from rich.markup import escape
 
     console = Console()
     console.print(queue_table(items))
+    for item in items:
+        if item.status == "failed" and item.error:
+            console.print(f"[red]job {item.id} failed:[/] {escape(item.error)}", soft_wrap=True)
     console.print(
         f"{counts.running} running, {counts.queued} queued, {counts.done} done,"
         f" {counts.failed} failed, {counts.cancelled} cancelled"
