@@ -103,10 +103,10 @@ def make_cutouts(
     does not alias; every patch of one pyramid level is sampled in one call.
     """
     _, _, height, width = image.shape
-    theta = cutout_theta(params, width, height).to(image.device, image.dtype)
-    out = image.new_empty(params.n, 3, cut_size, cut_size)
+    theta = cutout_theta(params, width, height).to(image.device, torch.float32)
     # pyramid level: how many times the patch can be halved and still cover cut_size pixels
     levels = torch.clamp(torch.floor(torch.log2(params.size / cut_size)), min=0).long().tolist()
+    pieces, order = [], []
     level_image = image
     for level in range(max(levels) + 1):
         if level:
@@ -117,12 +117,22 @@ def make_cutouts(
         index = torch.tensor(idx, device=image.device)
         grid = F.affine_grid(theta[index], [len(idx), 3, cut_size, cut_size], align_corners=False)
         src = level_image.expand(len(idx), -1, -1, -1)
-        out[index] = F.grid_sample(
-            src, grid, mode="bilinear", padding_mode="reflection", align_corners=False
+        pieces.append(
+            F.grid_sample(
+                src,
+                grid.to(src.dtype),
+                mode="bilinear",
+                padding_mode="reflection",
+                align_corners=False,
+            )
         )
-    blur_mask = params.blur.to(image.device, image.dtype)[:, None, None, None]
+        order += idx
+    out = torch.cat(pieces)  # (N, 3, S, S) in level order
+    if order != sorted(order):
+        out = out[torch.argsort(torch.tensor(order, device=image.device))]
+    blur_mask = params.blur.to(out.device, out.dtype)[:, None, None, None]
     if bool(params.blur.any()):
-        out = torch.lerp(out, gaussian_blur(out, sigma=0.8), blur_mask)
+        out = torch.lerp(out, gaussian_blur(out, sigma=0.8).to(out.dtype), blur_mask)
     if noise_std:
         scale = torch.rand(params.n, 1, 1, 1, generator=noise_gen, device=image.device) * noise_std
         noise = torch.randn(out.shape, generator=noise_gen, device=image.device, dtype=out.dtype)

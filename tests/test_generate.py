@@ -230,3 +230,21 @@ def test_a_batch_item_fails_or_cancels_alone(demo_models, tmp_path):
     assert isinstance(results[2], Cancelled) and results[2].step == 2
     with pytest.raises(ConfigError, match="share one size"):
         generate_batch([good, good.replace(width=128)], models=demo_models)
+
+
+def test_bf16_autocast_path_runs_and_stays_close_to_fp32(demo_models):
+    """The path CUDA takes by default (precision auto), exercised on the CPU."""
+    cfg = tiny_config(
+        steps=3,
+        prompts="a | b",
+        panorama="cosine",
+        tone_symmetry=1.0,
+        edge_symmetry=1.0,
+        semantic_symmetry=0.1,
+        aug_blur=1.0,
+    )
+    fp32 = generate(cfg.replace(precision="fp32"), models=demo_models)
+    bf16 = generate(cfg.replace(precision="bf16"), models=demo_models)
+    assert bf16.image.size == fp32.image.size
+    assert all(np.isfinite(v) for v in bf16.losses.values())
+    assert abs(bf16.losses["prompt"] - fp32.losses["prompt"]) < 0.05
