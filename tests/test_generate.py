@@ -248,3 +248,14 @@ def test_bf16_autocast_path_runs_and_stays_close_to_fp32(demo_models):
     assert bf16.image.size == fp32.image.size
     assert all(np.isfinite(v) for v in bf16.losses.values())
     assert abs(bf16.losses["prompt"] - fp32.losses["prompt"]) < 0.05
+
+
+def test_out_of_memory_becomes_a_clear_error(demo_models, monkeypatch):
+    from engine import OutOfMemoryError
+
+    def boom(z_q):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(demo_models.vqgan, "decode", boom)
+    with pytest.raises(OutOfMemoryError, match="try fewer cutouts, a smaller size"):
+        generate(tiny_config(), models=demo_models)
