@@ -3,12 +3,16 @@ the bytes that redraw sends to the terminal, and memory.
 
     .venv/bin/python benchmarks/bench_tui.py [--images 100000] [--keys 60] [--size 160x45]
 
+The terminal is taken to be a truecolor one (``--colors 256`` for one that is not: Rich
+then matches every half-cell pixel to the 256-colour palette, which costs more per frame).
 The library is built with plain SQL inserts (10 themes x 100 variants x 100 seeds, a third
 triaged); the first images get real PNG files (hard links to a few small sources). The app
 runs headless with the half-cell renderer and its real half-second poll. Each key is posted
 as a key event; its latency runs until the first frame rendered after the screen took the
 change (the frame is turned into terminal bytes, as over SSH, and counted).
 
+Each key waits until the previous one's work is done (as a person's next key would),
+except in the back-to-back run, which presses door count and n alternately without pause.
 Measured: a triage key (door count), ``n`` (next untriaged: the details redraw, and the
 image painted, which needs a decode on first visit), a star toggle, a filter change; the
 poll's snapshot with and without a tree recount; and resident memory.
@@ -131,10 +135,29 @@ class Frames:
         return next((x for x in self.times if x > t), None)
 
 
-async def press(app, frames: Frames, key: str, done, timeout: float = 10.0) -> tuple[float, int]:
+async def quiet(app, gap: float = 0.03) -> None:
+    """Wait until the previous key's work is over (a person's next key comes later than
+    that), so each key is timed on its own."""
+    from tests.app_fixtures import main_screen
+
+    main = main_screen(app)
+    deadline = time.perf_counter() + 10
+    while time.perf_counter() < deadline:
+        busy = any(w.is_running for w in app.workers if w.group != "poll")
+        if not busy and (main is None or main.idle):
+            break
+        await asyncio.sleep(0.002)
+    await asyncio.sleep(gap)
+
+
+async def press(
+    app, frames: Frames, key: str, done, timeout: float = 10.0, *, burst: bool = False
+) -> tuple[float, int]:
     """Post ``key``; wait until ``done()`` and a frame after it. Returns (ms, bytes)."""
     from textual import events
 
+    if not burst:
+        await quiet(app)
     sent = len(frames.bytes)
     t0 = time.perf_counter()
     event = events.Key(key, key if len(key) == 1 else None)
@@ -198,6 +221,15 @@ async def run(root: Path, keys: int, size: tuple[int, int]) -> None:
             was = main.detail.image.starred
             ms, _ = await press(app, frames, "s", lambda w=was: main.detail.image.starred != w)
             star.append(ms)
+        burst = []
+        for k in range(keys):
+            n = (k + 3) % 10
+            ms, _ = await press(app, frames, str(n), lambda n=n: main.detail.image.door_count == n,
+                                burst=True)  # fmt: skip
+            burst.append(ms)
+            b = main.detail.image.id
+            ms, _ = await press(app, frames, "n", lambda b=b: main.detail.image.id != b, burst=True)
+            burst.append(ms)
         filt = []
         for view_key in ("s", "x", "u", "a"):
             await press(app, frames, "f", lambda: app.screen is not main)
@@ -225,12 +257,13 @@ async def run(root: Path, keys: int, size: tuple[int, int]) -> None:
     print(summary("n -> image painted (half-cell)", nav_image))
     print(summary("s (star) -> redraw", star))
     print(summary("filter change -> redraw", filt))
+    print(summary("keys back to back (digit, n, ...)", burst))
     print(summary("bytes per door-count redraw", [float(b) for b in bytes_triage], "B"))
     print(summary("bytes per n redraw", [float(b) for b in bytes_nav], "B"))
     print(f"poll snapshot, nothing changed:      {quiet:7.1f} ms (thread, off the key path)")
     print(f"poll snapshot with tree recount:     {with_tree:7.1f} ms (thread, after changes)")
     print(f"RSS: {before:.0f} MB before the app, {started:.0f} MB with it open, "
-          f"{peak:.0f} MB after {keys * 3 + 8} keys")  # fmt: skip
+          f"{peak:.0f} MB after {keys * 5 + 8} keys")  # fmt: skip
 
 
 def main() -> None:
@@ -239,7 +272,14 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=60, help="rounds of door count, n, star")
     parser.add_argument("--size", default="160x45")
     parser.add_argument("--keep", help="build (or reuse) the library in this folder")
+    parser.add_argument(
+        "--colors",
+        choices=["truecolor", "256"],
+        default="truecolor",
+        help="the terminal's colours (256: every half-cell pixel is matched to a palette)",
+    )
     args = parser.parse_args()
+    os.environ["TEXTUAL_COLOR_SYSTEM"] = args.colors  # read when Textual is imported
     size = tuple(int(x) for x in args.size.split("x"))
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="bench-tui-"))
     try:

@@ -92,11 +92,15 @@ class DoorwaysApp(App[None]):
 
 
 def help_entries(app: App) -> list[KeyHelp]:
-    """The bindings active on the current screen, one row per binding id, keys joined."""
+    """The bindings of the current screen that have an id (the ones a keymap can move),
+    one row per id with its keys joined; a widget's own keys (the tree's arrows) are
+    described in the help text instead."""
     rows: dict[str, KeyHelp] = {}
     for key, active in app.screen.active_bindings.items():
         binding = active.binding
-        ident = binding.id or binding.action
+        if not binding.id or not active.enabled:
+            continue
+        ident = binding.id
         display = app.get_key_display(replace(binding, key=key, key_display=None))
         if ident in rows:
             found = rows[ident]

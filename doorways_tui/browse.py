@@ -115,19 +115,35 @@ def lineage(lib: Library, variant: Variant, limit: int = 8) -> tuple[str, ...]:
     return tuple(reversed(steps))
 
 
-def load_detail(lib: Library, image: Image | int, *, read_png: bool = True) -> ImageDetail:
-    """An image (or its id) with its job, variant, theme, parameters and losses."""
+def load_detail(
+    lib: Library, image: Image | int, *, read_png: bool = True, cache: dict | None = None
+) -> ImageDetail:
+    """An image (or its id) with its job, variant, theme, parameters and losses. ``cache``
+    (a dict the caller keeps) saves re-reading a PNG's losses and a variant's lineage
+    when the same image is shown again after a triage key."""
     if isinstance(image, int):
         image = lib.image(image)
+    cache = {} if cache is None else cache
+    if len(cache) > 4096:
+        cache.clear()
     job = lib.job(image.job_id)
     variant = lib.variant(image.variant_id)
     theme = lib.theme(variant.theme_id)
     losses: dict[str, float] = {}
     if read_png and image.kind == "final":
-        meta = png_metadata(lib.abspath(image.path))
-        raw = meta.get("losses")
-        if isinstance(raw, dict):
-            losses = {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+        key = ("losses", image.id, image.sha256)
+        if key not in cache:
+            meta = png_metadata(lib.abspath(image.path))
+            raw = meta.get("losses")
+            cache[key] = (
+                {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}
+                if isinstance(raw, dict)
+                else {}
+            )
+        losses = cache[key]
+    key = ("lineage", variant.id)
+    if key not in cache:
+        cache[key] = lineage(lib, variant)
     return ImageDetail(
         image=image,
         job=job,
@@ -135,7 +151,7 @@ def load_detail(lib: Library, image: Image | int, *, read_png: bool = True) -> I
         theme=theme,
         config=job.config_dict(),
         losses=losses,
-        lineage=lineage(lib, variant),
+        lineage=cache[key],
     )
 
 

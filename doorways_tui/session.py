@@ -31,6 +31,7 @@ class Update:
     scope: Scope | None = None
     view: View | None = None
     wrote: bool = False  # the library changed: recount
+    upcoming: str | None = None  # the next untriaged image's file, to prepare ahead
 
 
 class Session:
@@ -40,6 +41,7 @@ class Session:
         self.view = View()
         self.auto_advance = False
         self.current: Image | None = None
+        self._cache: dict = {}  # losses and lineages already read (see load_detail)
 
     @property
     def flt(self) -> ImageFilter:
@@ -52,9 +54,10 @@ class Session:
             self.current = None
             return Update(cleared=True, scope=self.scope, view=self.view, **extra)
         self.current = image
-        return Update(
-            detail=browse.load_detail(self.lib, image), scope=self.scope, view=self.view, **extra
-        )
+        detail = browse.load_detail(self.lib, image, cache=self._cache)
+        nxt = browse.step(self.lib, image.id, self.flt, forward=True, untriaged=True)
+        upcoming = str(self.lib.abspath(nxt.path)) if nxt is not None else None
+        return Update(detail=detail, scope=self.scope, view=self.view, upcoming=upcoming, **extra)
 
     def first(self) -> Update:
         return self._show(browse.first_image(self.lib, self.flt))

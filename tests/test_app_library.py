@@ -34,7 +34,7 @@ def root() -> Path:
 async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root):
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:
         await settle(pilot)
         await poll(pilot)
         welcome = app.screen.query_one("#welcome")
@@ -67,7 +67,7 @@ async def test_w_starts_a_worker(root):
     populate(root)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:
         await settle(pilot)
         await pilot.press("w")
         await settle(pilot)
@@ -82,7 +82,7 @@ async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
         lib.queue_jobs(variant.id, [0, 1], DEMO_CONFIG, undoable=False)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher, offer_worker=True)
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:
         await settle(pilot)
         await poll(pilot)
         assert isinstance(app.screen, StartWorkerScreen)
@@ -100,7 +100,7 @@ async def test_E_exports_starred_images(root, tmp_path):
         lib.toggle_star(4)
     app = make_app()
     out = tmp_path / "out"
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:
         await settle(pilot)
         await pilot.press("E")
         await settle(pilot)
@@ -134,7 +134,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
         )
         lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     app = make_app()
-    async with app.run_test(size=(160, 45)) as pilot:
+    async with app.run_test(size=(120, 34)) as pilot:
         await settle(pilot)
         await poll(pilot)
         await settle(pilot)

@@ -13,7 +13,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-INTRO = """[b]Doorways[/b] — make and curate CLIP-guided VQGAN art.
+INTRO = r"""[b]Doorways[/b] — make and curate CLIP-guided VQGAN art.
 
 [b]A triage pass[/b]: [b]n[/b] jumps to the next image nobody has judged. Type how many
 doors it has ([b]0-9[/b]), [b]x[/b] if it has figures or failed, [b]s[/b] to star a favourite,
@@ -25,7 +25,7 @@ The tree (up/down, enter to open) picks what [b]n[/b]/[b]p[/b]/arrows step throu
 library, a theme, or a variant; a seed shows that run, live while it paints.
 
 [b]Remap a key[/b] in ~/.config/doorways/config.toml, by the binding's id:
-  [keymap]
+  \[keymap]
   "triage.star" = "space"
   "nav.next-untriaged" = "n,down"
 """
@@ -43,7 +43,7 @@ def key_table(keys: list[KeyHelp]) -> Table:
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
     table.add_column("key", style="bold cyan", no_wrap=True)
     table.add_column("does")
-    table.add_column("id (for [keymap])", style="dim", no_wrap=True)
+    table.add_column(Text("id (for [keymap])"), style="dim", no_wrap=True)
     for k in keys:
         does = Text(k.description, style="bold")
         if k.tooltip:

@@ -13,7 +13,7 @@ DOOR_BINDINGS = [
     Binding(
         str(n),
         f"doors({n})",
-        "doors" if n == 0 else f"{n} doors",
+        "doors" if n == 0 else f"{n} door{'s' if n != 1 else ''}",
         show=n == 0,
         key_display="0-9" if n == 0 else None,
         id=f"triage.doors-{n}",

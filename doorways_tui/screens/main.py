@@ -9,6 +9,7 @@ time, in order), the poll and the counts through thread workers on a second conn
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.markup import escape
@@ -29,6 +30,7 @@ from doorways_tui.screens.keys import MAIN_BINDINGS
 from doorways_tui.screens.main_actions import MainActions
 from doorways_tui.screens.serial import SerialOps
 from doorways_tui.session import Session, Update
+from doorways_tui.widgets import prefetch
 from doorways_tui.widgets.details import Details
 from doorways_tui.widgets.filter_bar import FilterBar
 from doorways_tui.widgets.preview import ImagePreview
@@ -36,7 +38,11 @@ from doorways_tui.widgets.queue_panel import QueuePanel
 from doorways_tui.widgets.variant_tree import VariantTree
 
 if TYPE_CHECKING:
+    from textual.timer import Timer
+
     from doorways_tui.app import DoorwaysApp
+
+RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 
 WELCOME = (
     "[b]Welcome to Doorways.[/b]\n\n"
@@ -102,6 +108,7 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         self.snapshot: Snapshot | None = None
         self.position: Position | None = None
         self._count_generation = 0
+        self._recount_timer: Timer | None = None
         self.worker_offered = False  # the offer to start a worker is made once
 
     @property
@@ -132,8 +139,8 @@ class MainScreen(WorkerErrors, MainActions, Screen):
 
     @property
     def idle(self) -> bool:
-        """No key's work is pending (tests wait for this)."""
-        return self.ops.idle
+        """No key's work is pending, nor a recount (tests wait for this)."""
+        return self.ops.idle and self._recount_timer is None
 
     # -- the session ------------------------------------------------------------------------
 
@@ -142,6 +149,8 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         update = event.update
         if update.detail is not None or update.cleared:
             self._show_detail(update.detail)
+        if update.upcoming:  # after this frame is out: never slow the key being answered
+            self.call_after_refresh(self._prefetch, update.upcoming)
         if update.message:
             self.say(update.message, update.severity)
         if update.detail is not None or update.cleared or update.wrote or update.view:
@@ -158,6 +167,15 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         preview.show(self.dapp.library.abspath(detail.image.path), version=detail.version)
         self.query_one(Details).show(detail)
 
+    def _prefetch(self, path: str) -> None:
+        request = prefetch.request_for(self.query_one("#image", ImagePreview), Path(path))
+        if request is not None:
+            self._warm(request)
+
+    @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
+    def _warm(self, request) -> None:
+        prefetch.warm(request, self.query_one("#image", ImagePreview).cache)
+
     def _empty_hint(self) -> str:
         if self.snapshot and self.snapshot.images_total == 0:
             return "nothing finished yet"
@@ -165,7 +183,7 @@ class MainScreen(WorkerErrors, MainActions, Screen):
 
     def say(self, text: str, severity: str = "information") -> None:
         line = self.query_one("#status-line", Static)
-        line.update(text)
+        line.update(text, layout=False)
         line.set_class(severity == "warning", "-warning")
         line.set_class(severity == "error", "-error")
 
@@ -178,6 +196,14 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         )
 
     def recount(self) -> None:
+        """Recount the filter (position, total, left to triage) once keys pause: at 100k
+        images a count is tens of milliseconds of work, not worth doing per key."""
+        if self._recount_timer is not None:
+            self._recount_timer.stop()
+        self._recount_timer = self.set_timer(RECOUNT_AFTER, self._recount_now)
+
+    def _recount_now(self) -> None:
+        self._recount_timer = None
         self._count_generation += 1
         image = self.detail.image.id if self.detail and self.detail.image.kind == "final" else None
         self._count(

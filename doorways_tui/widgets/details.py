@@ -72,10 +72,11 @@ class Details(Static):
 
     def show(self, detail: ImageDetail | None, note: str = "") -> None:
         self.detail = detail
+        # A fixed-size panel: no layout pass per key (that would reflow the whole screen).
         if detail is None:
-            self.update(Text(note or "no image", style="dim"))
+            self.update(Text(note or "no image", style="dim"), layout=False)
             return
-        self.update(self._table(detail))
+        self.update(self._table(detail), layout=False)
 
     def _table(self, d: ImageDetail) -> Table:
         image, job, config = d.image, d.job, d.config
@@ -102,6 +103,8 @@ class Details(Static):
             value = get(config)
             if value is not None:
                 table.add_row(name, Text(str(value)))
+        if config.get("vqgan") == "demo" or config.get("clip") == "demo":
+            table.add_row("", Text("demo models: random weights, abstract output", style="yellow"))
         if d.losses:
             loss = " · ".join(f"{k} {v:.3f}" for k, v in sorted(d.losses.items()))
             table.add_row("loss", Text(loss))

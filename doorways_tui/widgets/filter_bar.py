@@ -56,18 +56,19 @@ class FilterBar(Horizontal):
     def show_state(
         self, view: View, scope: Scope, pos: Position | None, *, auto_advance: bool
     ) -> None:
-        text = Text()
+        text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" filter ", style="reverse")
         text.append(f" {view.label()} ", style="bold")
         text.append(" in ", style="dim")
-        text.append(scope.label if scope.kind != "all" else "whole library", style="bold")
+        where = scope.label if scope.kind != "all" else "whole library"
+        text.append(where if len(where) <= 30 else where[:29] + "…", style="bold")
         if pos is not None:
             where = f"{pos.index}/{pos.total}" if pos.index else f"–/{pos.total}"
             text.append(f"  {where}", style="bold cyan")
             text.append(f" · {pos.untriaged} to triage", style="cyan" if pos.untriaged else "dim")
         if auto_advance:
             text.append("  auto-advance", style="bold yellow")
-        self.query_one("#filter-line", Static).update(text)
+        self.query_one("#filter-line", Static).update(text, layout=False)
 
     def open_search(self, current: str) -> None:
         box = self.query_one("#filter-search", Input)

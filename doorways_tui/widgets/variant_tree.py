@@ -22,7 +22,7 @@ from doorways_tui.poll import TreeData
 from doorways_tui.store import VariantNode
 
 NodeKind = Literal["all", "theme", "variant", "seed"]
-PROMPT_CHARS = 28
+PROMPT_CHARS = 26
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,8 @@ def seed_label(row: SeedRow) -> Text:
         if image.rejected:
             text.append(" ✗", style="red")
         if image.door_count is not None:
-            text.append(f" {image.door_count}▯", style="green")
+            doors = image.door_count
+            text.append(f" {doors} door{'s' if doors != 1 else ''}", style="green")
         if not image.triaged:
             text.append(" ?", style="cyan")
     return text
@@ -134,6 +135,9 @@ class VariantTree(Tree[NodeData]):
         self._themes: dict[int, TreeNode[NodeData]] = {}
         self._variants: dict[int, TreeNode[NodeData]] = {}
         self._seeded: set[int] = set()  # variants whose seeds are listed
+        self._counts: dict[int, VariantNode] = {}  # variant id -> its latest counts
+        self._names: dict[int, str] = {}  # theme id -> name
+        self._shown: dict[int, tuple] = {}  # id(node) -> the label it shows
 
     def on_mount(self) -> None:
         self.root.expand()
@@ -141,31 +145,59 @@ class VariantTree(Tree[NodeData]):
     # -- updates from the screen ----------------------------------------------------------
 
     def update_tree(self, data: TreeData, images_total: int) -> None:
-        """Make the tree match ``data``: relabel, add and remove nodes in place."""
-        self.root.set_label(Text("library") + Text(f" {images_total} images", style="dim"))
-        seen_themes: set[int] = set()
+        """Make the tree match ``data``: relabel what changed, add and remove nodes in
+        place. A ``partial`` update only relabels the variants it has (and their themes)."""
+        self._label(self.root, Text("library") + Text(f" {images_total} images", style="dim"))
+        if data.partial:
+            for theme_id, nodes in data.nodes.items():
+                for node in nodes:
+                    if node.id in self._variants:
+                        self._counts[node.id] = node
+                        self._label(self._variants[node.id], variant_label(node))
+                self._label_theme(theme_id)
+            self._refresh_seeds()
+            return
         seen_variants: set[int] = set()
         for theme in data.themes:
-            seen_themes.add(theme.id)
-            nodes = data.nodes.get(theme.id, ())
-            t_node = self._themes.get(theme.id)
-            if t_node is None:
+            if theme.id not in self._themes:
                 t_node = self.root.add("", NodeData("theme", theme.id, label=theme.name))
                 t_node.expand()
                 self._themes[theme.id] = t_node
-            totals = [sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged")]
-            waiting = sum(n.queued + n.running for n in nodes)
-            t_node.set_label(
-                Text(theme.name, style="bold") + counts_text(totals[0], waiting, *totals[1:])
-            )
-            for node in nodes:
+                self._names[theme.id] = theme.name
+            for node in data.nodes.get(theme.id, ()):
                 seen_variants.add(node.id)
-                self._variant_node(node, t_node).set_label(variant_label(node))
+                self._counts[node.id] = node
+                self._label(self._variant_node(node, self._themes[theme.id]), variant_label(node))
+            self._label_theme(theme.id)
         for variant_id in set(self._variants) - seen_variants:
             self._variants.pop(variant_id).remove()
+            self._counts.pop(variant_id, None)
             self._seeded.discard(variant_id)
-        for theme_id in set(self._themes) - seen_themes:
+        for theme_id in set(self._themes) - {t.id for t in data.themes}:
             self._themes.pop(theme_id).remove()
+        self._refresh_seeds()
+
+    def _label(self, node: TreeNode[NodeData], label: Text) -> None:
+        """Set a label only when it changed: relabelling redraws the whole tree."""
+        key = id(node)
+        shown = (label.plain, tuple(label.spans))
+        if self._shown.get(key) != shown:
+            self._shown[key] = shown
+            node.set_label(label)
+
+    def _label_theme(self, theme_id: int) -> None:
+        t_node = self._themes.get(theme_id)
+        if t_node is None:
+            return
+        nodes = [n for n in self._counts.values() if n.theme_id == theme_id]
+        done, starred, untriaged = (
+            sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged")
+        )
+        waiting = sum(n.queued + n.running for n in nodes)
+        name = Text(self._names.get(theme_id, ""), style="bold")
+        self._label(t_node, name + counts_text(done, waiting, starred, untriaged))
+
+    def _refresh_seeds(self) -> None:
         for variant_id in self.expanded_variants():
             self.post_message(self.SeedsWanted(self, variant_id))
 
@@ -204,7 +236,7 @@ class VariantTree(Tree[NodeData]):
                     label=parent.data.label if parent.data else "",
                 )
                 child = parent.add_leaf("", data)
-            child.set_label(seed_label(row))
+            self._label(child, seed_label(row))
 
     def expanded_variants(self) -> list[int]:
         return [vid for vid, node in self._variants.items() if node.is_expanded]

@@ -1,0 +1,114 @@
+"""Snapshots of the main screens (pytest-textual-snapshot), at a fixed size, with
+deterministic libraries and the half-cell renderer (Kitty/Sixel output is not text).
+
+Update after a deliberate change with ``pytest tests/test_snapshots.py --snapshot-update``
+and look at the SVGs in ``tests/__snapshots__/`` before committing them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from doorways_tui.demo import DEMO_CONFIG
+from doorways_tui.store import Library
+from doorways_tui.store.files import image_relpath, sha256_file
+from tests.app_fixtures import make_app, poll, populate, settle, write_png
+
+SIZE = (150, 40)
+# The welcome screen prints the library's path: keep it the same on every run.
+FIXED_ROOT = Path("/tmp/doorways-snapshot-library")
+
+
+@pytest.fixture
+def library(monkeypatch) -> Path:
+    shutil.rmtree(FIXED_ROOT, ignore_errors=True)
+    monkeypatch.setenv("DOORWAYS_LIBRARY", str(FIXED_ROOT))
+    yield FIXED_ROOT
+    shutil.rmtree(FIXED_ROOT, ignore_errors=True)
+
+
+@pytest.fixture
+def triaged(library) -> Path:
+    populate(library)
+    with Library.open(library) as lib:
+        lib.toggle_star(1)
+        lib.set_door_count(1, 2)
+        lib.toggle_reject(3)
+        lib.set_rating(1, 4)
+    return library
+
+
+async def ready(pilot) -> None:
+    await settle(pilot)
+    await poll(pilot)
+    await settle(pilot)
+
+
+def test_main_screen(snap_compare, triaged):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
+
+
+def test_main_screen_tree_open_on_seeds(snap_compare, triaged):
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("down", "down", "space", "down", "down", "down", "down")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_welcome_on_an_empty_library(snap_compare, library):
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
+
+
+def test_running_job_with_live_preview(snap_compare, library):
+    with Library.open(library) as lib:
+        theme = lib.add_theme("t")
+        variant = lib.root_variant(theme_id=theme.id, prompt="entrance to heaven")
+        lib.queue_jobs(variant.id, [5, 6, 7], DEMO_CONFIG, undoable=False)
+        job = lib.claim_job("w1")  # no worker row: the panel says none is running
+        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
+        write_png(lib.abspath(rel), 5, job.config_dict())
+        lib.set_preview(job.id, "w1", path=rel, step=10, width=64, height=32,
+                        sha256=sha256_file(lib.abspath(rel)))  # fmt: skip
+        lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
+
+
+def test_loupe(snap_compare, triaged):
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("z")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_compare(snap_compare, triaged):
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_edit_prompt_dialog(snap_compare, triaged):
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("e", "u", "d")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def test_help(snap_compare, triaged):
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
