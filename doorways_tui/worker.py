@@ -1,4 +1,5 @@
-"""The GPU worker: claims jobs from the library one at a time and runs them to the end.
+"""The GPU worker: claims jobs from the library and runs them to the end, several at once
+when they share a size and models (``--batch``).
 
 One process per GPU. It registers itself, heartbeats from a background thread (so a long
 model load or a slow step never looks like death), and on SIGTERM/SIGINT stops at the end of
@@ -52,6 +53,7 @@ class WorkerOptions:
     progress_s: float = 0.5  # progress writes at most this often (plus every preview)
     checkpoint_s: float = 30.0  # a latent checkpoint at least this often (plus every preview)
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    batch: int = 1  # jobs stepped together when they share size and models
 
     @property
     def heartbeat_interval(self) -> float:
@@ -68,8 +70,8 @@ class Worker:
         self.options = options
         self.id = options.worker_id
         self.stop = threading.Event()  # set by a signal: finish this step and leave
-        self.lost = threading.Event()  # set when the current job stops being ours
-        self.current_job: int | None = None
+        self.lost_jobs: set[int] = set()  # current jobs that stopped being ours
+        self.current_jobs: list[int] = []
         self.jobs_run = 0
         self._runner = None
 
@@ -110,14 +112,42 @@ class Worker:
                 self.stop.wait(self.options.poll_s)
                 continue
             idle = False
-            self.lost.clear()
-            self.current_job = job.id
+            jobs = [job, *self._fill_batch(job)]
+            self.lost_jobs.clear()
+            self.current_jobs = [j.id for j in jobs]
             try:
-                outcome = self._job_runner().run(job)
+                outcomes = self._job_runner().run_batch(jobs)
             finally:
-                self.current_job = None
-            if outcome in ("done", "failed"):
-                self.jobs_run += 1
+                self.current_jobs = []
+            self.jobs_run += sum(outcome in ("done", "failed") for outcome in outcomes)
+
+    def _fill_batch(self, first) -> list:
+        """Claim more queued jobs with the first one's size and models, up to the batch."""
+        limit = self._runner.batch_limit if self._runner is not None else self.options.batch
+        if self.options.max_jobs is not None:
+            limit = min(limit, self.options.max_jobs - self.jobs_run)
+        if limit <= 1:
+            return []
+        from engine.config import GenerationConfig  # no torch
+        from engine.errors import ConfigError
+
+        try:
+            like = GenerationConfig.from_json(first.config).batch_key()
+        except ConfigError:
+            return []  # it will fail alone
+        more = []
+        while len(more) < limit - 1 and not self.stop.is_set():
+            job = self.lib.claim_job(
+                self.id,
+                stale_after=self.options.stale_after,
+                max_attempts=self.options.max_attempts,
+                like=like,
+                defaults=GenerationConfig.batch_defaults(),
+            )
+            if job is None:
+                break
+            more.append(job)
+        return more
 
     def _job_runner(self):
         if self._runner is None:
@@ -127,9 +157,8 @@ class Worker:
                 self.lib,
                 self.id,
                 options=self.options,
-                should_cancel=lambda: self.stop.is_set() or self.lost.is_set(),
-                is_lost=self.lost.is_set,
-                on_lost=self.lost.set,
+                should_stop=self.stop.is_set,
+                lost_jobs=self.lost_jobs,
             )
         return self._runner
 
@@ -144,15 +173,17 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         interval = self.options.heartbeat_interval
         while not self.stop.wait(interval):
-            job_id = self.current_job
-            try:
-                owned = self.lib.heartbeat(self.id, job_id)
-            except Exception:  # a heartbeat must never kill the worker
-                log.exception("heartbeat failed")
-                continue
-            if job_id is not None and not owned and job_id == self.current_job:
-                log.info("job %s is no longer ours (cancelled or taken back): dropping it", job_id)
-                self.lost.set()
+            for job_id in list(self.current_jobs) or [None]:
+                try:
+                    owned = self.lib.heartbeat(self.id, job_id)
+                except Exception:  # a heartbeat must never kill the worker
+                    log.exception("heartbeat failed")
+                    continue
+                if job_id is not None and not owned and job_id in self.current_jobs:
+                    log.info(
+                        "job %s is no longer ours (cancelled or taken back): dropping it", job_id
+                    )
+                    self.lost_jobs.add(job_id)
 
     def install_signal_handlers(self) -> None:
         """SIGTERM/SIGINT/SIGHUP: stop at the end of the current step (the job goes back to

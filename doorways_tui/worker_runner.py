@@ -18,9 +18,10 @@ from doorways_tui.store.files import checkpoint_relpath, image_relpath, remove_q
 from engine import (
     Cancelled,
     GenerationConfig,
+    GenerationResult,
     Models,
     StepInfo,
-    generate,
+    generate_batch,
     load_models,
     load_state,
     save_png,
@@ -44,7 +45,8 @@ def oom_message(config: GenerationConfig, device: str) -> str:
 
 
 class JobRunner:
-    """Runs jobs for one worker, keeping the loaded models while jobs share them."""
+    """Runs jobs for one worker, keeping the loaded models while jobs share them. Jobs that
+    share a size and models can run as one batch (``run_batch``)."""
 
     def __init__(
         self,
@@ -52,41 +54,87 @@ class JobRunner:
         worker_id: str,
         *,
         options: WorkerOptions,
-        should_cancel: Callable[[], bool],
-        is_lost: Callable[[], bool],
-        on_lost: Callable[[], None],
+        should_stop: Callable[[], bool],
+        lost_jobs: set[int],
     ) -> None:
         self.lib = library
         self.worker_id = worker_id
         self.options = options
-        self.should_cancel = should_cancel
-        self.is_lost = is_lost
-        self.on_lost = on_lost
+        self.should_stop = should_stop
+        self.lost_jobs = lost_jobs  # ids the heartbeat found cancelled or taken back
+        self.batch_limit = options.batch  # lowered to 1 after a batch runs out of memory
         self._models: Models | None = None
         self._models_for: GenerationConfig | None = None
 
+    def is_lost(self, job: Job) -> bool:
+        return job.id in self.lost_jobs
+
+    def mark_lost(self, job: Job) -> None:
+        self.lost_jobs.add(job.id)
+
     def run(self, job: Job) -> Outcome:
-        log.info("job %d (seed %d, attempt %d): starting", job.id, job.seed, job.attempts)
-        config: GenerationConfig | None = None
+        return self.run_batch([job])[0]
+
+    def run_batch(self, jobs: list[Job]) -> list[Outcome]:
+        """Run claimed jobs together; each ends done, failed, released or lost on its own."""
+        outcomes: dict[int, Outcome] = {}
+        ready: list[tuple[Job, GenerationConfig]] = []
+        for job in jobs:
+            log.info("job %d (seed %d, attempt %d): starting", job.id, job.seed, job.attempts)
+            try:
+                ready.append((job, self._config(job)))
+            except DoorwaysError as exc:
+                outcomes[job.id] = self._fail(job, str(exc))
+        if ready:
+            self._run_ready(ready, outcomes)
+        return [outcomes[job.id] for job in jobs]
+
+    def _run_ready(
+        self, ready: list[tuple[Job, GenerationConfig]], outcomes: dict[int, Outcome]
+    ) -> None:
+        configs = [config for _, config in ready]
         try:
-            config = self._config(job)
-            models = self._load(config)
-            progress = _Progress(self, job, config)
-            result = generate(config, callback=progress, cancel=self.should_cancel, models=models)
-        except Cancelled as exc:
-            return self._cancelled(job, exc)
-        except OutOfMemoryError as exc:  # the engine's message already says what to change
+            models = self._load(configs[0])
+            results = generate_batch(
+                configs,
+                callbacks=[_Progress(self, job, config) for job, config in ready],
+                cancels=[
+                    lambda job=job: self.should_stop() or self.is_lost(job) for job, _ in ready
+                ],
+                models=models,
+            )
+        except Exception as exc:  # the whole batch ended: models, memory, a crash
+            for job, config in ready:
+                outcomes[job.id] = self._batch_failed(job, config, exc, size=len(ready))
+            return
+        for (job, _), result in zip(ready, results, strict=True):
+            if isinstance(result, GenerationResult):
+                outcomes[job.id] = self._finish(job, result)
+            elif isinstance(result, Cancelled):
+                outcomes[job.id] = self._cancelled(job, result)
+            else:
+                outcomes[job.id] = self._fail(job, str(result))
+
+    def _batch_failed(
+        self, job: Job, config: GenerationConfig, exc: Exception, *, size: int
+    ) -> Outcome:
+        oom = isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError"
+        if oom:
             self._free_memory()
+            if size > 1:  # try again alone: the batch, not the job, was too big
+                self.batch_limit = 1
+                log.warning(
+                    "job %d: out of memory in a batch of %d; requeued to run alone", job.id, size
+                )
+                self.lib.release_job(job.id, self.worker_id, reason="out of memory in a batch")
+                return "released"
+            if isinstance(exc, OutOfMemoryError):  # the engine's message says what to change
+                return self._fail(job, str(exc))
+            return self._fail(job, oom_message(config, self._device()))
+        if isinstance(exc, DoorwaysError):
             return self._fail(job, str(exc))
-        except DoorwaysError as exc:
-            return self._fail(job, str(exc))
-        except Exception as exc:
-            if type(exc).__name__ == "OutOfMemoryError" and config is not None:  # torch's own
-                self._free_memory()
-                return self._fail(job, oom_message(config, self._device()))
-            log.error("job %d crashed:\n%s", job.id, traceback.format_exc())
-            return self._fail(job, f"{type(exc).__name__}: {exc}")
-        return self._finish(job, result)
+        log.error("job %d crashed:\n%s", job.id, "".join(traceback.format_exception(exc)))
+        return self._fail(job, f"{type(exc).__name__}: {exc}")
 
     # -- steps of a run -------------------------------------------------------------------
 
@@ -141,7 +189,7 @@ class JobRunner:
         return "done"
 
     def _cancelled(self, job: Job, exc: Cancelled) -> Outcome:
-        if self.is_lost():
+        if self.is_lost(job):
             return self._lost(job)
         if exc.state is not None and exc.step > (job.checkpoint_step or 0):
             self.checkpoint(job, exc.state, exc.step)
@@ -174,7 +222,7 @@ class JobRunner:
         rel = checkpoint_relpath(job.id)
         save_state(self.lib.abspath(rel), state)
         if not self.lib.set_checkpoint(job.id, self.worker_id, path=rel, step=step):
-            self.on_lost()
+            self.mark_lost(job)
 
     def _device(self) -> str:
         return str(self._models.device) if self._models is not None else self.options.device
@@ -239,4 +287,4 @@ class _Progress:
 
     def _owned(self, owned: bool) -> None:
         if not owned:
-            self.runner.on_lost()
+            self.runner.mark_lost(self.job)

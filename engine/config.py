@@ -179,6 +179,26 @@ class GenerationConfig:
             return self.size_weighting
         return "detail" if self.init_image else "uniform"
 
+    BATCH_KEYS = (
+        "width",
+        "height",
+        "vqgan",
+        "clip",
+        "vqgan_config",
+        "vqgan_checkpoint",
+        "precision",
+    )
+
+    def batch_key(self) -> dict[str, Any]:
+        """What jobs must share to be stepped together in one batch."""
+        return {k: getattr(self, k) for k in self.BATCH_KEYS}
+
+    @classmethod
+    def batch_defaults(cls) -> dict[str, Any]:
+        """Each batch key's default, for stored configs that leave it out."""
+        defaults = {f.name: f.default for f in dataclasses.fields(cls)}
+        return {k: defaults[k] for k in cls.BATCH_KEYS}
+
     def same_models(self, other: GenerationConfig) -> bool:
         keys = ("vqgan", "clip", "vqgan_config", "vqgan_checkpoint")
         return all(getattr(self, k) == getattr(other, k) for k in keys)

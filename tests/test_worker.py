@@ -91,18 +91,18 @@ def test_bad_jobs_fail_alone_and_the_worker_goes_on(lib, model_dir):
 
 def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
     jobs = seed_jobs(lib, 2, config=FAST)
-    real = runner_module.generate
+    real = runner_module.generate_batch
     calls = []
 
-    def flaky(config, **kw):
-        calls.append(config.seed)
+    def flaky(configs, **kw):
+        calls.append([c.seed for c in configs])
         if len(calls) == 1:
             raise OutOfMemoryError(
                 "CUDA out of memory at 64x64 with 4 cutouts on cuda:0: try fewer cutouts or a smaller size"
             )
-        return real(config, **kw)
+        return real(configs, **kw)
 
-    monkeypatch.setattr(runner_module, "generate", flaky)
+    monkeypatch.setattr(runner_module, "generate_batch", flaky)
     run_worker(lib, options(model_dir), install_signals=False)
     first, second = lib.job(jobs[0].id), lib.job(jobs[1].id)
     assert first.status == "failed" and "fewer cutouts" in first.error
@@ -149,3 +149,42 @@ def test_a_missing_checkpoint_restarts_the_job(lib, model_dir):
     lib.release_job(job.id, "ghost", reason="test")
     run_worker(lib, options(model_dir), install_signals=False)
     assert lib.job(job.id).status == "done"
+
+
+def test_jobs_of_one_size_run_as_a_batch(lib, model_dir, monkeypatch):
+    jobs = seed_jobs(lib, 5, config=FAST)
+    (odd,) = lib.queue_jobs(jobs[0].variant_id, [77], {**FAST, "width": 128}, priority=-1)
+    real = runner_module.generate_batch
+    batches = []
+
+    def spy(configs, **kw):
+        batches.append([(c.seed, c.width) for c in configs])
+        return real(configs, **kw)
+
+    monkeypatch.setattr(runner_module, "generate_batch", spy)
+    opts = options(model_dir)
+    opts.batch = 3
+    assert run_worker(lib, opts, install_signals=False) == 6
+    assert [len(b) for b in batches] == [3, 2, 1]  # the 128-wide job is never mixed in
+    assert batches[-1] == [(77, 128)]
+    assert all(lib.job(j.id).status == "done" for j in [*jobs, odd])
+    assert len({lib.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
+
+
+def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, monkeypatch):
+    jobs = seed_jobs(lib, 3, config=FAST)
+    real = runner_module.generate_batch
+    sizes = []
+
+    def oom_when_batched(configs, **kw):
+        sizes.append(len(configs))
+        if len(configs) > 1:
+            raise OutOfMemoryError("CUDA out of memory at 64x64 with 4 cutouts x 3 image(s)")
+        return real(configs, **kw)
+
+    monkeypatch.setattr(runner_module, "generate_batch", oom_when_batched)
+    opts = options(model_dir)
+    opts.batch = 3
+    assert run_worker(lib, opts, install_signals=False) == 3
+    assert sizes == [3, 1, 1, 1]
+    assert all(lib.job(j.id).status == "done" for j in jobs)

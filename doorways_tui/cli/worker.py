@@ -40,6 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="S",
         help="save the latent at least this often, besides every preview (default %(default)s s)",
     )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=0,
+        metavar="N",
+        help="step up to N queued jobs of one size and models together "
+        "(default: 4 on CUDA, 1 on the CPU; a batch that runs out of memory is retried alone)",
+    )
     p.add_argument("--worker-id", help=argparse.SUPPRESS)
     p.set_defaults(handler=run)
 
@@ -67,15 +75,25 @@ def run(args: argparse.Namespace) -> int:
         poll_s=args.poll,
         stale_after=args.stale_after,
         checkpoint_s=args.checkpoint_every,
+        batch=args.batch or default_batch(settings.device),
     )
     with open_library(args) as lib:
         run_worker(lib, options)
     return 0
 
 
+def default_batch(device: str) -> int:
+    """Batching pays on a GPU (small images leave it idle); a CPU is already busy."""
+    from engine.models import pick_device
+
+    return 4 if pick_device(device).type == "cuda" else 1
+
+
 def passthrough_args(args: argparse.Namespace) -> list[str]:
     """The options the detached worker gets: these ones, minus --detach."""
     out = ["--stale-after", str(args.stale_after), "--poll", str(args.poll)]
+    if args.batch:
+        out += ["--batch", str(args.batch)]
     out += ["--checkpoint-every", str(args.checkpoint_every)]
     if args.once:
         out.append("--once")

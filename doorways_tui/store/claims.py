@@ -9,6 +9,7 @@ two workers never both finish one job, even if a "dead" worker comes back to lif
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 
 from doorways_tui.store.files import remove_quietly
 from doorways_tui.store.jobs import JobsMixin
@@ -27,19 +28,31 @@ class ClaimsMixin(JobsMixin):
         *,
         stale_after: float = DEFAULT_STALE_AFTER,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        like: Mapping[str, object] | None = None,
+        defaults: Mapping[str, object] | None = None,
     ) -> Job | None:
         """Take the next queued job (highest priority, then oldest) for this worker, after
-        requeueing jobs whose worker stopped heartbeating. Atomic across processes."""
+        requeueing jobs whose worker stopped heartbeating. Atomic across processes.
+
+        ``like`` limits the claim to jobs whose config has these values (a batch key:
+        same size and models), so a worker can fill a batch; a key a config leaves out
+        counts as its value in ``defaults``."""
+        match, params = "", []
+        for key, value in (like or {}).items():
+            if not key.isidentifier():
+                raise ValueError(f"bad config key {key!r}")
+            match += f" AND COALESCE(json_extract(config, '$.{key}'), ?) IS ?"
+            params += [(defaults or {}).get(key), value]
         with self.db.write() as conn:
             self._requeue_stale(conn, stale_after=stale_after, max_attempts=max_attempts)
             now = self.clock()
             row = conn.execute(
                 "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1,"
                 " heartbeat = ?, started = COALESCE(started, ?), error = NULL"
-                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'"
+                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'" + match + ""
                 "             ORDER BY priority DESC, id LIMIT 1)"
                 " RETURNING *",
-                (worker_id, now, now),
+                (worker_id, now, now, *params),
             ).fetchone()
             if row is None:
                 return None
