@@ -187,3 +187,26 @@ async def test_progress_only_polls_collapse():
     assert snap().can_replace(snap())
     assert not snap(kinds=frozenset({"job_done"})).can_replace(snap())
     assert not snap().can_replace(object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("way", ["function", "cli"])
+def test_the_real_launcher_starts_a_detached_worker(root, way):
+    import signal
+    import time
+
+    from doorways_tui import actions
+
+    Library.open(root).close()
+    if way == "function":
+        launch = actions.start_detached_worker(root, "cpu", timeout=90)
+    else:  # the fallback through `doorways worker --detach`
+        launch = actions._start_via_cli(root, "cpu", 90)
+    assert launch.ok, launch.message
+    with Library.open(root) as lib:
+        workers = lib.workers()
+        assert len(workers) == 1 and workers[0].alive and workers[0].device == "cpu"
+        os.kill(workers[0].pid, signal.SIGTERM)  # the worker this test started
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and lib.worker(workers[0].id).state != "stopped":
+            time.sleep(0.1)
+        assert lib.worker(workers[0].id).state == "stopped"

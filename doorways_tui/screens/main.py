@@ -8,11 +8,10 @@ time, in order), the poll and the counts through thread workers on a second conn
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -22,12 +21,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from doorways_tui import browse
-from doorways_tui.browse import ImageDetail, Position, View
-from doorways_tui.demo import DEMO_NOTE
+from doorways_tui.browse import ImageDetail, Position
 from doorways_tui.poll import Poller, Snapshot
 from doorways_tui.screens.base import WorkerErrors
 from doorways_tui.screens.keys import MAIN_BINDINGS
 from doorways_tui.screens.main_actions import MainActions
+from doorways_tui.screens.main_browse import BrowseHandlers
 from doorways_tui.screens.serial import SerialOps
 from doorways_tui.session import Session, Update
 from doorways_tui.widgets import prefetch
@@ -36,6 +35,7 @@ from doorways_tui.widgets.filter_bar import FilterBar
 from doorways_tui.widgets.preview import ImagePreview
 from doorways_tui.widgets.queue_panel import QueuePanel
 from doorways_tui.widgets.variant_tree import VariantTree
+from doorways_tui.widgets.welcome import Welcome
 
 if TYPE_CHECKING:
     from textual.timer import Timer
@@ -44,21 +44,8 @@ if TYPE_CHECKING:
 
 RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 
-WELCOME = (
-    "[b]Welcome to Doorways.[/b]\n\n"
-    "Your library is empty: {root}\n\n"
-    "Press [b reverse] d [/] to queue a small demo theme (“entrance to heaven | entrance to"
-    " hell”, 3 variants × 3 seeds, 128×64) for the tiny demo models, and to start a worker"
-    " in the background. Images appear here as they finish; triage them with [b]0-9[/b]"
-    " (doors), [b]s[/b] (star), [b]x[/b] (reject), [b]n[/b] (next untriaged), [b]u[/b]"
-    " (undo).\n\n"
-    "[i]{note}[/i]\n\n"
-    "[b reverse] T [/] queues a real theme · [b reverse] ? [/] lists every key ·"
-    " [b reverse] ctrl+p [/] finds any action"
-)
 
-
-class MainScreen(WorkerErrors, MainActions, Screen):
+class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
     BINDINGS = MAIN_BINDINGS
     AUTO_FOCUS = "#tree"
 
@@ -87,11 +74,6 @@ class MainScreen(WorkerErrors, MainActions, Screen):
             )
 
     @dataclass
-    class SeedsLoaded(Message):
-        variant_id: int
-        rows: list[browse.SeedRow]
-
-    @dataclass
     class Counted(Message):
         position: Position
         generation: int
@@ -109,6 +91,7 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         self.position: Position | None = None
         self._count_generation = 0
         self._recount_timer: Timer | None = None
+        self._counted_for: tuple = (None, None)
         self.worker_offered = False  # the offer to start a worker is made once
 
     @property
@@ -122,7 +105,7 @@ class MainScreen(WorkerErrors, MainActions, Screen):
             with Vertical(id="center"):
                 yield FilterBar(id="filter-bar")
                 yield ImagePreview(id="image", protocol=protocol)
-                yield Static("", id="welcome")
+                yield Welcome(self.dapp.library.root, id="welcome")
                 yield Static("", id="status-line")
             with Vertical(id="side"):
                 yield Details(id="details")
@@ -130,7 +113,7 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#welcome", Static).display = False
+        self.query_one(Welcome).display = False
         self._show_filter()
         self.ops.submit(self.session.first, key="scope")
         self.poll()
@@ -153,6 +136,9 @@ class MainScreen(WorkerErrors, MainActions, Screen):
             self.call_after_refresh(self._prefetch, update.upcoming)
         if update.message:
             self.say(update.message, update.severity)
+        if update.view is not None and (update.view, update.scope) != self._counted_for:
+            self._counted_for = (update.view, update.scope)
+            self.position = None  # the old counts belong to another list
         if update.detail is not None or update.cleared or update.wrote or update.view:
             self._show_filter()
             self.recount()
@@ -242,6 +228,8 @@ class MainScreen(WorkerErrors, MainActions, Screen):
             self.query_one(VariantTree).update_tree(snap.tree, snap.images_total)
             self._welcome(snap.tree.empty)
         self._follow_live(snap)
+        if self.detail is None:  # the hint depends on whether anything is finished
+            self.query_one(Details).show(None, "no image in view: " + self._empty_hint())
         if not first and self.detail is None and "job_done" in snap.kinds and self.ops.idle:
             self.ops.submit(self.session.first, key="scope")
         elif self.detail is not None and self.detail.image.id in snap.touched and self.ops.idle:
@@ -262,54 +250,8 @@ class MainScreen(WorkerErrors, MainActions, Screen):
         if fresh is None:  # finished (or stopped): show what it left
             self.ops.submit(lambda: self.session.show_job(detail.job.id), key="live")
         elif fresh.step != detail.image.step or fresh.sha256 != detail.image.sha256:
-            from dataclasses import replace
-
             self._show_detail(replace(detail, image=fresh))
 
     def _welcome(self, empty: bool) -> None:
-        welcome = self.query_one("#welcome", Static)
-        welcome.display = empty
+        self.query_one(Welcome).display = empty
         self.query_one("#image", ImagePreview).display = not empty
-        if empty:
-            welcome.update(
-                WELCOME.format(root=escape(str(self.dapp.library.root)), note=escape(DEMO_NOTE))
-            )
-
-    # -- the tree and the search box ------------------------------------------------------------
-
-    @on(VariantTree.ScopeHighlighted)
-    def _scope(self, event: VariantTree.ScopeHighlighted) -> None:
-        scope = event.scope
-        self.ops.submit(lambda: self.session.set_scope(scope), key="scope")
-
-    @on(VariantTree.SeedHighlighted)
-    def _seed(self, event: VariantTree.SeedHighlighted) -> None:
-        job_id, scope = event.job_id, event.scope
-        self.ops.submit(lambda: self.session.show_job(job_id, scope), key="scope")
-
-    @on(VariantTree.SeedsWanted)
-    def _seeds_wanted(self, event: VariantTree.SeedsWanted) -> None:
-        self._load_seeds(event.variant_id)
-
-    @work(thread=True, group="seeds", exit_on_error=False)
-    def _load_seeds(self, variant_id: int) -> None:
-        self.post_message(
-            self.SeedsLoaded(variant_id, browse.seed_rows(self.dapp.reader, variant_id))
-        )
-
-    @on(SeedsLoaded)
-    def _seeds_loaded(self, event: SeedsLoaded) -> None:
-        self.query_one(VariantTree).set_seeds(event.variant_id, event.rows)
-
-    @on(FilterBar.SearchSubmitted)
-    def _search(self, event: FilterBar.SearchSubmitted) -> None:
-        view = self.session.view.with_text(event.text)
-        self.ops.submit(lambda: self.session.set_view(view), key="scope")
-        self.query_one(VariantTree).focus()
-
-    @on(FilterBar.SearchClosed)
-    def _search_closed(self) -> None:
-        self.query_one(VariantTree).focus()
-
-    def set_view(self, view: View) -> None:
-        self.ops.submit(lambda: self.session.set_view(view), key="scope")

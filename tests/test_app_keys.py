@@ -1,0 +1,211 @@
+"""The remaining keys (new theme, quit, dialogs' own keys), and the rules every binding
+follows: an id, a description, a palette entry; plus the pure helpers behind the keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from doorways_tui.prompt_edits import MODIFIERS, apply_modifiers, describe_edit, modifier
+from doorways_tui.screens.compare import ComparePane, CompareScreen
+from doorways_tui.screens.export_dialog import ExportDialog
+from doorways_tui.screens.init_image import InitImageScreen
+from doorways_tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.screens.loupe import LoupeScreen
+from doorways_tui.screens.main import MainScreen
+from doorways_tui.screens.start_worker import StartWorkerScreen
+from doorways_tui.store import Library
+from tests.app_fixtures import FakeLauncher, main_screen, make_app, poll, populate, settle
+from tests.fixtures_store import ROOT
+
+
+@pytest.fixture
+def library() -> Path:
+    root = Path(os.environ["DOORWAYS_LIBRARY"])
+    populate(root)
+    return root
+
+
+def test_every_binding_has_an_id_a_description_and_a_tooltip():
+    from doorways_tui.app import known_binding_ids
+
+    ids = [b.id for b in MAIN_BINDINGS]
+    assert all(ids) and len(ids) == len(set(ids))
+    assert all(b.description and b.tooltip for b in MAIN_BINDINGS)
+    assert {"triage.star", "app.help", "edit.u", "compare.next"} <= known_binding_ids()
+
+
+async def test_every_main_action_is_in_the_palette(library):
+    from doorways_tui.commands import DoorwaysCommands, commands
+
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        provider = DoorwaysCommands(app.screen)
+        names = [name for name, _, help_text in commands(provider)]
+        helps = " ".join(help_text for _, _, help_text in commands(provider))
+        for binding in MAIN_BINDINGS:
+            assert binding.id in helps, binding.id
+        assert "filter: starred" in names and "filter: 3 doors" in names
+        assert any(name.startswith("app: help") for name in names)
+
+
+async def test_T_opens_the_new_theme_dialog_and_it_queues(library):
+    from doorways_tui.screens.new_theme import NewThemeScreen
+
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("T")
+        await settle(pilot)
+        assert isinstance(app.screen, NewThemeScreen)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        request = app.screen.request
+        assert request is not None
+        await pilot.press("ctrl+s")  # the dialog's "queue from anywhere" key
+        await settle(pilot)
+        theme = app.library.theme_by_name(request.theme.name)
+        assert theme is not None
+        assert len(app.library.jobs(status="queued", limit=10_000)) == request.job_count
+        assert any("job(s) queued" in str(n.message) for n in app._notifications)
+
+
+async def test_q_quits(library):
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0 and not app.is_running
+
+
+async def test_loupe_closes_with_z_and_q(library):
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        for key in ("z", "q"):
+            await pilot.press("z")
+            await settle(pilot)
+            assert isinstance(app.screen, LoupeScreen)
+            await pilot.press(key)
+            await settle(pilot)
+            assert isinstance(app.screen, MainScreen)
+        assert app.is_running
+
+
+async def test_compare_keys(library):
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, CompareScreen)
+        panes = list(app.screen.query(ComparePane))
+
+        def focused() -> int:
+            return panes.index(app.screen.focused)
+
+        await pilot.press("l")
+        assert focused() == 1
+        await pilot.press("tab")
+        assert focused() == 2
+        await pilot.press("h")
+        assert focused() == 1
+        await pilot.press("left", "left")
+        assert focused() == 2  # wraps around
+        await pilot.press("x")
+        await settle(pilot)
+        assert app.library.image(panes[2].image.id).rejected
+        assert "rejected" in str(panes[2].query_one(".compare-caption").render())
+        await pilot.press("q")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("c")  # c closes it too
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+
+
+async def test_export_dialog_v_exports_the_current_filter(library, tmp_path):
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"forest", "enter")
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportDialog)
+        app.screen.query_one("#export-folder").value = str(tmp_path / "forest")
+        await pilot.press("v")
+        await settle(pilot)
+    records = json.loads((tmp_path / "forest" / "doorways-export.json").read_text())
+    assert {r["prompt"] for r in records} == {"entrance to the forest realm"}
+    assert len(records) == 3
+
+
+async def test_escape_closes_the_export_and_init_dialogs_without_doing_anything(library):
+    app = make_app()
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        assert isinstance(app.screen, ExportDialog)
+        await pilot.press("escape")
+        await pilot.press("i")
+        await settle(pilot)
+        assert isinstance(app.screen, InitImageScreen)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert isinstance(app.screen, MainScreen)
+        assert app.library.jobs(status="queued") == []
+
+
+async def test_start_worker_offer_n_declines(library):
+    with Library.open(library) as lib:
+        lib.reroll(image_id=1, n=2)
+    launcher = FakeLauncher()
+    app = make_app(launch_worker=launcher, offer_worker=True)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        assert isinstance(app.screen, StartWorkerScreen)
+        await pilot.press("n")
+        await settle(pilot)
+        assert launcher.calls == [] and isinstance(app.screen, MainScreen)
+        assert "w starts one" in str(main_screen(app).query_one("#queue-workers").render())
+
+
+def test_modifiers_apply_to_each_positive_prompt():
+    assert apply_modifiers("entrance to heaven | entrance to hell:0.5 | figures:-1",
+                           [modifier("wild"), modifier("gateway")]) == (
+        "wild gateway to heaven | wild gateway to hell:0.5 | figures:-1"
+    )  # fmt: skip
+    assert apply_modifiers("a lake", [modifier("in the early morning")]) == (
+        "a lake in the early morning"
+    )
+    assert apply_modifiers("a lake", [modifier("archway")]) == "a lake, archway"
+    once = apply_modifiers("a lake", [modifier("solitary")])
+    assert apply_modifiers(once, [modifier("solitary")]) == once  # no doubling
+    assert len({m.key for m in MODIFIERS}) == len(MODIFIERS)
+    assert describe_edit([modifier("wild")], free=False) == ("modifier", "+wild")
+    assert describe_edit([], free=True) == ("free", "edited")
+
+
+def test_the_core_modules_do_not_import_textual():
+    code = (
+        "import sys; import doorways_tui.browse, doorways_tui.session, doorways_tui.poll,"
+        " doorways_tui.export, doorways_tui.demo, doorways_tui.actions,"
+        " doorways_tui.prompt_edits, doorways_tui.cli.export;"
+        " bad = [m for m in ('textual', 'torch') if m in sys.modules]; print(bad)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=ROOT, timeout=60)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
