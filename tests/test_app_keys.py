@@ -44,7 +44,7 @@ async def test_every_main_action_is_in_the_palette(library):
     from doorways_tui.commands import DoorwaysCommands, commands
 
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         provider = DoorwaysCommands(app.screen)
         names = [name for name, _, help_text in commands(provider)]
@@ -59,7 +59,7 @@ async def test_T_opens_the_new_theme_dialog_and_it_queues(library):
     from doorways_tui.screens.new_theme import NewThemeScreen
 
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("T")
         await settle(pilot)
@@ -78,7 +78,7 @@ async def test_T_opens_the_new_theme_dialog_and_it_queues(library):
 
 async def test_q_quits(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("q")
         await pilot.pause()
@@ -87,7 +87,7 @@ async def test_q_quits(library):
 
 async def test_loupe_closes_with_z_and_q(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         for key in ("z", "q"):
             await pilot.press("z")
@@ -101,7 +101,7 @@ async def test_loupe_closes_with_z_and_q(library):
 
 async def test_compare_keys(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
@@ -135,7 +135,7 @@ async def test_compare_keys(library):
 
 async def test_export_dialog_v_exports_the_current_filter(library, tmp_path):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("slash", *"forest", "enter")
         await settle(pilot)
@@ -152,7 +152,7 @@ async def test_export_dialog_v_exports_the_current_filter(library, tmp_path):
 
 async def test_escape_closes_the_export_and_init_dialogs_without_doing_anything(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("E")
         await settle(pilot)
@@ -172,7 +172,7 @@ async def test_start_worker_offer_n_declines(library):
         lib.reroll(image_id=1, n=2)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher, offer_worker=True)
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         assert isinstance(app.screen, StartWorkerScreen)

@@ -15,6 +15,7 @@ from doorways_tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath, sha256_file
 from doorways_tui.widgets.queue_panel import JobRow
+from doorways_tui.widgets.variant_tree import VariantTree
 from tests.app_fixtures import (
     FakeLauncher,
     main_screen,
@@ -34,7 +35,7 @@ def root() -> Path:
 async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root):
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher)
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         welcome = app.screen.query_one("#welcome")
@@ -67,7 +68,7 @@ async def test_w_starts_a_worker(root):
     populate(root)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher)
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("w")
         await settle(pilot)
@@ -82,7 +83,7 @@ async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
         lib.queue_jobs(variant.id, [0, 1], DEMO_CONFIG, undoable=False)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher, offer_worker=True)
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         assert isinstance(app.screen, StartWorkerScreen)
@@ -100,7 +101,7 @@ async def test_E_exports_starred_images(root, tmp_path):
         lib.toggle_star(4)
     app = make_app()
     out = tmp_path / "out"
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("E")
         await settle(pilot)
@@ -134,7 +135,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
         )
         lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         await settle(pilot)
@@ -142,6 +143,15 @@ async def test_running_job_shows_its_preview_and_progress(root):
         assert screen.detail is not None and screen.detail.image.kind == "preview"
         row = screen.query_one(JobRow)
         assert "10/40 · 2.0 it/s · ETA 15s" in str(row.query_one(".job-stats").render())
+        tree = screen.query_one(VariantTree)
+        tree._variants[job.variant_id].expand()  # open the variant: its seeds are listed
+        await settle(pilot)
+
+        def seed_label() -> str:
+            leaf = tree._variants[job.variant_id].children[0]
+            return str(leaf.label)
+
+        assert "seed 5" in seed_label() and "25%" in seed_label()
         with Library.open(root) as lib:
             write_png(lib.abspath(rel), 6, job.config_dict())
             lib.set_preview(
@@ -157,6 +167,8 @@ async def test_running_job_shows_its_preview_and_progress(root):
         await poll(pilot)
         assert screen.detail.image.step == 20  # the live preview followed the job
         assert "20/40" in str(row.query_one(".job-stats").render())
+        await settle(pilot)
+        assert "50%" in seed_label()  # the open tree follows the progress too
         with Library.open(root) as lib:
             final = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="final")
             write_png(lib.abspath(final), 7, job.config_dict())

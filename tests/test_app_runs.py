@@ -28,7 +28,7 @@ def jobs(app, status: str = "queued") -> list[dict]:
 
 async def test_r_queues_the_same_variant_with_a_new_seed(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         detail = main_screen(app).detail
         await pilot.press("r")
@@ -53,7 +53,7 @@ async def test_r_queues_the_same_variant_with_a_new_seed(library):
 
 async def test_shift_r_queues_four_new_seeds_and_undo_cancels_them(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("R")
         await settle(pilot)
@@ -67,7 +67,7 @@ async def test_shift_r_queues_four_new_seeds_and_undo_cancels_them(library):
 
 async def test_e_with_a_modifier_makes_a_queued_child_variant(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         detail = main_screen(app).detail
         await pilot.press("e")
@@ -92,7 +92,7 @@ async def test_e_with_a_modifier_makes_a_queued_child_variant(library):
 
 async def test_e_with_free_text(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("e")
         await settle(pilot)
@@ -108,7 +108,7 @@ async def test_e_with_free_text(library):
 
 async def test_e_escape_and_empty_edits_queue_nothing(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("e", "enter")  # no change yet: the dialog stays
         await settle(pilot)
@@ -120,7 +120,7 @@ async def test_e_escape_and_empty_edits_queue_nothing(library):
 
 async def test_i_queues_a_run_from_the_image_file(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         detail = main_screen(app).detail
         await pilot.press("i")

@@ -32,14 +32,14 @@ async def test_opens_on_the_first_untriaged_image(library):
     with Library.open(library) as lib:
         lib.set_door_count(1, 2)
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert in_view(app) == 2
 
 
 async def test_every_digit_sets_the_door_count(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         image = in_view(app)
         for n in range(10):
@@ -51,7 +51,7 @@ async def test_every_digit_sets_the_door_count(library):
 
 async def test_star_reject_toggle_and_are_saved_at_once(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         image = in_view(app)
         await pilot.press("s")
@@ -70,7 +70,7 @@ async def test_star_reject_toggle_and_are_saved_at_once(library):
 
 async def test_rating_keys_step_between_one_and_five(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         image = in_view(app)
         await pilot.press("plus")
@@ -86,7 +86,7 @@ async def test_rating_keys_step_between_one_and_five(library):
 
 async def test_undo_restores_with_u_and_ctrl_z(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         image = in_view(app)
         await pilot.press("4", "s")
@@ -104,7 +104,7 @@ async def test_undo_restores_with_u_and_ctrl_z(library):
 
 async def test_undo_after_moving_on_goes_back_to_that_image(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         first = in_view(app)
         await pilot.press("2", "n")
@@ -118,7 +118,7 @@ async def test_undo_after_moving_on_goes_back_to_that_image(library):
 
 async def test_n_and_p_step_through_untriaged_images_only(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         assert in_view(app) == 1
         await pilot.press("3", "n")  # 1 is triaged now
@@ -148,7 +148,7 @@ async def test_n_and_p_step_through_untriaged_images_only(library):
 async def test_one_pass_triages_everything_in_order(library):
     """Keys pressed faster than the library answers still apply in order."""
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("1", "n", "2", "n", "3", "n", "x", "n", "s", "0")
         await settle(pilot)
@@ -159,7 +159,7 @@ async def test_one_pass_triages_everything_in_order(library):
 
 async def test_auto_advance_moves_on_after_a_door_count(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("a")
         await settle(pilot)
@@ -175,7 +175,7 @@ async def test_auto_advance_moves_on_after_a_door_count(library):
 
 async def test_triage_in_an_empty_library_says_why_nothing_happened(tmp_path):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("3")
         await settle(pilot)

@@ -41,7 +41,7 @@ def filter_line(app) -> str:
 
 async def test_filter_menu_picks_each_view(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         for keys, first, label in (
             (("f", "s"), 2, "starred"),
@@ -67,7 +67,7 @@ async def test_filter_menu_picks_each_view(library):
 
 async def test_filter_with_no_match_clears_the_view(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("f", "9")
         await settle(pilot)
@@ -77,7 +77,7 @@ async def test_filter_with_no_match_clears_the_view(library):
 
 async def test_slash_searches_prompts(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("slash")
         await pilot.press(*"forest")
@@ -92,7 +92,7 @@ async def test_slash_searches_prompts(library):
 
 async def test_tree_cursor_sets_the_scope_and_a_seed_shows_its_run(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         tree = app.screen.query_one(VariantTree)
@@ -114,7 +114,7 @@ async def test_tree_cursor_sets_the_scope_and_a_seed_shows_its_run(library):
 
 async def test_tree_counts(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await poll(pilot)
         tree = app.screen.query_one(VariantTree)
@@ -125,7 +125,7 @@ async def test_tree_counts(library):
 
 async def test_z_opens_the_loupe_where_triage_keys_still_work(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("z")
         await settle(pilot)
@@ -140,7 +140,7 @@ async def test_z_opens_the_loupe_where_triage_keys_still_work(library):
 
 async def test_c_compares_seeds_of_the_variant_and_triages_the_focused_pane(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("c")
         await settle(pilot)
@@ -162,7 +162,7 @@ async def test_c_compares_seeds_of_the_variant_and_triages_the_focused_pane(libr
 
 async def test_help_lists_every_key_with_its_id(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
@@ -186,7 +186,7 @@ async def test_keymap_from_the_config_remaps_a_key(library, tmp_path, monkeypatc
     monkeypatch.setenv("DOORWAYS_CONFIG", str(config))
     app = make_app()
     assert load_settings().keymap["triage.star"] == "space"
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         main_screen(app).set_focus(None)
         await pilot.press("s")
@@ -200,7 +200,7 @@ async def test_keymap_from_the_config_remaps_a_key(library, tmp_path, monkeypatc
 
 async def test_palette_runs_an_action(library):
     app = make_app()
-    async with app.run_test(size=(120, 34)) as pilot:
+    async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
         await pilot.press("ctrl+p")
         await pilot.press(*"star (pick)")

@@ -23,11 +23,11 @@ pytestmark = pytest.mark.skipif(
 TINY = {
     "width": 64,
     "height": 32,
-    "steps": 6,
+    "steps": 4,
     "cutn": 4,
     "vqgan": "demo",
     "clip": "demo",
-    "preview_every": 3,
+    "preview_every": 2,
 }
 
 

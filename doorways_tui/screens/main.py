@@ -224,9 +224,13 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         first = self.snapshot is None
         self.snapshot = snap
         self.query_one(QueuePanel).update_snapshot(snap)
+        tree = self.query_one(VariantTree)
         if snap.tree is not None:
-            self.query_one(VariantTree).update_tree(snap.tree, snap.images_total)
+            tree.update_tree(snap.tree, snap.images_total)
             self._welcome(snap.tree.empty)
+        else:  # progress only: keep the percentages of open variants' running seeds moving
+            for variant_id in {q.variant_id for q in snap.running} & set(tree.expanded_variants()):
+                self._load_seeds(variant_id)
         self._follow_live(snap)
         if self.detail is None:  # the hint depends on whether anything is finished
             self.query_one(Details).show(None, "no image in view: " + self._empty_hint())
