@@ -136,4 +136,4 @@ class ReferenceLoop:
         self.opt.step()
         with torch.no_grad():
             self.z.copy_(self.z.maximum(self.z_min).minimum(self.z_max))
-        return float(loss)  # the scripts print it every step: a host sync each step
+        return loss.item()  # the scripts print it every step: a host sync each step
