@@ -323,6 +323,23 @@ def test_filters_and_untriaged_navigation(lib, four_images):
         lib.images(ImageFilter(view="doors"))
 
 
+@pytest.mark.parametrize(
+    ("index", "condition"),
+    [
+        ("idx_images_untriaged", "door_count IS NULL AND rejected = 0"),
+        ("idx_images_starred", "starred = 1"),
+        ("idx_images_rejected", "rejected = 1"),
+        ("idx_images_doors", "door_count = 3"),
+    ],
+)
+def test_view_indexes_serve_a_bound_kind(lib, index, condition):
+    # The store binds the kind (ImageFilter.where); SQLite cannot match a bound value
+    # against a partial index's WHERE, so the kind must be an index column.
+    sql = f"SELECT id FROM images INDEXED BY {index} WHERE kind = ? AND {condition} AND id > ?"
+    plan = " ".join(r[3] for r in lib.db.rows(f"EXPLAIN QUERY PLAN {sql}", ("final", 0)))
+    assert index in plan
+
+
 def test_triage_writes_and_undo_in_order(lib, four_images):
     a = four_images[0]
     assert lib.set_door_count(a, 3).door_count == 3

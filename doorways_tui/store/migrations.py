@@ -120,8 +120,23 @@ CREATE TABLE undo_log (
 CREATE INDEX idx_undo_open ON undo_log(id) WHERE undone = 0;
 """
 
+# The partial image indexes of 1 name the kind in their WHERE clause, which SQLite can only
+# match against a literal ``kind = 'final'``; the store binds the kind as a parameter, so
+# they were never used. Keyed on (kind, id) they serve the bound queries.
+_IMAGE_INDEXES_BY_KIND = """
+DROP INDEX idx_images_untriaged;
+CREATE INDEX idx_images_untriaged ON images(kind, id) WHERE door_count IS NULL AND rejected = 0;
+DROP INDEX idx_images_starred;
+CREATE INDEX idx_images_starred ON images(kind, id) WHERE starred = 1;
+DROP INDEX idx_images_rejected;
+CREATE INDEX idx_images_rejected ON images(kind, id) WHERE rejected = 1;
+DROP INDEX idx_images_doors;
+CREATE INDEX idx_images_doors ON images(kind, door_count, id);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
+    (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
 ]
 
 
