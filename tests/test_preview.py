@@ -165,6 +165,23 @@ async def test_revisiting_an_image_paints_from_the_cache_at_once(tmp_path):
         assert app.events[-1] == ("shown", "a.png", True)
 
 
+async def test_a_new_image_replaces_the_old_one_without_a_loading_placeholder(tmp_path):
+    a, b = make_png(tmp_path / "a.png"), make_png(tmp_path / "b.png", left=(0, 255, 0))
+    app = PreviewApp()
+    async with app.run_test(size=(40, 20)) as pilot:
+        app.preview.show(a)
+        await settle(pilot)
+        first = app.preview.prepared
+        app.preview.show(b)
+        # a stays up (no display change, so no layout pass) until b is ready.
+        assert app.preview.status == "loading" and app.preview.prepared is first
+        assert app.preview.canvas.display and not app.preview._placeholder.display
+        await settle(pilot)
+        assert app.preview.status == "shown"
+        assert app.preview.prepared.path == b.resolve()
+        assert app.events == [("shown", "a.png", False), ("shown", "b.png", False)]
+
+
 async def test_the_same_path_and_version_is_not_reloaded_but_a_new_version_is(tmp_path):
     path = make_png(tmp_path / "live.png", left=(255, 0, 0), right=(255, 0, 0))
     app = PreviewApp()

@@ -372,29 +372,31 @@ class ImagePreview(Widget):
     def on_mount(self) -> None:
         self.canvas.display = False
         if self._path is not None:
-            self._request(keep_current=False)
+            self._request()
 
     def show(self, path: Path | str | None, *, version: str | int = 0) -> None:
-        """Show ``path`` (``None``: the empty placeholder). Showing the same path with a
-        new ``version`` (e.g. its mtime) reloads it, keeping the old pixels up until the
-        new ones are ready; the same path and version again does nothing."""
+        """Show ``path`` (``None``: the empty placeholder). Whatever is painted stays up
+        until the new pixels (or a draft of them) are ready, so changing images costs no
+        layout pass; a new ``version`` of the same path (e.g. its mtime) reloads it; the
+        same path and version again does nothing."""
         path = Path(path) if path is not None else None
         if path == self._path and version == self._version and self.status != "empty":
             return
-        same = path is not None and path == self._path
         self._path, self._version = path, version
         if path is None:
             self._generation += 1
             self.workers.cancel_group(self, WORKER_GROUP)
             self._set_placeholder(self.EMPTY_TEXT, "empty")
             return
-        self._request(keep_current=same)
+        self._request()
 
     def on_resize(self) -> None:
         if self._path is not None:
-            self._request(keep_current=True)
+            self._request()
 
-    def _request(self, *, keep_current: bool) -> None:
+    def _request(self) -> None:
+        """Ask for ``self._path`` at the current size; what is painted stays up meanwhile
+        ("loading…" shows only when nothing is)."""
         path = self._path
         assert path is not None
         width, height = self.content_size
@@ -422,13 +424,13 @@ class ImagePreview(Widget):
             hit = imaging.lookup(request, self.cache)
         except ImageLoadError as exc:
             self.workers.cancel_group(self, WORKER_GROUP)
-            self._fail(path, str(exc), keep_current=keep_current)
+            self._fail(path, str(exc), keep_current=True)
             return
         if hit is not None:
             self.workers.cancel_group(self, WORKER_GROUP)
             self._paint(hit, from_cache=True)
             return
-        if keep_current and self.canvas.prepared is not None:
+        if self.canvas.prepared is not None:
             self.status = "loading"
         else:
             self._set_placeholder(self.LOADING_TEXT, "loading")
