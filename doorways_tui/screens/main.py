@@ -154,7 +154,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         self.query_one(Details).show(detail)
 
     def _prefetch(self, path: str) -> None:
-        request = prefetch.request_for(self.query_one("#image", ImagePreview), Path(path))
+        request = self.query_one("#image", ImagePreview).request_for(Path(path))
         if request is not None:
             self._warm(request)
 

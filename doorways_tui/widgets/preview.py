@@ -394,14 +394,12 @@ class ImagePreview(Widget):
         if self._path is not None:
             self._request()
 
-    def _request(self) -> None:
-        """Ask for ``self._path`` at the current size; what is painted stays up meanwhile
-        ("loading…" shows only when nothing is)."""
-        path = self._path
-        assert path is not None
+    def request_for(self, path: Path) -> Request | None:
+        """What showing ``path`` asks the image cache for at the current size (a prefetch
+        asks the same, so its work is found); None while there is no room."""
         width, height = self.content_size
         if not self.is_mounted or width <= 0 or height <= 0:
-            return  # on_resize asks again once there is room
+            return None
         graphics = imaging.graphics()
         protocol = self.protocol
         if protocol in _SCROLLING and self.content_region.bottom >= self.app.size.height:
@@ -410,7 +408,7 @@ class ImagePreview(Widget):
             # 379, with or without mode 8452), so keep the bottom row clear.
             height = max(1, height - 1)
         bg = self.background_colors[1]
-        request = Request(
+        return Request(
             path=path,
             cols=width,
             rows=height,
@@ -419,6 +417,15 @@ class ImagePreview(Widget):
             background=(bg.r, bg.g, bg.b),
             max_pixels=graphics.sixel_max if protocol is Protocol.SIXEL else None,
         )
+
+    def _request(self) -> None:
+        """Ask for ``self._path`` at the current size; what is painted stays up meanwhile
+        ("loading…" shows only when nothing is)."""
+        path = self._path
+        assert path is not None
+        request = self.request_for(path)
+        if request is None:
+            return  # on_resize asks again once there is room
         self._generation += 1
         try:
             hit = imaging.lookup(request, self.cache)
