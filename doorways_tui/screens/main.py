@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from textual.timer import Timer
 
     from doorways_tui.app import DoorwaysApp
+    from doorways_tui.imaging import ImageCache, Request
 
 RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 
@@ -154,13 +155,14 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         self.query_one(Details).show(detail)
 
     def _prefetch(self, path: str) -> None:
-        request = self.query_one("#image", ImagePreview).request_for(Path(path))
+        preview = self.query_one("#image", ImagePreview)
+        request = preview.request_for(Path(path))
         if request is not None:
-            self._warm(request)
+            self._warm(request, preview.cache)
 
     @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
-    def _warm(self, request) -> None:
-        prefetch.warm(request, self.query_one("#image", ImagePreview).cache)
+    def _warm(self, request: Request, cache: ImageCache) -> None:
+        prefetch.warm(request, cache)
 
     def _empty_hint(self) -> str:
         if self.snapshot and self.snapshot.images_total == 0:
