@@ -164,17 +164,9 @@ def step(
     lib: Library, current: int | None, flt: ImageFilter, *, forward: bool, untriaged: bool
 ) -> Image | None:
     """The next/previous image (optionally only untriaged ones) from ``current``."""
-    if current is None:
-        return first_image(lib, flt) if forward else _last(lib, flt, untriaged)
+    if current is None and forward:
+        return first_image(lib, flt)
     return lib.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
-
-
-def _last(lib: Library, flt: ImageFilter, untriaged: bool) -> Image | None:
-    where, params = flt.where()
-    if untriaged:
-        where += " AND i.door_count IS NULL AND i.rejected = 0"
-    row = lib.db.row(f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id DESC LIMIT 1", params)
-    return None if row is None else Image.from_row(row)
 
 
 def position(lib: Library, flt: ImageFilter, image_id: int | None) -> Position:

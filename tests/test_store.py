@@ -319,6 +319,8 @@ def test_filters_and_untriaged_navigation(lib, four_images):
     assert lib.previous_untriaged(d).id == c
     assert lib.previous_untriaged(c) is None
     assert lib.neighbour(a, flt=ImageFilter(view="untagged")).id == c
+    assert lib.neighbour(None, forward=False).id == d
+    assert lib.neighbour(None, forward=False, flt=ImageFilter(view="starred")).id == c
     with pytest.raises(StoreError):
         lib.images(ImageFilter(view="doors"))
 

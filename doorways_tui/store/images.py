@@ -16,14 +16,14 @@ from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import IMAGE_KINDS, Image
 
 VIEWS = ("all", "starred", "untagged", "rejected", "doors")
+_UNTRIAGED = "i.door_count IS NULL AND i.rejected = 0"
 
 _VIEW_SQL = {
     "all": "1",
     "starred": "i.starred = 1",
-    "untagged": "i.door_count IS NULL AND i.rejected = 0",
+    "untagged": _UNTRIAGED,
     "rejected": "i.rejected = 1",
 }
-_UNTRIAGED = "i.door_count IS NULL AND i.rejected = 0"
 _TRIAGE_FIELDS = ("door_count", "rejected", "starred", "rating", "note")
 
 
@@ -118,22 +118,23 @@ class ImagesMixin(ClaimsMixin):
 
     def neighbour(
         self,
-        image_id: int,
+        image_id: int | None,
         *,
         forward: bool = True,
         flt: ImageFilter | None = None,
         untriaged: bool = False,
     ) -> Image | None:
-        """The next (or previous) image after ``image_id`` within ``flt``; with
-        ``untriaged`` only images with no door count that are not rejected."""
+        """The next (or previous) image after ``image_id`` within ``flt`` (None: the first,
+        or the last); with ``untriaged`` only images with no door count that are not
+        rejected."""
         where, params = (flt or ImageFilter()).where()
         if untriaged:
             where += f" AND {_UNTRIAGED}"
         op, order = (">", "ASC") if forward else ("<", "DESC")
-        row = self.db.row(
-            f"SELECT i.* {_FROM} WHERE {where} AND i.id {op} ? ORDER BY i.id {order} LIMIT 1",
-            (*params, image_id),
-        )
+        if image_id is not None:
+            where += f" AND i.id {op} ?"
+            params.append(image_id)
+        row = self.db.row(f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id {order} LIMIT 1", params)
         return None if row is None else Image.from_row(row)
 
     def next_untriaged(self, after_id: int = 0, flt: ImageFilter | None = None) -> Image | None:
