@@ -212,8 +212,8 @@ class _Run:
         report = step % cfg.report_every == 0 or step == cfg.steps
         preview_due = step == cfg.steps or bool(cfg.preview_every and step % cfg.preview_every == 0)
         if report or preview_due:
-            self.losses = {k: float(v.detach()) for k, v in losses.items()}
-            self.losses["total"] = float(total.detach())
+            values = torch.stack([*(v.detach().float() for v in losses.values()), total.detach()])
+            self.losses = dict(zip([*losses, "total"], values.tolist(), strict=True))  # one sync
             now = time.perf_counter()
             self.rate = (step - self.tick_step) / max(now - self.tick, 1e-9)
             self.tick, self.tick_step = now, step
