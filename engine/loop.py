@@ -79,7 +79,8 @@ CancelCheck = Callable[[], bool]
 
 def synth(z: torch.Tensor, models: Models) -> torch.Tensor:
     """(B, D, h, w) latents -> (B, 3, H, W) images in [0, 1], snapped to the codebook."""
-    z_q = vector_quantize(z.movedim(1, 3), models.vqgan.codebook).movedim(3, 1)
+    with torch.autocast(z.device.type, enabled=False):  # nearest code in fp32, not bf16
+        z_q = vector_quantize(z.float().movedim(1, 3), models.vqgan.codebook.float()).movedim(3, 1)
     return clamp_with_grad(models.vqgan.decode(z_q).add(1).div(2), 0, 1)
 
 

@@ -259,3 +259,22 @@ def test_out_of_memory_becomes_a_clear_error(demo_models, monkeypatch):
     monkeypatch.setattr(demo_models.vqgan, "decode", boom)
     with pytest.raises(OutOfMemoryError, match="try fewer cutouts, a smaller size"):
         generate(tiny_config(), models=demo_models)
+
+
+def test_codes_are_chosen_in_fp32_under_bf16_autocast():
+    """Near-identical codes (as in a 16384-entry codebook) that bf16 cannot tell apart."""
+    from types import SimpleNamespace
+
+    from engine.loop import synth
+
+    g = torch.Generator().manual_seed(0)
+    codebook = 10 + 0.01 * torch.randn(64, 32, generator=g)
+    seen = []
+    vqgan = SimpleNamespace(codebook=codebook, decode=lambda z_q: seen.append(z_q) or z_q[:, :3])
+    models = SimpleNamespace(vqgan=vqgan)
+    z = 10 + 0.01 * torch.randn(1, 32, 4, 4, generator=g)
+    synth(z, models)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        synth(z, models)
+    fp32, under_autocast = seen
+    assert torch.allclose(fp32, under_autocast, atol=1e-6)
