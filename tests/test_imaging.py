@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from rich.cells import cell_len
+from rich.segment import Segment
 
 from doorways_tui import imaging
 from doorways_tui.imaging import (
@@ -287,7 +288,7 @@ def test_halfcell_lines_put_two_pixels_in_a_cell():
 def test_unicode_lines_shade_by_brightness():
     image = Image.new("L", (2, 1))
     image.putdata([255, 0])
-    assert imaging.unicode_lines(image) == ((imaging.Segment("█ "),),)
+    assert imaging.unicode_lines(image) == ((Segment("█ "),),)
 
 
 # -- escape sequences ------------------------------------------------------------------

@@ -131,7 +131,7 @@ async def test_rapid_switching_paints_only_the_last_image(tmp_path, monkeypatch)
             time.sleep(0.4)
         return real_decode(path)
 
-    monkeypatch.setattr(imaging, "decode", decode)
+    monkeypatch.setattr(imaging.pipeline, "decode", decode)  # where prepare() finds it
     app = PreviewApp()
     async with app.run_test(size=(40, 20)) as pilot:
         for path in paths:
