@@ -31,8 +31,10 @@ from engine.errors import (
     OutOfMemoryError,
 )
 
-# clip imports pkg_resources (setuptools < 81 keeps it); its deprecation notice is noise.
+# clip imports pkg_resources (setuptools < 81 keeps it) and tries torch.jit.load first;
+# their deprecation notices say nothing a user can act on.
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
+warnings.filterwarnings("ignore", message="`torch.jit.load` is deprecated", category=FutureWarning)
 
 _LAZY = {
     "GenerationResult": "engine.loop",
