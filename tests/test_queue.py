@@ -269,3 +269,31 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
     with Library.open(root) as lib:
         assert lib.image(image_id).note == "note 59"
         assert lib.counts().failed == int(out)
+
+
+def _item(**kw):
+    from doorways_tui.store import QueueItem
+
+    base = dict(id=4321, variant_id=1, seed=987654, status="running", priority=3, attempts=0)
+    base |= dict(error=None, step=50, total=300, it_per_s=2.5, eta_s=100.0)
+    base |= dict(worker_id="host:123", created=0.0, started=0.0, finished=None, prompt="a door")
+    return QueueItem(**(base | kw))
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_queue_table_keeps_id_status_and_seed_with_a_long_prompt(width):
+    from rich.console import Console
+
+    from doorways_tui.cli.queue import queue_table
+
+    items = [
+        _item(prompt="x" * 300),
+        _item(id=4322, status="failed", seed=555, error="boom " * 60, it_per_s=None),
+    ]
+    console = Console(width=width, record=True, color_system=None)
+    console.print(queue_table(items))
+    text = console.export_text()
+    assert "4321" in text and "4322" in text
+    assert "running" in text and "failed" in text
+    assert "987654" in text and "555" in text
+    assert all(len(line) <= width for line in text.splitlines())

@@ -173,9 +173,10 @@ _STYLE = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"
 
 def queue_table(items: list[QueueItem]):
     """The jobs as a rich table; the prompt (or, for a failed job, its error) takes the
-    width that is left and ends in an ellipsis."""
-    from rich.markup import escape
+    width that is left and ends in an ellipsis. The other columns have fixed widths, so a
+    long prompt can never squeeze the job id, status or seed out of the table."""
     from rich.table import Table
+    from rich.text import Text
 
     rows = []
     for it in items:
@@ -195,11 +196,17 @@ def queue_table(items: list[QueueItem]):
     table = Table(box=None, header_style="bold", pad_edge=False)
     for k, (name, justify) in enumerate(_COLUMNS):
         width = max([len(name), *(len(r[k]) for r in rows)])
-        table.add_column(name, justify=justify, no_wrap=True, min_width=width)
-    table.add_column("prompt / error", no_wrap=True, overflow="ellipsis", ratio=1, min_width=10)
+        # A fixed width keeps rich's collapsing off these columns; only the prompt shrinks.
+        table.add_column(name, justify=justify, no_wrap=True, width=width, min_width=width)
+    # Wrappable as a column (so rich shrinks it first), but each cell is one line that
+    # ends in an ellipsis.
+    table.add_column("prompt / error", overflow="ellipsis", min_width=10)
     for it, row in zip(items, rows, strict=True):
-        status = f"[{_STYLE[it.status]}]{it.status}[/]" if it.status in _STYLE else it.status
-        text = escape(it.prompt) if it.status != "failed" else f"[red]{escape(it.error or '')}[/]"
+        status = Text(it.status, style=_STYLE.get(it.status, ""))
+        if it.status == "failed":
+            text = Text(it.error or "", style="red", no_wrap=True, overflow="ellipsis")
+        else:
+            text = Text(it.prompt, no_wrap=True, overflow="ellipsis")
         table.add_row(row[0], status, *row[2:], text)
     return table
 
