@@ -8,7 +8,7 @@ shows each returned ``Update``. Every triage write is saved at once and undoable
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from doorways_tui import actions, browse
@@ -91,6 +91,16 @@ class Session:
             )
         return self._show(image)
 
+    def follow_job(self, job_id: int) -> Update:
+        """The poll's pick: a running job's preview, or what a job in view left when it
+        finished, but only if the filter lets it in (an empty filter stays empty)."""
+        image = browse.job_image(self.lib, job_id)
+        if image is not None and self._in_view(image):
+            return self._show(image)
+        if self.current is not None and self.current.job_id == job_id:
+            return self.first()  # the run in view is gone from the filter
+        return Update()
+
     def set_scope(self, scope: Scope) -> Update:
         self.scope = scope
         if (
@@ -106,7 +116,7 @@ class Session:
         return self.first()
 
     def _in_view(self, image: Image) -> bool:
-        where, params = self.flt.where()
+        where, params = replace(self.flt, kind=image.kind).where()
         return (
             self.lib.db.row(
                 f"SELECT 1 FROM images i JOIN variants v ON v.id = i.variant_id"

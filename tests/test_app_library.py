@@ -222,3 +222,47 @@ def test_the_real_launcher_starts_a_detached_worker(root, way):
         while time.monotonic() < deadline and lib.worker(workers[0].id).state != "stopped":
             time.sleep(0.1)
         assert lib.worker(workers[0].id).state == "stopped"
+
+
+def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:
+    """A job of the first variant, claimed by a worker, with a live preview."""
+    with Library.open(root) as lib:
+        lib.register_worker("w1", device="cpu")
+        (job,) = lib.queue_jobs(1, [seed], {**DEMO_CONFIG, "steps": 40}, undoable=False)
+        job = lib.claim_job("w1")
+        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=seed, kind="preview")
+        write_png(lib.abspath(rel), seed, job.config_dict())
+        lib.set_preview(
+            job.id, "w1", path=rel, step=10, width=64, height=32,
+            sha256=sha256_file(lib.abspath(rel)),
+        )  # fmt: skip
+        return job.id, job.variant_id
+
+
+async def test_an_empty_filter_shows_no_live_run_and_triage_does_nothing(root):
+    populate(root)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash", *"zzzz", "enter")
+        await settle(pilot)
+        screen = main_screen(app)
+        assert screen.detail is None
+        job_id, variant_id = _run_with_preview(root, 7)
+        await poll(pilot)
+        await settle(pilot)
+        assert screen.detail is None  # the running job's preview is outside the filter
+        with Library.open(root) as lib:
+            final = image_relpath(variant_id=variant_id, job_id=job_id, seed=7, kind="final")
+            write_png(lib.abspath(final), 7, DEMO_CONFIG)
+            lib.finish_job(
+                job_id, "w1", path=final, step=40, width=64, height=32,
+                sha256=sha256_file(lib.abspath(final)), seconds=20,
+            )  # fmt: skip
+        await poll(pilot)
+        await settle(pilot)
+        assert screen.detail is None  # nor its finished image
+        await pilot.press("s")
+        await settle(pilot)
+        assert app.library.db.row("SELECT COUNT(*) FROM images WHERE starred = 1")[0] == 0
+        assert "no finished image in view" in str(screen.query_one("#status-line").render())

@@ -250,11 +250,11 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         if detail is None or detail.image.kind != "preview":
             if detail is None and snap.previews and self.ops.idle:
                 job_id = next(iter(snap.previews))
-                self.ops.submit(lambda: self.session.show_job(job_id), key="live")
+                self.ops.submit(lambda: self.session.follow_job(job_id), key="live")
             return
         fresh = snap.previews.get(detail.job.id)
         if fresh is None:  # finished (or stopped): show what it left
-            self.ops.submit(lambda: self.session.show_job(detail.job.id), key="live")
+            self.ops.submit(lambda: self.session.follow_job(detail.job.id), key="live")
         elif fresh.step != detail.image.step or fresh.sha256 != detail.image.sha256:
             self._show_detail(replace(detail, image=fresh))
 
