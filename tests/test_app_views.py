@@ -208,3 +208,22 @@ async def test_palette_runs_an_action(library):
         await pilot.press("enter")
         await settle(pilot)
         assert app.library.image(1).starred
+
+
+async def test_the_queue_panel_rule_does_not_reach_a_dialog_button_called_queue(library):
+    from textual.screen import ModalScreen
+    from textual.widgets import Button
+
+    class Dialog(ModalScreen):
+        def compose(self):
+            yield Button("Queue", id="queue")
+
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        assert main_screen(app).query_one("#queue-panel").region.height > 3
+        app.push_screen(Dialog())
+        await pilot.pause()
+        button = app.screen.query_one("#queue", Button)
+        assert button.region.height == 3  # a button, not a panel stretched to 1fr
+        assert button.styles.border_top[0] != "hkey"

@@ -110,7 +110,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
                 yield Static("", id="status-line")
             with Vertical(id="side"):
                 yield Details(id="details")
-                yield QueuePanel(self.dapp.library.root, id="queue", preview_protocol=protocol)
+                yield QueuePanel(self.dapp.library.root, id="queue-panel", preview_protocol=protocol)
         yield Footer()
 
     def on_mount(self) -> None:
