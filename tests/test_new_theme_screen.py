@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
-from textual.widgets import Button, Input, RadioSet, Static, TextArea
+from textual.widgets import Button, Input, RadioSet, Static, Switch, TextArea
 
 from doorways_tui.screens.new_theme import NewThemeScreen
 from doorways_tui.store import Library
@@ -18,12 +18,13 @@ _SENTINEL = object()
 class DialogApp(App):
     """Opens the dialog at once and keeps what it returns."""
 
-    def __init__(self) -> None:
+    def __init__(self, **screen_args) -> None:
         super().__init__()
         self.result: object = _SENTINEL
+        self.screen_args = screen_args
 
     def on_mount(self) -> None:
-        self.push_screen(NewThemeScreen(), self._done)
+        self.push_screen(NewThemeScreen(**self.screen_args), self._done)
 
     def _done(self, result: ThemeRequest | None) -> None:
         self.result = result
@@ -51,7 +52,7 @@ async def test_shipped_pack_is_counted_before_anything_is_queued():
         )
         assert "entrance to Heaven | entrance to Hell" in text_of(screen, "#prompts")
         assert app.result is _SENTINEL  # nothing returned yet
-        assert not screen.query_one("#queue", Button).disabled
+        assert not screen.query_one("#queue-theme", Button).disabled
         await pilot.press("escape")
         assert app.result is None
 
@@ -75,13 +76,19 @@ async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
         assert text_of(screen, "#count") == (
             "Norse: 1 group, 2 sets x 5 doorway words x 1 modifier = 10 variants x 3 seeds = 30 jobs"
         )
-        await pilot.press("enter")  # Enter in an input queues
+        await pilot.press("enter")  # Enter in an input queues, but the models are missing
+        await pilot.pause()
+        assert app.result is _SENTINEL
+        assert "is not downloaded yet" in text_of(screen, "#models-warning")
+        assert str(screen.query_one("#queue-theme", Button).label) == "Queue anyway"
+        await pilot.press("enter")  # a second Enter queues anyway
         await pilot.pause()
     request = app.result
     assert isinstance(request, ThemeRequest)
     assert request.theme.name == "Norse"
     assert request.job_count == 30
     assert request.variants[0].prompt == "entrance to Valhalla | entrance to Fólkvangr"
+    assert request.variants[0].config["vqgan"] == "vqgan_imagenet_f16_16384"
     with Library.open(tmp_path / "lib") as library:
         report = queue_theme(library, request.theme, request.variants)
         assert (report.new_variants, report.new_jobs) == (10, 30)
@@ -103,8 +110,51 @@ async def test_a_bad_file_shows_the_error_and_cannot_be_queued(tmp_path: Path):
         await settle(pilot)
         problem = text_of(screen, "#problems")
         assert problem.startswith(f"{bad}:4: group 'G'")
-        assert screen.query_one("#queue", Button).disabled
+        assert screen.query_one("#queue-theme", Button).disabled
         await pilot.press("enter")  # nothing to queue: the dialog stays open
         await pilot.pause()
         assert app.result is _SENTINEL
         assert app.screen is screen
+
+
+async def test_models_line_says_missing_and_m_switches_to_the_demo_models():
+    app = DialogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert text_of(screen, "#models") == (
+            "models: vqgan_imagenet_f16_16384 + ViT-B/32"
+            " (not downloaded: press m to use the demo models)"
+        )
+        screen.query_one("#queue-theme", Button).focus()
+        await pilot.press("m")
+        await settle(pilot)
+        assert screen.query_one("#demo-models", Switch).value is True
+        assert text_of(screen, "#models") == (
+            "models: demo + demo (tiny random-weight demo models: for trying Doorways out,"
+            " not for art)"
+        )
+        await pilot.press("enter")  # ready: one Enter queues
+        await pilot.pause()
+    request = app.result
+    assert isinstance(request, ThemeRequest)
+    assert request.job_count == 330
+    assert {(v.config["vqgan"], v.config["clip"]) for v in request.variants} == {("demo", "demo")}
+
+
+async def test_downloaded_models_are_ready_and_queue_at_once(tmp_path: Path):
+    vqgan = tmp_path / "vqgan" / "vqgan_imagenet_f16_16384"
+    vqgan.mkdir(parents=True)
+    (tmp_path / "clip").mkdir()
+    for path in (vqgan / "model.yaml", vqgan / "last.ckpt", tmp_path / "clip" / "ViT-B-32.pt"):
+        path.write_bytes(b"")
+    app = DialogApp(model_dir=tmp_path)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        assert text_of(screen, "#models") == "models: vqgan_imagenet_f16_16384 + ViT-B/32 (ready)"
+        screen.query_one("#queue-theme", Button).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+    assert isinstance(app.result, ThemeRequest)
+    assert app.result.models is not None and app.result.models.ready

@@ -55,6 +55,10 @@ def test_preview_prints_counts_and_first_prompts(capsys, theme_file):
         "1 group, 2 pairs x 2 doorway words x 1 modifier = 4 variants x 2 seeds = 8 jobs",
         "style: by James Gurney",
         "settings: 256x128, steps 50",
+        "models: vqgan_imagenet_f16_16384 + ViT-B/32 (not downloaded)",
+        "warning: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet: run"
+        " `doorways models fetch vqgan_imagenet_f16_16384`"
+        " (or use --models demo for the tiny random-weight demo models)",
         "first 3 of 4 prompts:",
         "  Afterlife  doorway to Valhalla | doorway to Fólkvangr",
         "  Afterlife  gate to Valhalla | gate to Fólkvangr",
@@ -108,16 +112,21 @@ def test_seeds_must_be_positive(capsys):
 
 def test_queue_is_idempotent_and_adds_only_what_is_new(capsys, theme_file, tmp_path):
     lib = str(tmp_path / "lib")
-    code, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), "--dry-run")
+    code, out, _ = run(
+        capsys, "--library", lib, "theme", "queue", str(theme_file), "--dry-run", "--models", "demo"
+    )
     assert (code, out.splitlines()[-1]) == (
         0,
         "would add 4 new variants and 8 jobs (0 already in the library)",
     )
-    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file))
+    demo = ("--models", "demo")
+    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), *demo)
     assert out.splitlines()[-1] == "added 4 new variants and 8 jobs (0 already in the library)"
-    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file))
+    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), *demo)
     assert out.splitlines()[-1] == "added 0 new variants and 0 jobs (8 already in the library)"
-    _, out, _ = run(capsys, "--library", lib, "theme", "queue", str(theme_file), "--seeds", "3")
+    _, out, _ = run(
+        capsys, "--library", lib, "theme", "queue", str(theme_file), "--seeds", "3", *demo
+    )
     assert out.splitlines()[-1] == "added 0 new variants and 4 jobs (8 already in the library)"
     with Library.open(lib) as library:
         assert library.counts().queued == 12
@@ -189,3 +198,64 @@ def test_undo_cancels_a_whole_theme_queue(tmp_path):
         result = library.undo()
         assert result is not None and len(result.job_ids) == 4
         assert (library.counts().queued, library.counts().cancelled) == (4, 4)
+
+
+# -- models -----------------------------------------------------------------------------
+
+
+def test_queue_refuses_models_that_are_not_downloaded(capsys, theme_file, tmp_path):
+    lib = str(tmp_path / "lib")
+    code, out, err = run(capsys, "--library", lib, "theme", "queue", str(theme_file))
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "doorways: error: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet: run"
+        " `doorways models fetch vqgan_imagenet_f16_16384`"
+    )
+    assert "--models demo" in err and "--allow-missing-models" in err
+    with Library.open(lib) as library:
+        assert library.counts().queued == 0
+    code, _, err = run(
+        capsys, "--library", lib, "theme", "queue", str(theme_file), "--vqgan", "demo"
+    )
+    assert code == 2
+    assert err == (
+        "doorways: error: CLIP ViT-B/32 is not downloaded yet: run"
+        " `doorways models fetch ViT-B/32` (or pass --models demo); nothing queued"
+        " (--allow-missing-models queues anyway)\n"
+    )
+
+
+def test_allow_missing_models_queues_with_a_warning(capsys, theme_file, tmp_path):
+    lib = str(tmp_path / "lib")
+    argv = ("--library", lib, "theme", "queue", str(theme_file), "--allow-missing-models")
+    code, out, _ = run(capsys, *argv, "--clip", "ViT-B/16")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[1] == "models: vqgan_imagenet_f16_16384 + ViT-B/16 (not downloaded)"
+    assert lines[2].startswith("warning: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet")
+    assert lines[-1] == "added 4 new variants and 8 jobs (0 already in the library)"
+    with Library.open(lib) as library:
+        configs = [j.config_dict() for j in library.jobs()]
+    assert {(c["vqgan"], c["clip"]) for c in configs} == {("vqgan_imagenet_f16_16384", "ViT-B/16")}
+
+
+def test_models_demo_applies_to_every_job(capsys, theme_file, tmp_path):
+    lib = str(tmp_path / "lib")
+    code, out, _ = run(
+        capsys, "--library", lib, "theme", "queue", str(theme_file), "--models", "demo"
+    )
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "models: demo + demo (tiny random-weight demo models: for trying Doorways out, not for art)"
+    )
+    with Library.open(lib) as library:
+        configs = [j.config_dict() for j in library.jobs()]
+    assert len(configs) == 8
+    assert {(c["vqgan"], c["clip"]) for c in configs} == {("demo", "demo")}
+
+
+def test_preview_with_demo_models_has_no_warning(capsys, theme_file):
+    code, out, _ = run(capsys, "theme", "preview", str(theme_file), "--models", "demo")
+    assert code == 0
+    assert "models: demo + demo (tiny random-weight" in out
+    assert "warning" not in out

@@ -312,3 +312,49 @@ def test_safe_filename_length_keeps_whole_letters():
     decomposed = "e\u0301" * 3 + "q\u0323\u0307"  # q with two marks has no composed form
     assert safe_filename(decomposed, max_len=4) == "ééé"
     assert len(safe_filename("é" * 300, max_len=200).encode("utf-8")) <= 240
+
+
+# -- models -----------------------------------------------------------------------------
+
+
+def test_model_overrides_apply_to_every_variant_like_generate():
+    from doorways_tui.themes.models import model_overrides, with_models
+
+    assert model_overrides() == {}
+    assert model_overrides(models="demo") == {"vqgan": "demo", "clip": "demo"}
+    assert model_overrides(models="demo", clip="ViT-B/16") == {"vqgan": "demo", "clip": "ViT-B/16"}
+    variants = expand(small())
+    assert with_models(variants) == tuple(variants)
+    changed = with_models(variants, vqgan="vqgan_gumbel_f8_8192")
+    assert {v.config["vqgan"] for v in changed} == {"vqgan_gumbel_f8_8192"}
+    assert {v.config["clip"] for v in changed} == {"ViT-B/32"}
+    assert [v.prompt for v in changed] == [v.prompt for v in variants]
+
+
+def test_check_models_says_what_is_missing_and_how_to_fix_it(tmp_path):
+    from doorways_tui.themes.models import check_models, with_models
+
+    variants = expand(small())
+    missing = check_models(variants, tmp_path / "empty")
+    assert not missing.ready
+    assert missing.line() == "models: vqgan_imagenet_f16_16384 + ViT-B/32 (not downloaded)"
+    assert "doorways models fetch vqgan_imagenet_f16_16384" in missing.refusal()
+    clip_missing = check_models(with_models(variants, vqgan="demo"), tmp_path / "models")
+    assert clip_missing.refusal() == (
+        "CLIP ViT-B/32 is not downloaded yet: run `doorways models fetch ViT-B/32`"
+        " (or pass --models demo)"
+    )
+    demo = check_models(with_models(variants, models="demo"), tmp_path / "models")
+    assert demo.ready and demo.demo
+    assert demo.line().startswith("models: demo + demo (tiny random-weight demo models")
+
+
+def test_build_request_checks_the_models_only_when_asked(tmp_path):
+    from doorways_tui.themes.request import build_request
+
+    assert build_request(pack="example-small").models is None
+    request = build_request(pack="example-small", check=True, model_dir=tmp_path)
+    assert request.models is not None and not request.models.ready
+    demo = build_request(pack="example-small", models="demo", check=True, model_dir=tmp_path)
+    assert demo.models is not None and demo.models.ready
+    assert {v.config["vqgan"] for v in demo.variants} == {"demo"}

@@ -2,6 +2,8 @@
 
 ``preview`` prints what ``queue`` would add (counts, the first prompts, prompts too long
 for CLIP) and touches nothing; ``queue`` adds only what the library does not have yet.
+Both say which models the jobs will use; ``queue`` refuses models whose weights are not
+downloaded (the jobs would all fail) unless told ``--allow-missing-models``.
 """
 
 from __future__ import annotations
@@ -29,12 +31,38 @@ def register(sub: argparse._SubParsersAction) -> None:
     queue = tsub.add_parser("queue", help="add a theme to the library (only what is new)")
     _theme_args(queue)
     queue.add_argument("--dry-run", action="store_true", help="count what is new; add nothing")
+    queue.add_argument(
+        "--allow-missing-models",
+        action="store_true",
+        help="queue even if the models are not downloaded (fetch them before starting a worker)",
+    )
     queue.set_defaults(handler=run_queue)
 
 
 def _theme_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("theme", metavar="FILE|NAME", help="a theme file, or a shipped pack's name")
     p.add_argument("--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant")
+    mo = p.add_argument_group("models (applied to every variant)")
+    mo.add_argument(
+        "--models", choices=["demo"], help="demo: the tiny random-weight models (no download)"
+    )
+    mo.add_argument("--vqgan", metavar="NAME", help="registry name or folder")
+    mo.add_argument("--clip", metavar="NAME", help="registry name or .pt path")
+
+
+def _variants(args: argparse.Namespace, theme):
+    from doorways_tui.themes import expand
+    from doorways_tui.themes.models import with_models
+
+    variants = expand(theme, seeds=args.seeds)
+    return with_models(variants, models=args.models, vqgan=args.vqgan, clip=args.clip)
+
+
+def _check_models(args: argparse.Namespace, variants):
+    from doorways_tui.settings import load_settings
+    from doorways_tui.themes.models import check_models
+
+    return check_models(variants, load_settings().model_dir)
 
 
 def _positive(text: str) -> int:
@@ -70,17 +98,21 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from doorways_tui.themes import expand, load_theme, long_prompts, summary
+    from doorways_tui.themes import load_theme, long_prompts, summary
 
     out = out or sys.stdout
     theme = load_theme(args.theme)
-    variants = expand(theme, seeds=args.seeds)
+    variants = _variants(args, theme)
+    models = _check_models(args, variants)
     print(f"{theme.name} ({theme.source})", file=out)
     print(summary(theme, variants), file=out)
     if theme.style:
         print(f"style: {theme.style}", file=out)
     if theme.settings:
         print(f"settings: {_settings_line(theme.settings)}", file=out)
+    print(models.line(), file=out)
+    if not models.ready:
+        print(f"warning: {models.refusal()}", file=out)
     shown = variants[: max(0, args.show)]
     if shown:
         print(f"first {len(shown)} of {len(variants)} prompts:", file=out)
@@ -92,13 +124,22 @@ def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from doorways_tui.themes import expand, load_theme, long_prompts, summary
+    from doorways_tui.themes import load_theme, long_prompts, summary
     from doorways_tui.themes.library import queue_theme
+    from engine.errors import DoorwaysError
 
     out = out or sys.stdout
     theme = load_theme(args.theme)
-    variants = expand(theme, seeds=args.seeds)
+    variants = _variants(args, theme)
+    models = _check_models(args, variants)
+    if not (models.ready or args.allow_missing_models or args.dry_run):
+        raise DoorwaysError(
+            f"{models.refusal()}; nothing queued (--allow-missing-models queues anyway)"
+        )
     print(f"{theme.name}: {summary(theme, variants)}", file=out)
+    print(models.line(), file=out)
+    if not models.ready:
+        print(f"warning: {models.refusal()}", file=out)
     _report_long(long_prompts(variants), out)
     library = _open_library(args)
     report = queue_theme(library, theme, variants, dry_run=args.dry_run)

@@ -1,12 +1,17 @@
 """The "new theme" dialog: a shipped pack, a theme file, or typed pairs, counted before queueing.
 
 The count (variants, jobs, prompts too long for CLIP) updates as the user types; building it
-reads files and loads CLIP's tokenizer, so it runs in a thread worker. Enter (or Ctrl+S,
-which also works inside the pairs box) dismisses with a ``ThemeRequest``; Escape with None.
-The caller queues it (``doorways_tui.themes.library.queue_theme``) against its library.
+reads files, loads CLIP's tokenizer and checks the model cache, so it runs in a thread
+worker. A line says which models the jobs will use and whether their weights are here; ``m``
+(or the switch) swaps in the tiny demo models. Enter (or Ctrl+S, which also works inside the
+pairs box) dismisses with a ``ThemeRequest``, whose variants carry the chosen models; with
+models not downloaded the first Enter only warns and a second one queues anyway. Escape
+dismisses with None. The caller queues it (``doorways_tui.themes.library.queue_theme``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,10 +19,21 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Select, Static, TextArea
+from textual.widgets import (
+    Button,
+    Input,
+    Label,
+    RadioButton,
+    RadioSet,
+    Select,
+    Static,
+    Switch,
+    TextArea,
+)
 from textual.worker import get_current_worker
 
 from doorways_tui.themes import ThemeError, shipped_themes
+from doorways_tui.themes.models import DEMO, ModelCheck
 from doorways_tui.themes.request import ThemeRequest, build_request
 
 SOURCES = ("pack", "file", "pairs")
@@ -43,14 +59,30 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
             priority=True,
             tooltip="queue, even from the pairs box",
         ),
+        Binding(
+            "m",
+            "toggle_demo",
+            "Demo models",
+            id="new_theme.demo_models",
+            tooltip="use the tiny random-weight demo models (no download) or the theme's own",
+        ),
     ]
 
     source: reactive[str] = reactive("pack")
     request: reactive[ThemeRequest | None] = reactive(None)
+    demo_models: reactive[bool] = reactive(False)
     _generation = 0  # which count is current; an older worker's result is dropped
+    _confirming = False  # Enter was pressed once with models not downloaded
 
-    def __init__(self, *, pack: str = "doorways", name: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        pack: str = "doorways",
+        name: str | None = None,
+        model_dir: Path | str | None = None,
+    ) -> None:
         super().__init__(name=name)
+        self.model_dir = model_dir
         self.packs = shipped_themes()
         self.initial_pack = pack if pack in self.packs else next(iter(self.packs), None)
 
@@ -70,13 +102,25 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
                 yield Input(placeholder="theme name (default: the theme's)", id="name")
                 yield Input(placeholder="seeds", type="integer", id="seeds")
             yield Static("", id="count")
+            with Horizontal(id="new-theme-models"):
+                yield Static("", id="models")
+                yield Switch(value=False, id="demo-models", tooltip="m: tiny demo models")
+                yield Label("demo models", id="demo-models-label")
+            yield Static("", id="models-warning")
             yield Static("", id="prompts")
             yield Static("", id="problems")
             with Horizontal(id="new-theme-buttons"):
-                yield Button("Queue", variant="primary", id="queue", disabled=True)
+                yield Button("Queue", variant="primary", id="queue-theme", disabled=True)
                 yield Button("Cancel", id="cancel")
 
     def on_mount(self) -> None:
+        if self.model_dir is None:
+            settings = getattr(self.app, "settings", None)
+            if not hasattr(settings, "model_dir"):
+                from doorways_tui.settings import load_settings
+
+                settings = load_settings()
+            self.model_dir = settings.model_dir
         self._show_source()
         self.refresh_count()
 
@@ -106,11 +150,20 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
     def _input_changed(self) -> None:
         self.refresh_count()
 
+    @on(Switch.Changed, "#demo-models")
+    def _demo_switched(self, event: Switch.Changed) -> None:
+        self.demo_models = event.value
+
+    def watch_demo_models(self, demo: bool) -> None:
+        if self.is_mounted:
+            self.query_one("#demo-models", Switch).value = demo
+            self.refresh_count()
+
     @on(Input.Submitted)
     def _input_submitted(self) -> None:
         self.action_queue()
 
-    @on(Button.Pressed, "#queue")
+    @on(Button.Pressed, "#queue-theme")
     def _queue_pressed(self) -> None:
         self.action_queue()
 
@@ -123,8 +176,10 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
     def refresh_count(self) -> None:
         """Recount from the current inputs (in a thread; the latest call wins)."""
         self.request = None
+        self._confirm(False)
         self._generation += 1
         self.query_one("#count", Static).update("counting…")
+        self.query_one("#models", Static).update("models: checking…")
         self._count(self._form(), self._generation)
 
     def _form(self) -> dict:
@@ -134,6 +189,9 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
             "pack": pack if isinstance(pack, str) else None,
             "name": self.query_one("#name", Input).value,
             "seeds": int(seeds) if seeds.lstrip("-").isdigit() else None,
+            "models": DEMO if self.demo_models else None,
+            "check": True,
+            "model_dir": self.model_dir,
         }
         if self.source == "file":
             form["path"] = self.query_one("#path", Input).value
@@ -158,6 +216,8 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
         problems = self.query_one("#problems", Static)
         if isinstance(result, ThemeError):
             self.request = None
+            self.query_one("#queue-theme", Button).disabled = True
+            self.query_one("#models", Static).update("")
             count.update("")
             prompts.update("")
             problems.update(str(result))
@@ -168,19 +228,52 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
         more = len(result.variants) - len(shown)
         prompts.update("\n".join(shown + ([f"  … and {more} more"] if more > 0 else [])))
         problems.update(_warnings_text(result))
+        self.query_one("#models", Static).update(_models_text(result.models))
 
     def watch_request(self, request: ThemeRequest | None) -> None:
-        if self.is_mounted:
-            self.query_one("#queue", Button).disabled = request is None
+        # Disabled only once a count has failed, not while counting: a disabled button loses
+        # focus to Cancel, where the next Enter would close the dialog.
+        if self.is_mounted and request is not None:
+            self.query_one("#queue-theme", Button).disabled = False
+
+    def _confirm(self, asking: bool) -> None:
+        """Ask (or stop asking) whether to queue with models that are not downloaded."""
+        self._confirming = asking
+        warning = ""
+        if asking and self.request is not None and self.request.models is not None:
+            warning = (
+                f"{self.request.models.missing}\n"
+                "Every job will fail until the weights are fetched. Enter again queues anyway;"
+                " m uses the demo models instead."
+            )
+        self.query_one("#models-warning", Static).update(warning)
+        self.query_one("#queue-theme", Button).label = "Queue anyway" if asking else "Queue"
 
     # -- actions --------------------------------------------------------------------------
 
     def action_queue(self) -> None:
-        if self.request is not None:
-            self.dismiss(self.request)
+        request = self.request
+        if request is None:
+            return
+        if request.models is not None and not request.models.ready and not self._confirming:
+            self._confirm(True)
+            self.app.bell()
+            return
+        self.dismiss(request)
+
+    def action_toggle_demo(self) -> None:
+        self.demo_models = not self.demo_models
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _models_text(models: ModelCheck | None) -> str:
+    if models is None:
+        return ""
+    if not models.ready:
+        return f"models: {models.label} (not downloaded: press m to use the demo models)"
+    return models.line()
 
 
 def _warnings_text(request: ThemeRequest) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 from doorways_tui.themes.expand import expand, job_count, long_prompts, summary
 from doorways_tui.themes.model import Theme, ThemeError, TokenWarning, Variant
+from doorways_tui.themes.models import ModelCheck, check_models, with_models
 from doorways_tui.themes.packs import load_theme
 from doorways_tui.themes.parse import theme_from_pairs
 
@@ -18,6 +20,7 @@ class ThemeRequest:
     theme: Theme
     variants: tuple[Variant, ...]
     warnings: tuple[TokenWarning, ...]
+    models: ModelCheck | None = None  # None: not checked
 
     @property
     def summary(self) -> str:
@@ -35,10 +38,17 @@ def build_request(
     pairs: str | None = None,
     name: str = "",
     seeds: int | None = None,
+    models: str | None = None,
+    vqgan: str | None = None,
+    clip: str | None = None,
+    check: bool = False,
+    model_dir: Path | str | None = None,
 ) -> ThemeRequest:
     """A theme from a file path, or typed pairs over ``pack``'s settings, or ``pack`` itself.
 
     ``name`` renames the theme node; ``seeds`` replaces the theme's seeds with 0..seeds-1.
+    ``models="demo"``, ``vqgan`` and ``clip`` replace every variant's models; with ``check``
+    the models are resolved against ``model_dir`` (this imports the engine, and torch).
     """
     if path is not None:
         if not path.strip():
@@ -55,5 +65,6 @@ def build_request(
         theme = dataclasses.replace(theme, name=name.strip())
     if seeds is not None and seeds < 1:
         raise ThemeError("seeds must be at least 1")
-    variants = tuple(expand(theme, seeds=seeds))
-    return ThemeRequest(theme, variants, tuple(long_prompts(variants)))
+    variants = with_models(expand(theme, seeds=seeds), models=models, vqgan=vqgan, clip=clip)
+    checked = check_models(variants, model_dir) if check else None
+    return ThemeRequest(theme, variants, tuple(long_prompts(variants)), checked)
