@@ -297,3 +297,42 @@ def test_queue_table_keeps_id_status_and_seed_with_a_long_prompt(width):
     assert "running" in text and "failed" in text
     assert "987654" in text and "555" in text
     assert all(len(line) <= width for line in text.splitlines())
+
+
+# -- bad library paths ---------------------------------------------------------------------
+
+
+def test_a_file_as_library_is_one_line_error(capsys, tmp_path):
+    afile = tmp_path / "passwd"
+    afile.write_text("root:x:0:0\n")
+    for args in (["status"], ["queue", "list"], ["queue", "add", "a door"]):
+        code, out, err = cli(capsys, afile, *args)
+        assert code == 2
+        assert err.strip() == f"doorways: error: {afile} is a file, not a library folder"
+
+
+def test_an_uncreatable_library_is_one_line_error(capsys, tmp_path):
+    afile = tmp_path / "passwd"
+    afile.write_text("x")
+    code, out, err = cli(capsys, afile / "lib", "queue", "add", "a door")
+    assert code == 2
+    assert err.startswith(f"doorways: error: cannot create library at {afile / 'lib'}: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "args", [["status"], ["queue", "list"], ["queue", "cancel", "1"], ["export", "--starred", "x"]]
+)
+def test_read_only_commands_refuse_a_missing_library(capsys, tmp_path, args):
+    missing = tmp_path / "typo"
+    code, out, err = cli(capsys, missing, *args)
+    assert code == 2
+    assert f"no library at {missing}" in err and "queue add" in err
+    assert not missing.exists()
+
+
+def test_queue_add_creates_a_missing_library(capsys, tmp_path):
+    root = tmp_path / "new"
+    code, out, err = cli(capsys, root, "queue", "add", "a door", *TINY_ARGS)
+    assert code == 0, err
+    assert (root / "library.db").is_file()

@@ -19,11 +19,20 @@ from doorways_tui.store import Library, QueueItem, StoreError
 DEFAULT_THEME = "unsorted"
 
 
-def open_library(args: argparse.Namespace) -> Library:
-    """The library named by ``--library``, else $DOORWAYS_LIBRARY / config / default."""
+def open_library(args: argparse.Namespace, *, create: bool = False) -> Library:
+    """The library named by ``--library``, else $DOORWAYS_LIBRARY / config / default.
+
+    Only commands that add work (``queue add``, ``worker``) create a missing library; the
+    others refuse it, so a typo'd path is an error, not a new empty library."""
     from doorways_tui.settings import load_settings
 
-    return Library.open(load_settings(library=getattr(args, "library", None)).library)
+    root = load_settings(library=getattr(args, "library", None)).library
+    try:
+        return Library.open(root, create=create)
+    except StoreError as exc:
+        if str(exc).startswith("no library at"):
+            raise StoreError(f"{exc}; `doorways queue add` or the app creates one") from None
+        raise
 
 
 def user_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -99,7 +108,7 @@ def run_add(args: argparse.Namespace) -> int:
     from doorways_tui.cli.generate import config_from_args
 
     seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
-    with open_library(args) as lib:
+    with open_library(args, create=True) as lib:
         if args.variant is not None:
             variant = lib.variant(args.variant)
             config = config_from_args(args, prompts=variant.prompt, style=variant.style)

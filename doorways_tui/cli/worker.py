@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(library=args.library, device=args.device)
     worker_id = args.worker_id or new_worker_id()
     if args.detach:
+        open_library(args, create=True).close()  # a bad path fails here, in one line
         return detach(args, library=settings.library, worker_id=worker_id, device=settings.device)
     logging.basicConfig(
         level=logging.INFO,
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
         checkpoint_s=args.checkpoint_every,
         batch=args.batch or default_batch(settings.device),
     )
-    with open_library(args) as lib:
+    with open_library(args, create=True) as lib:
         run_worker(lib, options)
     return 0
 

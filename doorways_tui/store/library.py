@@ -15,11 +15,14 @@ methods come from the mixins, grouped by table:
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from doorways_tui.store.db import StoreError
+from doorways_tui.store.files import DB_NAME
 from doorways_tui.store.migrations import migrate
 from doorways_tui.store.records import Event, UndoResult
 from doorways_tui.store.workers import WorkersMixin
@@ -29,12 +32,27 @@ class Library(WorkersMixin):
     """Themes, variants, jobs, images, workers, events and undo, in one SQLite file."""
 
     @classmethod
-    def open(cls, root: Path | str, *, clock: Callable[[], float] = time.time) -> Library:
-        """Open (creating and migrating if needed) the library in folder ``root``."""
+    def open(
+        cls, root: Path | str, *, create: bool = True, clock: Callable[[], float] = time.time
+    ) -> Library:
+        """Open (creating and migrating if needed) the library in folder ``root``.
+
+        With ``create=False`` a folder without a library is refused (a ``StoreError``)
+        instead of becoming a new empty library. A path that cannot be a library (a file,
+        an unwritable place) is a ``StoreError`` with a one-line reason, never a traceback.
+        """
         root = Path(root).expanduser()
-        for sub in ("images", "checkpoints", "logs"):
-            (root / sub).mkdir(parents=True, exist_ok=True)
-        library = cls(root, clock=clock)
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root} is a file, not a library folder")
+        if not create and not (root / DB_NAME).is_file():
+            raise StoreError(f"no library at {root}")
+        try:
+            for sub in ("images", "checkpoints", "logs"):
+                (root / sub).mkdir(parents=True, exist_ok=True)
+            library = cls(root, clock=clock)
+        except (OSError, sqlite3.Error) as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise StoreError(f"cannot create library at {root}: {reason}") from None
         migrate(library.db, clock=clock)
         return library
 
