@@ -21,6 +21,15 @@ Progress = Callable[[int, int | None], None]  # (bytes done, total or None)
 CHUNK = 1 << 20
 
 
+class UnreachableError(ModelError):
+    """The server could not be reached (offline?): the file can be copied in by hand."""
+
+    def __init__(self, message: str, *, url: str, dest: Path) -> None:
+        super().__init__(message)
+        self.url = url
+        self.dest = dest
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with Path(path).open("rb") as fh:
@@ -54,9 +63,11 @@ def download(
         else:
             raise ModelError(f"download of {url} failed: HTTP {exc.code} {exc.reason}") from exc
     except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        raise ModelError(
+        raise UnreachableError(
             f"cannot reach {url} ({exc}). If this machine is offline, download the file "
-            f"elsewhere and copy it to {dest}"
+            f"elsewhere and copy it to {dest}",
+            url=url,
+            dest=dest,
         ) from exc
     if response is not None:
         with response:

@@ -14,7 +14,7 @@ import torch
 
 from engine.config import GenerationConfig
 from engine.errors import DeviceError, ModelError, ModelFileMissingError, UnknownModelError
-from engine.fetch import ChecksumBook, Progress, download
+from engine.fetch import ChecksumBook, Progress, UnreachableError, download
 from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
 from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml, safe_torch_load
 
@@ -137,38 +137,68 @@ def _resolve_clip(name: str, model_dir: Path, demo: dict | None) -> Path:
 # -- fetching -------------------------------------------------------------------------
 
 
+def check_model_name(name: str) -> None:
+    """Raise ``UnknownModelError`` unless ``name`` is a model ``fetch_model`` can get."""
+    if name not in VQGANS and name not in clip_entries():
+        raise UnknownModelError(
+            f"unknown model {name!r}; known VQGANs: {', '.join(VQGANS)};"
+            f" CLIP: {', '.join(clip_entries())}"
+        )
+
+
 def fetch_model(
     name: str, model_dir: Path | None = None, *, progress: Progress | None = None
 ) -> list[Path]:
-    """Download a registry model (VQGAN: config + checkpoint; CLIP: one archive)."""
+    """Download a registry model (VQGAN: config + checkpoint; CLIP: one archive).
+
+    Offline, every file that could not be fetched is named in one error, each with its
+    URL and the path to copy it to."""
+    check_model_name(name)
     model_dir = Path(model_dir or default_model_dir())
     if name in VQGANS:
         entry = vqgan_entry(name)
         yaml_path, ckpt_path = vqgan_paths(model_dir, name)
-        book = ChecksumBook(model_dir / "checksums.json")
-        if not yaml_path.is_file():
-            download(
-                entry.config_url, yaml_path, sha256=entry.config_sha256, validate=load_vqgan_yaml
-            )
-        if not ckpt_path.is_file():
-            download(
+        wanted = [
+            (entry.config_url, yaml_path, entry.config_sha256, load_vqgan_yaml, None),
+            (
                 entry.checkpoint_url,
                 ckpt_path,
-                sha256=entry.checkpoint_sha256,
-                progress=progress,
-                validate=_check_checkpoint_magic,
-            )
-        book.verify(f"{name}/last.ckpt", ckpt_path)
+                entry.checkpoint_sha256,
+                _check_checkpoint_magic,
+                progress,
+            ),
+        ]
+        _download_all(name, wanted)
+        ChecksumBook(model_dir / "checksums.json").verify(f"{name}/last.ckpt", ckpt_path)
         return [yaml_path, ckpt_path]
-    if name in clip_entries():
-        entry = clip_entry(name)
-        path = clip_path(model_dir, name)
-        if not path.is_file():
-            download(entry.url, path, sha256=entry.sha256, progress=progress)
-        return [path]
-    raise UnknownModelError(
-        f"unknown model {name!r}; known VQGANs: {', '.join(VQGANS)}; CLIP: {', '.join(clip_entries())}"
-    )
+    entry = clip_entry(name)
+    path = clip_path(model_dir, name)
+    _download_all(name, [(entry.url, path, entry.sha256, None, progress)])
+    return [path]
+
+
+def _download_all(name: str, wanted: list[tuple]) -> None:
+    """Download each missing file; if the network is unreachable, try the rest and then
+    raise one error naming every file still missing and where it goes."""
+    unreachable: list[UnreachableError] = []
+    for url, dest, sha256, validate, progress in wanted:
+        if dest.is_file():
+            continue
+        try:
+            download(url, dest, sha256=sha256, validate=validate, progress=progress)
+        except UnreachableError as exc:
+            unreachable.append(exc)
+    if len(unreachable) == 1:
+        raise unreachable[0]
+    if unreachable:
+        lines = [f"  {exc.url}\n    -> {exc.dest}" for exc in unreachable]
+        raise UnreachableError(
+            f"cannot reach the download servers for {name} ({unreachable[0].__cause__})."
+            " If this machine is offline, download these files elsewhere and copy each"
+            " to the path shown:\n" + "\n".join(lines),
+            url=unreachable[0].url,
+            dest=unreachable[0].dest,
+        )
 
 
 def verify_model(name: str, model_dir: Path | None = None) -> str:

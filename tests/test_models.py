@@ -184,3 +184,40 @@ def test_absent_cuda_device():
     with pytest.raises(DeviceError, match="not a device name"):
         pick_device("gpu-please")
     assert pick_device("auto").type == "cpu"
+
+
+def test_offline_fetch_names_every_missing_file_at_once(tmp_path, monkeypatch, capsys):
+    import dataclasses
+
+    from doorways_tui.cli import main
+    from engine import registry
+
+    name = "vqgan_imagenet_f16_16384"
+    dead = dataclasses.replace(
+        registry.VQGANS[name],
+        config_url="http://127.0.0.1:9/model.yaml",
+        checkpoint_url="http://127.0.0.1:9/last.ckpt",
+    )
+    monkeypatch.setitem(registry.VQGANS, name, dead)
+    monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
+    code = main(["models", "fetch", name])
+    out, err = capsys.readouterr()
+    assert "0/?" not in out
+    assert code == 2
+    from engine.models import vqgan_paths
+
+    for dest in vqgan_paths(tmp_path, name):
+        assert str(dest) in err
+    assert len(err.strip().splitlines()) == 5  # the message, then URL -> path for each file
+    assert "0/?" not in err
+
+
+def test_fetch_unknown_name_fails_before_any_progress_bar(tmp_path, monkeypatch, capsys):
+    from doorways_tui.cli import main
+
+    monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
+    code = main(["models", "fetch", "nosuchmodel"])
+    out = capsys.readouterr()
+    assert code == 2
+    assert "unknown model 'nosuchmodel'" in out.err
+    assert "bytes" not in out.out + out.err and "0/?" not in out.out + out.err

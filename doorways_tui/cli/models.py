@@ -53,19 +53,32 @@ def run_fetch(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from doorways_tui.settings import load_settings
-    from engine.models import fetch_model
+    from engine.models import check_model_name, fetch_model
 
+    for name in args.names:  # a typo fails before anything is drawn or downloaded
+        check_model_name(name)
     model_dir = load_settings().model_dir
     for name in args.names:
-        with Progress(
+        # The bar appears with the first bytes: an error before any (offline, dead
+        # link) is not preceded by an empty "0/? bytes" bar.
+        bar = Progress(
             "[bold]{task.description}", BarColumn(), DownloadColumn(), TransferSpeedColumn()
-        ) as bar:
-            task = bar.add_task(name, total=None)
+        )
+        task = bar.add_task(name, total=None)
+        started = False
 
-            def progress(done: int, total: int | None, task=task, bar=bar) -> None:
-                bar.update(task, completed=done, total=total)
+        def progress(done: int, total: int | None, task=task, bar=bar) -> None:
+            nonlocal started
+            if not started:
+                bar.start()
+                started = True
+            bar.update(task, completed=done, total=total)
 
+        try:
             paths = fetch_model(name, model_dir, progress=progress)
+        finally:
+            if started:
+                bar.stop()
         for path in paths:
             print(f"{name}: {path}")
     return 0
