@@ -69,6 +69,12 @@ def vqgan_paths(model_dir: Path, name: str) -> tuple[Path, Path]:
     return folder / "model.yaml", folder / "last.ckpt"
 
 
+def demo_paths(model_dir: Path) -> tuple[Path, Path, Path]:
+    """The files ``engine.tiny.ensure_demo_models`` builds under ``<model_dir>/demo``."""
+    root = Path(model_dir) / "demo"
+    return root / "vqgan" / "model.yaml", root / "vqgan" / "last.ckpt", root / "clip-tiny.pt"
+
+
 def clip_path(model_dir: Path, name: str) -> Path:
     return Path(model_dir) / "clip" / (name.replace("/", "-").replace("@", "-") + ".pt")
 

@@ -221,3 +221,26 @@ def test_fetch_unknown_name_fails_before_any_progress_bar(tmp_path, monkeypatch,
     assert code == 2
     assert "unknown model 'nosuchmodel'" in out.err
     assert "bytes" not in out.out + out.err and "0/?" not in out.out + out.err
+
+
+@pytest.mark.parametrize("width", [80, 70])
+def test_models_list_never_cuts_names_and_says_whether_demo_is_built(
+    tmp_path, monkeypatch, capsys, width
+):
+    from doorways_tui.cli import main
+    from engine.models import demo_paths
+    from engine.registry import VQGANS, clip_entries
+
+    monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    for name in [*VQGANS, *clip_entries()]:
+        assert name in out, name
+    assert "not built" in out
+    for path in demo_paths(tmp_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert main(["models", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "not built" not in out and "built" in out

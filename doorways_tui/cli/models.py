@@ -19,17 +19,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from rich import box
     from rich.console import Console
     from rich.table import Table
 
     from doorways_tui.settings import load_settings
-    from engine.models import clip_path, vqgan_paths
+    from engine.models import clip_path, demo_paths, vqgan_paths
     from engine.registry import VQGANS, clip_entries
 
     model_dir = load_settings().model_dir
-    table = Table(title=f"models in {model_dir}")
-    for col in ("name", "kind", "size", "status", "about"):
-        table.add_column(col)
+    names = [*VQGANS, *clip_entries(), "demo"]
+    table = Table(title=f"models in {model_dir}", box=box.SIMPLE_HEAD)
+    # The name is what `models fetch` and --models take: a fixed width keeps rich from
+    # ever cutting it; the other columns wrap and the description folds instead.
+    width = max(map(len, names))
+    table.add_column("name", no_wrap=True, width=width, min_width=width)
+    table.add_column("kind")
+    table.add_column("size")
+    table.add_column("status", no_wrap=True, min_width=len("not downloaded"))
+    table.add_column("about", overflow="fold")
     for name, entry in VQGANS.items():
         ok = all(p.is_file() for p in vqgan_paths(model_dir, name))
         table.add_row(name, "VQGAN", f"~{entry.approx_mb} MB", _status(ok), entry.description)
@@ -38,8 +46,13 @@ def run_list(args: argparse.Namespace) -> int:
         table.add_row(
             name, "CLIP", f"~{entry.approx_mb} MB" if entry.approx_mb else "", _status(ok), ""
         )
+    built = all(p.is_file() for p in demo_paths(model_dir))
     table.add_row(
-        "demo", "both", "~27 MB", "built on first use", "tiny random-weight models: no download"
+        "demo",
+        "both",
+        "~27 MB",
+        "[green]built[/]" if built else "[dim]not built[/]",
+        "tiny random-weight models, built on first use: no download",
     )
     Console().print(table)
     return 0
