@@ -161,7 +161,7 @@ def test_status_shows_workers_queue_and_throughput(capsys, root):
     alive_line = next(line for line in out.splitlines() if line.startswith("alive-1"))
     assert "cuda:1" in alive_line and "running" in alive_line and "5/12" in alive_line
     dead_line = next(line for line in out.splitlines() if line.startswith("dead-1"))
-    assert "stale" in dead_line
+    assert "dead" in dead_line.split("cuda:0")[1]  # same host, process gone
     code, out, _ = cli(capsys, root, "status", "--json")
     data = json.loads(out)
     assert {w["id"]: w["alive"] for w in data["workers"]} == {"alive-1": True, "dead-1": False}
@@ -336,3 +336,18 @@ def test_queue_add_creates_a_missing_library(capsys, tmp_path):
     code, out, err = cli(capsys, root, "queue", "add", "a door", *TINY_ARGS)
     assert code == 0, err
     assert (root / "library.db").is_file()
+
+
+def test_status_shows_a_killed_worker_as_dead_without_a_job_and_prunes_it(capsys, root):
+    with Library.open(root) as lib:
+        jobs = seed_jobs(lib, 1)
+        lib.register_worker("killed", device="cuda:0", pid=999_999_999)
+        lib.claim_job("killed")
+        lib.update_progress(jobs[0].id, "killed", step=5, total=12)
+        lib.db.execute("UPDATE workers SET current_job = ?, state = 'running'", (jobs[0].id,))
+    code, out, _ = cli(capsys, root, "status")
+    line = next(line for line in out.splitlines() if line.startswith("killed"))
+    assert "dead" in line and "stale" not in line and "5/12" not in line
+    code, out, _ = cli(capsys, root, "status", "--prune")
+    assert code == 0 and "forgot 1" in out
+    assert not any(line.startswith("killed") for line in out.splitlines())

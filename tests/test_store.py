@@ -440,3 +440,24 @@ def test_ui_queries_stay_fast_with_100k_images(lib):
     assert sum(x.starred for x in nodes.values()) == n // 7
     slow = {k: round(v, 3) for k, v in timings.items() if v > (1.0 if k == "tree" else 0.05)}
     assert not slow, slow
+
+
+def test_a_killed_worker_is_dead_without_its_old_job_and_can_be_pruned(lib, clock):
+    lib.register_worker("killed", device="cuda:0", pid=999_999_999)
+    lib.register_worker("w1", device="cuda:0")
+    lib.register_worker("done", device="cpu")
+    lib.set_worker_state("done", "stopped")
+    seed_jobs(lib, 1)
+    job = lib.claim_job("killed")
+    for worker_id in ("killed", "w1"):
+        lib.db.execute(
+            "UPDATE workers SET current_job = ?, state = 'running' WHERE id = ?",
+            (job.id, worker_id),
+        )
+    killed = lib.worker("killed")
+    assert killed.dead and not killed.alive and killed.current_job is None
+    w1 = lib.worker("w1")
+    assert not w1.dead and w1.alive and w1.current_job == job.id
+    assert lib.prune_workers(older_than=3600) == []  # too recent
+    assert sorted(lib.prune_workers()) == ["done", "killed"]
+    assert [w.id for w in lib.workers(include_stopped=True)] == ["w1"]

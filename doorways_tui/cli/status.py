@@ -9,6 +9,8 @@ import time
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
 
+PRUNE_AFTER_S = 3600  # dead or stopped workers' rows older than this go without --prune
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="workers, queue counts and throughput")
@@ -20,6 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a worker silent this long is shown as stale (default %(default)s s)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="forget stopped workers and dead ones (on this host, process gone); "
+        f"status does this by itself for those gone over {PRUNE_AFTER_S // 60} minutes",
+    )
     p.set_defaults(handler=run)
 
 
@@ -44,6 +52,7 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
                 "device": w.device,
                 "state": w.state,
                 "alive": w.alive,
+                "dead": w.dead,
                 "heartbeat_age_s": round(now - w.heartbeat, 1),
                 "current_job": w.current_job,
                 "progress": _progress(running.get(w.current_job)) if w.current_job else None,
@@ -75,7 +84,10 @@ def _progress(job) -> str | None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
+        pruned = lib.prune_workers(older_than=0 if args.prune else PRUNE_AFTER_S)
         data = gather(lib, stale_after=args.stale_after)
+    if args.prune and not args.json:
+        print(f"forgot {len(pruned)} stopped or dead worker(s)")
     if args.json:
         print(json.dumps(data, sort_keys=True))
         return 0
@@ -92,7 +104,12 @@ def run(args: argparse.Namespace) -> int:
             table.add_column(name, no_wrap=True)
         now = time.time()
         for w in data["workers"]:
-            state = w["state"] if w["alive"] else f"[red]stale ({w['state']})[/]"
+            if w["alive"]:
+                state = w["state"]
+            elif w["dead"]:
+                state = "[red]dead[/]"
+            else:
+                state = f"[red]stale ({w['state']})[/]"
             job = f"{w['current_job']} {w['progress'] or ''}" if w["current_job"] else ""
             beat = age(now - w["heartbeat_age_s"], now)
             table.add_row(

@@ -158,6 +158,7 @@ class WorkerInfo(_Row):
     jobs_done: int
     log_path: str | None
     alive: bool = True  # heartbeat fresh (and process present, when on this host)
+    dead: bool = False  # on this host, not stopped, and its process is gone (SIGKILL, crash)
 
 
 @dataclass(frozen=True, slots=True)

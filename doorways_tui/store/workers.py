@@ -109,8 +109,31 @@ class WorkersMixin(ImagesMixin):
         rows = self.db.rows(sql + " ORDER BY started DESC", params)
         return [self._worker_info(row, stale_after) for row in rows]
 
+    def prune_workers(self, *, older_than: float = 0.0) -> list[str]:
+        """Delete the rows of stopped workers and dead ones (this host, process gone)
+        whose last heartbeat is at least ``older_than`` seconds old. Returns their ids."""
+        cutoff = self.clock() - older_than
+        gone = [
+            w.id
+            for w in self.workers(include_stopped=True, seen_within=None)
+            if (w.state == "stopped" or w.dead) and w.heartbeat <= cutoff
+        ]
+        if gone:
+            marks = ",".join("?" * len(gone))
+            with self.db.write() as conn:
+                conn.execute(f"DELETE FROM workers WHERE id IN ({marks})", gone)
+                self._event(conn, "workers_pruned", worker_ids=gone)
+        return gone
+
     def _worker_info(self, row: sqlite3.Row, stale_after: float) -> WorkerInfo:
+        data = dict(row)
         alive = row["state"] != "stopped" and row["heartbeat"] >= self.clock() - stale_after
-        if alive and row["host"] == socket.gethostname():
-            alive = pid_running(row["pid"])
-        return WorkerInfo.from_row({**dict(row), "alive": alive})
+        dead = False
+        if row["state"] != "stopped" and row["host"] == socket.gethostname():
+            dead = not pid_running(row["pid"])
+            alive = alive and not dead
+        if dead:
+            # Whatever job it had is not its any more (it is requeued once stale, and may
+            # be running on another worker): never show that job's progress as its own.
+            data["current_job"] = None
+        return WorkerInfo.from_row({**data, "alive": alive, "dead": dead})
