@@ -62,6 +62,38 @@ class WorkerOptions:
         return max(0.05, min(10.0, self.stale_after / 6))
 
 
+def _same_device(a: str, b: str) -> bool:
+    def norm(d: str) -> str:
+        return "cuda:0" if d == "cuda" else d
+
+    return norm(a) == norm(b)
+
+
+def same_device_workers(lib: Library, worker_id: str) -> list:
+    """Other live workers on this host using the device worker ``worker_id`` registered
+    with (two workers on one GPU share its memory and its time: usually a mistake)."""
+    me = lib.worker(worker_id)
+    host = socket.gethostname()
+    return [
+        w
+        for w in lib.workers()
+        if w.id != worker_id and w.alive and w.host == host and _same_device(w.device, me.device)
+    ]
+
+
+def device_warning(lib: Library, worker_id: str) -> str | None:
+    """A one-line warning when another live worker here uses the same device, else None."""
+    others = same_device_workers(lib, worker_id)
+    if not others:
+        return None
+    me = lib.worker(worker_id)
+    names = ", ".join(f"{w.id} (pid {w.pid})" for w in others)
+    return (
+        f"warning: {me.device} already has {len(others)} live worker(s) on this host: {names};"
+        " they will share its memory and time"
+    )
+
+
 class Worker:
     """Runs jobs from one library on one device until told to stop."""
 
@@ -82,6 +114,8 @@ class Worker:
         device = self._check_device()
         self.lib.register_worker(self.id, device=device, log_path=log_relpath(self.id))
         log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
+        if warning := device_warning(self.lib, self.id):
+            log.warning("%s", warning)
         beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         beat.start()
         try:

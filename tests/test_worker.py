@@ -188,3 +188,40 @@ def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, mo
     assert run_worker(lib, opts, install_signals=False) == 3
     assert sizes == [3, 1, 1, 1]
     assert all(lib.job(j.id).status == "done" for j in jobs)
+
+
+def test_a_second_worker_on_the_same_device_is_warned_about(lib):
+    from doorways_tui.worker import device_warning
+
+    lib.register_worker("first", device="cuda")
+    lib.register_worker("second", device="cuda:0")
+    lib.register_worker("other-gpu", device="cuda:1")
+    lib.register_worker("killed", device="cuda:0", pid=999_999_999)
+    warning = device_warning(lib, "second")
+    assert warning is not None and "first" in warning and "killed" not in warning
+    assert device_warning(lib, "other-gpu") is None
+
+
+def test_worker_detach_warns_on_stderr_about_a_busy_device(tmp_path, monkeypatch, capsys):
+    import doorways_tui.worker as worker_module
+    from doorways_tui.cli import main
+
+    root = tmp_path / "lib"
+    with Library.open(root) as lib:
+        lib.register_worker("first", device="cpu")
+
+    class FakeProcess:
+        def poll(self):
+            return None
+
+    def fake_start(library, *, device, worker_id, args):
+        with Library.open(library) as lib:
+            lib.register_worker(worker_id, device="cpu", pid=12345678)
+        return worker_module.Detached(4242, worker_id, root / "logs" / "w.log", FakeProcess())
+
+    monkeypatch.setattr(worker_module, "start_detached", fake_start)
+    monkeypatch.setattr("doorways_tui.store.workers.pid_running", lambda pid: True)
+    code = main(["--library", str(root), "worker", "--detach", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0
+    assert "warning" in err and "first" in err and "cpu" in err

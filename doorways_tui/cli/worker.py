@@ -115,6 +115,12 @@ def detach(
         library, device=device, worker_id=worker_id, args=passthrough_args(args)
     )
     registered = _wait_registered(args, worker_id, started.process, wait_s)
+    if registered:
+        from doorways_tui.worker import device_warning
+
+        with open_library(args) as lib:
+            if warning := device_warning(lib, worker_id):
+                print(f"doorways: {warning}", file=sys.stderr)
     if started.process.poll() is not None and not registered:
         from engine.errors import DoorwaysError
 
