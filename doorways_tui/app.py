@@ -72,6 +72,8 @@ class DoorwaysApp(App[None]):
                 severity="warning",
                 timeout=10,
             )
+        for clash in keymap_clashes(self._keymap):
+            self.notify(clash, severity="warning", timeout=10)
         self.push_screen(MainScreen(poll_interval=self.poll_interval))
 
     def on_unmount(self) -> None:
@@ -113,6 +115,35 @@ def help_entries(app: App) -> list[KeyHelp]:
                 display, binding.description or binding.action, binding.id or "", binding.tooltip
             )
     return list(rows.values())
+
+
+def keymap_clashes(keymap: dict[str, str]) -> list[str]:
+    """A line for each key a ``[keymap]`` entry takes from another binding of the main
+    screen, its tree included (the triage and navigation keys win over the tree's)."""
+    from doorways_tui.screens.keys import MAIN_BINDINGS, bound_keys
+    from doorways_tui.widgets.variant_tree import VariantTree
+
+    tree: dict[str, Binding] = {}  # key -> the tree's binding (a subclass's wins)
+    for cls in reversed(VariantTree.__mro__):
+        for b in cls.__dict__.get("BINDINGS", ()):
+            if isinstance(b, Binding):
+                tree[b.key] = b
+    others = [(b, "") for b in (*MAIN_BINDINGS, *DoorwaysApp.BINDINGS)]
+    others += [(b, "the tree's") for b in tree.values()]
+    lines = []
+    for binding, _ in others:
+        if not binding.id or binding.id not in keymap:
+            continue
+        for key in bound_keys(binding, keymap):
+            for other, whose in others:
+                if other.id == binding.id or key not in bound_keys(other, keymap):
+                    continue
+                was = f"{whose} “{other.description}”".strip()
+                lines.append(
+                    f"keymap: {key} now does “{binding.description}” ({binding.id}),"
+                    f" no longer {was}" + (f" ({other.id})" if other.id else "")
+                )
+    return lines
 
 
 def known_binding_ids() -> set[str]:

@@ -227,3 +227,29 @@ async def test_the_queue_panel_rule_does_not_reach_a_dialog_button_called_queue(
         button = app.screen.query_one("#queue", Button)
         assert button.region.height == 3  # a button, not a panel stretched to 1fr
         assert button.styles.border_top[0] != "hkey"
+
+
+async def test_remapped_triage_keys_win_over_the_focused_tree(library, tmp_path, monkeypatch):
+    from doorways_tui.app import help_entries
+
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\n"triage.star" = "space"\n"nav.next-untriaged" = "n,down"\n')
+    monkeypatch.setenv("DOORWAYS_CONFIG", str(config))
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        assert isinstance(screen.focused, VariantTree)  # the help's own example, tree focused
+        first = screen.detail.image.id
+        await pilot.press("space")
+        await settle(pilot)
+        assert app.library.image(first).starred
+        entries = {e.binding_id: e.keys for e in help_entries(app)}
+        assert entries["triage.star"] == "space"
+        assert entries["nav.next-untriaged"] == "n ↓"
+        assert screen.active_bindings["space"].binding.id == "triage.star"
+        await pilot.press("down")
+        await settle(pilot)
+        assert screen.detail.image.id != first  # down went to the next untriaged image
+        warned = " ".join(str(n.message) for n in app._notifications)
+        assert "space" in warned and "down" in warned  # the tree's keys were taken

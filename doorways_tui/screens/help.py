@@ -28,6 +28,8 @@ library, a theme, or a variant; a seed shows that run, live while it paints.
   \[keymap]
   "triage.star" = "space"
   "nav.next-untriaged" = "n,down"
+A triage or navigation key wins over the tree's own (above, Space no longer opens a node
+and Down no longer moves the tree's cursor); the app warns when a remap takes a key.
 """
 
 

@@ -7,6 +7,8 @@ brief: digits, x reject, s star (a pick), u undo, n/p next/previous unreviewed, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from textual.binding import Binding
 
 DOOR_BINDINGS = [
@@ -166,3 +168,16 @@ MAIN_BINDINGS = [
         tooltip="start a worker in the background (it outlives the app and SSH)",
     ),
 ]
+
+
+def bound_keys(binding: Binding, keymap: Mapping[str, str]) -> list[str]:
+    """The keys ``binding`` answers to once ``keymap`` (id -> "k1,k2") is applied."""
+    keys = keymap.get(binding.id, binding.key) if binding.id else binding.key
+    return [k.strip() for k in keys.split(",") if k.strip()]
+
+
+def triage_keys(
+    keymap: Mapping[str, str], bindings: Iterable[Binding] = TRIAGE_BINDINGS
+) -> set[str]:
+    """Every key of the triage and navigation group (these win over the tree's own)."""
+    return {k for b in bindings for k in bound_keys(b, keymap)}

@@ -24,7 +24,7 @@ from doorways_tui import browse
 from doorways_tui.browse import ImageDetail, Position
 from doorways_tui.poll import Poller, Snapshot
 from doorways_tui.screens.base import WorkerErrors
-from doorways_tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.screens.keys import MAIN_BINDINGS, triage_keys
 from doorways_tui.screens.main_actions import MainActions
 from doorways_tui.screens.main_browse import BrowseHandlers
 from doorways_tui.screens.serial import SerialOps
@@ -110,10 +110,14 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
                 yield Static("", id="status-line")
             with Vertical(id="side"):
                 yield Details(id="details")
-                yield QueuePanel(self.dapp.library.root, id="queue-panel", preview_protocol=protocol)
+                yield QueuePanel(
+                    self.dapp.library.root, id="queue-panel", preview_protocol=protocol
+                )
         yield Footer()
 
     def on_mount(self) -> None:
+        # the app's keymap is normalised ("?" -> "question_mark") like the bindings' keys
+        self.query_one(VariantTree).give_way(triage_keys(self.app._keymap))
         self.query_one(Welcome).display = False
         self._show_filter()
         self.ops.submit(self.session.first, key="scope")

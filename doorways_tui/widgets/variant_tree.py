@@ -8,6 +8,7 @@ screen answers ``SeedsWanted`` with ``set_seeds``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -141,6 +142,12 @@ class VariantTree(Tree[NodeData]):
 
     def on_mount(self) -> None:
         self.root.expand()
+
+    def give_way(self, keys: Iterable[str]) -> None:
+        """Let the screen's triage and navigation keys through the tree: with
+        ``"triage.star" = "space"`` Space stars instead of opening a node."""
+        for key in keys:
+            self._bindings.key_to_bindings.pop(key, None)
 
     # -- updates from the screen ----------------------------------------------------------
 
