@@ -157,7 +157,7 @@ def test_status_shows_workers_queue_and_throughput(capsys, root):
     code, out, _ = cli(capsys, root, "status")
     assert code == 0
     assert "1 running, 1 queued, 1 done" in out
-    assert "1.0 jobs/hour" in out
+    assert "1 job(s) done over the last 1 min" in out  # not "per hour" from a minute
     alive_line = next(line for line in out.splitlines() if line.startswith("alive-1"))
     assert "cuda:1" in alive_line and "running" in alive_line and "5/12" in alive_line
     dead_line = next(line for line in out.splitlines() if line.startswith("dead-1"))
@@ -165,7 +165,7 @@ def test_status_shows_workers_queue_and_throughput(capsys, root):
     code, out, _ = cli(capsys, root, "status", "--json")
     data = json.loads(out)
     assert {w["id"]: w["alive"] for w in data["workers"]} == {"alive-1": True, "dead-1": False}
-    assert data["queue"]["done"] == 1 and data["jobs_per_hour"] == 1.0
+    assert data["queue"]["done"] == 1 and data["jobs_per_hour"] == pytest.approx(60.0, rel=0.05)
 
 
 # -- several processes on one library ---------------------------------------------------------
@@ -351,3 +351,14 @@ def test_status_shows_a_killed_worker_as_dead_without_a_job_and_prunes_it(capsys
     code, out, _ = cli(capsys, root, "status", "--prune")
     assert code == 0 and "forgot 1" in out
     assert not any(line.startswith("killed") for line in out.splitlines())
+
+
+def test_queue_eta_counts_running_progress_and_workers():
+    from doorways_tui.cli.status import queue_eta
+
+    assert queue_eta(4, [], 30.0, 2) == 60.0
+    # half of a running job is left, and it shrinks as the job runs
+    assert queue_eta(4, [0.5], 30.0, 2) == 67.5
+    assert queue_eta(4, [0.9], 30.0, 2) < queue_eta(4, [0.5], 30.0, 2)
+    assert queue_eta(0, [0.5], 30.0, 1) == 15.0
+    assert queue_eta(4, [], None, 2) is None and queue_eta(4, [], 30.0, 0) is None

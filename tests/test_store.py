@@ -461,3 +461,17 @@ def test_a_killed_worker_is_dead_without_its_old_job_and_can_be_pruned(lib, cloc
     assert lib.prune_workers(older_than=3600) == []  # too recent
     assert sorted(lib.prune_workers()) == ["done", "killed"]
     assert [w.id for w in lib.workers(include_stopped=True)] == ["w1"]
+
+
+def test_recent_throughput_uses_the_time_actually_elapsed(lib, clock):
+    assert lib.recent_throughput().done == 0
+    jobs = seed_jobs(lib, 7)
+    for _ in jobs:
+        clock.advance(120 / 7)
+        finish_fake(lib, lib.claim_job("w1"))
+    recent = lib.recent_throughput(window_s=3600)
+    assert recent.done == 7
+    assert recent.elapsed_s == pytest.approx(120 - 120 / 7)  # since the first one started
+    assert recent.per_hour == pytest.approx(7 * 3600 / recent.elapsed_s)
+    clock.advance(7200)
+    assert lib.recent_throughput(window_s=3600).done == 0

@@ -36,13 +36,12 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
     now = lib.clock()
     workers = lib.workers(stale_after=stale_after, seen_within=86400)
     counts = lib.counts()
-    per_hour = lib.throughput(window_s=3600)
-    mean = lib.db.scalar(
-        "SELECT AVG(seconds) FROM jobs WHERE status = 'done' AND finished >= ?", (now - 3600,)
-    )
+    recent = lib.recent_throughput(window_s=3600)
+    mean = recent.mean_job_s
     alive = sum(w.alive for w in workers)
-    eta = counts.queued * mean / alive if mean and alive else None
     running = {j.id: j for j in lib.jobs(status="running", limit=1000)}
+    done_fractions = [j.step / j.total if j.total else 0.0 for j in running.values()]
+    eta = queue_eta(counts.queued, done_fractions, mean, alive)
     return {
         "workers": [
             {
@@ -68,11 +67,24 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
             "failed": counts.failed,
             "cancelled": counts.cancelled,
         },
-        "jobs_per_hour": per_hour,
+        "jobs_per_hour": recent.per_hour,
+        "jobs_done_recently": recent.done,
+        "throughput_window_s": recent.elapsed_s,
         "mean_job_s": mean,
         "queue_eta_s": eta,
         "library": str(lib.root),
     }
+
+
+def queue_eta(
+    queued: int, running_done: list[float], mean_job_s: float | None, workers: int
+) -> float | None:
+    """Seconds until the queue is empty: the work left (each queued job a mean job, each
+    running one what its progress leaves of one) shared by the live workers."""
+    if not mean_job_s or not workers or not (queued or running_done):
+        return None
+    left = queued + sum(1.0 - min(1.0, max(0.0, f)) for f in running_done)
+    return left * mean_job_s / workers
 
 
 def _progress(job) -> str | None:
@@ -130,7 +142,15 @@ def run(args: argparse.Namespace) -> int:
         f"queue: {q['running']} running, {q['queued']} queued, {q['done']} done,"
         f" {q['failed']} failed, {q['cancelled']} cancelled"
     )
-    line = f"throughput: {data['jobs_per_hour']:.1f} jobs/hour over the last hour"
+    if data["jobs_done_recently"]:
+        minutes = max(1, round(data["throughput_window_s"] / 60))
+        span = "the last hour" if minutes >= 60 else f"the last {minutes} min"
+        line = (
+            f"throughput: {data['jobs_done_recently']} job(s) done over {span}"
+            f" (about {data['jobs_per_hour']:.1f} jobs/hour)"
+        )
+    else:
+        line = "throughput: no job done in the last hour"
     if data["mean_job_s"]:
         line += f", {data['mean_job_s']:.1f} s per job"
     if data["queue_eta_s"]:

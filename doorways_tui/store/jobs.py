@@ -9,7 +9,14 @@ from typing import Any
 
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.files import remove_quietly
-from doorways_tui.store.records import JOB_STATES, Job, QueueCounts, QueueItem, Variant
+from doorways_tui.store.records import (
+    JOB_STATES,
+    Job,
+    QueueCounts,
+    QueueItem,
+    Throughput,
+    Variant,
+)
 from doorways_tui.store.tree import TreeMixin
 
 # Keys of a generation config that belong to one attempt, never to a queued job.
@@ -259,3 +266,21 @@ class JobsMixin(TreeMixin):
             "SELECT COUNT(*) FROM jobs WHERE finished >= ? AND status = 'done'", (since,)
         )
         return n * 3600.0 / window_s
+
+    def recent_throughput(
+        self, *, window_s: float = 3600.0, min_elapsed_s: float = 60.0
+    ) -> Throughput:
+        """Jobs done in the last ``window_s`` seconds, measured over the time actually
+        elapsed since the first of them started (not the whole window: two minutes of
+        work is not an hour's), but never less than ``min_elapsed_s``."""
+        now = self.clock()
+        row = self.db.row(
+            "SELECT COUNT(*), MIN(COALESCE(started, finished - seconds, finished)), AVG(seconds)"
+            " FROM jobs WHERE status = 'done' AND finished >= ?",
+            (now - window_s,),
+        )
+        done, first, mean = row[0], row[1], row[2]
+        if not done:
+            return Throughput(0, 0.0, 0.0, None)
+        elapsed = min(window_s, max(min_elapsed_s, now - first))
+        return Throughput(done, elapsed, done * 3600.0 / elapsed, mean)

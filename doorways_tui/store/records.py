@@ -162,6 +162,17 @@ class WorkerInfo(_Row):
 
 
 @dataclass(frozen=True, slots=True)
+class Throughput:
+    """Jobs done recently: how many, over how long (from the start of the first of them,
+    at most the window asked for), the rate that makes, and their mean run time."""
+
+    done: int
+    elapsed_s: float
+    per_hour: float
+    mean_job_s: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class Event(_Row):
     id: int
     ts: float
