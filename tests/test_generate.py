@@ -278,3 +278,22 @@ def test_codes_are_chosen_in_fp32_under_bf16_autocast():
         synth(z, models)
     fp32, under_autocast = seen
     assert torch.allclose(fp32, under_autocast, atol=1e-6)
+
+
+def test_cli_generate_checks_image_files_before_loading_models(tmp_path, capsys, monkeypatch):
+    import engine
+
+    def no_load(*a, **kw):
+        raise AssertionError("models loaded before the image files were checked")
+
+    monkeypatch.setattr(engine, "load_models", no_load)
+    out = str(tmp_path / "a.png")
+    missing = str(tmp_path / "nope.png")
+    assert main(["generate", "x", "--models", "demo", "--init-image", missing, "-o", out]) == 2
+    assert f"--init-image {missing}: does not exist" in capsys.readouterr().err
+    bad = tmp_path / "bad.png"
+    bad.write_text("not an image")
+    assert (
+        main(["generate", "x", "--models", "demo", "--image-prompt", f"{bad}:0.5", "-o", out]) == 2
+    )
+    assert f"--image-prompt {bad}: not a readable image" in capsys.readouterr().err

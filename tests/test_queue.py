@@ -362,3 +362,25 @@ def test_queue_eta_counts_running_progress_and_workers():
     assert queue_eta(4, [0.9], 30.0, 2) < queue_eta(4, [0.5], 30.0, 2)
     assert queue_eta(0, [0.5], 30.0, 1) == 15.0
     assert queue_eta(4, [], None, 2) is None and queue_eta(4, [], 30.0, 0) is None
+
+
+def test_queue_add_checks_image_files_and_stores_absolute_paths(capsys, root, tmp_path):
+    from PIL import Image
+
+    code, out, err = cli(capsys, root, "queue", "add", "a door", "--init-image", "/nope/x.png")
+    assert code == 2 and "--init-image /nope/x.png: does not exist" in err
+    code, out, err = cli(capsys, root, "queue", "add", "a door", "--image-prompt", str(tmp_path))
+    assert code == 2 and "is a folder, not an image" in err
+    Image.new("RGB", (8, 8)).save(tmp_path / "ok.png")
+    monkeypatch = pytest.MonkeyPatch()
+    monkeypatch.chdir(tmp_path)
+    try:
+        code, out, err = cli(
+            capsys, root, "queue", "add", "a door", "--image-prompt", "ok.png:0.5", *TINY_ARGS
+        )
+    finally:
+        monkeypatch.undo()
+    assert code == 0, err
+    with Library.open(root) as lib:
+        (job,) = lib.jobs(status="queued")
+        assert json.loads(job.config)["image_prompts"] == [f"{tmp_path / 'ok.png'}:0.5"]

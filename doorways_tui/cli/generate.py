@@ -80,8 +80,10 @@ def config_from_args(args: argparse.Namespace, **overrides: object) -> Generatio
         seed=args.seed,
         cutn=args.cutn,
         cut_pow=args.cut_pow,
-        image_prompts=list(args.image_prompt),
-        init_image=str(Path(args.init_image).expanduser().resolve()) if args.init_image else None,
+        image_prompts=[_checked_image_prompt(spec) for spec in args.image_prompt],
+        init_image=str(check_image_file(args.init_image, "--init-image"))
+        if args.init_image
+        else None,
         init_blur=args.init_blur,
         init_weight=args.init_weight,
         preview_every=args.preview_every,
@@ -99,6 +101,36 @@ def config_from_args(args: argparse.Namespace, **overrides: object) -> Generatio
     )
     values.update(overrides)
     return GenerationConfig(**values)
+
+
+def check_image_file(path: str, option: str) -> Path:
+    """The absolute path of an image a job will read, checked now (a worker would only
+    find out later, in a log): it must exist and be an image PIL can open."""
+    from PIL import Image, UnidentifiedImageError
+
+    full = Path(path).expanduser().resolve()
+    if not full.is_file():
+        what = "is a folder, not an image" if full.is_dir() else "does not exist"
+        raise ConfigError(f"{option} {path}: {what}")
+    try:
+        with Image.open(full) as image:
+            image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ConfigError(f"{option} {path}: not a readable image ({exc})") from None
+    return full
+
+
+def _checked_image_prompt(spec: str) -> str:
+    """``PATH[:WEIGHT]`` with PATH checked and made absolute (workers run elsewhere)."""
+    path, weight = spec, ""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head:
+        try:
+            float(tail)
+            path, weight = head, f":{tail}"
+        except ValueError:
+            pass
+    return f"{check_image_file(path, '--image-prompt')}{weight}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
