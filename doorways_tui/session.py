@@ -32,6 +32,7 @@ class Update:
     view: View | None = None
     wrote: bool = False  # the library changed: recount
     upcoming: str | None = None  # the next untriaged image's file, to prepare ahead
+    note: str | None = None  # for the details panel when nothing is in view (a failed run)
 
 
 class Session:
@@ -81,13 +82,15 @@ class Session:
             self.scope = scope
         image = browse.job_image(self.lib, job_id)
         if image is None:
-            status = self.lib.job(job_id).status
+            job = self.lib.job(job_id)
             self.current = None
+            if job.status == "failed":
+                note = f"seed {job.seed} failed: {job.error or 'no error was recorded'}"
+                message = f"seed {job.seed} failed (the error is in the details)"
+            else:
+                note = message = f"seed {job.seed} is {job.status}: no image yet"
             return Update(
-                cleared=True,
-                message=f"this run is {status}: no image yet",
-                scope=self.scope,
-                view=self.view,
+                cleared=True, message=message, scope=self.scope, view=self.view, note=note
             )
         return self._show(image)
 

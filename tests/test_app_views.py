@@ -253,3 +253,25 @@ async def test_remapped_triage_keys_win_over_the_focused_tree(library, tmp_path,
         assert screen.detail.image.id != first  # down went to the next untriaged image
         warned = " ".join(str(n.message) for n in app._notifications)
         assert "space" in warned and "down" in warned  # the tree's keys were taken
+
+
+async def test_a_failed_seed_in_the_tree_shows_its_error(library):
+    with Library.open(library) as lib:
+        lib.register_worker("w1", device="cpu")
+        lib.queue_jobs(2, [9], {"width": 64}, undoable=False)
+        job = lib.claim_job("w1")
+        lib.fail_job(job.id, "w1", "CUDA out of memory (tried 2 GiB)")
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        tree = app.screen.query_one(VariantTree)
+        assert "1!" in str(tree._variants[2].label)  # the variant counts its failed run
+        tree._variants[2].expand()
+        await settle(pilot)
+        assert tree.select_job(2, job.id)
+        await settle(pilot)
+        await poll(pilot)  # a later poll keeps the error on show
+        details = str(app.screen.query_one("#details").render())
+        assert "CUDA out of memory (tried 2 GiB)" in details and "seed 9" in details
+        assert "nothing matches" not in details

@@ -89,6 +89,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         )
         self.poll_interval = poll_interval
         self.snapshot: Snapshot | None = None
+        self._empty_note: str | None = None  # the details' text with nothing in view
         self.position: Position | None = None
         self._count_generation = 0
         self._recount_timer: Timer | None = None
@@ -136,7 +137,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
     def _updated(self, event: Updated) -> None:
         update = event.update
         if update.detail is not None or update.cleared:
-            self._show_detail(update.detail)
+            self._show_detail(update.detail, update.note)
         if update.upcoming:  # after this frame is out: never slow the key being answered
             self.call_after_refresh(self._prefetch, update.upcoming)
         if update.message:
@@ -148,12 +149,13 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
             self._show_filter()
             self.recount()
 
-    def _show_detail(self, detail: ImageDetail | None) -> None:
+    def _show_detail(self, detail: ImageDetail | None, note: str | None = None) -> None:
         self.detail = detail
+        self._empty_note = note
         preview = self.query_one("#image", ImagePreview)
         if detail is None:
             preview.show(None)
-            self.query_one(Details).show(None, "no image in view: " + self._empty_hint())
+            self.query_one(Details).show(None, self._empty_text())
             return
         preview.show(self.dapp.library.abspath(detail.image.path), version=detail.version)
         self.query_one(Details).show(detail)
@@ -167,6 +169,10 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
     @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
     def _warm(self, request: Request, cache: ImageCache) -> None:
         prefetch.warm(request, cache)
+
+    def _empty_text(self) -> str:
+        """What the details panel says with no image in view (a failed run's error)."""
+        return self._empty_note or "no image in view: " + self._empty_hint()
 
     def _empty_hint(self) -> str:
         if self.snapshot and self.snapshot.images_total == 0:
@@ -239,7 +245,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
                 self._load_seeds(variant_id)
         self._follow_live(snap)
         if self.detail is None:  # the hint depends on whether anything is finished
-            self.query_one(Details).show(None, "no image in view: " + self._empty_hint())
+            self.query_one(Details).show(None, self._empty_text())
         if not first and self.detail is None and "job_done" in snap.kinds and self.ops.idle:
             self.ops.submit(self.session.first, key="scope")
         elif self.detail is not None and self.detail.image.id in snap.touched and self.ops.idle:

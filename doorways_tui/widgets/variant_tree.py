@@ -46,12 +46,13 @@ def short(text: str, n: int = PROMPT_CHARS) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def counts_text(done: int, waiting: int, starred: int, untriaged: int) -> Text:
-    """`12✓ 3⋯ 2★ 5?`: done, queued or running, starred, not yet triaged."""
+def counts_text(done: int, waiting: int, starred: int, untriaged: int, failed: int = 0) -> Text:
+    """`12✓ 3⋯ 1! 2★ 5?`: done, queued or running, failed, starred, not yet triaged."""
     text = Text()
     for value, mark, style in (
         (done, "✓", "green"),
         (waiting, "⋯", "yellow"),
+        (failed, "!", "bold red"),
         (starred, "★", "bold magenta"),
         (untriaged, "?", "cyan"),
     ):
@@ -66,7 +67,7 @@ def variant_label(node: VariantNode) -> Text:
     else:
         name = Text(short(node.edit_text), style="italic")
     waiting = node.queued + node.running
-    return name + counts_text(node.done, waiting, node.starred, node.untriaged)
+    return name + counts_text(node.done, waiting, node.starred, node.untriaged, node.failed)
 
 
 def seed_label(row: SeedRow) -> Text:
@@ -197,12 +198,12 @@ class VariantTree(Tree[NodeData]):
         if t_node is None:
             return
         nodes = [n for n in self._counts.values() if n.theme_id == theme_id]
-        done, starred, untriaged = (
-            sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged")
+        done, starred, untriaged, failed = (
+            sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged", "failed")
         )
         waiting = sum(n.queued + n.running for n in nodes)
         name = Text(self._names.get(theme_id, ""), style="bold")
-        self._label(t_node, name + counts_text(done, waiting, starred, untriaged))
+        self._label(t_node, name + counts_text(done, waiting, starred, untriaged, failed))
 
     def _refresh_seeds(self) -> None:
         for variant_id in self.expanded_variants():
