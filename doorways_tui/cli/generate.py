@@ -24,37 +24,93 @@ def add_generation_options(
         "--style", default=d.style, help='appended to each prompt, e.g. "by James Gurney"'
     )
     g.add_argument(
-        "--size", default=f"{d.width}x{d.height}", help="WIDTHxHEIGHT, snapped to the VQGAN factor"
+        "--size",
+        default=f"{d.width}x{d.height}",
+        help="WIDTHxHEIGHT, snapped to the VQGAN factor (default %(default)s)",
     )
-    g.add_argument("--steps", type=int, default=d.steps)
+    g.add_argument(
+        "--steps", type=int, default=d.steps, help="optimisation steps (default %(default)s)"
+    )
     g.add_argument(
         "--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)"
     )
-    g.add_argument("--seed", type=int, default=d.seed)
-    g.add_argument("--cutn", type=int, default=d.cutn, help="cutouts per step")
-    g.add_argument("--cut-pow", type=float, default=d.cut_pow, help=">1 favours small cutouts")
+    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
+    g.add_argument(
+        "--cutn", type=int, default=d.cutn, help="cutouts per step (default %(default)s)"
+    )
+    g.add_argument(
+        "--cut-pow",
+        type=float,
+        default=d.cut_pow,
+        help=">1 favours small cutouts (default %(default)s)",
+    )
     g.add_argument("--image-prompt", action="append", default=[], metavar="PATH[:WEIGHT]")
     g.add_argument("--init-image", metavar="PATH", help="start from this image instead of noise")
     g.add_argument(
-        "--init-blur", type=float, default=d.init_blur, help="blur the init image (pixels)"
+        "--init-blur",
+        type=float,
+        default=d.init_blur,
+        help="blur the init image (pixels) (default %(default)s)",
     )
     g.add_argument(
-        "--init-weight", type=float, default=d.init_weight, help="pull towards the init latent"
+        "--init-weight",
+        type=float,
+        default=d.init_weight,
+        help="pull towards the init latent (default %(default)s)",
     )
-    g.add_argument("--preview-every", type=int, default=d.preview_every)
-    g.add_argument("--precision", choices=["auto", "fp32", "bf16"], default=d.precision)
+    g.add_argument(
+        "--preview-every",
+        type=int,
+        default=d.preview_every,
+        help="steps between previews (default %(default)s)",
+    )
+    g.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default=d.precision,
+        help="autocast precision (default %(default)s)",
+    )
     m = parser.add_argument_group("the Doorways method")
     m.add_argument(
         "--panorama",
         choices=PANORAMA_MODES,
         default=d.panorama,
-        help="place | prompts left to right",
+        help="place | prompts left to right (default %(default)s)",
     )
-    m.add_argument("--edge-symmetry", type=float, default=d.edge_symmetry, metavar="W")
-    m.add_argument("--tone-symmetry", type=float, default=d.tone_symmetry, metavar="W")
-    m.add_argument("--semantic-symmetry", type=float, default=d.semantic_symmetry, metavar="W")
-    m.add_argument("--symmetry-blur", type=float, default=d.symmetry_blur, metavar="SIGMA")
-    m.add_argument("--size-weighting", choices=SIZE_WEIGHTINGS, default=d.size_weighting)
+    m.add_argument(
+        "--edge-symmetry",
+        type=float,
+        default=d.edge_symmetry,
+        metavar="W",
+        help="weight of the edge symmetry loss (default %(default)s)",
+    )
+    m.add_argument(
+        "--tone-symmetry",
+        type=float,
+        default=d.tone_symmetry,
+        metavar="W",
+        help="weight of the tone symmetry loss (default %(default)s)",
+    )
+    m.add_argument(
+        "--semantic-symmetry",
+        type=float,
+        default=d.semantic_symmetry,
+        metavar="W",
+        help="weight of the semantic symmetry loss (default %(default)s)",
+    )
+    m.add_argument(
+        "--symmetry-blur",
+        type=float,
+        default=d.symmetry_blur,
+        metavar="SIGMA",
+        help="blur before comparing the halves (default %(default)s)",
+    )
+    m.add_argument(
+        "--size-weighting",
+        choices=SIZE_WEIGHTINGS,
+        default=d.size_weighting,
+        help="how cutout sizes are weighted (default %(default)s)",
+    )
     mo = parser.add_argument_group("models")
     mo.add_argument(
         "--models", choices=["demo"], help="demo: the tiny random-weight models (no download)"
