@@ -8,12 +8,13 @@ shows each returned ``Update``. Every triage write is saved at once and undoable
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 from doorways_tui import actions, browse
 from doorways_tui.browse import ImageDetail, Scope, View
-from doorways_tui.store import Image, ImageFilter, Library, StoreError
+from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
 
 Severity = Literal["information", "warning", "error"]
 TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
@@ -180,14 +181,16 @@ class Session:
         return new, f"rating {new.rating}" if new.rating else "rating cleared"
 
     def undo(self) -> Update:
+        latest = self.lib.db.row(
+            "SELECT data FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+        )
         result = self.lib.undo()
         if result is None:
             return Update(message="nothing to undo", severity="warning")
+        said = "undone: " + undo_text(result, json.loads(latest["data"]) if latest else {})
         if result.kind == "triage" and result.image_id is not None:
             try:
-                return self._show(
-                    self.lib.image(result.image_id), message=f"undone: {result.summary}", wrote=True
-                )
+                return self._show(self.lib.image(result.image_id), message=said, wrote=True)
             except StoreError:
                 pass
         refreshed = self.refresh()
@@ -196,7 +199,7 @@ class Session:
             cleared=refreshed.cleared,
             scope=self.scope,
             view=self.view,
-            message=f"undone: {result.summary}",
+            message=said,
             wrote=True,
         )
 
@@ -226,3 +229,32 @@ class Session:
         return Update(
             message=f"auto-advance {state if self.auto_advance else 'off'}", view=self.view
         )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
+    """What an undo did, in the artist's words: "door count on #12 (back to none)",
+    "reject on #12", "reroll (2 queued jobs cancelled)". ``data`` is the undone entry
+    (for a triage write, the fields as they were before it)."""
+    if result.kind == "triage":
+        where = f"#{result.image_id}"
+        parts = []
+        for name, was in (data.get("before") or {}).items():
+            if name in ("starred", "rejected"):
+                verb = {"starred": ("star", "unstar"), "rejected": ("reject", "un-reject")}[name]
+                parts.append(f"{verb[1] if was else verb[0]} on {where}")
+            elif name in ("door_count", "rating"):
+                back = "none" if was is None else str(was)
+                parts.append(f"{name.replace('_', ' ')} on {where} (back to {back})")
+            else:
+                parts.append(f"{name} on {where}")
+        return ", ".join(parts) or f"a change to {where}"
+    what = "reroll" if data.get("variant_id") is None else "edit"
+    n = len(result.job_ids)
+    jobs = f"{plural(n, 'queued job')} cancelled" if n else "no queued jobs left to cancel"
+    if result.variant_id is not None:
+        jobs += ", its variant removed"
+    return f"{what} ({jobs})"

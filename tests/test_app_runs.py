@@ -63,6 +63,8 @@ async def test_shift_r_queues_four_new_seeds_and_undo_cancels_them(library):
         await settle(pilot)
         assert jobs(app) == []
         assert len(jobs(app, "cancelled")) == 4
+        status = str(app.screen.query_one("#status-line").render())
+        assert status == "undone: reroll (4 queued jobs cancelled)"
 
 
 async def test_e_with_a_modifier_makes_a_queued_child_variant(library):

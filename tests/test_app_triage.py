@@ -95,11 +95,17 @@ async def test_undo_restores_with_u_and_ctrl_z(library):
         await pilot.press("u")
         await settle(pilot)
         assert (row(app, image)["door_count"], row(app, image)["starred"]) == (4, 0)
+        status = str(app.screen.query_one("#status-line").render())
+        assert status == f"undone: star on #{image}"
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert (row(app, image)["door_count"], row(app, image)["starred"]) == (None, 0)
         status = str(app.screen.query_one("#status-line").render())
-        assert "undone" in status
+        assert status == f"undone: door count on #{image} (back to none)"
+        await pilot.press("x", "u")
+        await settle(pilot)
+        status = str(app.screen.query_one("#status-line").render())
+        assert status == f"undone: reject on #{image}"
 
 
 async def test_undo_after_moving_on_goes_back_to_that_image(library):
