@@ -266,3 +266,37 @@ async def test_an_empty_filter_shows_no_live_run_and_triage_does_nothing(root):
         await settle(pilot)
         assert app.library.db.row("SELECT COUNT(*) FROM images WHERE starred = 1")[0] == 0
         assert "no finished image in view" in str(screen.query_one("#status-line").render())
+
+
+async def test_export_defaults_to_pictures_else_home(root, tmp_path, monkeypatch):
+    populate(root)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await pilot.press("E")
+        await settle(pilot)
+        folder = Path(app.screen.query_one("#export-folder").value)
+        assert folder.parent == home and folder.name.startswith("doorways-export-")
+        await pilot.press("escape")
+        (home / "Pictures").mkdir()
+        await pilot.press("E")
+        await settle(pilot)
+        folder = Path(app.screen.query_one("#export-folder").value)
+        assert folder.parent == home / "Pictures"
+
+
+async def test_one_image_is_singular_and_the_palette_names_the_prompt_theme(root):
+    from doorways_tui.commands import DoorwaysCommands, commands
+
+    populate(root, seeds=1, prompts=("a door",), child=False)
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await poll(pilot)
+        assert str(app.screen.query_one(VariantTree).root.label) == "library 1 image"
+        names = [name for name, _, _ in commands(DoorwaysCommands(app.screen))]
+        assert any(name.startswith("library: New prompt theme…") for name in names)
+        assert not any(name.lower().startswith("theme") for name in names)

@@ -146,10 +146,11 @@ MAIN_BINDINGS = [
     Binding(
         "T",
         "new_theme",
-        "new theme",
+        "new prompt theme",
         show=False,
         id="library.new-theme",
-        tooltip="queue a theme: a shipped pack, a file, or typed pairs",
+        # "New prompt theme…", not "theme": the palette also lists Textual's colour themes
+        tooltip="New prompt theme… (a shipped pack, a file, or typed pairs, queued)",
     ),
     Binding(
         "d",

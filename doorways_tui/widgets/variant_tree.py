@@ -155,7 +155,11 @@ class VariantTree(Tree[NodeData]):
     def update_tree(self, data: TreeData, images_total: int) -> None:
         """Make the tree match ``data``: relabel what changed, add and remove nodes in
         place. A ``partial`` update only relabels the variants it has (and their themes)."""
-        self._label(self.root, Text("library") + Text(f" {images_total} images", style="dim"))
+        self._label(
+            self.root,
+            Text("library")
+            + Text(f" {images_total} image{'s' if images_total != 1 else ''}", style="dim"),
+        )
         if data.partial:
             for theme_id, nodes in data.nodes.items():
                 for node in nodes:
