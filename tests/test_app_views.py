@@ -275,3 +275,22 @@ async def test_a_failed_seed_in_the_tree_shows_its_error(library):
         details = str(app.screen.query_one("#details").render())
         assert "CUDA out of memory (tried 2 GiB)" in details and "seed 9" in details
         assert "nothing matches" not in details
+
+
+async def test_at_80_columns_the_image_gets_the_room_and_help_quit_stay_in_the_footer(library):
+    from textual.widgets._footer import FooterKey
+
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        assert screen.query_one("#image").region.width >= 50
+        keys = {k.action: k.region for k in screen.query(FooterKey)}
+        for action in ("help", "quit"):
+            assert keys[action].width > 0 and keys[action].right <= 80, action
+    app = make_app()
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(pilot)
+        screen = main_screen(app)
+        for pane in ("#tree", "#image", "#details", "#queue-panel"):
+            assert screen.query_one(pane).region.width > 20, pane

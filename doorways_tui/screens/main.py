@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from doorways_tui import browse
 from doorways_tui.browse import ImageDetail, Position
@@ -32,6 +32,7 @@ from doorways_tui.session import Session, Update
 from doorways_tui.widgets import prefetch
 from doorways_tui.widgets.details import Details
 from doorways_tui.widgets.filter_bar import FilterBar
+from doorways_tui.widgets.footer import NARROW, DoorwaysFooter
 from doorways_tui.widgets.preview import ImagePreview
 from doorways_tui.widgets.queue_panel import QueuePanel
 from doorways_tui.widgets.variant_tree import VariantTree
@@ -49,6 +50,8 @@ RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
     BINDINGS = MAIN_BINDINGS
     AUTO_FOCUS = "#tree"
+    # below NARROW columns the side pane (details, queue) gives its room to the image
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
 
     detail: var[ImageDetail | None] = var(None, init=False)
     """The image in view (the loupe and compare screens watch it)."""
@@ -114,7 +117,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
                 yield QueuePanel(
                     self.dapp.library.root, id="queue-panel", preview_protocol=protocol
                 )
-        yield Footer()
+        yield DoorwaysFooter()
 
     def on_mount(self) -> None:
         # the app's keymap is normalised ("?" -> "question_mark") like the bindings' keys
