@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -175,8 +174,12 @@ def _csv(records: list[dict[str, Any]]) -> bytes:
 
 
 def default_folder(base: Path | None = None) -> Path:
-    """``./doorways-export-YYYYmmdd-HHMM`` (an existing folder is fine: nothing in it is
-    overwritten)."""
+    """``~/Pictures/doorways-export-YYYYmmdd-HHMM`` (the home folder if there is no
+    Pictures; never the current directory, which may be a checkout of this repository).
+    An existing folder is fine: nothing in it is overwritten."""
     import time
 
-    return (base or Path(os.getcwd())) / time.strftime("doorways-export-%Y%m%d-%H%M")
+    if base is None:
+        pictures = Path.home() / "Pictures"
+        base = pictures if pictures.is_dir() else Path.home()
+    return base / time.strftime("doorways-export-%Y%m%d-%H%M")

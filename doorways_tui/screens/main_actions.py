@@ -169,7 +169,7 @@ class MainActions(TriageActions, Screen):
             if request is not None:
                 self._export(request, ImageFilter(view="starred") if request.starred else flt)
 
-        self.app.push_screen(ExportDialog(default_folder(export_base()), label), done)
+        self.app.push_screen(ExportDialog(default_folder(), label), done)
 
     @work(thread=True, group="export", exit_on_error=False)
     def _export(self, request: ExportRequest, flt: ImageFilter) -> None:
@@ -245,10 +245,3 @@ class MainActions(TriageActions, Screen):
                 self._start_worker()
 
         self.app.push_screen(StartWorkerScreen(snap.counts.queued), done)
-
-
-def export_base() -> Path:
-    """Where an export goes by default: ~/Pictures if there is one, else the home folder
-    (never the current directory, which may be a checkout of this repository)."""
-    pictures = Path.home() / "Pictures"
-    return pictures if pictures.is_dir() else Path.home()
