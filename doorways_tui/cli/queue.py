@@ -229,32 +229,34 @@ def duration(seconds: float) -> str:
     return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
-@user_errors
-def run_cancel(args: argparse.Namespace) -> int:
+def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, done: str) -> int:
+    """Apply ``act(lib, job_id)`` to the ids given, plus every job in status ``also``
+    when ``flag`` was passed; print one line per job."""
     with open_library(args) as lib:
         ids = list(args.ids)
-        if args.all_queued:
-            ids += [j.id for j in lib.jobs(status="queued", limit=1_000_000)]
+        if also:
+            ids += [j.id for j in lib.jobs(status=also, limit=1_000_000)]
         if not ids:
-            raise StoreError("queue cancel needs job ids (or --all-queued)")
+            raise StoreError(f"queue {args.queue_command} needs job ids (or {flag})")
         for job_id in ids:
-            job = lib.cancel_job(job_id)
-            print(f"job {job.id} cancelled")
+            print(f"job {act(lib, job_id).id} {done}")
     return 0
+
+
+@user_errors
+def run_cancel(args: argparse.Namespace) -> int:
+    also = "queued" if args.all_queued else None
+    return _each_job(
+        args, also=also, flag="--all-queued", act=lambda lib, i: lib.cancel_job(i), done="cancelled"
+    )
 
 
 @user_errors
 def run_retry(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        ids = list(args.ids)
-        if args.failed:
-            ids += [j.id for j in lib.jobs(status="failed", limit=1_000_000)]
-        if not ids:
-            raise StoreError("queue retry needs job ids (or --failed)")
-        for job_id in ids:
-            job = lib.retry_job(job_id)
-            print(f"job {job.id} queued again")
-    return 0
+    also = "failed" if args.failed else None
+    return _each_job(
+        args, also=also, flag="--failed", act=lambda lib, i: lib.retry_job(i), done="queued again"
+    )
 
 
 def age(ts: float | None, now: float | None = None) -> str:
