@@ -475,3 +475,18 @@ def test_recent_throughput_uses_the_time_actually_elapsed(lib, clock):
     assert recent.per_hour == pytest.approx(7 * 3600 / recent.elapsed_s)
     clock.advance(7200)
     assert lib.recent_throughput(window_s=3600).done == 0
+
+
+def test_a_worker_running_a_batch_stays_running_until_its_last_job_ends(lib):
+    a, b, c = seed_jobs(lib, 3)
+    lib.register_worker("w1", device="cuda")
+    for _ in range(3):
+        lib.claim_job("w1")
+    finish_fake(lib, lib.job(a.id))
+    w = lib.worker("w1")
+    assert (w.state, w.current_job, w.jobs_done) == ("running", b.id, 1)
+    lib.fail_job(b.id, "w1", "boom")
+    assert (lib.worker("w1").state, lib.worker("w1").current_job) == ("running", c.id)
+    lib.release_job(c.id, "w1", reason="stopping")
+    w = lib.worker("w1")
+    assert (w.state, w.current_job, w.jobs_done) == ("idle", None, 1)

@@ -192,11 +192,7 @@ class ClaimsMixin(JobsMixin):
                 " eta_s = 0 WHERE id = ?",
                 (now, step, step, seconds, now, job_id),
             )
-            conn.execute(
-                "UPDATE workers SET jobs_done = jobs_done + 1, current_job = NULL, state = 'idle',"
-                " heartbeat = ? WHERE id = ?",
-                (now, worker_id),
-            )
+            self._worker_after_job(conn, worker_id, now, done=1)
             self._event(conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"])
         if preview is not None and preview[0] != path:
             remove_quietly(self.abspath(preview[0]))
@@ -216,10 +212,7 @@ class ClaimsMixin(JobsMixin):
                 " eta_s = NULL WHERE id = ?",
                 (error, now, now, job_id),
             )
-            conn.execute(
-                "UPDATE workers SET current_job = NULL, state = 'idle', heartbeat = ? WHERE id = ?",
-                (now, worker_id),
-            )
+            self._worker_after_job(conn, worker_id, now)
             self._event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
         return True
 
@@ -235,12 +228,23 @@ class ClaimsMixin(JobsMixin):
                 " it_per_s = NULL, eta_s = NULL WHERE id = ?",
                 (job_id,),
             )
-            conn.execute(
-                "UPDATE workers SET current_job = NULL WHERE id = ?",
-                (worker_id,),
-            )
+            self._worker_after_job(conn, worker_id, self.clock())
             self._event(conn, "job_requeued", job_id=job_id, worker_id=worker_id, reason=reason)
         return True
+
+    @staticmethod
+    def _worker_after_job(
+        conn: sqlite3.Connection, worker_id: str, now: float, *, done: int = 0
+    ) -> None:
+        """After one of its jobs ends: a worker running a batch still shows a running job
+        (the lowest id left); one with none left is idle."""
+        conn.execute(
+            "UPDATE workers SET jobs_done = jobs_done + ?, heartbeat = ?,"
+            " current_job = (SELECT MIN(id) FROM jobs WHERE worker_id = ? AND status = 'running'),"
+            " state = CASE WHEN EXISTS (SELECT 1 FROM jobs WHERE worker_id = ? AND status = 'running')"
+            " THEN 'running' ELSE 'idle' END WHERE id = ?",
+            (done, now, worker_id, worker_id, worker_id),
+        )
 
     def owns(self, job_id: int, worker_id: str) -> bool:
         """True while the job is running on this worker."""
