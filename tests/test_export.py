@@ -5,9 +5,11 @@ from __future__ import annotations
 import builtins
 import csv
 import errno
+import io
 import json
 import os
 import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from doorways_tui.export import (
     export_images,
     image_problem,
 )
+from doorways_tui.export_sheet import contact_sheet
 from doorways_tui.store import ImageFilter, Library
 from doorways_tui.store.files import sha256_file
 from tests.app_fixtures import populate
@@ -302,3 +305,26 @@ async def test_the_dialog_refuses_a_file_or_nothing_and_stays_open(tmp_path):
         await pilot.press("s")
         await pilot.pause()
     assert results[0].folder == tmp_path / "new" and results[0].starred
+
+
+def test_the_contact_sheet_shows_an_unreadable_file_as_a_gap(tmp_path):
+    good, junk, bomb = tmp_path / "good.png", tmp_path / "junk.png", tmp_path / "bomb.png"
+    PILImage.new("RGB", (64, 32), "blue").save(good)
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n junk")
+    bomb.write_bytes(png_declaring(100_000, 100_000))  # 10 gigapixels, in 45 bytes
+    record = {"image_id": 1, "seed": 0, "prompt": "p"}
+    entries = [(good, record), (junk, record), (bomb, record), (tmp_path / "gone.png", record)]
+    with PILImage.open(io.BytesIO(contact_sheet(entries))) as sheet:
+        assert sheet.width == 12 + 4 * (256 + 12)
+    assert image_problem(bomb.read_bytes(), None).startswith("it does not decode")
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG header that declares ``width`` x ``height`` and holds no pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data).to_bytes(4, "big")
+        return len(data).to_bytes(4, "big") + kind + data + crc
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
