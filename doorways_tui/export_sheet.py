@@ -57,8 +57,8 @@ def contact_sheet(entries: list[tuple[Path, dict[str, Any]]], columns: int = COL
         try:
             with Image.open(path) as im:
                 thumb = ImageOps.contain(im.convert("RGB"), (THUMB_W, THUMB_H))
-        except OSError:
-            thumb = Image.new("RGB", (THUMB_W, THUMB_H), (60, 20, 20))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            thumb = Image.new("RGB", (THUMB_W, THUMB_H), (60, 20, 20))  # a red gap, not a crash
         ox = x + (THUMB_W - thumb.width) // 2
         oy = y + (THUMB_H - thumb.height) // 2
         sheet.paste(thumb, (ox, oy))

@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import builtins
 import csv
+import errno
+import io
 import json
 import os
+import time
+import zlib
 from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
 
-from doorways_tui.export import all_images, create_exclusive, export_images
+from doorways_tui import export_files
+from doorways_tui.cli import main
+from doorways_tui.export import (
+    ExportError,
+    all_images,
+    create_exclusive,
+    export_images,
+    image_problem,
+)
+from doorways_tui.export_sheet import contact_sheet
 from doorways_tui.store import ImageFilter, Library
+from doorways_tui.store.files import sha256_file
 from tests.app_fixtures import populate
 from tests.fixtures_store import doorways
 
@@ -51,17 +66,184 @@ def test_exports_starred_pngs_intact_with_sidecars_and_sheet(lib, tmp_path):
         assert sheet.width >= 3 * 256 and sheet.height > 160
 
 
-def test_exporting_twice_never_overwrites(lib, tmp_path):
+def test_exporting_twice_copies_nothing_twice_and_overwrites_nothing(lib, tmp_path):
     images = list(all_images(lib, ImageFilter(view="starred")))
     out = tmp_path / "out"
     first = export_images(lib, images, out)
-    before = {p: p.read_bytes() for p in out.iterdir()}
+    pngs = {p: p.read_bytes() for p in out.glob("*.png") if p.name != "contact-sheet.png"}
     second = export_images(lib, images, out)
-    for path, data in before.items():
+    assert second.files == first.files and second.copied == 0 and second.already == 3
+    for path, data in pngs.items():
         assert path.read_bytes() == data
-    assert not set(second.files) & set(first.files)
-    assert second.sidecar_json.name == "doorways-export (2).json"
-    assert second.sheet.name == "contact-sheet (2).png"
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [*(p.name for p in first.files), "doorways-export.json", "doorways-export.csv",
+         "contact-sheet.png"]
+    )  # fmt: skip
+    assert "3 already there" in second.summary()
+
+
+def test_a_foreign_file_under_an_export_name_is_kept(lib, tmp_path):
+    images = list(all_images(lib, ImageFilter(view="starred")))
+    out = tmp_path / "out"
+    first = export_images(lib, images, out)
+    foreign = first.files[0]
+    foreign.write_bytes(b"the user's own file")
+    (out / "doorways-export.json").write_text("my notes, not an export")
+    again = export_images(lib, images, out)
+    assert foreign.read_bytes() == b"the user's own file"
+    assert again.files[0].name.endswith(" (2).png") and again.copied == 1
+    assert (out / "doorways-export.json").read_text() == "my notes, not an export"
+    assert again.sidecar_json.name == "doorways-export (2).json"
+
+
+def test_a_rerun_resumes_an_interrupted_export(lib, tmp_path, monkeypatch):
+    images = list(all_images(lib, ImageFilter(view="starred")))
+    out = tmp_path / "out"
+    full = FullDisk(after=1)
+    monkeypatch.setattr(export_files, "open", full, raising=False)
+    with pytest.raises(ExportError, match="No space left on device"):
+        export_images(lib, images, out)
+    assert full.failed
+    (done,) = out.iterdir()  # one whole image; no half file, no temp file, no sidecar
+    assert done.read_bytes() == lib.abspath(images[0].path).read_bytes()
+    monkeypatch.undo()
+    (out / ".doorways-export-killed.tmp").write_bytes(b"half")  # left by a kill -9
+    old = time.time() - 3600
+    os.utime(out / ".doorways-export-killed.tmp", (old, old))
+    result = export_images(lib, images, out)
+    assert (result.copied, result.already) == (2, 1)
+    assert len(list(out.glob("*.png"))) == 4 and not list(out.glob(".*"))
+    records = json.loads(result.sidecar_json.read_text())
+    assert [r["image_id"] for r in records] == [1, 2, 4]
+
+
+def test_another_selection_into_the_same_folder_adds_to_its_sidecars(lib, tmp_path):
+    out = tmp_path / "out"
+    export_images(lib, all_images(lib, ImageFilter(view="starred")), out)
+    result = export_images(lib, all_images(lib, ImageFilter(view="all")), out)
+    assert result.copied == 3 and result.already == 3
+    records = json.loads(result.sidecar_json.read_text())
+    assert [r["image_id"] for r in records] == [1, 2, 3, 4, 5, 6]
+    rows = list(csv.DictReader(result.sidecar_csv.open(encoding="utf-8")))
+    assert len(rows) == 6 and all((out / r["file"]).is_file() for r in rows)
+
+
+def test_a_sidecar_cannot_point_outside_the_folder(lib, tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    secret = tmp_path / "secret.png"
+    secret.write_bytes(b"not yours")
+    evil = [{"image_id": 99, "file": "../secret.png", "seed": 0, "prompt": "x", "tags": []}]
+    (out / "doorways-export.json").write_text(json.dumps(evil))
+    result = export_images(lib, all_images(lib, ImageFilter(view="starred")), out)
+    records = json.loads(result.sidecar_json.read_text())
+    assert [r["image_id"] for r in records] == [1, 2, 4]
+
+
+def test_corrupt_and_changed_images_are_reported_and_the_rest_exported(lib, tmp_path):
+    images = list(all_images(lib, ImageFilter(view="starred")))
+    broken = lib.abspath(images[0].path)
+    broken.write_bytes(broken.read_bytes()[:200])  # truncated, as by a full disk
+    lib.db.execute(  # the row agrees with the file: only decoding can tell
+        "UPDATE images SET sha256 = ? WHERE id = ?", (sha256_file(broken), images[0].id)
+    )
+    changed = lib.abspath(images[1].path)
+    PILImage.new("RGB", (64, 32), "red").save(changed)  # decodes, but is not the image
+    images = list(all_images(lib, ImageFilter(view="starred")))  # rows as they are now
+    result = export_images(lib, images, tmp_path / "out")
+    assert len(result.files) == 1 and result.copied == 1
+    assert [(i, why.split(":")[0]) for i, why in result.bad] == [
+        (images[0].id, "it does not decode"),
+        (images[1].id, "its checksum differs from the library's"),
+    ]
+    assert "2 damaged" in result.summary()
+    assert [r["image_id"] for r in json.loads(result.sidecar_json.read_text())] == [4]
+
+
+@pytest.mark.parametrize("damage", [b"", b"\x89PNG\r\n\x1a\nnot a png at all"])
+def test_undecodable_bytes_are_named(damage):
+    assert image_problem(damage, None).startswith("it does not decode")
+
+
+def test_cli_reports_each_damaged_image_and_exits_1(lib, tmp_path):
+    images = list(all_images(lib, ImageFilter(view="starred")))
+    lib.abspath(images[0].path).write_bytes(b"junk")
+    done = doorways("export", "--starred", str(tmp_path / "out"), library=lib.root)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(f"doorways: warning: image {images[0].id} (") and "not exported" in line
+    assert "exported 2 image(s)" in done.stdout and "1 damaged" in done.stdout
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["FILE", "FILE/sub", "/proc", "/proc/doorways-export-test", "/proc/self/status", "", "  "],
+)
+def test_cli_bad_folders_are_one_line_errors_and_write_nothing(
+    lib, tmp_path, target, monkeypatch, capsys
+):
+    afile = tmp_path / "a-file"
+    afile.write_bytes(b"keep")
+    monkeypatch.chdir(tmp_path)  # an empty path must not mean "here"
+    before = sorted(tmp_path.rglob("*"))
+    target = target.replace("FILE", str(afile))
+    code = main(["--library", str(lib.root), "export", "--starred", target])
+    err = capsys.readouterr().err
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("doorways: error: ")
+    assert sorted(tmp_path.rglob("*")) == before and afile.read_bytes() == b"keep"
+
+
+def test_cli_full_disk_is_one_line_and_leaves_no_half_file(lib, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(export_files, "open", FullDisk(after=2), raising=False)
+    out = tmp_path / "out"
+    code = main(["--library", str(lib.root), "export", "--starred", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line.startswith("doorways: error: ") and "No space left on device" in line
+    assert "2 image(s) exported" in line and "run the export again" in line
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        p.name for p in out.glob("* - 00000[12].png")
+    )
+    for path in out.iterdir():
+        with PILImage.open(path) as im:
+            im.load()
+
+
+class FullDisk:
+    """``open`` for the export's file writes: files after the first ``after`` get half written,
+    then the disk is full."""
+
+    def __init__(self, after: int) -> None:
+        self.after = after
+        self.opened = 0
+        self.failed = False
+
+    def __call__(self, *args, **kwargs):
+        self.opened += 1
+        f = builtins.open(*args, **kwargs)  # noqa: SIM115 - handed to the caller
+        if self.opened <= self.after:
+            return f
+        self.failed = True
+
+        class Half:
+            def __enter__(self):
+                return self
+
+            def __exit__(self, *exc):
+                f.close()
+
+            def write(self, data):
+                f.write(data[: len(data) // 2])
+                f.flush()
+                raise OSError(errno.ENOSPC, "No space left on device")
+
+            def __getattr__(self, name):
+                return getattr(f, name)
+
+        return Half()
 
 
 def test_create_exclusive_numbers_taken_names(tmp_path):
@@ -79,6 +261,7 @@ def test_missing_files_are_skipped_and_reported(lib, tmp_path):
     result = export_images(lib, images, tmp_path / "out")
     assert result.missing == (images[0].id,) and len(result.files) == 2
     assert "1 missing" in result.summary()
+    assert [i for i, _ in result.bad] == [images[0].id]
 
 
 def test_cli_export_starred(lib, tmp_path):
@@ -92,3 +275,56 @@ def test_cli_export_starred(lib, tmp_path):
     assert done.returncode == 2 and "--starred" in done.stderr
     done = doorways("export", "--view", "rejected", str(tmp_path / "rej"), library=lib.root)
     assert done.returncode == 1 and "nothing to export" in done.stdout
+
+
+async def test_the_dialog_refuses_a_file_or_nothing_and_stays_open(tmp_path):
+    from textual.app import App
+    from textual.widgets import Input
+
+    from doorways_tui.screens.export_dialog import ExportDialog
+
+    afile = tmp_path / "a-file"
+    afile.write_bytes(b"keep")
+    results: list = []
+
+    class DialogApp(App):
+        def on_mount(self) -> None:
+            self.push_screen(ExportDialog(tmp_path / "out", "all"), results.append)
+
+    app = DialogApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        dialog = app.screen
+        for text, says in ((str(afile), "is a file, not a folder"), ("  ", "say which folder")):
+            dialog.query_one("#export-folder", Input).value = text
+            await pilot.press("s")
+            await pilot.pause()
+            assert app.screen is dialog and results == []
+            assert says in list(app._notifications)[-1].message
+        dialog.query_one("#export-folder", Input).value = str(tmp_path / "new")
+        await pilot.press("s")
+        await pilot.pause()
+    assert results[0].folder == tmp_path / "new" and results[0].starred
+
+
+def test_the_contact_sheet_shows_an_unreadable_file_as_a_gap(tmp_path):
+    good, junk, bomb = tmp_path / "good.png", tmp_path / "junk.png", tmp_path / "bomb.png"
+    PILImage.new("RGB", (64, 32), "blue").save(good)
+    junk.write_bytes(b"\x89PNG\r\n\x1a\n junk")
+    bomb.write_bytes(png_declaring(100_000, 100_000))  # 10 gigapixels, in 45 bytes
+    record = {"image_id": 1, "seed": 0, "prompt": "p"}
+    entries = [(good, record), (junk, record), (bomb, record), (tmp_path / "gone.png", record)]
+    with PILImage.open(io.BytesIO(contact_sheet(entries))) as sheet:
+        assert sheet.width == 12 + 4 * (256 + 12)
+    assert image_problem(bomb.read_bytes(), None).startswith("it does not decode")
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A PNG header that declares ``width`` x ``height`` and holds no pixels."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data).to_bytes(4, "big")
+        return len(data).to_bytes(4, "big") + kind + data + crc
+
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")

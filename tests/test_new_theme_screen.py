@@ -158,3 +158,34 @@ async def test_downloaded_models_are_ready_and_queue_at_once(tmp_path: Path):
         await pilot.pause()
     assert isinstance(app.result, ThemeRequest)
     assert app.result.models is not None and app.result.models.ready
+
+
+async def test_more_than_500_jobs_takes_a_second_enter():
+    app = DialogApp()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one("#queue-theme", Button).focus()
+        await pilot.press("m")  # demo models: ready, so only the size asks
+        screen.query_one("#seeds", Input).value = "4"
+        await settle(pilot)
+        assert text_of(screen, "#count").endswith("= 165 variants x 4 seeds = 660 jobs")
+        screen.query_one("#queue-theme", Button).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result is _SENTINEL
+        assert text_of(screen, "#models-warning") == (
+            "This queues 660 jobs, more than 500 at once.\nEnter again queues anyway."
+        )
+        assert str(screen.query_one("#queue-theme", Button).label) == "Queue anyway"
+        screen.query_one("#seeds", Input).value = "5"  # a new count asks again
+        await settle(pilot)
+        assert text_of(screen, "#models-warning") == ""
+        screen.query_one("#queue-theme", Button).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.result is _SENTINEL and "825 jobs" in text_of(screen, "#models-warning")
+        await pilot.pause(0.3)  # a button ignores presses during its 0.2 s "pressed" look
+        await pilot.press("enter")
+        await pilot.pause()
+    assert isinstance(app.result, ThemeRequest) and app.result.job_count == 825

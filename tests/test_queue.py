@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 from doorways_tui.cli import main
 from doorways_tui.cli.queue import parse_seeds
 from doorways_tui.store import Library, StoreError
+from doorways_tui.store.files import atomic_write_bytes, checkpoint_relpath
 from tests.fixtures_store import ROOT, doorways, finish_fake, seed_jobs, subprocess_env
 
 TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]
@@ -143,7 +145,7 @@ def test_queue_list_cancel_retry(capsys, root):
             4: "queued",
         }
     code, out, _ = cli(capsys, root, "queue", "cancel", "--all-queued")
-    assert out.count("cancelled") == 3
+    assert out == "cancelled 3 queued job(s)\n"
 
 
 def test_status_shows_workers_queue_and_throughput(capsys, root):
@@ -384,3 +386,119 @@ def test_queue_add_checks_image_files_and_stores_absolute_paths(capsys, root, tm
     with Library.open(root) as lib:
         (job,) = lib.jobs(status="queued")
         assert json.loads(job.config)["image_prompts"] == [f"{tmp_path / 'ok.png'}:0.5"]
+
+
+# -- large queues: asked for, and cancelled or undone in one statement ------------------------
+
+
+def test_queue_add_of_many_seeds_asks_for_yes(capsys, root):
+    code, out, err = cli(capsys, root, "queue", "add", "a door", "--seeds", "0-600", *TINY_ARGS)
+    assert code == 2 and out == ""
+    assert err == (
+        "doorways: error: this would queue 601 jobs (more than 500 at once); nothing queued:"
+        " add --yes to queue them\n"
+    )
+    assert not root.exists()
+    code, out, _ = cli(capsys, root, "queue", "add", "a door", "--seeds", "0-499", *TINY_ARGS)
+    assert code == 0 and "queued 500 job(s)" in out  # at the threshold: no question
+    code, out, _ = cli(
+        capsys, root, "queue", "add", "a door", "--seeds", "500-1100", "--yes", *TINY_ARGS
+    )
+    assert code == 0 and "queued 601 job(s)" in out
+
+
+def test_theme_queue_asks_before_more_than_500_new_jobs(capsys, root):
+    args = ("theme", "queue", "doorways", "--models", "demo")
+    code, out, err = cli(capsys, root, *args, "--seeds", "4")  # 165 variants x 4 = 660
+    assert code == 2
+    (line,) = err.splitlines()
+    assert line == (
+        "doorways: error: this would queue 660 jobs (more than 500 at once); nothing queued:"
+        " add --yes to queue them"
+    )
+    with Library.open(root) as lib:
+        assert lib.jobs() == []
+    code, out, _ = cli(capsys, root, *args, "--seeds", "4", "--dry-run")
+    assert code == 0 and "would add 165 new variants and 660 jobs" in out
+    code, out, _ = cli(capsys, root, *args, "--seeds", "3", "--yes")
+    assert code == 0 and "added 165 new variants and 495 jobs" in out
+    code, out, _ = cli(capsys, root, *args, "--seeds", "6")  # only 495 of the 990 are new
+    assert code == 0 and "495 jobs (495 already in the library)" in out
+
+
+def test_cancel_all_queued_is_one_transaction(root):
+    with Library.open(root) as lib:
+        jobs = seed_jobs(lib, 50)
+        running = lib.claim_job("w1")
+        statements: list[str] = []
+        lib.db.conn.set_trace_callback(statements.append)
+        assert lib.cancel_queued() == 49
+        lib.db.conn.set_trace_callback(None)
+        assert sum(s.startswith("BEGIN") for s in statements) == 1
+        assert len(statements) < 10  # a few statements, not one per job
+        assert lib.job(running.id).status == "running"
+        assert {lib.job(j.id).status for j in jobs if j.id != running.id} == {"cancelled"}
+        assert lib.cancel_queued() == 0
+
+
+def test_cancel_all_queued_removes_their_checkpoints(root):
+    with Library.open(root) as lib:
+        (job,) = seed_jobs(lib, 1)
+        claimed = lib.claim_job("w1")
+        rel = checkpoint_relpath(claimed.id)
+        atomic_write_bytes(lib.abspath(rel), b"state")
+        lib.set_checkpoint(claimed.id, "w1", path=rel, step=3)
+        lib.release_job(claimed.id, "w1", reason="stopping")  # queued again, resumes at 3
+        assert lib.job(job.id).status == "queued" and lib.abspath(rel).exists()
+        assert lib.cancel_queued() == 1
+        assert not lib.abspath(rel).exists() and lib.job(job.id).checkpoint is None
+
+
+def test_cancel_all_queued_from_the_cli_prints_one_line(capsys, root):
+    with Library.open(root) as lib:
+        seed_jobs(lib, 1200)
+    code, out, _ = cli(capsys, root, "queue", "cancel", "--all-queued")
+    assert code == 0 and out == "cancelled 1200 queued job(s)\n"
+    with Library.open(root) as lib:
+        assert lib.counts().cancelled == 1200
+
+
+def _large_spawn(lib: Library, n: int) -> tuple[list[int], int]:
+    """``n`` queued jobs of a new child variant, recorded as one undo step (as a theme
+    queue or a spawn records them); SQLite's default variable limit on the connection."""
+    lib.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)  # builds differ
+    (root_job,) = seed_jobs(lib, 1)
+    child = lib.add_variant(
+        prompt="door", parent_id=root_job.variant_id, edit_kind="modifier", undoable=False
+    )
+    first = root_job.id + 1
+    with lib.transaction() as conn:  # the rows as queue_jobs writes them, without its cost
+        conn.executemany(
+            "INSERT INTO jobs(id, variant_id, seed, config, priority, total, created)"
+            " VALUES (?, ?, ?, '{}', 0, 1, 0)",
+            ((first + seed, child.id, seed) for seed in range(n)),
+        )
+    ids = list(range(first, first + n))
+    lib.record_spawn_undo(ids, variant_id=child.id)
+    return ids, child.id
+
+
+def test_undo_of_a_spawn_beyond_sqlites_variable_limit(root):
+    with Library.open(root) as lib:
+        ids, child = _large_spawn(lib, 40_000)
+        started = lib.claim_job("w1")  # the root job; then one of the spawn
+        started = lib.claim_job("w1")
+        result = lib.undo()
+        assert result.summary == "cancelled 39999 queued job(s)"
+        assert len(result.job_ids) == 39_999 and started.id not in result.job_ids
+        assert lib.counts().queued == 0 and lib.job(started.id).status == "running"
+        assert lib.variant(child) is not None  # a job of it still runs: the variant stays
+
+
+def test_undo_of_a_large_spawn_drops_its_unused_variant(root):
+    with Library.open(root) as lib:
+        ids, child = _large_spawn(lib, 40_000)
+        result = lib.undo()
+        assert result.variant_id == child and len(result.job_ids) == 40_000
+        with pytest.raises(StoreError):
+            lib.variant(child)

@@ -1,9 +1,14 @@
-"""``doorways export --starred DIR``: the app's export (E) from the shell."""
+"""``doorways export --starred DIR``: the app's export (E) from the shell.
+
+Exit status: 0 when every chosen image was exported (or already there), 1 when no image
+matched or some were skipped as missing or damaged (each named on stderr), 2 when the
+folder cannot take the export (nothing is left half-written; run again to resume).
+"""
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
 from doorways_tui.cli.queue import open_library, user_errors
 
@@ -12,6 +17,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export",
         help="copy images (PNGs with metadata), a JSON/CSV sidecar and a contact sheet to DIR",
+        description="Copy images, a JSON/CSV sidecar and a contact sheet to DIR. Images"
+        " already there are skipped, so running it again resumes or adds to an export;"
+        " damaged or missing images are named on stderr and skipped (exit 1).",
     )
     p.add_argument("folder", metavar="DIR", help="where to put them (created if missing)")
     which = p.add_mutually_exclusive_group()
@@ -30,11 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    from doorways_tui.export import all_images, export_images
+    from doorways_tui.export import ExportError, all_images, export_folder, export_images
     from doorways_tui.store import ImageFilter, StoreError
 
     if not (args.starred or args.view or args.doors is not None):
         raise StoreError("say which images: --starred, --view VIEW or --doors N")
+    try:
+        folder = export_folder(args.folder)
+    except ExportError as exc:
+        raise StoreError(str(exc)) from None
     view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
     with open_library(args) as lib:
         theme_id = None
@@ -47,14 +59,21 @@ def run(args: argparse.Namespace) -> int:
         flt.where()  # validates (a door count outside 0-9 matches nothing, but say so)
         if args.doors is not None and not 0 <= args.doors <= 9:
             raise StoreError(f"--doors {args.doors} is not 0-9")
-        result = export_images(
-            lib, all_images(lib, flt), Path(args.folder), sheet=not args.no_sheet
-        )
-    if not result.files:
+        try:
+            result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
+        except ExportError as exc:
+            raise StoreError(str(exc)) from None
+        for image_id, why in result.bad:
+            where = lib.image(image_id).path
+            print(
+                f"doorways: warning: image {image_id} ({where}): {why}; not exported",
+                file=sys.stderr,
+            )
+    if not result.files and not result.bad:
         print("nothing to export: no image matches")
         return 1
     print(result.summary())
     for path in (result.sidecar_json, result.sidecar_csv, result.sheet):
         if path is not None:
             print(f"  {path.name}")
-    return 0
+    return 1 if result.bad else 0

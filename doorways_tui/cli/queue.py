@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from doorways_tui.store import Library, QueueItem, StoreError
+from doorways_tui.store.jobs import LARGE_QUEUE
 
 DEFAULT_THEME = "unsorted"
 
@@ -67,6 +68,17 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
+def confirm_large(n: int, *, yes: bool) -> None:
+    """Refuse to queue more than ``LARGE_QUEUE`` jobs at once unless told ``--yes``."""
+    from engine.errors import DoorwaysError
+
+    if n > LARGE_QUEUE and not yes:
+        raise DoorwaysError(
+            f"this would queue {n} jobs (more than {LARGE_QUEUE} at once); nothing queued:"
+            " add --yes to queue them"
+        )
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     from doorways_tui.cli.generate import add_generation_options
 
@@ -83,6 +95,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--variant", type=int, metavar="ID", help="queue onto this existing prompt variant"
     )
     add.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    add.add_argument(
+        "--yes", action="store_true", help=f"queue more than {LARGE_QUEUE} jobs without asking"
+    )
     add.set_defaults(handler=run_add)
 
     ls = qs.add_parser("list", help="running and queued jobs, and recent failures")
@@ -108,6 +123,7 @@ def run_add(args: argparse.Namespace) -> int:
     from doorways_tui.cli.generate import config_from_args
 
     seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
+    confirm_large(len(seeds), yes=args.yes)
     with open_library(args, create=True) as lib:
         if args.variant is not None:
             variant = lib.variant(args.variant)
@@ -245,10 +261,17 @@ def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, don
 
 @user_errors
 def run_cancel(args: argparse.Namespace) -> int:
-    also = "queued" if args.all_queued else None
-    return _each_job(
-        args, also=also, flag="--all-queued", act=lambda lib, i: lib.cancel_job(i), done="cancelled"
-    )
+    """The ids given, one line each; with --all-queued every queued job in one transaction
+    (one line: a million queued jobs is one statement, not a million commits)."""
+    if not args.all_queued:
+        return _each_job(
+            args, also=None, flag="--all-queued", act=Library.cancel_job, done="cancelled"
+        )
+    with open_library(args) as lib:
+        for job_id in args.ids:
+            print(f"job {lib.cancel_job(job_id).id} cancelled")
+        print(f"cancelled {lib.cancel_queued()} queued job(s)")
+    return 0
 
 
 @user_errors

@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from doorways_tui.store.jobs import LARGE_QUEUE
+
 DEFAULT_SHOW = 8
 MAX_WARNINGS = 20
 
@@ -31,6 +33,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     queue = tsub.add_parser("queue", help="add a theme to the library (only what is new)")
     _theme_args(queue)
     queue.add_argument("--dry-run", action="store_true", help="count what is new; add nothing")
+    queue.add_argument(
+        "--yes",
+        action="store_true",
+        help=f"queue more than {LARGE_QUEUE} new jobs without asking",
+    )
     queue.add_argument(
         "--allow-missing-models",
         action="store_true",
@@ -124,7 +131,8 @@ def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from doorways_tui.themes import load_theme, long_prompts, summary
+    from doorways_tui.cli.queue import confirm_large
+    from doorways_tui.themes import job_count, load_theme, long_prompts, summary
     from doorways_tui.themes.library import queue_theme
     from engine.errors import DoorwaysError
 
@@ -142,6 +150,9 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
         print(f"warning: {models.refusal()}", file=out)
     _report_long(long_prompts(variants), out)
     library = _open_library(args)
+    if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
+        planned = queue_theme(library, theme, variants, dry_run=True).new_jobs
+        confirm_large(planned, yes=False)
     report = queue_theme(library, theme, variants, dry_run=args.dry_run)
     verb = "would add" if args.dry_run else "added"
     print(

@@ -12,6 +12,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
+from doorways_tui.export_files import ExportError, check_folder, export_folder
+
 
 @dataclass(frozen=True)
 class ExportRequest:
@@ -50,7 +52,8 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
             yield Label("Export", classes="dialog-title")
             yield Static(
                 "PNGs with their parameters, a JSON and CSV sidecar, and a contact "
-                "sheet. Nothing in the folder is overwritten. Tab edits the folder."
+                "sheet. Images already in the folder are skipped and nothing is "
+                "overwritten; damaged images are reported. Tab edits the folder."
             )
             yield Input(str(self.folder), id="export-folder")
             yield Static(
@@ -65,11 +68,12 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
         self.action_export(True)
 
     def action_export(self, starred: bool) -> None:
-        folder = self.query_one("#export-folder", Input).value.strip()
-        if not folder:
-            self.notify("type a folder", severity="warning")
+        try:
+            folder = check_folder(export_folder(self.query_one("#export-folder", Input).value))
+        except ExportError as exc:
+            self.notify(str(exc), severity="warning")
             return
-        self.dismiss(ExportRequest(Path(folder).expanduser(), starred))
+        self.dismiss(ExportRequest(folder, starred))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

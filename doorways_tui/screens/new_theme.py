@@ -5,8 +5,9 @@ reads files, loads CLIP's tokenizer and checks the model cache, so it runs in a 
 worker. A line says which models the jobs will use and whether their weights are here; ``m``
 (or the switch) swaps in the tiny demo models. Enter (or Ctrl+S, which also works inside the
 pairs box) dismisses with a ``ThemeRequest``, whose variants carry the chosen models; with
-models not downloaded the first Enter only warns and a second one queues anyway. Escape
-dismisses with None. The caller queues it (``doorways_tui.themes.library.queue_theme``).
+models not downloaded, or more than ``LARGE_QUEUE`` jobs, the first Enter only says so and a
+second one queues anyway. Escape dismisses with None. The caller queues it
+(``doorways_tui.themes.library.queue_theme``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from doorways_tui.store.jobs import LARGE_QUEUE
 from doorways_tui.themes import ThemeError, shipped_themes
 from doorways_tui.themes.models import DEMO, ModelCheck
 from doorways_tui.themes.request import ThemeRequest, build_request
@@ -72,7 +74,7 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
     request: reactive[ThemeRequest | None] = reactive(None)
     demo_models: reactive[bool] = reactive(False)
     _generation = 0  # which count is current; an older worker's result is dropped
-    _confirming = False  # Enter was pressed once with models not downloaded
+    _confirming = False  # Enter was pressed once and the dialog asked (see _reasons_to_ask)
 
     def __init__(
         self,
@@ -237,15 +239,10 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
             self.query_one("#queue-theme", Button).disabled = False
 
     def _confirm(self, asking: bool) -> None:
-        """Ask (or stop asking) whether to queue with models that are not downloaded."""
+        """Ask (or stop asking) whether to queue what needs a second Enter."""
         self._confirming = asking
-        warning = ""
-        if asking and self.request is not None and self.request.models is not None:
-            warning = (
-                f"{self.request.models.missing}\n"
-                "Every job will fail until the weights are fetched. Enter again queues anyway;"
-                " m uses the demo models instead."
-            )
+        reasons = _reasons_to_ask(self.request) if asking and self.request is not None else []
+        warning = "\n".join([*reasons, "Enter again queues anyway."]) if reasons else ""
         self.query_one("#models-warning", Static).update(warning)
         self.query_one("#queue-theme", Button).label = "Queue anyway" if asking else "Queue"
 
@@ -255,7 +252,7 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
         request = self.request
         if request is None:
             return
-        if request.models is not None and not request.models.ready and not self._confirming:
+        if _reasons_to_ask(request) and not self._confirming:
             self._confirm(True)
             self.app.bell()
             return
@@ -266,6 +263,21 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _reasons_to_ask(request: ThemeRequest) -> list[str]:
+    """Why queueing ``request`` takes a second Enter: models whose weights are not here
+    (every job would fail), or more jobs than ``LARGE_QUEUE`` at once (a slip of the seed
+    count should not fill the queue for months)."""
+    reasons = []
+    if request.models is not None and not request.models.ready:
+        reasons.append(
+            f"{request.models.missing}\nEvery job will fail until the weights are fetched;"
+            " m uses the demo models instead."
+        )
+    if request.job_count > LARGE_QUEUE:
+        reasons.append(f"This queues {request.job_count} jobs, more than {LARGE_QUEUE} at once.")
+    return reasons
 
 
 def _models_text(models: ModelCheck | None) -> str:

@@ -22,6 +22,10 @@ from doorways_tui.store.tree import TreeMixin
 # Keys of a generation config that belong to one attempt, never to a queued job.
 _RUN_ONLY_KEYS = ("resume_latent", "start_step")
 
+# Queueing more jobs than this at once asks first (the CLI's --yes, the app's second Enter):
+# a typo in a seed count should not fill the queue for a year.
+LARGE_QUEUE = 500
+
 _QUEUE_COLUMNS = (
     "j.id, j.variant_id, j.seed, j.status, j.priority, j.attempts, j.error, j.step, j.total,"
     " j.it_per_s, j.eta_s, j.worker_id, j.created, j.started, j.finished, v.prompt"
@@ -182,6 +186,29 @@ class JobsMixin(TreeMixin):
         if job.status == "queued" and job.checkpoint:
             remove_quietly(self.abspath(job.checkpoint))
         return self.job(job_id)
+
+    def cancel_queued(self) -> int:
+        """Cancel every queued job, in one transaction and a few statements however many
+        there are (a million is one UPDATE, not a million transactions); their previews
+        and checkpoints go too. Returns how many were cancelled."""
+        queued = "SELECT id FROM jobs WHERE status = 'queued'"
+        with self.db.write() as conn:
+            files = conn.execute(
+                f"DELETE FROM images WHERE kind = 'preview' AND job_id IN ({queued}) RETURNING path"
+            ).fetchall()
+            files += conn.execute(
+                "SELECT checkpoint FROM jobs WHERE status = 'queued' AND checkpoint IS NOT NULL"
+            ).fetchall()
+            n = conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
+                " checkpoint_step = NULL WHERE status = 'queued'",
+                (self.clock(),),
+            ).rowcount
+            if n:
+                self._event(conn, "jobs_cancelled", count=n, was="queued")
+        for row in files:
+            remove_quietly(self.abspath(row[0]))
+        return n
 
     def retry_job(self, job_id: int, *, priority: int | None = None) -> Job:
         """Put a failed or cancelled job back in the queue (resuming from its checkpoint

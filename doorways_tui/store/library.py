@@ -126,18 +126,20 @@ class Library(WorkersMixin):
         return UndoResult("triage", f"image {image_id}: {fields} restored", image_id=image_id)
 
     def _undo_spawn(self, conn, data: dict[str, Any]) -> UndoResult:
-        job_ids: list[int] = data["job_ids"]
-        marks = ",".join("?" * len(job_ids))
+        # The ids travel as one JSON parameter, never one SQL variable each: a theme of a
+        # million jobs is one statement (SQLite allows 32766 variables by default).
+        ids = json.dumps(data["job_ids"])
         cancelled = [
             r[0]
             for r in conn.execute(
-                f"UPDATE jobs SET status = 'cancelled', finished = ? WHERE id IN ({marks})"
-                " AND status = 'queued' RETURNING id",
-                (self.clock(), *job_ids),
+                "UPDATE jobs SET status = 'cancelled', finished = ?"
+                " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'"
+                " RETURNING id",
+                (self.clock(), ids),
             )
         ]
         variant_id = data.get("variant_id")
-        removed = variant_id is not None and self._drop_unused_variant(conn, variant_id, job_ids)
+        removed = variant_id is not None and self._drop_unused_variant(conn, variant_id, ids)
         summary = f"cancelled {len(cancelled)} queued job(s)"
         if removed:
             summary += f", removed variant {variant_id}"
@@ -148,17 +150,19 @@ class Library(WorkersMixin):
             variant_id=variant_id if removed else None,
         )
 
-    def _drop_unused_variant(self, conn, variant_id: int, job_ids: list[int]) -> bool:
+    def _drop_unused_variant(self, conn, variant_id: int, job_ids: str) -> bool:
         """Delete a spawned variant if it has no children, no images, and no jobs other than
-        the cancelled ones of its spawn."""
+        the cancelled ones of its spawn (``job_ids``, a JSON list)."""
         if conn.execute("SELECT 1 FROM variants WHERE parent_id = ?", (variant_id,)).fetchone():
             return False
         if conn.execute("SELECT 1 FROM images WHERE variant_id = ?", (variant_id,)).fetchone():
             return False
-        others = conn.execute(
-            "SELECT id, status FROM jobs WHERE variant_id = ?", (variant_id,)
-        ).fetchall()
-        if any(r[0] not in job_ids or r[1] != "cancelled" for r in others):
+        other = conn.execute(
+            "SELECT 1 FROM jobs WHERE variant_id = ? AND (status != 'cancelled'"
+            " OR id NOT IN (SELECT value FROM json_each(?))) LIMIT 1",
+            (variant_id, job_ids),
+        ).fetchone()
+        if other is not None:
             return False
         conn.execute("DELETE FROM jobs WHERE variant_id = ?", (variant_id,))
         conn.execute("DELETE FROM variants WHERE id = ?", (variant_id,))
