@@ -217,6 +217,31 @@ def test_a_job_whose_worker_process_is_gone_runs_at_once_even_exit_when_idle(lib
     assert requeued["reason"] == "worker gone"
 
 
+def test_a_worker_restarted_under_the_same_id_gives_back_its_old_jobs(lib, model_dir):
+    """The old process (same id, so its row now carries the new pid) died mid-job."""
+    (job,) = seed_jobs(lib, 1, config=FAST)
+    lib.register_worker("w-test", device="cpu", pid=_dead_pid())
+    lib.claim_job("w-test")
+    assert run_worker(lib, options(model_dir), install_signals=False) == 1
+    done = lib.job(job.id)
+    assert (done.status, done.attempts) == ("done", 2)
+
+
+def test_an_unreaped_worker_process_counts_as_gone():
+    """A detached worker whose parent (the app) never reaps it stays a zombie."""
+    from doorways_tui.store.claims import pid_running
+
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    try:
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        assert not pid_running(proc.pid) and pid_running(os.getpid())
+    finally:
+        proc.wait()
+
+
 def test_a_live_or_frozen_worker_on_this_host_keeps_its_job(lib):
     (job,) = seed_jobs(lib, 1)
     lib.register_worker("alive", device="cpu")  # this process

@@ -8,7 +8,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from doorways_tui.store.claims import DEFAULT_STALE_AFTER, pid_running
+from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, pid_running
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.files import remove_quietly, stale_temp_files
 from doorways_tui.store.images import ImagesMixin
@@ -31,9 +31,17 @@ class WorkersMixin(ImagesMixin):
         host: str | None = None,
         log_path: str | None = None,
     ) -> WorkerInfo:
-        """Record a worker starting (or restarting under the same id)."""
+        """Record a worker starting (or restarting under the same id: jobs still running
+        under that id belonged to its previous process, and go back to the queue now)."""
         now = self.clock()
         with self.db.write() as conn:
+            self._requeue(
+                conn,
+                "worker_id = ?",
+                [worker_id],
+                reason="worker gone",
+                max_attempts=DEFAULT_MAX_ATTEMPTS,
+            )
             conn.execute(
                 "INSERT INTO workers(id, pid, host, device, started, heartbeat, state, log_path)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'starting', ?)"
