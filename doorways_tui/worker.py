@@ -3,9 +3,12 @@ when they share a size and models (``--batch``).
 
 One process per GPU. It registers itself, heartbeats from a background thread (so a long
 model load or a slow step never looks like death), and on SIGTERM/SIGINT stops at the end of
-the current step, saves the latent and puts the job back in the queue. A worker that dies
-without a word (kill -9, power cut) stops heartbeating; the next claim by any worker puts
-its job back in the queue, and it resumes from its last latent checkpoint.
+the current step, saves the latent and puts the job back in the queue; a second signal, or
+anything else that ends it mid-job, gives its jobs back at once. A worker that dies without
+a word (kill -9, power cut) stops heartbeating; the next claim by any worker puts its job
+back in the queue (at once when it ran on the same host and its process is gone), and it
+resumes from its last latent checkpoint. On start, a worker removes the temporary files
+that killed workers left behind.
 
 This module imports neither Textual nor (until a job runs) torch.
 """
@@ -103,7 +106,7 @@ class Worker:
         self.id = options.worker_id
         self.stop = threading.Event()  # set by a signal: finish this step and leave
         self.lost_jobs: set[int] = set()  # current jobs that stopped being ours
-        self.current_jobs: list[int] = []
+        self.current_jobs: dict[int, int] = {}  # job id -> the lease of our claim
         self.jobs_run = 0
         self._runner = None
 
@@ -116,6 +119,8 @@ class Worker:
         log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
         if warning := device_warning(self.lib, self.id):
             log.warning("%s", warning)
+        if swept := self.lib.sweep_temp_files():
+            log.info("removed %d temporary file(s) left by killed workers", len(swept))
         beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         beat.start()
         try:
@@ -148,12 +153,29 @@ class Worker:
             idle = False
             jobs = [job, *self._fill_batch(job)]
             self.lost_jobs.clear()
-            self.current_jobs = [j.id for j in jobs]
+            self.current_jobs = {j.id: j.lease for j in jobs}
             try:
                 outcomes = self._job_runner().run_batch(jobs)
+            except BaseException:
+                self._abandon()
+                raise
             finally:
-                self.current_jobs = []
+                self.current_jobs = {}
             self.jobs_run += sum(outcome in ("done", "failed") for outcome in outcomes)
+
+    def _abandon(self) -> None:
+        """Leaving mid-job (a second signal, a crash): give the jobs back now, not when the
+        heartbeat goes stale, so any worker (even one started with --exit-when-idle) runs
+        them next."""
+        try:
+            back = self.lib.abandon_jobs(
+                self.id, self.current_jobs, max_attempts=self.options.max_attempts
+            )
+        except Exception:  # the database itself failing: the heartbeat going stale will do
+            log.exception("could not give back jobs %s", sorted(self.current_jobs))
+            return
+        if back:
+            log.info("gave back job(s) %s unfinished", ", ".join(map(str, back)))
 
     def _fill_batch(self, first) -> list:
         """Claim more queued jobs with the first one's size and models, up to the batch."""
@@ -207,9 +229,9 @@ class Worker:
     def _heartbeat_loop(self) -> None:
         interval = self.options.heartbeat_interval
         while not self.stop.wait(interval):
-            for job_id in list(self.current_jobs) or [None]:
+            for job_id, lease in list(self.current_jobs.items()) or [(None, None)]:
                 try:
-                    owned = self.lib.heartbeat(self.id, job_id)
+                    owned = self.lib.heartbeat(self.id, job_id, lease=lease)
                 except Exception:  # a heartbeat must never kill the worker
                     log.exception("heartbeat failed")
                     continue

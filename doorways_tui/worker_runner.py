@@ -1,11 +1,15 @@
 """Running one claimed job with the engine: resume, progress, previews, checkpoints, result.
 
-Whatever goes wrong with a job (a bad config, missing weights, out of memory) ends as that
-job's error text; the worker goes on with the next one.
+Whatever goes wrong with a job (a bad config, missing weights, out of memory, a full disk)
+ends as that job's error text; the worker goes on with the next one.
+
+Every file is written under this attempt's own temporary name and handed to the store, which
+moves it into place only while the job is still this worker's (see store/claims.py).
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 import traceback
@@ -14,7 +18,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from doorways_tui.store import Job, Library
-from doorways_tui.store.files import checkpoint_relpath, image_relpath, remove_quietly, sha256_file
+from doorways_tui.store.files import (
+    attempt_tag,
+    checkpoint_relpath,
+    image_relpath,
+    remove_quietly,
+    sha256_file,
+    staged_path,
+)
 from engine import (
     Cancelled,
     GenerationConfig,
@@ -35,6 +46,13 @@ if TYPE_CHECKING:
 log = logging.getLogger("doorways.worker")
 
 Outcome = Literal["done", "failed", "released", "lost"]
+
+
+def write_error(relpath: str, exc: OSError) -> str:
+    """The job's error when one of its files cannot be written."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"disk full writing {relpath}: free some space, then retry the job"
+    return f"could not write {relpath}: {exc.strerror or exc}"
 
 
 def oom_message(config: GenerationConfig, device: str) -> str:
@@ -126,7 +144,9 @@ class JobRunner:
                 log.warning(
                     "job %d: out of memory in a batch of %d; requeued to run alone", job.id, size
                 )
-                self.lib.release_job(job.id, self.worker_id, reason="out of memory in a batch")
+                self.lib.release_job(
+                    job.id, self.worker_id, reason="out of memory in a batch", lease=job.lease
+                )
                 return "released"
             if isinstance(exc, OutOfMemoryError):  # the engine's message says what to change
                 return self._fail(job, str(exc))
@@ -169,59 +189,79 @@ class JobRunner:
 
     def _finish(self, job: Job, result) -> Outcome:
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
-        path = self.lib.abspath(rel)
-        save_png(
-            path, result.image, result.config, extra={"job_id": job.id, "losses": result.losses}
-        )
-        image = self.lib.finish_job(
-            job.id,
-            self.worker_id,
-            path=rel,
-            step=result.steps,
-            width=result.image.width,
-            height=result.image.height,
-            sha256=sha256_file(path),
-            seconds=result.seconds,
-        )
+        staged = self.staged(job, rel)
+        try:
+            save_png(
+                staged,
+                result.image,
+                result.config,
+                extra={"job_id": job.id, "losses": result.losses},
+            )
+            image = self.lib.finish_job(
+                job.id,
+                self.worker_id,
+                path=rel,
+                step=result.steps,
+                width=result.image.width,
+                height=result.image.height,
+                sha256=sha256_file(staged),
+                seconds=result.seconds,
+                staged=staged,
+                lease=job.lease,
+            )
+        except OSError as exc:
+            remove_quietly(staged)
+            return self._fail(job, write_error(rel, exc))
         if image is None:
-            return self._lost(job, path)
-        log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, rel)
+            return self._lost(job)
+        log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
         return "done"
+
+    def staged(self, job: Job, relpath: str) -> Path:
+        """This attempt's temporary file for the library file ``relpath``."""
+        return staged_path(self.lib.abspath(relpath), attempt_tag(self.worker_id, job.lease))
 
     def _cancelled(self, job: Job, exc: Cancelled) -> Outcome:
         if self.is_lost(job):
             return self._lost(job)
         if exc.state is not None and exc.step > (job.checkpoint_step or 0):
-            self.checkpoint(job, exc.state, exc.step)
-        self.lib.release_job(job.id, self.worker_id, reason="worker stopping")
+            try:
+                self.checkpoint(job, exc.state, exc.step)
+            except DoorwaysError as error:  # it resumes from an older checkpoint
+                log.warning("job %d: %s", job.id, error)
+        self.lib.release_job(job.id, self.worker_id, reason="worker stopping", lease=job.lease)
         log.info("job %d: stopped at step %d and put back in the queue", job.id, exc.step)
         return "released"
 
-    def _lost(self, job: Job, written: Path | None = None) -> Outcome:
-        """The job was cancelled or given to another worker: leave it alone."""
+    def _lost(self, job: Job) -> Outcome:
+        """The job was cancelled or given to another worker: leave it alone. (Its preview
+        went with the cancel, and no file of ours reached its place once it was not ours.)"""
         status = self.lib.job(job.id).status
         if status == "cancelled":
-            if written is not None:
-                remove_quietly(written)
-            prev = image_relpath(
-                variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview"
-            )
-            remove_quietly(self.lib.abspath(prev))
             remove_quietly(self.lib.abspath(checkpoint_relpath(job.id)))
         log.info("job %d: no longer ours (%s); dropped", job.id, status)
         return "lost"
 
     def _fail(self, job: Job, message: str) -> Outcome:
         log.warning("job %d failed: %s", job.id, message)
-        if not self.lib.fail_job(job.id, self.worker_id, message):
+        if not self.lib.fail_job(job.id, self.worker_id, message, lease=job.lease):
             return self._lost(job)
         return "failed"
 
     def checkpoint(self, job: Job, state: dict, step: int) -> None:
-        """Save the resumable state and record it (atomic file, then the row)."""
+        """Save the resumable state and record it (the file moves into place with the row).
+        A file that cannot be written is a DoorwaysError saying why."""
         rel = checkpoint_relpath(job.id)
-        save_state(self.lib.abspath(rel), state)
-        if not self.lib.set_checkpoint(job.id, self.worker_id, path=rel, step=step):
+        staged = self.staged(job, rel)
+        try:
+            save_state(staged, state)
+            owned = self.lib.set_checkpoint(
+                job.id, self.worker_id, path=rel, step=step, staged=staged, lease=job.lease
+            )
+        except OSError as exc:
+            remove_quietly(staged)
+            raise DoorwaysError(write_error(rel, exc)) from exc
+        if not owned:
             self.mark_lost(job)
 
     def _device(self) -> str:
@@ -255,19 +295,7 @@ class _Progress:
         last = step >= info.total
         preview = info.preview if not last else None
         if preview is not None:
-            path = self.lib.abspath(self.preview_rel)
-            save_png(path, preview, self.config, extra={"job_id": self.job.id, "step": step})
-            self._owned(
-                self.lib.set_preview(
-                    self.job.id,
-                    self.worker_id,
-                    path=self.preview_rel,
-                    step=step,
-                    width=preview.width,
-                    height=preview.height,
-                    sha256=sha256_file(path),
-                )
-            )
+            self._preview(step, preview)
         options = self.runner.options
         if not last and (preview is not None or now - self.last_checkpoint >= options.checkpoint_s):
             self.runner.checkpoint(self.job, info.state(), step)
@@ -281,9 +309,30 @@ class _Progress:
                     total=info.total,
                     it_per_s=info.it_per_s,
                     eta_s=info.eta_s,
+                    lease=self.job.lease,
                 )
             )
             self.last_write = now
+
+    def _preview(self, step: int, preview) -> None:
+        staged = self.runner.staged(self.job, self.preview_rel)
+        try:
+            save_png(staged, preview, self.config, extra={"job_id": self.job.id, "step": step})
+            owned = self.lib.set_preview(
+                self.job.id,
+                self.worker_id,
+                path=self.preview_rel,
+                step=step,
+                width=preview.width,
+                height=preview.height,
+                sha256=sha256_file(staged),
+                staged=staged,
+                lease=self.job.lease,
+            )
+        except OSError as exc:
+            remove_quietly(staged)
+            raise DoorwaysError(write_error(self.preview_rel, exc)) from exc
+        self._owned(owned)
 
     def _owned(self, owned: bool) -> None:
         if not owned:

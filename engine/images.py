@@ -55,8 +55,12 @@ def save_png(
         "doorways", json.dumps({"config": config.to_dict(), **(extra or {})}, ensure_ascii=False)
     )
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    image.save(tmp, format="PNG", pnginfo=info)
-    os.replace(tmp, path)
+    try:
+        image.save(tmp, format="PNG", pnginfo=info)
+        os.replace(tmp, path)
+    except BaseException:  # a full disk must not leave half a file behind
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 
@@ -79,8 +83,12 @@ def save_state(path: Path, state: dict[str, Any]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    try:
+        torch.save(state, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return path
 
 

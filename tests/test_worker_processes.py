@@ -1,9 +1,10 @@
-"""Workers as real processes on one library: sharing, kill -9, SIGTERM, --detach."""
+"""Workers as real processes on one library: sharing, kill -9, SIGTERM, SIGSTOP, --detach."""
 
 from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -117,7 +118,10 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
     assert (done.status, done.worker_id, done.attempts, done.step) == ("done", "second", 2, 16)
     assert f"job {job.id}: resuming from step {at}" in second_log.read_text()
     requeued = [e.payload() for e in lib.events(kind="job_requeued")]
-    assert requeued == [{"job_id": job.id, "reason": "stale", "status": "queued", "from_step": at}]
+    # its process is gone on this host: requeued at the first claim, not after --stale-after
+    assert requeued == [
+        {"job_id": job.id, "reason": "worker gone", "status": "queued", "from_step": at}
+    ]
     (image,) = lib.images_for_job(job.id)  # one final, the preview gone
     assert image.kind == "final" and sha256_file(lib.abspath(image.path)) == image.sha256
     assert not any(lib.abspath("checkpoints").iterdir())
@@ -141,6 +145,102 @@ def test_sigterm_stops_after_the_step_and_requeues_with_the_latent(lib, tmp_path
     assert lib.worker("w").state == "stopped"
     assert [e.payload()["reason"] for e in lib.events(kind="job_requeued")] == ["worker stopping"]
     assert "put back in the queue" in log.read_text()
+
+
+def freeze(proc: subprocess.Popen, lib: Library) -> None:
+    """SIGSTOP the worker, but never while it holds the library's write lock (a frozen
+    writer would stall every other worker: SQLite has no way round that)."""
+    for _ in range(100):
+        os.kill(proc.pid, signal.SIGSTOP)
+        probe = sqlite3.connect(lib.root / "library.db", timeout=0.5, isolation_level=None)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+            probe.execute("ROLLBACK")
+            return
+        except sqlite3.OperationalError:
+            os.kill(proc.pid, signal.SIGCONT)
+            time.sleep(0.05)
+        finally:
+            probe.close()
+    raise AssertionError("the worker always held the write lock")
+
+
+def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 40, "preview_every": 2})
+    a_log = tmp_path / "a.log"
+    a = start_worker(lib, a_log, "--worker-id", "a", "--stale-after", "3")
+    b = None
+    try:
+        wait_for(
+            lambda: (lib.job(job.id).checkpoint_step or 0) >= 2,
+            timeout=120,
+            what="a checkpoint",
+            procs=[a],
+        )
+        freeze(a, lib)
+        lib.db.execute("UPDATE jobs SET heartbeat = 0 WHERE id = ?", (job.id,))  # gone stale
+        b_log = tmp_path / "b.log"
+        b = start_worker(lib, b_log, "--worker-id", "b", "--stale-after", "3", "--max-jobs", "1")
+        assert b.wait(180) == 0, b_log.read_text()
+        assert (lib.job(job.id).status, lib.job(job.id).worker_id) == ("done", "b")
+        os.kill(a.pid, signal.SIGCONT)
+        wait_for(
+            lambda: "no longer ours" in a_log.read_text(),
+            timeout=60,
+            what="A to drop the job",
+            procs=[a],
+        )
+        a.send_signal(signal.SIGTERM)
+        assert a.wait(60) == 0, a_log.read_text()
+    finally:
+        stop(a, *([b] if b else []))
+    (image,) = lib.images_for_job(job.id)
+    assert sha256_file(lib.abspath(image.path)) == image.sha256
+    assert [p.name for p in lib.abspath("images").rglob("*") if p.is_file()] == [
+        Path(image.path).name
+    ]
+    assert not any(lib.abspath("checkpoints").iterdir())
+    assert list(lib.root.rglob("*.tmp")) == []
+
+
+def test_a_second_signal_gives_the_job_back_at_once(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 500, "preview_every": 0})
+    log = tmp_path / "w.log"
+    worker = start_worker(lib, log, "--worker-id", "w")
+    try:
+        wait_for(lambda: lib.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
+        freeze(worker, lib)  # so both signals are pending together: the second one lands
+        worker.send_signal(signal.SIGTERM)
+        worker.send_signal(signal.SIGINT)
+        worker.send_signal(signal.SIGCONT)
+        assert worker.wait(60) == 130, log.read_text()
+    finally:
+        stop(worker)
+    back = lib.job(job.id)
+    assert (back.status, back.worker_id) == ("queued", None)
+    assert lib.worker("w").state == "stopped"
+    assert "interrupted" in log.read_text()
+
+
+def test_a_job_whose_worker_was_killed_early_runs_on_an_exit_when_idle_worker(lib, tmp_path):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 4, "preview_every": 0})
+    first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first")
+    try:
+        wait_for(
+            lambda: lib.job(job.id).status == "running", timeout=120, what="a claim", procs=[first]
+        )
+        os.kill(first.pid, signal.SIGKILL)  # while it loads its models, or soon after
+        first.wait(10)
+    finally:
+        stop(first)
+    log = tmp_path / "second.log"
+    second = start_worker(lib, log, "--worker-id", "second", "--exit-when-idle")
+    try:
+        assert second.wait(180) == 0, log.read_text()
+    finally:
+        stop(second)
+    done = lib.job(job.id)
+    assert (done.status, done.worker_id, done.attempts) == ("done", "second", 2)
 
 
 def test_detach_outlives_its_terminal_and_logs_to_a_file(lib, tmp_path):

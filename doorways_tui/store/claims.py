@@ -1,24 +1,75 @@
 """The queue as a worker sees it: claim, report progress, checkpoint, finish, fail, release.
 
 Every write a worker makes about a job checks that the job is still ``running`` and still
-its own (``_owned``). A job cancelled by the artist, or taken back because this worker's
-heartbeat went stale, makes those writes return False, and the worker drops the job. So
-two workers never both finish one job, even if a "dead" worker comes back to life.
+its own (``_owned``: its worker id and, from a worker, the lease of its claim). A job
+cancelled by the artist, or taken back because this worker's heartbeat went stale or its
+process is gone, makes those writes return False, and the worker drops the job. So two
+workers never both finish one job, even if a "dead" worker comes back to life.
+
+A worker writes its files (final, preview, checkpoint) under a temporary name of its own
+(``files.staged_path``) and hands that name to the store, which moves the file into place in
+the same ``BEGIN IMMEDIATE`` transaction that checks ownership and records it, or removes
+it. A worker frozen while another took its job over therefore never replaces a file.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
+import os
+import socket
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 
-from doorways_tui.store.files import remove_quietly
+from doorways_tui.store.files import numbered_relpath, remove_quietly
 from doorways_tui.store.jobs import JobsMixin
 from doorways_tui.store.records import Image, Job
 
 DEFAULT_STALE_AFTER = 60.0
 DEFAULT_MAX_ATTEMPTS = 5
 
-_OWNED = "id = ? AND worker_id = ? AND status = 'running'"
+# Why a running job went back to the queue: the event's reason, and the error it ends with
+# once it has used up its attempts ("... 5 times; retry to try again").
+_REQUEUE_REASONS = {
+    "stale": "its worker stopped responding",
+    "worker gone": "its worker's process ended",
+    "worker exited": "its worker exited before finishing it",
+}
+
+
+def pid_running(pid: int) -> bool:
+    """Whether a process with this pid exists on this host (a zombie counts as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc (macOS): the kill above is all we know
+    return state != "Z"
+
+
+def _owned_where(job_id: int, worker_id: str, lease: int | None) -> tuple[str, list[object]]:
+    """The rows a worker may write: its job, still running, still on its claim."""
+    sql, params = "id = ? AND worker_id = ? AND status = 'running'", [job_id, worker_id]
+    if lease is not None:
+        sql += " AND lease = ?"
+        params.append(lease)
+    return sql, params
+
+
+@contextlib.contextmanager
+def _never_left(staged: Path | None) -> Iterator[None]:
+    """A staged file is moved into place by the body, or removed: never left behind."""
+    try:
+        yield
+    finally:
+        if staged is not None:
+            remove_quietly(staged)
 
 
 class ClaimsMixin(JobsMixin):
@@ -44,10 +95,10 @@ class ClaimsMixin(JobsMixin):
             match += f" AND COALESCE(json_extract(config, '$.{key}'), ?) IS ?"
             params += [(defaults or {}).get(key), value]
         with self.db.write() as conn:
-            self._requeue_stale(conn, stale_after=stale_after, max_attempts=max_attempts)
+            self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
             now = self.clock()
             row = conn.execute(
-                "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1,"
+                "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1, lease = lease + 1,"
                 " heartbeat = ?, started = COALESCE(started, ?), error = NULL"
                 " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'" + match + ""
                 "             ORDER BY priority DESC, id LIMIT 1)"
@@ -72,33 +123,102 @@ class ClaimsMixin(JobsMixin):
         stale_after: float = DEFAULT_STALE_AFTER,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> list[int]:
-        """Put running jobs whose heartbeat is older than ``stale_after`` back in the queue
-        (or fail them after ``max_attempts``); returns their ids."""
+        """Put running jobs whose worker is gone back in the queue (or fail them after
+        ``max_attempts``); returns their ids. Gone: its heartbeat is older than
+        ``stale_after``, or it ran on this host and its process no longer exists."""
         with self.db.write() as conn:
-            return self._requeue_stale(conn, stale_after=stale_after, max_attempts=max_attempts)
+            return self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
 
-    def _requeue_stale(
+    def _requeue_orphans(
         self, conn: sqlite3.Connection, *, stale_after: float, max_attempts: int
     ) -> list[int]:
+        ids = []
+        if gone := self._gone_workers(conn):
+            marks = ",".join("?" * len(gone))
+            ids = self._requeue(
+                conn,
+                f"worker_id IN ({marks})",
+                gone,
+                reason="worker gone",
+                max_attempts=max_attempts,
+            )
+        cutoff = self.clock() - stale_after
+        return ids + self._requeue(
+            conn,
+            "heartbeat IS NULL OR heartbeat < ?",
+            [cutoff],
+            reason="stale",
+            max_attempts=max_attempts,
+        )
+
+    @staticmethod
+    def _gone_workers(conn: sqlite3.Connection) -> list[str]:
+        """Workers with a running job that ran on this host and whose process is gone (a
+        kill -9, a second Ctrl-C, a crash during model load): no need to wait for their
+        heartbeat to go stale."""
+        rows = conn.execute(
+            "SELECT DISTINCT w.id, w.pid FROM workers w JOIN jobs j ON j.worker_id = w.id"
+            " WHERE j.status = 'running' AND w.host = ?",
+            (socket.gethostname(),),
+        ).fetchall()
+        return [worker_id for worker_id, pid in rows if not pid_running(pid)]
+
+    def _requeue(
+        self,
+        conn: sqlite3.Connection,
+        where: str,
+        params: list[object],
+        *,
+        reason: str,
+        max_attempts: int,
+    ) -> list[int]:
+        """Put the running jobs matching ``where`` back in the queue, from their checkpoint;
+        the attempt counts, so a job that keeps losing its worker ends failed."""
         now = self.clock()
         rows = conn.execute(
             "UPDATE jobs SET"
-            " status = CASE WHEN attempts >= :max THEN 'failed' ELSE 'queued' END,"
-            " error = CASE WHEN attempts >= :max"
-            "   THEN 'its worker stopped responding ' || attempts || ' times; retry to try again'"
-            "   ELSE error END,"
-            " finished = CASE WHEN attempts >= :max THEN :now ELSE NULL END,"
+            " status = CASE WHEN attempts >= ? THEN 'failed' ELSE 'queued' END,"
+            " error = CASE WHEN attempts >= ?"
+            "   THEN ? || ' ' || attempts || ' times; retry to try again' ELSE error END,"
+            " finished = CASE WHEN attempts >= ? THEN ? ELSE NULL END,"
             " step = COALESCE(checkpoint_step, 0), worker_id = NULL, heartbeat = NULL,"
             " it_per_s = NULL, eta_s = NULL"
-            " WHERE status = 'running' AND (heartbeat IS NULL OR heartbeat < :cutoff)"
+            f" WHERE status = 'running' AND ({where})"
             " RETURNING id, status, checkpoint_step",
-            {"max": max_attempts, "now": now, "cutoff": now - stale_after},
+            (max_attempts, max_attempts, _REQUEUE_REASONS[reason], max_attempts, now, *params),
         ).fetchall()
         for row in rows:
             self._event(
-                conn, "job_requeued", job_id=row[0], reason="stale", status=row[1], from_step=row[2]
+                conn, "job_requeued", job_id=row[0], reason=reason, status=row[1], from_step=row[2]
             )
         return [r[0] for r in rows]
+
+    def abandon_jobs(
+        self,
+        worker_id: str,
+        leases: Mapping[int, int],
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    ) -> list[int]:
+        """A worker leaving in a hurry (a second signal, a crash) gives back the jobs it
+        still holds (job id -> lease), at once rather than when its heartbeat goes stale.
+        Unlike ``release_job`` the attempt counts: the job may be what brought it down."""
+        if not leases:
+            return []
+        pairs = " OR ".join("(id = ? AND lease = ?)" for _ in leases)
+        params: list[object] = [worker_id]
+        for job_id, lease in leases.items():
+            params += [job_id, lease]
+        with self.db.write() as conn:
+            ids = self._requeue(
+                conn,
+                f"worker_id = ? AND ({pairs})",
+                params,
+                reason="worker exited",
+                max_attempts=max_attempts,
+            )
+            self._worker_after_job(conn, worker_id, self.clock())
+        return ids
 
     # -- while running --------------------------------------------------------------------
 
@@ -111,25 +231,40 @@ class ClaimsMixin(JobsMixin):
         total: int,
         it_per_s: float | None = None,
         eta_s: float | None = None,
+        lease: int | None = None,
     ) -> bool:
         """Record progress (also a heartbeat). False: the job is no longer this worker's."""
+        where, params = _owned_where(job_id, worker_id, lease)
         return (
             self.db.execute(
-                f"UPDATE jobs SET step = ?, total = ?, it_per_s = ?, eta_s = ?, heartbeat = ? WHERE {_OWNED}",
-                (step, total, it_per_s, eta_s, self.clock(), job_id, worker_id),
+                f"UPDATE jobs SET step = ?, total = ?, it_per_s = ?, eta_s = ?, heartbeat = ? WHERE {where}",
+                (step, total, it_per_s, eta_s, self.clock(), *params),
             )
             > 0
         )
 
-    def set_checkpoint(self, job_id: int, worker_id: str, *, path: str, step: int) -> bool:
-        """Record the latest latent checkpoint (already written to ``path``, relative)."""
-        return (
-            self.db.execute(
-                f"UPDATE jobs SET checkpoint = ?, checkpoint_step = ?, heartbeat = ? WHERE {_OWNED}",
-                (path, step, self.clock(), job_id, worker_id),
-            )
-            > 0
-        )
+    def set_checkpoint(
+        self,
+        job_id: int,
+        worker_id: str,
+        *,
+        path: str,
+        step: int,
+        staged: Path | None = None,
+        lease: int | None = None,
+    ) -> bool:
+        """Record the latest latent checkpoint at ``path`` (relative). With ``staged`` (this
+        attempt's temporary file) the file moves to ``path`` only if the job is still this
+        worker's, else it is removed; without, it is already there."""
+        where, params = _owned_where(job_id, worker_id, lease)
+        with _never_left(staged), self.db.write() as conn:
+            owned = conn.execute(
+                f"UPDATE jobs SET checkpoint = ?, checkpoint_step = ?, heartbeat = ? WHERE {where}",
+                (path, step, self.clock(), *params),
+            ).rowcount
+            if owned and staged is not None:
+                os.replace(staged, self.abspath(path))
+        return owned > 0
 
     def set_preview(
         self,
@@ -141,12 +276,21 @@ class ClaimsMixin(JobsMixin):
         width: int,
         height: int,
         sha256: str,
+        staged: Path | None = None,
+        lease: int | None = None,
     ) -> bool:
-        """Record the job's live preview (one row per job, replaced each time)."""
-        with self.db.write() as conn:
-            job = self._owned(conn, job_id, worker_id)
+        """Record the job's live preview (one row per job, replaced each time). With
+        ``staged`` the file moves into place as ``finish_job`` moves a final."""
+        with _never_left(staged), self.db.write() as conn:
+            job = self._owned(conn, job_id, worker_id, lease)
             if job is None:
                 return False
+            old = conn.execute(
+                "SELECT path FROM images WHERE job_id = ? AND kind = 'preview'", (job_id,)
+            ).fetchone()
+            old_path = None if old is None else old[0]
+            if staged is not None:
+                path = self._free_image_path(conn, path, own=old_path)
             conn.execute(
                 "INSERT INTO images(job_id, variant_id, path, kind, step, width, height, sha256,"
                 " created) VALUES (?, ?, ?, 'preview', ?, ?, ?, ?, ?)"
@@ -155,6 +299,10 @@ class ClaimsMixin(JobsMixin):
                 " sha256 = excluded.sha256, created = excluded.created",
                 (job_id, job.variant_id, path, step, width, height, sha256, self.clock()),
             )
+            if staged is not None:
+                os.replace(staged, self.abspath(path))
+        if old_path is not None and old_path != path:
+            remove_quietly(self.abspath(old_path))
         return True
 
     # -- ending ---------------------------------------------------------------------------
@@ -170,13 +318,23 @@ class ClaimsMixin(JobsMixin):
         height: int,
         sha256: str,
         seconds: float,
+        staged: Path | None = None,
+        lease: int | None = None,
     ) -> Image | None:
-        """Mark the job done and add its final image (the file is already in place).
-        None if the job is no longer this worker's; the caller must then not count it."""
-        with self.db.write() as conn:
-            job = self._owned(conn, job_id, worker_id)
+        """Mark the job done and add its final image. None if the job is no longer this
+        worker's; the caller must then not count it.
+
+        With ``staged`` (this attempt's temporary file) the image moves into place in the
+        transaction that checks ownership and records it, under ``path`` or, if a file is
+        already there, the next free numbered name (the returned image says which); if the
+        job is not this worker's any more, or anything fails, the file is removed. Without
+        ``staged`` the file is already at ``path``."""
+        with _never_left(staged), self.db.write() as conn:
+            job = self._owned(conn, job_id, worker_id, lease)
             if job is None:
                 return None
+            if staged is not None:
+                path = self._free_image_path(conn, path)
             now = self.clock()
             row = conn.execute(
                 "INSERT INTO images(job_id, variant_id, path, kind, step, width, height, sha256,"
@@ -194,17 +352,38 @@ class ClaimsMixin(JobsMixin):
             )
             self._worker_after_job(conn, worker_id, now, done=1)
             self._event(conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"])
+            if staged is not None:  # last: if the move fails, the whole finish rolls back
+                os.replace(staged, self.abspath(path))
         if preview is not None and preview[0] != path:
             remove_quietly(self.abspath(preview[0]))
         if job.checkpoint:
             remove_quietly(self.abspath(job.checkpoint))
         return Image.from_row(row)
 
-    def fail_job(self, job_id: int, worker_id: str, error: str) -> bool:
+    def _free_image_path(
+        self, conn: sqlite3.Connection, path: str, *, own: str | None = None
+    ) -> str:
+        """``path``, or the first numbered name after it, that no image row of this library
+        names and no file occupies: a file without a row (left by an older library in this
+        folder, or by a finish that never committed) is never replaced. ``own`` is the path
+        of this job's own row, which may be."""
+        for n in itertools.count(1):
+            candidate = path if n == 1 else numbered_relpath(path, n)
+            if candidate == own:
+                return candidate
+            if conn.execute("SELECT 1 FROM images WHERE path = ?", (candidate,)).fetchone():
+                continue
+            if not os.path.lexists(self.abspath(candidate)):
+                return candidate
+        raise AssertionError("unreachable")
+
+    def fail_job(
+        self, job_id: int, worker_id: str, error: str, *, lease: int | None = None
+    ) -> bool:
         """Mark the job failed with a message for the artist; its checkpoint stays, so a
         retry resumes."""
         with self.db.write() as conn:
-            if self._owned(conn, job_id, worker_id) is None:
+            if self._owned(conn, job_id, worker_id, lease) is None:
                 return False
             now = self.clock()
             conn.execute(
@@ -216,11 +395,13 @@ class ClaimsMixin(JobsMixin):
             self._event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
         return True
 
-    def release_job(self, job_id: int, worker_id: str, *, reason: str) -> bool:
+    def release_job(
+        self, job_id: int, worker_id: str, *, reason: str, lease: int | None = None
+    ) -> bool:
         """Give a job back to the queue (the worker is stopping); it resumes from its
         checkpoint. Counts as no attempt, since the job did nothing wrong."""
         with self.db.write() as conn:
-            if self._owned(conn, job_id, worker_id) is None:
+            if self._owned(conn, job_id, worker_id, lease) is None:
                 return False
             conn.execute(
                 "UPDATE jobs SET status = 'queued', worker_id = NULL, heartbeat = NULL,"
@@ -246,10 +427,14 @@ class ClaimsMixin(JobsMixin):
             (done, now, worker_id, worker_id, worker_id),
         )
 
-    def owns(self, job_id: int, worker_id: str) -> bool:
-        """True while the job is running on this worker."""
-        return self.db.row(f"SELECT 1 FROM jobs WHERE {_OWNED}", (job_id, worker_id)) is not None
+    def owns(self, job_id: int, worker_id: str, *, lease: int | None = None) -> bool:
+        """True while the job is running on this worker (on this claim, given a lease)."""
+        where, params = _owned_where(job_id, worker_id, lease)
+        return self.db.row(f"SELECT 1 FROM jobs WHERE {where}", params) is not None
 
-    def _owned(self, conn: sqlite3.Connection, job_id: int, worker_id: str) -> Job | None:
-        row = conn.execute(f"SELECT * FROM jobs WHERE {_OWNED}", (job_id, worker_id)).fetchone()
+    def _owned(
+        self, conn: sqlite3.Connection, job_id: int, worker_id: str, lease: int | None = None
+    ) -> Job | None:
+        where, params = _owned_where(job_id, worker_id, lease)
+        row = conn.execute(f"SELECT * FROM jobs WHERE {where}", params).fetchone()
         return None if row is None else Job.from_row(row)

@@ -9,8 +9,10 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
-from pathlib import Path
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
 
 DB_NAME = "library.db"
 
@@ -58,3 +60,53 @@ def sha256_file(path: Path) -> str:
 def remove_quietly(path: Path) -> None:
     with contextlib.suppress(FileNotFoundError):
         path.unlink()
+
+
+# -- staged writes: a worker's files appear only if it still owns the job ----------------------
+
+TMP_SUFFIX = ".tmp"
+
+
+def _name_safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", text) or "_"
+
+
+def attempt_tag(worker_id: str, lease: int) -> str:
+    """Names one claim of a job by one worker, safe inside a file name."""
+    return f"{_name_safe(worker_id)}.a{lease}"
+
+
+def staged_path(path: Path, tag: str) -> Path:
+    """Where one attempt (``attempt_tag``) writes ``path`` before the store may move it into
+    place: the same folder (so ``os.replace`` is atomic), hidden, named after the attempt, so
+    two workers never share a temporary file and a sweep can tell whose it is."""
+    return path.with_name(f".{path.name}.{tag}{TMP_SUFFIX}")
+
+
+def stale_temp_files(
+    root: Path, *, older_than: float, now: float, live_workers: Iterable[str] = ()
+) -> list[Path]:
+    """Hidden ``.tmp`` files under ``root`` (recursively) last written over ``older_than``
+    seconds ago whose name carries no live worker's id: what a killed process left behind."""
+    tags = [f".{_name_safe(worker_id)}." for worker_id in live_workers]
+    found = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
+                continue
+            if any(tag in name for tag in tags):
+                continue
+            path = Path(folder) / name
+            try:
+                if path.stat().st_mtime <= now - older_than:
+                    found.append(path)
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def numbered_relpath(relpath: str, n: int) -> str:
+    """``images/v1/j2-s3-final.png`` -> ``images/v1/j2-s3-final-2.png`` (n = 2): the next name
+    to try when a file is already there."""
+    path = PurePosixPath(relpath)
+    return str(path.with_name(f"{path.stem}-{n}{path.suffix}"))

@@ -134,9 +134,17 @@ DROP INDEX idx_images_doors;
 CREATE INDEX idx_images_doors ON images(kind, door_count, id);
 """
 
+# ``attempts`` goes down on a release and back to 0 on a retry, so it cannot say which claim
+# of a job a worker holds. ``lease`` only ever goes up: each claim gets a new one, and a
+# worker's writes count only while the job still carries its lease.
+_JOB_LEASE = """
+ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
+    (3, "a lease number for each claim of a job", _JOB_LEASE),
 ]
 
 

@@ -83,6 +83,7 @@ class Job(_Row):
     created: float
     started: float | None
     finished: float | None
+    lease: int = 0  # which claim of the job this is (each claim gets a new one)
 
     def config_dict(self) -> dict[str, Any]:
         return json.loads(self.config)

@@ -5,24 +5,20 @@ from __future__ import annotations
 import os
 import socket
 import sqlite3
+import time
+from pathlib import Path
 
-from doorways_tui.store.claims import DEFAULT_STALE_AFTER
+from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, pid_running
 from doorways_tui.store.db import StoreError
+from doorways_tui.store.files import remove_quietly, stale_temp_files
 from doorways_tui.store.images import ImagesMixin
 from doorways_tui.store.records import WorkerInfo
 
 WORKER_STATES = ("starting", "idle", "running", "stopping", "stopped")
 
-
-def pid_running(pid: int) -> bool:
-    """Whether a process with this pid exists on this host."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+# A worker writes each file in well under a second; a temporary file this old that names no
+# live worker was left by a killed one.
+TEMP_SWEEP_AFTER = 600.0
 
 
 class WorkersMixin(ImagesMixin):
@@ -35,9 +31,17 @@ class WorkersMixin(ImagesMixin):
         host: str | None = None,
         log_path: str | None = None,
     ) -> WorkerInfo:
-        """Record a worker starting (or restarting under the same id)."""
+        """Record a worker starting (or restarting under the same id: jobs still running
+        under that id belonged to its previous process, and go back to the queue now)."""
         now = self.clock()
         with self.db.write() as conn:
+            self._requeue(
+                conn,
+                "worker_id = ?",
+                [worker_id],
+                reason="worker gone",
+                max_attempts=DEFAULT_MAX_ATTEMPTS,
+            )
             conn.execute(
                 "INSERT INTO workers(id, pid, host, device, started, heartbeat, state, log_path)"
                 " VALUES (?, ?, ?, ?, ?, ?, 'starting', ?)"
@@ -58,19 +62,35 @@ class WorkersMixin(ImagesMixin):
             self._event(conn, "worker_started", worker_id=worker_id, device=device)
         return self.worker(worker_id)
 
-    def heartbeat(self, worker_id: str, job_id: int | None = None) -> bool:
+    def heartbeat(
+        self, worker_id: str, job_id: int | None = None, *, lease: int | None = None
+    ) -> bool:
         """Refresh the worker's heartbeat, and its job's if it has one. Returns False when
-        that job is no longer running on this worker (cancelled, or taken back)."""
+        that job is no longer running on this worker (cancelled, or taken back), or (given
+        the lease of its claim) no longer on that claim."""
         now = self.clock()
         with self.db.write() as conn:
             conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, worker_id))
             if job_id is None:
                 return True
-            n = conn.execute(
-                "UPDATE jobs SET heartbeat = ? WHERE id = ? AND worker_id = ? AND status = 'running'",
-                (now, job_id, worker_id),
-            ).rowcount
+            sql = "UPDATE jobs SET heartbeat = ? WHERE id = ? AND worker_id = ? AND status = 'running'"
+            params: list[object] = [now, job_id, worker_id]
+            if lease is not None:
+                sql += " AND lease = ?"
+                params.append(lease)
+            n = conn.execute(sql, params).rowcount
         return n > 0
+
+    def sweep_temp_files(self, *, older_than: float = TEMP_SWEEP_AFTER) -> list[Path]:
+        """Remove the temporary files that killed workers left in the library (older than
+        ``older_than`` seconds, named after no live worker); returns those removed."""
+        live = [w.id for w in self.workers() if w.alive]
+        stale = stale_temp_files(
+            self.root, older_than=older_than, now=time.time(), live_workers=live
+        )
+        for path in stale:
+            remove_quietly(path)
+        return stale
 
     def set_worker_state(self, worker_id: str, state: str) -> None:
         assert state in WORKER_STATES, state
