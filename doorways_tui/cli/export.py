@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from doorways_tui.cli.queue import open_library, user_errors
+from doorways_tui.text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -53,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
     if not result.files:
         print("nothing to export: no image matches")
         return 1
-    print(result.summary())
+    print(printable(result.summary()))  # names the folder, which may come from a script
     for path in (result.sidecar_json, result.sidecar_csv, result.sheet):
         if path is not None:
-            print(f"  {path.name}")
+            print(f"  {printable(path.name)}")
     return 0

@@ -8,6 +8,7 @@ import time
 
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
+from doorways_tui.text import printable
 
 PRUNE_AFTER_S = 3600  # dead or stopped workers' rows older than this go without --prune
 
@@ -93,6 +94,14 @@ def _progress(job) -> str | None:
     return f"{job.step}/{job.total}"
 
 
+def _cell(value: object, style: str = ""):
+    """Rows come from every worker that wrote to the library: plain text, never markup,
+    never a control character."""
+    from rich.text import Text
+
+    return Text(printable(str(value)), style=style)
+
+
 @user_errors
 def run(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
@@ -105,11 +114,12 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from doorways_tui.cli.queue import duration
 
     console = Console()
-    console.print(f"[bold]library[/] {data['library']}")
+    console.print(Text("library ", style="bold") + _cell(data["library"]))
     if data["workers"]:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("worker", "host", "pid", "device", "state", "job", "done", "heartbeat"):
@@ -117,22 +127,22 @@ def run(args: argparse.Namespace) -> int:
         now = time.time()
         for w in data["workers"]:
             if w["alive"]:
-                state = w["state"]
+                state = _cell(w["state"])
             elif w["dead"]:
-                state = "[red]dead[/]"
+                state = _cell("dead", "red")
             else:
-                state = f"[red]stale ({w['state']})[/]"
+                state = _cell(f"stale ({w['state']})", "red")
             job = f"{w['current_job']} {w['progress'] or ''}" if w["current_job"] else ""
             beat = age(now - w["heartbeat_age_s"], now)
             table.add_row(
-                w["id"],
-                w["host"],
-                str(w["pid"]),
-                w["device"],
+                _cell(w["id"]),
+                _cell(w["host"]),
+                _cell(w["pid"]),
+                _cell(w["device"]),
                 state,
-                job,
-                str(w["jobs_done"]),
-                beat,
+                _cell(job),
+                _cell(w["jobs_done"]),
+                _cell(beat),
             )
         console.print(table)
     else:
