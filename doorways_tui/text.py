@@ -13,6 +13,10 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 # Invisible characters that scripts and emoji need: ZWNJ (Persian, Indic) and ZWJ
 # (emoji sequences such as 👩‍🔬). They cannot move the cursor or reorder text.
@@ -66,6 +70,14 @@ def _escape_char(ch: str, newlines: bool) -> str:
     if code <= 0xFFFF:
         return f"\\u{code:04x}"
     return f"\\U{code:08x}"
+
+
+def plain(value: object, style: str = "", *, newlines: bool = False) -> Text:
+    """Library text for a Rich table or a widget: a ``Text``, so never read as markup
+    (``[@click=...]``, a stray ``[/]``), and ``printable``."""
+    from rich.text import Text  # here: ``queue list --json`` never needs rich
+
+    return Text(printable(str(value), newlines=newlines), style=style)
 
 
 class PrintableFormatter(logging.Formatter):

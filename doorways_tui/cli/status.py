@@ -8,7 +8,7 @@ import time
 
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
-from doorways_tui.text import printable
+from doorways_tui.text import plain
 
 PRUNE_AFTER_S = 3600  # dead or stopped workers' rows older than this go without --prune
 
@@ -94,14 +94,6 @@ def _progress(job) -> str | None:
     return f"{job.step}/{job.total}"
 
 
-def _cell(value: object, style: str = ""):
-    """Rows come from every worker that wrote to the library: plain text, never markup,
-    never a control character."""
-    from rich.text import Text
-
-    return Text(printable(str(value)), style=style)
-
-
 @user_errors
 def run(args: argparse.Namespace) -> int:
     with open_library(args) as lib:
@@ -119,30 +111,30 @@ def run(args: argparse.Namespace) -> int:
     from doorways_tui.cli.queue import duration
 
     console = Console()
-    console.print(Text("library ", style="bold") + _cell(data["library"]))
+    console.print(Text("library ", style="bold") + plain(data["library"]))
     if data["workers"]:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("worker", "host", "pid", "device", "state", "job", "done", "heartbeat"):
             table.add_column(name, no_wrap=True)
         now = time.time()
-        for w in data["workers"]:
+        for w in data["workers"]:  # rows any worker wrote: every cell through plain()
             if w["alive"]:
-                state = _cell(w["state"])
+                state = plain(w["state"])
             elif w["dead"]:
-                state = _cell("dead", "red")
+                state = plain("dead", "red")
             else:
-                state = _cell(f"stale ({w['state']})", "red")
+                state = plain(f"stale ({w['state']})", "red")
             job = f"{w['current_job']} {w['progress'] or ''}" if w["current_job"] else ""
             beat = age(now - w["heartbeat_age_s"], now)
             table.add_row(
-                _cell(w["id"]),
-                _cell(w["host"]),
-                _cell(w["pid"]),
-                _cell(w["device"]),
+                plain(w["id"]),
+                plain(w["host"]),
+                plain(w["pid"]),
+                plain(w["device"]),
                 state,
-                _cell(job),
-                _cell(w["jobs_done"]),
-                _cell(beat),
+                plain(job),
+                plain(w["jobs_done"]),
+                plain(beat),
             )
         console.print(table)
     else:
