@@ -220,6 +220,7 @@ def test_queue_list_in_tmux_keeps_the_title_and_the_screen(tmp_path):
     plant(root)
     env = subprocess_env(root)
     env["TERM"] = "xterm-256color"
+    env.pop("TMUX", None)
     tmux = Tmux(f"doorways-escapes-{os.getpid()}", env)
     command = f"{sys.executable} -c '{CLI}' --library {root} queue list --all"
     try:
@@ -388,3 +389,30 @@ async def test_new_theme_dialog_shows_a_theme_files_text_as_escapes(tmp_path):
                 break
         # counted and shown escaped, or refused with an escaped reason: never raw
         assert_frame_inert(app, "\\x1b")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_the_app_in_tmux_keeps_the_title_and_the_screen(tmp_path):
+    """The app on a planted library in a real terminal: the pane keeps its title and the
+    workstation stays drawn (no clear screen, no stray text from a broken sequence)."""
+    from tests.test_tmux_triage import Tmux
+
+    root = tmp_path / "library"
+    plant_app_library(root)
+    env = subprocess_env(root)
+    env.update(DOORWAYS_IMAGE_PROTOCOL="halfcell", TERM="xterm-256color")
+    env.pop("TMUX", None)
+    tmux = Tmux(f"doorways-escapes-app-{os.getpid()}", env)
+    try:
+        tmux.start(f"cd {ROOT} && {sys.executable} -c '{CLI}' --library {root}")
+        tmux.run("select-pane", "-t", "app", "-T", "before")
+        tmux.wait_for("to triage")
+        tmux.wait_for("PWNED")  # the planted prompt is on the screen, as text
+        time.sleep(0.5)
+        title = tmux.run("display-message", "-p", "-t", "app", "#{pane_title}").strip()
+        assert title == "before", f"the pane title became {title!r}"
+        shown = tmux.screen()
+        assert "to triage" in shown and "\\x1b]0;PWNED" in shown, shown
+        tmux.keys("q")
+    finally:
+        tmux.kill()
