@@ -25,9 +25,9 @@ _KEPT_FORMAT = frozenset("\u200c\u200d")
 # and isolates, LRM/RLM, zero-width space, BOM, tags), lone surrogates (filenames read
 # with surrogateescape; they cannot even be encoded for output), line/paragraph separators.
 _ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 # A subdivision flag (🏴 + tag letters + cancel tag, e.g. Scotland) is an emoji; its tag
 # characters are kept there and escaped anywhere else (hidden "tag" text).
-_NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 _FLAG = re.compile("\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{1,8}\U000e007f")
 
 
@@ -36,9 +36,10 @@ def printable(text: str, *, newlines: bool = False) -> str:
     ESC as ``\x1b``, U+202E as ``\u202e``; letters, accents, CJK and emoji unchanged.
 
     Escapes rather than control pictures (␛): they name the exact code point (so the
-    culprit can be found in the file with ``grep -P``), cover C1 and format characters,
-    which have no pictures, and cannot be mistaken for a character the text really has.
-    Escapes rather than deleting: the reader sees that the text carries something odd.
+    culprit can be found in the file with ``grep -P``), they cover C1 and format
+    characters, which have no pictures, and they are ASCII, which every font and encoding
+    shows. Escapes rather than deleting: the reader sees that the text carries something
+    odd. (A prompt that really has a backslash and ``x1b`` reads the same: display only.)
     ``newlines=True`` keeps ``\n`` for text shown on several lines (a note, an error);
     a table cell or a one-line label shows it as ``\n``, tabs always as ``\t``."""
     if text.isprintable():  # the common case: nothing to do (spaces are printable)

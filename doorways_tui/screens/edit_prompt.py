@@ -48,7 +48,7 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
         self.original = prompt
         # What the text box opens with: the prompt with its control characters shown as
         # escapes (doorways_tui.text). Left as it opened, the prompt itself is used.
-        self.shown = printable(prompt)
+        self.opened_with = printable(prompt)
         self.seed = seed
         self.chosen: list[Modifier] = []
 
@@ -61,7 +61,7 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
             yield Static(plain(self.original, "dim"), id="edit-from")
             yield Static("", id="edit-modifiers")
             yield Label("Text (Tab to type; the modifiers apply on top):", classes="dim")
-            yield Input(self.shown, id="edit-text")
+            yield Input(self.opened_with, id="edit-text")
             yield Static("", id="edit-result")
             yield Static("[b]Enter[/b] queue · [b]Esc[/b] cancel", classes="dialog-keys")
 
@@ -72,7 +72,7 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
         """The text the modifiers apply to: the box's, or the original prompt while the box
         still shows it as it opened."""
         value = self.query_one("#edit-text", Input).value
-        return self.original if value == self.shown else value
+        return self.original if value == self.opened_with else value
 
     def result_prompt(self) -> str:
         return apply_modifiers(self.base_text(), self.chosen)
