@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 
 from doorways_tui.actions import WorkerLaunch, start_detached_worker
 from doorways_tui.commands import DoorwaysCommands
@@ -21,6 +22,7 @@ from doorways_tui.screens.help import HelpScreen, KeyHelp
 from doorways_tui.screens.main import MainScreen
 from doorways_tui.settings import Settings, load_settings
 from doorways_tui.store import Library
+from doorways_tui.text import printable
 from doorways_tui.widgets.preview import PREVIEW_CSS_PATH
 
 
@@ -79,6 +81,27 @@ class DoorwaysApp(App[None]):
     def on_unmount(self) -> None:
         self.library.close()
         self.reader.close()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast, from any screen: plain text through ``printable``. Notifications
+        quote prompts, paths, keymaps and errors, which must neither drive the terminal
+        nor be read as markup (``[@click=...]``); none of ours uses markup, so ``markup``
+        is ignored."""
+        super().notify(
+            printable(str(message), newlines=True),
+            title=printable(str(title)),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def report_error(self, error: BaseException | None, *, where: str = "") -> None:
         """The one place a failure reaches the artist."""

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from doorways_tui import __version__
+from doorways_tui.text import printable
 
 # Modules under doorways_tui.cli, each with register(subparsers) -> None.
 SUBCOMMAND_MODULES = [
@@ -27,8 +28,16 @@ SUBCOMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse quotes the bad value in its usage errors; a value pasted from a file or a
+    script must not reach the terminal raw either. Subparsers inherit the class."""
+
+    def _print_message(self, message: str, file=None) -> None:
+        super()._print_message(printable(message, newlines=True), file)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="doorways",
         description="Make and curate CLIP-guided VQGAN art from the terminal.",
     )
@@ -56,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except DoorwaysError as exc:
-        print(f"doorways: error: {exc}", file=sys.stderr)
+        # Messages quote prompts, names and paths from the library and files.
+        print(f"doorways: error: {printable(str(exc), newlines=True)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("doorways: interrupted", file=sys.stderr)

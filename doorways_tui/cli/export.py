@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from doorways_tui.cli.queue import open_library, user_errors
+from doorways_tui.text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -66,14 +67,14 @@ def run(args: argparse.Namespace) -> int:
         for image_id, why in result.bad:
             where = lib.image(image_id).path
             print(
-                f"doorways: warning: image {image_id} ({where}): {why}; not exported",
+                printable(f"doorways: warning: image {image_id} ({where}): {why}; not exported"),
                 file=sys.stderr,
             )
     if not result.files and not result.bad:
         print("nothing to export: no image matches")
         return 1
-    print(result.summary())
+    print(printable(result.summary()))  # names the folder, which may come from a script
     for path in (result.sidecar_json, result.sidecar_csv, result.sheet):
         if path is not None:
-            print(f"  {path.name}")
+            print(f"  {printable(path.name)}")
     return 1 if result.bad else 0

@@ -208,9 +208,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from doorways_tui.settings import load_settings
+    from doorways_tui.text import printable
     from engine import generate, load_models, load_state, save_png, save_state
     from engine.errors import Cancelled
 
@@ -231,7 +233,8 @@ def run(args: argparse.Namespace) -> int:
         models = load_models(
             config, device=args.device or settings.device, model_dir=settings.model_dir
         )
-    console.print(f"[dim]models: {models.files.label} on {models.device}[/]")
+    label = escape(printable(models.files.label))  # names and paths from files and config
+    console.print(f"[dim]models: {label} on {models.device}[/]")
     columns = (
         TextColumn("step {task.completed}/{task.total}"),
         BarColumn(),
@@ -259,14 +262,13 @@ def run(args: argparse.Namespace) -> int:
         except Cancelled:  # pragma: no cover - no cancel hook from the CLI
             return 1
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(printable(note))}")
     save_png(
         output,
         result.image,
         result.config,
         extra={"losses": result.losses, "seconds": result.seconds},
     )
-    console.print(
-        f"wrote {output} ({result.image.width}x{result.image.height}, {result.seconds:.1f} s)"
-    )
+    size = f"{result.image.width}x{result.image.height}"
+    console.print(f"wrote {escape(printable(str(output)))} ({size}, {result.seconds:.1f} s)")
     return 0

@@ -16,6 +16,7 @@ from typing import Any
 
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.text import printable
 
 DEFAULT_THEME = "unsorted"
 
@@ -168,7 +169,8 @@ def run_list(args: argparse.Namespace) -> int:
     console.print(queue_table(items))
     for item in items:
         if item.status == "failed" and item.error:
-            console.print(f"[red]job {item.id} failed:[/] {escape(item.error)}", soft_wrap=True)
+            error = escape(printable(item.error, newlines=True))
+            console.print(f"[red]job {item.id} failed:[/] {error}", soft_wrap=True)
     console.print(
         f"{counts.running} running, {counts.queued} queued, {counts.done} done,"
         f" {counts.failed} failed, {counts.cancelled} cancelled"
@@ -199,7 +201,8 @@ _STYLE = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"
 def queue_table(items: list[QueueItem]):
     """The jobs as a rich table; the prompt (or, for a failed job, its error) takes the
     width that is left and ends in an ellipsis. The other columns have fixed widths, so a
-    long prompt can never squeeze the job id, status or seed out of the table."""
+    long prompt can never squeeze the job id, status or seed out of the table. Text from
+    the library goes through ``printable``: a prompt cannot drive the terminal."""
     from rich.table import Table
     from rich.text import Text
 
@@ -215,7 +218,7 @@ def queue_table(items: list[QueueItem]):
                 f"{it.step}/{it.total}" if it.total else "-",
                 f"{it.it_per_s:.2f}" if it.it_per_s and running else "",
                 duration(it.eta_s) if it.eta_s and running else "",
-                it.worker_id or "",
+                printable(it.worker_id or ""),
             )
         )
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -229,9 +232,9 @@ def queue_table(items: list[QueueItem]):
     for it, row in zip(items, rows, strict=True):
         status = Text(it.status, style=_STYLE.get(it.status, ""))
         if it.status == "failed":
-            text = Text(it.error or "", style="red", no_wrap=True, overflow="ellipsis")
+            text = Text(printable(it.error or ""), style="red", no_wrap=True, overflow="ellipsis")
         else:
-            text = Text(it.prompt, no_wrap=True, overflow="ellipsis")
+            text = Text(printable(it.prompt), no_wrap=True, overflow="ellipsis")
         table.add_row(row[0], status, *row[2:], text)
     return table
 

@@ -8,6 +8,7 @@ import time
 
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
+from doorways_tui.text import plain
 
 PRUNE_AFTER_S = 3600  # dead or stopped workers' rows older than this go without --prune
 
@@ -105,34 +106,35 @@ def run(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from doorways_tui.cli.queue import duration
 
     console = Console()
-    console.print(f"[bold]library[/] {data['library']}")
+    console.print(Text("library ", style="bold") + plain(data["library"]))
     if data["workers"]:
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("worker", "host", "pid", "device", "state", "job", "done", "heartbeat"):
             table.add_column(name, no_wrap=True)
         now = time.time()
-        for w in data["workers"]:
+        for w in data["workers"]:  # rows any worker wrote: every cell through plain()
             if w["alive"]:
-                state = w["state"]
+                state = plain(w["state"])
             elif w["dead"]:
-                state = "[red]dead[/]"
+                state = plain("dead", "red")
             else:
-                state = f"[red]stale ({w['state']})[/]"
+                state = plain(f"stale ({w['state']})", "red")
             job = f"{w['current_job']} {w['progress'] or ''}" if w["current_job"] else ""
             beat = age(now - w["heartbeat_age_s"], now)
             table.add_row(
-                w["id"],
-                w["host"],
-                str(w["pid"]),
-                w["device"],
+                plain(w["id"]),
+                plain(w["host"]),
+                plain(w["pid"]),
+                plain(w["device"]),
                 state,
-                job,
-                str(w["jobs_done"]),
-                beat,
+                plain(job),
+                plain(w["jobs_done"]),
+                plain(beat),
             )
         console.print(table)
     else:

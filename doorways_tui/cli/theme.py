@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.text import printable
 
 DEFAULT_SHOW = 8
 MAX_WARNINGS = 20
@@ -88,19 +89,19 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     packs = shipped_themes()
     if not packs:
-        print("no theme packs found", file=out)
+        _print("no theme packs found", out)
         return 0
     for name, path in packs.items():
         try:
             theme = load_theme(path)
         except ThemeError as exc:
-            print(f"{name:<16} (broken) {exc}", file=out)
+            _print(f"{name:<16} (broken) {exc}", out)
             continue
         variants = expand(theme)
         counts = f"{theme.set_count} sets, {len(variants)} variants, {job_count(variants)} jobs"
-        print(f"{name:<16} {theme.name}: {counts}", file=out)
+        _print(f"{name:<16} {theme.name}: {counts}", out)
         if theme.description:
-            print(f"{'':<16} {theme.description}", file=out)
+            _print(f"{'':<16} {theme.description}", out)
     return 0
 
 
@@ -111,21 +112,22 @@ def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
     theme = load_theme(args.theme)
     variants = _variants(args, theme)
     models = _check_models(args, variants)
-    print(f"{theme.name} ({theme.source})", file=out)
-    print(summary(theme, variants), file=out)
+    _print(f"{theme.name} ({theme.source})", out)
+    _print(summary(theme, variants), out)
     if theme.style:
-        print(f"style: {theme.style}", file=out)
+        _print(f"style: {theme.style}", out)
     if theme.settings:
-        print(f"settings: {_settings_line(theme.settings)}", file=out)
-    print(models.line(), file=out)
+        _print(f"settings: {_settings_line(theme.settings)}", out)
+    _print(models.line(), out)
     if not models.ready:
-        print(f"warning: {models.refusal()}", file=out)
+        _print(f"warning: {models.refusal()}", out)
     shown = variants[: max(0, args.show)]
     if shown:
-        print(f"first {len(shown)} of {len(variants)} prompts:", file=out)
-        width = max(len(v.group) for v in shown)
-        for v in shown:
-            print(f"  {v.group:<{width}}  {v.prompt}", file=out)
+        _print(f"first {len(shown)} of {len(variants)} prompts:", out)
+        groups = [printable(v.group) for v in shown]
+        width = max(len(g) for g in groups)
+        for group, v in zip(groups, shown, strict=True):
+            _print(f"  {group:<{width}}  {v.prompt}", out)
     _report_long(long_prompts(variants), out)
     return 0
 
@@ -144,10 +146,10 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
         raise DoorwaysError(
             f"{models.refusal()}; nothing queued (--allow-missing-models queues anyway)"
         )
-    print(f"{theme.name}: {summary(theme, variants)}", file=out)
-    print(models.line(), file=out)
+    _print(f"{theme.name}: {summary(theme, variants)}", out)
+    _print(models.line(), out)
     if not models.ready:
-        print(f"warning: {models.refusal()}", file=out)
+        _print(f"warning: {models.refusal()}", out)
     _report_long(long_prompts(variants), out)
     library = _open_library(args)
     if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
@@ -155,10 +157,10 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
         confirm_large(planned, yes=False)
     report = queue_theme(library, theme, variants, dry_run=args.dry_run)
     verb = "would add" if args.dry_run else "added"
-    print(
+    _print(
         f"{verb} {report.new_variants} new variants and {report.new_jobs} jobs"
         f" ({report.existing_jobs} already in the library)",
-        file=out,
+        out,
     )
     return 0
 
@@ -169,6 +171,12 @@ def _open_library(args: argparse.Namespace):
 
     settings = load_settings(library=getattr(args, "library", None))
     return Library.open(settings.library)
+
+
+def _print(text: str, out: TextIO) -> None:
+    """Every line shows text from a theme file (names, prompts, paths, settings): a shared
+    pack must not drive the terminal, so it is printed through ``printable``."""
+    print(printable(text), file=out)
 
 
 def _settings_line(settings: dict) -> str:
@@ -183,8 +191,8 @@ def _report_long(warnings: Sequence, out: TextIO) -> None:
     """Over-long prompts are reported, never silently cut."""
     if not warnings:
         return
-    print(f"{len(warnings)} prompts are longer than CLIP reads (the rest is cut):", file=out)
+    _print(f"{len(warnings)} prompts are longer than CLIP reads (the rest is cut):", out)
     for warning in warnings[:MAX_WARNINGS]:
-        print(f"  {warning}", file=out)
+        _print(f"  {warning}", out)
     if len(warnings) > MAX_WARNINGS:
-        print(f"  ... and {len(warnings) - MAX_WARNINGS} more", file=out)
+        _print(f"  ... and {len(warnings) - MAX_WARNINGS} more", out)

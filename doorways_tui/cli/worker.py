@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 @user_errors
 def run(args: argparse.Namespace) -> int:
     from doorways_tui.settings import load_settings
+    from doorways_tui.text import PrintableFormatter
     from doorways_tui.worker import WorkerOptions, new_worker_id, run_worker
 
     settings = load_settings(library=args.library, device=args.device)
@@ -62,11 +63,9 @@ def run(args: argparse.Namespace) -> int:
     if args.detach:
         open_library(args, create=True).close()  # a bad path fails here, in one line
         return detach(args, library=settings.library, worker_id=worker_id, device=settings.device)
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(name)s %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     options = WorkerOptions(
         device=settings.device,
         model_dir=settings.model_dir,

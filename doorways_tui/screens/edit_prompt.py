@@ -14,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from doorways_tui.prompt_edits import MODIFIERS, Modifier, apply_modifiers, describe_edit
+from doorways_tui.text import plain, printable
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
     def __init__(self, prompt: str, seed: int) -> None:
         super().__init__()
         self.original = prompt
+        # What the text box opens with: the prompt with its control characters shown as
+        # escapes (doorways_tui.text). Left as it opened, the prompt itself is used.
+        self.opened_with = printable(prompt)
         self.seed = seed
         self.chosen: list[Modifier] = []
 
@@ -54,18 +58,24 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
                 f"Edit the prompt · queued as a child variant with seed {self.seed}",
                 classes="dialog-title",
             )
-            yield Static(Text(self.original, style="dim"), id="edit-from")
+            yield Static(plain(self.original, "dim"), id="edit-from")
             yield Static("", id="edit-modifiers")
             yield Label("Text (Tab to type; the modifiers apply on top):", classes="dim")
-            yield Input(self.original, id="edit-text")
+            yield Input(self.opened_with, id="edit-text")
             yield Static("", id="edit-result")
             yield Static("[b]Enter[/b] queue · [b]Esc[/b] cancel", classes="dialog-keys")
 
     def on_mount(self) -> None:
         self._refresh()
 
+    def base_text(self) -> str:
+        """The text the modifiers apply to: the box's, or the original prompt while the box
+        still shows it as it opened."""
+        value = self.query_one("#edit-text", Input).value
+        return self.original if value == self.opened_with else value
+
     def result_prompt(self) -> str:
-        return apply_modifiers(self.query_one("#edit-text", Input).value, self.chosen)
+        return apply_modifiers(self.base_text(), self.chosen)
 
     def _refresh(self) -> None:
         text = Text()
@@ -77,7 +87,7 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
                 text.append("\n")
         self.query_one("#edit-modifiers", Static).update(text)
         self.query_one("#edit-result", Static).update(
-            Text("→ ", style="bold") + Text(self.result_prompt(), style="bold")
+            Text("→ ", style="bold") + plain(self.result_prompt(), "bold")
         )
 
     def action_toggle(self, text: str) -> None:
@@ -98,7 +108,7 @@ class EditPromptScreen(ModalScreen[EditRequest | None]):
         self.action_queue()
 
     def action_queue(self) -> None:
-        text = self.query_one("#edit-text", Input).value.strip()
+        text = self.base_text().strip()
         free = text != self.original.strip()
         prompt = self.result_prompt().strip()
         if not prompt or (not free and not self.chosen):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from doorways_tui.export_files import ExportError, check_folder, export_folder
+from doorways_tui.text import printable
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
             yield Input(str(self.folder), id="export-folder")
             yield Static(
                 f"[b]s[/b]/[b]Enter[/b] starred images · [b]v[/b] this filter "
-                f"({self.filter_label}) · [b]Esc[/b] cancel",
+                f"({escape(printable(self.filter_label))}) · [b]Esc[/b] cancel",
                 classes="dialog-keys",
             )
 

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from doorways_tui.browse import View
+from doorways_tui.text import plain
 
 CHOICES = (
     ("a", "all", "every image"),
@@ -52,7 +53,8 @@ class FilterMenu(ModalScreen[View | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog"):
-            yield Label(f"Filter · now: {self.current.label()}", classes="dialog-title")
+            # the label quotes the search text: plain, never markup
+            yield Label(plain(f"Filter · now: {self.current.label()}"), classes="dialog-title")
             text = Text()
             for key, view, what in CHOICES:
                 text.append(f" {key} ", style="reverse")

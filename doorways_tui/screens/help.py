@@ -13,6 +13,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from doorways_tui.text import plain
+
 INTRO = r"""[b]Doorways[/b] — make and curate CLIP-guided VQGAN art.
 
 [b]A triage pass[/b]: [b]n[/b] jumps to the next image nobody has judged. Type how many
@@ -50,7 +52,8 @@ def key_table(keys: list[KeyHelp]) -> Table:
         does = Text(k.description, style="bold")
         if k.tooltip:
             does.append(f" — {k.tooltip}", style="")
-        table.add_row(k.keys, does, k.binding_id)
+        # the keys come from the user's keymap (a file): plain text, printable
+        table.add_row(plain(k.keys), does, plain(k.binding_id))
     return table
 
 

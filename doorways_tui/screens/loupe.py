@@ -15,6 +15,7 @@ from doorways_tui.browse import ImageDetail
 from doorways_tui.screens.base import WorkerErrors
 from doorways_tui.screens.keys import TRIAGE_BINDINGS
 from doorways_tui.screens.triage_actions import TriageActions
+from doorways_tui.text import printable
 from doorways_tui.widgets.details import tags_text
 from doorways_tui.widgets.preview import ImagePreview
 
@@ -31,9 +32,9 @@ def caption(detail: ImageDetail | None, status: str = "") -> Text:
         text += tags_text(image)
     else:
         text.append(f"live preview, step {image.step}/{detail.job.total}", style="yellow")
-    text.append(f"  {detail.variant.prompt}", style="dim")
+    text.append(f"  {printable(detail.variant.prompt)}", style="dim")
     if status:
-        text.append(f"  {status}", style="italic")
+        text.append(f"  {printable(status)}", style="italic")
     return text
 
 

@@ -29,6 +29,7 @@ from doorways_tui.screens.main_actions import MainActions
 from doorways_tui.screens.main_browse import BrowseHandlers
 from doorways_tui.screens.serial import SerialOps
 from doorways_tui.session import Session, Update
+from doorways_tui.text import plain
 from doorways_tui.widgets import prefetch
 from doorways_tui.widgets.details import Details
 from doorways_tui.widgets.filter_bar import FilterBar
@@ -183,8 +184,10 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         return "nothing matches this filter (f changes it)"
 
     def say(self, text: str, severity: str = "information") -> None:
+        """One line under the image. Messages quote prompts, names and searches: plain
+        text (not markup) through ``printable``."""
         line = self.query_one("#status-line", Static)
-        line.update(text, layout=False)
+        line.update(plain(text), layout=False)
         line.set_class(severity == "warning", "-warning")
         line.set_class(severity == "error", "-error")
 

@@ -34,6 +34,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.text import plain, printable
 from doorways_tui.themes import ThemeError, shipped_themes
 from doorways_tui.themes.models import DEMO, ModelCheck
 from doorways_tui.themes.request import ThemeRequest, build_request
@@ -222,15 +223,18 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
             self.query_one("#models", Static).update("")
             count.update("")
             prompts.update("")
-            problems.update(str(result))
+            problems.update(plain(str(result), newlines=True))
             return
         self.request = result
-        count.update(f"{result.theme.name}: {result.summary}")
-        shown = [f"  {v.prompt}" for v in result.variants[:SHOWN_PROMPTS]]
+        # Names, prompts and paths from a theme file (maybe a shared one): plain text, never
+        # markup, through ``printable`` (doorways_tui.text).
+        count.update(plain(f"{result.theme.name}: {result.summary}"))
+        shown = [f"  {printable(v.prompt)}" for v in result.variants[:SHOWN_PROMPTS]]
         more = len(result.variants) - len(shown)
-        prompts.update("\n".join(shown + ([f"  … and {more} more"] if more > 0 else [])))
-        problems.update(_warnings_text(result))
-        self.query_one("#models", Static).update(_models_text(result.models))
+        lines = shown + ([f"  … and {more} more"] if more > 0 else [])
+        prompts.update(plain("\n".join(lines), newlines=True))
+        problems.update(plain(_warnings_text(result)))
+        self.query_one("#models", Static).update(plain(_models_text(result.models)))
 
     def watch_request(self, request: ThemeRequest | None) -> None:
         # Disabled only once a count has failed, not while counting: a disabled button loses
@@ -243,7 +247,7 @@ class NewThemeScreen(ModalScreen[ThemeRequest | None]):
         self._confirming = asking
         reasons = _reasons_to_ask(self.request) if asking and self.request is not None else []
         warning = "\n".join([*reasons, "Enter again queues anyway."]) if reasons else ""
-        self.query_one("#models-warning", Static).update(warning)
+        self.query_one("#models-warning", Static).update(plain(warning, newlines=True))
         self.query_one("#queue-theme", Button).label = "Queue anyway" if asking else "Queue"
 
     # -- actions --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from textual.widgets import Static
 
 from doorways_tui.browse import ImageDetail
 from doorways_tui.store import Image
+from doorways_tui.text import plain
 
 _PARAMS = (
     ("size", lambda c: f"{c.get('width', '?')}×{c.get('height', '?')}"),
@@ -64,7 +65,8 @@ def tags_text(image: Image) -> Text:
 
 
 class Details(Static):
-    """Everything about one image, as a two-column table."""
+    """Everything about one image, as a two-column table. Every string from the library
+    goes through ``plain``."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__("", id=id)
@@ -74,7 +76,8 @@ class Details(Static):
         self.detail = detail
         # A fixed-size panel: no layout pass per key (that would reflow the whole screen).
         if detail is None:
-            self.update(Text(note or "no image", style="dim"), layout=False)
+            # the note can be a failed run's error, from the library
+            self.update(plain(note or "no image", "dim", newlines=True), layout=False)
             return
         self.update(self._table(detail), layout=False)
 
@@ -93,23 +96,23 @@ class Details(Static):
         table.add_row("image", head)
         if image.kind == "final":
             table.add_row("tags", tags_text(image))
-        table.add_row("theme", Text(d.theme.name))
-        table.add_row("prompt", Text(d.variant.prompt, style="bold"))
+        table.add_row("theme", plain(d.theme.name))
+        table.add_row("prompt", plain(d.variant.prompt, "bold"))
         if d.variant.style:
-            table.add_row("style", Text(d.variant.style))
+            table.add_row("style", plain(d.variant.style))
         if len(d.lineage) > 1:
-            table.add_row("edits", Text(" › ".join(d.lineage), style="italic"))
+            table.add_row("edits", plain(" › ".join(d.lineage), "italic"))
         for name, get in _PARAMS:
             value = get(config)
             if value is not None:
-                table.add_row(name, Text(str(value)))
+                table.add_row(name, plain(value))
         if config.get("vqgan") == "demo" or config.get("clip") == "demo":
             table.add_row("", Text("demo models: random weights, abstract output", style="yellow"))
         if d.losses:
             loss = " · ".join(f"{k} {v:.3f}" for k, v in sorted(d.losses.items()))
-            table.add_row("loss", Text(loss))
+            table.add_row("loss", plain(loss))
         if job.seconds:
             table.add_row("time", Text(f"{job.seconds:.1f} s"))
         if image.note:
-            table.add_row("note", Text(image.note))
+            table.add_row("note", plain(image.note, newlines=True))
         return table

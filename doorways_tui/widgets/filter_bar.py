@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from doorways_tui.browse import Position, Scope, View
+from doorways_tui.text import printable
 
 
 class FilterBar(Horizontal):
@@ -58,9 +59,9 @@ class FilterBar(Horizontal):
     ) -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" filter ", style="reverse")
-        text.append(f" {view.label()} ", style="bold")
+        text.append(f" {printable(view.label())} ", style="bold")  # the search text
         text.append(" in ", style="dim")
-        where = scope.label if scope.kind != "all" else "whole library"
+        where = printable(scope.label) if scope.kind != "all" else "whole library"
         text.append(where if len(where) <= 30 else where[:29] + "…", style="bold")
         if pos is not None:
             where = f"{pos.index}/{pos.total}" if pos.index else f"–/{pos.total}"

@@ -49,6 +49,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from doorways_tui import imaging
 from doorways_tui.imaging import ImageCache, ImageLoadError, Prepared, Protocol, Request
+from doorways_tui.text import printable
 
 #: The stylesheet for these widgets; an app lists it in ``CSS_PATH``.
 PREVIEW_CSS_PATH = Path(__file__).with_name("preview.tcss")
@@ -512,7 +513,7 @@ class ImagePreview(Widget):
         if status != "error":
             self.error = None
             self.set_class(False, "-error")
-        self._placeholder.update(text)
+        self._placeholder.update(printable(text, newlines=True))  # errors quote paths
         self._placeholder.display = True
         self.canvas.display = False
         self.canvas.set_prepared(None)

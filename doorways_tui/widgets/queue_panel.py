@@ -1,5 +1,6 @@
 """The queue: workers' state, a live progress bar per running job (step, it/s, ETA) with
-its latest preview, what is queued next, and recent failures."""
+its latest preview, what is queued next, and recent failures. Prompts, errors and worker
+names come from the library (any writer): they are shown through ``printable``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from doorways_tui.poll import Snapshot
 from doorways_tui.store import QueueItem
+from doorways_tui.text import printable
 from doorways_tui.widgets.preview import ImagePreview
 
 
@@ -51,7 +53,7 @@ class JobRow(Vertical):
     def set_item(self, item: QueueItem) -> None:
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append(f"seed {item.seed} ", style="bold")
-        title.append(item.prompt, style="dim")
+        title.append(printable(item.prompt), style="dim")
         self.query_one(".job-title", Label).update(title)
         self.query_one(ProgressBar).update(total=max(1, item.total), progress=item.step)
         self.query_one(".job-stats", Label).update(stats_text(item))
@@ -125,8 +127,8 @@ class QueuePanel(Vertical):
         now = time.time()
         text = Text()
         for w in alive:
-            text.append(f"● {w.id}", style="bold green")
-            text.append(f" {w.state} on {w.device} · {w.jobs_done} done")
+            text.append(f"● {printable(w.id)}", style="bold green")
+            text.append(f" {w.state} on {printable(w.device)} · {w.jobs_done} done")
             silent = now - w.heartbeat
             if silent > 20:
                 text.append(f" · silent {duration(silent)}", style="yellow")
@@ -143,7 +145,7 @@ class QueuePanel(Vertical):
         text.append("next:\n", style="bold")
         for item in queued:
             text.append(f"  s{item.seed} ", style="dim")
-            text.append(f"{item.prompt}\n")
+            text.append(f"{printable(item.prompt)}\n")
         more = snap.counts.queued - len(queued)
         if more > 0:
             text.append(f"  … and {more} more", style="dim")
@@ -156,5 +158,5 @@ class QueuePanel(Vertical):
             return Text("")
         last = snap.failed[0]
         text = Text(f"{snap.counts.failed} failed", style="bold red")
-        text.append(f" · latest s{last.seed}: {(last.error or '')[:120]}", style="red")
+        text.append(f" · latest s{last.seed}: {printable(last.error or '')[:120]}", style="red")
         return text

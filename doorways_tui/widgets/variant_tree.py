@@ -21,6 +21,7 @@ from textual.widgets.tree import TreeNode
 from doorways_tui.browse import Scope, SeedRow
 from doorways_tui.poll import TreeData
 from doorways_tui.store import VariantNode
+from doorways_tui.text import printable
 
 NodeKind = Literal["all", "theme", "variant", "seed"]
 PROMPT_CHARS = 26
@@ -43,6 +44,9 @@ class NodeData:
 
 
 def short(text: str, n: int = PROMPT_CHARS) -> str:
+    """A prompt from the library cut to a label; ``printable`` first, so the cut counts
+    what is shown."""
+    text = printable(text)
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
@@ -172,10 +176,11 @@ class VariantTree(Tree[NodeData]):
         seen_variants: set[int] = set()
         for theme in data.themes:
             if theme.id not in self._themes:
-                t_node = self.root.add("", NodeData("theme", theme.id, label=theme.name))
+                name = printable(theme.name)
+                t_node = self.root.add("", NodeData("theme", theme.id, label=name))
                 t_node.expand()
                 self._themes[theme.id] = t_node
-                self._names[theme.id] = theme.name
+                self._names[theme.id] = name
             for node in data.nodes.get(theme.id, ()):
                 seen_variants.add(node.id)
                 self._counts[node.id] = node

@@ -8,6 +8,7 @@ from rich.markup import escape
 from textual.widgets import Static
 
 from doorways_tui.demo import DEMO_NOTE
+from doorways_tui.text import printable
 
 WELCOME = (
     "[b]Welcome to Doorways.[/b]\n\n"
@@ -25,4 +26,6 @@ WELCOME = (
 
 class Welcome(Static):
     def __init__(self, root: Path, *, id: str | None = None) -> None:
-        super().__init__(WELCOME.format(root=escape(str(root)), note=escape(DEMO_NOTE)), id=id)
+        super().__init__(
+            WELCOME.format(root=escape(printable(str(root))), note=escape(DEMO_NOTE)), id=id
+        )
