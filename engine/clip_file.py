@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from engine.errors import CorruptCheckpointError
-from engine.safe_load import is_torchscript, module_tensors, read_torch_file
+from engine.safe_load import ScriptObject, module_tensors, read_torch_file
 
 
 def load_clip_file(path: Path) -> torch.nn.Module:
@@ -32,12 +32,12 @@ def read_clip_state(path: Path) -> dict[str, torch.Tensor]:
         head = fh.read(2)
     if head != b"PK" and head[:1] != b"\x80":
         raise CorruptCheckpointError(f"{path} is not a CLIP model file")
-    if is_torchscript(path):
-        state = module_tensors(read_torch_file(path, max_bytes=size, script_objects=True))
-    else:
-        state = read_torch_file(path, max_bytes=size)
-        if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
-            state = state["state_dict"]
+    # TorchScript classes become inert records (ScriptObject) whatever the file's form.
+    state = read_torch_file(path, max_bytes=size, script_objects=True)
+    if isinstance(state, ScriptObject):  # a TorchScript archive: its module tree
+        state = module_tensors(state)
+    elif isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
+        state = state["state_dict"]
     if not isinstance(state, dict):
         raise CorruptCheckpointError(f"{path} holds neither a CLIP module nor a state dict")
     return {k: v for k, v in state.items() if isinstance(k, str) and isinstance(v, torch.Tensor)}

@@ -245,16 +245,6 @@ def read_torch_file(
         ) from None
 
 
-def is_torchscript(path: Path) -> bool:
-    """True for a ``torch.jit.save`` archive (it carries ``constants.pkl`` and ``code/``)."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as zf:
-        prefix = _archive_prefix(path, zf)
-        names = set(zf.namelist())
-    return f"{prefix}constants.pkl" in names or any(n.startswith(f"{prefix}code/") for n in names)
-
-
 def _archive_prefix(path: Path, zf: zipfile.ZipFile) -> str:
     pickles = [n for n in zf.namelist() if n == "data.pkl" or n.endswith("/data.pkl")]
     pickles = [n for n in pickles if n.count("/") <= 1]
@@ -285,9 +275,10 @@ def _read_zip(
     if pkl.file_size > MAX_PICKLE_BYTES:
         raise UnsafeFileError(f"{path}: its data.pkl declares {_mb(pkl.file_size)}; refusing")
     loaded: dict[str, torch.Tensor] = {}
-    budget = [max_bytes]
+    budget = max_bytes
 
     def storage(pid: tuple) -> _Storage:
+        nonlocal budget
         dtype, key, numel = _storage_ref(pid, legacy=False)
         if key not in loaded:
             nbytes = numel * _itemsize(dtype)
@@ -298,8 +289,8 @@ def _read_zip(
                 raise _Refused(
                     f"declares {_mb(nbytes)} for data/{key[:40]}, which holds {_mb(info.file_size)}"
                 )
-            budget[0] -= nbytes
-            if budget[0] < 0:
+            budget -= nbytes
+            if budget < 0:
                 raise _Refused(f"declares more than {_mb(max_bytes)} of tensors")
             data = torch.empty(nbytes, dtype=torch.uint8)
             with zf.open(info) as fh:
@@ -312,7 +303,7 @@ def _read_zip(
     unpickler = _Unpickler(
         io.BytesIO(raw), storage=storage, script_objects=script_objects, inert=inert
     )
-    return unpickler.load()
+    return _checked(unpickler.load())
 
 
 def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]) -> Any:
@@ -327,13 +318,14 @@ def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]
     if isinstance(sys_info, dict) and not sys_info.get("little_endian", True):
         raise CorruptCheckpointError(f"{path} was saved on a big-endian machine; not supported")
     storages: dict[str, _Storage] = {}
-    budget = [max_bytes]
+    budget = max_bytes
 
     def storage(pid: tuple) -> _Storage:
+        nonlocal budget
         dtype, key, numel = _storage_ref(pid, legacy=True)
         if key not in storages:
-            budget[0] -= numel * _itemsize(dtype)
-            if budget[0] < 0:
+            budget -= numel * _itemsize(dtype)
+            if budget < 0:
                 raise _Refused(f"declares more than {_mb(max_bytes)} of tensors")
             storages[key] = _Storage(
                 torch.empty(numel * _itemsize(dtype), dtype=torch.uint8), dtype
@@ -350,6 +342,31 @@ def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]
         if numel * _itemsize(found.dtype) != found.data.numel():
             raise _Refused(f"holds a storage {key[:40]} of another size")
         _read_exactly(fh, found.data)
+    return _checked(result)
+
+
+def _checked(result: Any) -> Any:
+    """Check every tensor reached from the result once more: a pickle may BUILD onto a
+    tensor (``Tensor.__setstate__`` re-views it or sets backward hooks), after the checks
+    in ``_rebuild_tensor``."""
+    stack, seen = [result], set()
+    while stack:
+        obj = stack.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            if obj.numel() * obj.element_size() > obj.untyped_storage().nbytes():
+                raise _Refused(f"has a tensor of size {tuple(obj.shape)} larger than its storage")
+            if getattr(obj, "_backward_hooks", None):
+                raise _Refused("sets hooks on a tensor")
+        elif isinstance(obj, dict):
+            stack.extend(obj.keys())
+            stack.extend(obj.values())
+        elif isinstance(obj, list | tuple | set | frozenset):
+            stack.extend(obj)
+        elif isinstance(obj, ScriptObject | Inert):
+            stack.append(obj.state)
     return result
 
 

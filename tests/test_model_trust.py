@@ -353,31 +353,67 @@ def _write_raw_zip(path: Path, entries: list[tuple[str, bytes, int, int, int]]) 
     path.write_bytes(bytes(out + central + end))
 
 
-def _pickled_state_declaring(numel: int) -> bytes:
-    """data.pkl of {'state_dict': {'w': tensor}} whose storage says it has ``numel`` floats."""
-    from collections import OrderedDict
+class _Storage:
+    """Pickled as storage "0" (a persistent id), as torch.save writes storages."""
 
-    class Storage:
-        pass
 
-    storage = Storage()
+class _Tensor:
+    """Pickled as ``_rebuild_tensor_v2`` over storage "0", then, with a ``state``, as a
+    BUILD onto the rebuilt tensor (which calls ``Tensor.__setstate__``)."""
 
-    class Tensor:
-        def __reduce__(self):
-            args = (storage, 0, (numel,), (1,), False, OrderedDict())
-            return (torch._utils._rebuild_tensor_v2, args)
+    def __init__(self, storage: _Storage, numel: int, state: tuple | None = None) -> None:
+        self.storage, self.numel, self.state = storage, numel, state
+
+    def __reduce__(self):
+        from collections import OrderedDict
+
+        args = (self.storage, 0, (self.numel,), (1,), False, OrderedDict())
+        extra = () if self.state is None else (self.state,)
+        return (torch._utils._rebuild_tensor_v2, args, *extra)
+
+
+def _pickle_with_storage(obj: object, storage: _Storage, numel: int) -> bytes:
+    import io
 
     class Pickler(pickle.Pickler):
-        def persistent_id(self, obj):
-            if obj is storage:
+        def persistent_id(self, found):
+            if found is storage:
                 return ("storage", torch.FloatStorage, "0", "cpu", numel)
             return None
 
-    import io
-
     buf = io.BytesIO()
-    Pickler(buf, protocol=2).dump({"state_dict": {"w": Tensor()}})
+    Pickler(buf, protocol=2).dump(obj)
     return buf.getvalue()
+
+
+def _pickled_state_declaring(numel: int) -> bytes:
+    """data.pkl of {'state_dict': {'w': tensor}} whose storage says it has ``numel`` floats."""
+    storage = _Storage()
+    return _pickle_with_storage({"state_dict": {"w": _Tensor(storage, numel)}}, storage, numel)
+
+
+@pytest.mark.parametrize("build", ["re-view", "hooks"])
+def test_a_pickle_that_builds_onto_a_tensor_is_refused(build, tmp_path):
+    """Tensor.__setstate__ re-views the tensor (set_(source, 0, (10**9,), (0,))) or sets
+    backward hooks (any callable the unpickler lets in); both are refused."""
+    import zlib
+
+    from engine.safe_load import read_torch_file
+
+    storage = _Storage()
+    states = {"re-view": (_Tensor(storage, 4), 0, (10**9,), (0,)), "hooks": (False, None, {0: set})}
+    pkl = _pickle_with_storage({"w": _Tensor(storage, 4, states[build])}, storage, 4)
+    data = bytes(16)
+    path = tmp_path / "built.pt"
+    _write_raw_zip(
+        path,
+        [
+            ("archive/data.pkl", pkl, 0, len(pkl), zlib.crc32(pkl)),
+            ("archive/data/0", data, 0, len(data), zlib.crc32(data)),
+        ],
+    )
+    with pytest.raises(CorruptCheckpointError, match="larger than its storage|sets hooks"):
+        read_torch_file(path, max_bytes=1 << 20)
 
 
 def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_dir, tmp_path):
