@@ -267,8 +267,8 @@ def _read_zip(
     declared = sum(i.file_size for i in entries)
     if declared > max_bytes:
         raise UnsafeFileError(
-            f"{path} declares {_mb(declared)} of tensor data, more than a model of this kind"
-            f" holds ({_mb(max_bytes)} at most); refusing to read it"
+            f"{path} declares {_mb(declared)} of tensor data, more than the {_mb(max_bytes)}"
+            " its model's architecture and the file's own size allow; refusing to read it"
         )
     pkl = infos[f"{prefix}data.pkl"]
     _check_ratio(path, pkl)

@@ -478,7 +478,7 @@ def test_a_checkpoint_larger_than_its_architecture_allows_is_refused(
     del state["callbacks"]
     state["optimizer_states"] = [torch.zeros(8_000_000)]  # 32 MB: more than the model
     torch.save(state, tmp_path / "fat.ckpt")
-    with pytest.raises(CorruptCheckpointError, match="more than a model of this kind holds"):
+    with pytest.raises(CorruptCheckpointError, match="more than the .* its model's architecture"):
         load_vqgan(yaml_path, tmp_path / "fat.ckpt")
 
 
