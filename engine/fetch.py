@@ -132,6 +132,7 @@ def verify_sha256(path: Path, expected: str, *, cache: Path | None = None) -> st
     """
     path = Path(path)
     stamp = _stamp(path)
+    cache = Path(cache) if cache else None
     book = _read_json(cache) if cache else {}
     if book.get(str(path)) == {"sha256": expected, "stat": stamp}:
         return "cached"
