@@ -31,10 +31,9 @@ from engine.errors import (
     OutOfMemoryError,
 )
 
-# clip imports pkg_resources (setuptools < 81 keeps it) and tries torch.jit.load first;
-# their deprecation notices say nothing a user can act on.
+# clip imports pkg_resources (setuptools < 81 keeps it); its deprecation notice says
+# nothing a user can act on. (Model files are read by engine.safe_load, never torch.jit.)
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
-warnings.filterwarnings("ignore", message="`torch.jit.load` is deprecated", category=FutureWarning)
 
 _LAZY = {
     "GenerationResult": "engine.loop",

@@ -7,10 +7,12 @@ HTML error page never becomes ``model.yaml``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
@@ -38,6 +40,20 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _check_transport(url: str, sha256: str | None, dest: Path) -> None:
+    """Plain HTTP only with a known checksum (or to this machine, for tests): otherwise
+    anyone on the path could swap the file before its first use is trusted."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" or sha256:
+        return
+    if parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    raise ModelError(
+        f"{url} is not HTTPS and no checksum is known for it: refusing to trust it."
+        f" Download it yourself from a source you trust and copy it to {dest}"
+    )
+
+
 def download(
     url: str,
     dest: Path,
@@ -52,6 +68,7 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     done = part.stat().st_size if part.exists() else 0
+    _check_transport(url, sha256, dest)
     request = urllib.request.Request(url, headers={"User-Agent": "doorways"})
     if done:
         request.add_header("Range", f"bytes={done}-")
@@ -71,6 +88,7 @@ def download(
         ) from exc
     if response is not None:
         with response:
+            _check_transport(response.geturl(), sha256, dest)  # a redirect may leave HTTPS
             if done and response.status != 206:  # server ignored Range: start again
                 done = 0
             length = response.headers.get("Content-Length")
@@ -103,6 +121,52 @@ def download(
             raise
     os.replace(part, dest)
     return dest
+
+
+def verify_sha256(path: Path, expected: str, *, cache: Path | None = None) -> str:
+    """Raise ``ChecksumError`` unless ``path`` hashes to ``expected``; return 'ok' or 'cached'.
+
+    A match is remembered in ``cache`` under the file's size, mtime, ctime, inode and device:
+    any write, copy or replacement changes ctime (which no user call can set back), so a
+    changed file is hashed again, while an unchanged 338 MB release is not hashed per load.
+    """
+    path = Path(path)
+    stamp = _stamp(path)
+    cache = Path(cache) if cache else None
+    book = _read_json(cache) if cache else {}
+    if book.get(str(path)) == {"sha256": expected, "stat": stamp}:
+        return "cached"
+    got = sha256_file(path)
+    if got != expected:
+        raise ChecksumError(
+            f"{path} has sha256 {got[:12]}…, not the release's {expected[:12]}…: it is corrupt"
+            " or was replaced. Delete it and fetch again (doorways models fetch NAME)."
+        )
+    if cache:
+        book[str(path)] = {"sha256": expected, "stat": stamp}
+        with contextlib.suppress(OSError):  # a read-only cache only costs a hash next time
+            _write_json(cache, book)
+    return "ok"
+
+
+def _stamp(path: Path) -> list[int]:
+    st = path.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    os.replace(tmp, path)
 
 
 class ChecksumBook:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 import torch
 
+from engine.clip_file import load_clip_file
 from engine.config import GenerationConfig
 from engine.errors import DeviceError, ModelError, ModelFileMissingError, UnknownModelError
-from engine.fetch import ChecksumBook, Progress, UnreachableError, download
+from engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
 from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
-from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml, safe_torch_load
+from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml
+
+VERIFIED_CACHE = "verified.json"  # registry files whose sha256 matched, by stat (fetch.py)
 
 
 def default_model_dir() -> Path:
@@ -58,6 +61,8 @@ class ModelFiles:
     vqgan_checkpoint: Path
     clip: Path
     label: str  # e.g. "vqgan_imagenet_f16_16384 + ViT-B/32"
+    # (file, sha256) of registry files with a known checksum, verified before any is read
+    checks: tuple[tuple[Path, str], ...] = ()
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -83,6 +88,7 @@ def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> M
     """Turn the config's model names into files, with a fix-it message when absent."""
     model_dir = Path(model_dir or default_model_dir())
     demo = None
+    checks: list[tuple[Path, str | None]] = []
     if "demo" in (config.vqgan, config.clip):
         from engine.tiny import ensure_demo_models
 
@@ -102,6 +108,8 @@ def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> M
                 "(or use --models demo for the tiny random-weight demo models)"
             )
         vq_label = config.vqgan
+        entry = VQGANS[config.vqgan]
+        checks += [(yaml_path, entry.config_sha256), (ckpt_path, entry.checkpoint_sha256)]
     elif Path(config.vqgan).expanduser().is_dir():
         folder = Path(config.vqgan).expanduser()
         yamls, ckpts = sorted(folder.glob("*.yaml")), sorted(folder.glob("*.ckpt"))
@@ -114,13 +122,16 @@ def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> M
         vqgan_entry(config.vqgan)  # raises UnknownModelError with the list
         raise AssertionError("unreachable")
     clip_file = _resolve_clip(config.clip, model_dir, demo)
+    if config.clip in clip_entries():
+        checks.append((clip_file, clip_entry(config.clip).sha256))
     for path in (yaml_path, ckpt_path):
         if not path.is_file():
             raise ModelFileMissingError(f"model file not found: {path}")
     label = f"{vq_label} + {'demo' if config.clip == 'demo' else config.clip}"
     if demo is not None:
         label += " (tiny random-weight demo models)"
-    return ModelFiles(yaml_path, ckpt_path, clip_file, label)
+    known = tuple((path, sha) for path, sha in checks if sha)
+    return ModelFiles(yaml_path, ckpt_path, clip_file, label, known)
 
 
 def _resolve_clip(name: str, model_dir: Path, demo: dict | None) -> Path:
@@ -208,14 +219,19 @@ def _download_all(name: str, wanted: list[tuple]) -> None:
 
 
 def verify_model(name: str, model_dir: Path | None = None) -> str:
-    """Check a fetched model's files: checksum, and that it loads."""
-    from engine.fetch import sha256_file
-
+    """Check a fetched model's files: checksum (hashed afresh), and that it loads."""
     model_dir = Path(model_dir or default_model_dir())
     if name in VQGANS:
+        entry = vqgan_entry(name)
         yaml_path, ckpt_path = vqgan_paths(model_dir, name)
         if not ckpt_path.is_file():
             raise ModelFileMissingError(f"{name} is not downloaded")
+        for path, sha256 in (
+            (yaml_path, entry.config_sha256),
+            (ckpt_path, entry.checkpoint_sha256),
+        ):
+            if sha256:
+                verify_sha256(path, sha256)
         state = ChecksumBook(model_dir / "checksums.json").verify(f"{name}/last.ckpt", ckpt_path)
         load_vqgan(yaml_path, ckpt_path)
         return f"{name}: loads; sha256 {state}"
@@ -223,9 +239,9 @@ def verify_model(name: str, model_dir: Path | None = None) -> str:
     path = clip_path(model_dir, name)
     if not path.is_file():
         raise ModelFileMissingError(f"{name} is not downloaded")
-    if sha256_file(path) != entry.sha256:
-        raise ModelError(f"{path}: sha256 does not match the release; delete it and fetch again")
-    return f"{name}: sha256 ok"
+    verify_sha256(path, entry.sha256)
+    load_clip_file(path)
+    return f"{name}: loads; sha256 ok"
 
 
 def _check_checkpoint_magic(path: Path) -> None:
@@ -281,53 +297,20 @@ def load_models(
     device: str | torch.device | None = None,
     model_dir: Path | None = None,
 ) -> Models:
-    """Load both models frozen, in fp32, straight onto the device."""
-    import clip
+    """Load both models frozen, in fp32, straight onto the device.
 
+    Registry files with a known sha256 are checked first; every file is read as data
+    (``engine.safe_load``): no model file's code or pickled callables ever run."""
     device = pick_device(device)
+    model_dir = Path(model_dir or default_model_dir())
     files = resolve_models(config, model_dir)
+    for path, sha256 in files.checks:
+        verify_sha256(path, sha256, cache=model_dir / VERIFIED_CACHE)
     try:
         vqgan = load_vqgan(files.vqgan_config, files.vqgan_checkpoint, device=device)
-        clip_model = _load_clip(clip, files.clip, device)
+        clip_model = load_clip_file(files.clip).to(device).requires_grad_(False)
     except torch.OutOfMemoryError as exc:
         from engine.errors import OutOfMemoryError
 
         raise OutOfMemoryError(f"not enough GPU memory to load {files.label} on {device}") from exc
     return Models(files, vqgan, clip_model, device)
-
-
-def _load_clip(clip_module, path: Path, device: torch.device) -> torch.nn.Module:
-    from engine.errors import CorruptCheckpointError
-
-    if path.stat().st_size < 1024:
-        raise CorruptCheckpointError(
-            f"{path} is only {path.stat().st_size} bytes: truncated? fetch it again"
-        )
-    try:
-        # CPU first: clip.load on CUDA converts to fp16, which the CPU cannot run.
-        model, _ = clip_module.load(str(path), device="cpu", jit=False)
-    except Exception as exc:
-        if isinstance(exc, ModelError):
-            raise
-        if not _looks_like_torch_file(path):
-            raise CorruptCheckpointError(f"{path} is not a CLIP model file") from exc
-        # A JIT archive that fails falls back to torch.load; a bad state dict fails here.
-        try:
-            state = safe_torch_load(path)
-        except ModelError:
-            raise CorruptCheckpointError(
-                f"{path} could not be read as a CLIP model ({exc})"
-            ) from exc
-        from clip.model import build_model
-
-        try:
-            model = build_model(state)
-        except Exception as exc2:
-            raise CorruptCheckpointError(f"{path} is not a CLIP state dict ({exc2})") from exc2
-    return model.float().to(device).eval().requires_grad_(False)
-
-
-def _looks_like_torch_file(path: Path) -> bool:
-    with open(path, "rb") as fh:
-        head = fh.read(2)
-    return head in (b"PK",) or head[:1] == b"\x80"

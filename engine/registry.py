@@ -1,8 +1,10 @@
 """Known model weights: where they come from and how to check them.
 
 VQGAN checkpoints have no published checksums: the first good download's sha256 is
-recorded in ``checksums.json`` beside the cache and later downloads must match it.
-CLIP releases carry their sha256 inside the download URL.
+recorded in ``checksums.json`` beside the cache and later downloads must match it. An entry
+that carries ``config_sha256``/``checkpoint_sha256`` is checked against them when it is
+downloaded and before each load. CLIP releases carry their sha256 inside the download URL
+and are checked before each load (``engine.models``). Every URL is HTTPS.
 """
 
 from __future__ import annotations
@@ -56,8 +58,8 @@ VQGANS: dict[str, VQGANEntry] = {
         VQGANEntry(
             "wikiart_16384",
             "WikiArt, f16, 16384 codes: painterly",
-            "http://mirror.io.community/blob/vqgan/wikiart_16384.yaml",
-            "http://mirror.io.community/blob/vqgan/wikiart_16384.ckpt",
+            "https://mirror.io.community/blob/vqgan/wikiart_16384.yaml",
+            "https://mirror.io.community/blob/vqgan/wikiart_16384.ckpt",
             approx_mb=1000,
         ),
         VQGANEntry(

@@ -1,7 +1,8 @@
 """Tiny random-weight models of the real architectures, saved in the real file formats.
 
 The demo and the tests use them so the whole pipeline (YAML config, Lightning checkpoint
-with ``loss.*`` keys, CLIP archive read by ``clip.load``) runs on a CPU without downloads.
+with ``loss.*`` keys, a CLIP state dict or TorchScript archive as OpenAI ships them) runs on
+a CPU without downloads.
 Their pictures are noise-shaped: the weights are random, not trained.
 """
 
@@ -158,10 +159,33 @@ def build_tiny_clip(*, seed: int = 0) -> torch.nn.Module:
 
 
 def write_tiny_clip(path: Path, *, seed: int = 0) -> Path:
-    """Save as a state dict, one of the two forms ``clip.load(path, jit=False)`` reads."""
+    """Save as a state dict, one of the two forms a CLIP file takes."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _atomic_save(build_tiny_clip(seed=seed).state_dict(), path)
+    return path
+
+
+def write_tiny_clip_torchscript(path: Path, *, seed: int = 0) -> Path:
+    """Save as OpenAI's releases are: a TorchScript archive of the traced model (forward,
+    encode_image, encode_text). For tests of the data-only reader; nothing loads it as code."""
+    import warnings
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model = build_tiny_clip(seed=seed)
+    size = model.visual.input_resolution
+    image, text = torch.zeros(1, 3, size, size), torch.zeros(1, 77, dtype=torch.long)
+    with warnings.catch_warnings():  # torch.jit is deprecated; the format is what ships
+        warnings.simplefilter("ignore")
+        traced = torch.jit.trace_module(
+            model,
+            {"forward": (image, text), "encode_image": image, "encode_text": text},
+            check_trace=False,  # re-running each method to compare costs seconds
+        )
+        tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+        torch.jit.save(traced, str(tmp))
+    os.replace(tmp, path)
     return path
 
 

@@ -22,6 +22,7 @@ from engine.errors import (
     CorruptCheckpointError,
     ModelFileMissingError,
 )
+from engine.safe_load import read_torch_file
 
 VQ_TARGETS = {
     "taming.models.vqgan.VQModel": "vq",
@@ -30,41 +31,35 @@ VQ_TARGETS = {
 }
 
 
-class _Harmless:
-    """Stand-in for the Lightning objects a checkpoint pickles (callback classes used as
-    dict keys, an AttributeDict of hyper-parameters). Unpickled as inert objects."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self.args = args
-
-    def __setstate__(self, state: object) -> None:
-        self.state = state
-
-    def __reduce__(self):  # pragma: no cover - never re-pickled
-        return (_Harmless, ())
-
-
-# Exactly the globals Lightning checkpoints carry besides tensors; nothing that runs code.
-_LIGHTNING_GLOBALS = [
+# Exactly the globals Lightning checkpoints carry besides tensors; read as inert records.
+_LIGHTNING_GLOBALS = (
     "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",
     "pytorch_lightning.callbacks.early_stopping.EarlyStopping",
     "pytorch_lightning.utilities.parsing.AttributeDict",
     "lightning.pytorch.callbacks.model_checkpoint.ModelCheckpoint",
     "lightning.fabric.utilities.data.AttributeDict",
-]
+)
+# A VQGAN's weights are ~300 MB; a config asking for more than this is a typo or a trap.
+MAX_VQGAN_BYTES = 8 << 30
+# A Lightning checkpoint also holds the loss (LPIPS ~59 MB, the discriminator) and Adam's
+# two moments for each: ~3.3x the model for taming's imagenet f16. Allow well beyond that.
+CHECKPOINT_MARGIN = 8
+CHECKPOINT_SLACK = 256 << 20
 
 
-def safe_torch_load(path: Path) -> dict:
-    """Load a checkpoint with ``weights_only=True``, allowing only Lightning's inert extras.
+def safe_torch_load(path: Path, *, max_bytes: int | None = None) -> dict:
+    """Read a checkpoint as data: tensors, containers, Lightning's inert extras.
 
-    Never falls back to full unpickling: an unknown global is an error naming it.
-    """
+    Never unpickles anything else, whatever torch version or environment variable; the
+    tensor data it declares must fit ``max_bytes`` and the file's own size, checked
+    before any of it is read (``engine.safe_load``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileMissingError(f"checkpoint not found: {path}")
-    if path.stat().st_size < 1024:
+    size = path.stat().st_size
+    if size < 1024:
         raise CorruptCheckpointError(
-            f"{path} is only {path.stat().st_size} bytes: a truncated or failed download? "
+            f"{path} is only {size} bytes: a truncated or failed download? "
             "Delete it and fetch again (doorways models fetch NAME)."
         )
     if not zipfile.is_zipfile(path):
@@ -77,25 +72,27 @@ def safe_torch_load(path: Path) -> dict:
             )
         if not head.startswith(b"\x80"):
             raise CorruptCheckpointError(f"{path} is not a PyTorch checkpoint (bad magic bytes)")
-    stubs = [(_Harmless, name) for name in _LIGHTNING_GLOBALS]
-    try:
-        with torch.serialization.safe_globals(stubs):
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises several types for broken archives
-        text = str(exc)
-        if "Unsupported global" in text or "weights_only" in text.lower():
-            first = text.split("\n")[0]
-            raise CorruptCheckpointError(
-                f"{path} holds code-bearing objects that Doorways will not unpickle "
-                f"({first[:200]}). Only checkpoints with tensors and Lightning metadata load."
-            ) from exc
-        raise CorruptCheckpointError(
-            f"{path} could not be read ({type(exc).__name__}: {text[:200]}); "
-            "it is probably truncated: delete it and fetch again."
-        ) from exc
+    bound = size if max_bytes is None else min(size, max_bytes)
+    data = read_torch_file(path, max_bytes=bound, inert=_LIGHTNING_GLOBALS)
     if not isinstance(data, dict):
         raise CorruptCheckpointError(f"{path} does not hold a state dict")
     return data
+
+
+def checkpoint_byte_bound(model_bytes: int, extra_parameters: int | None = 0) -> int | None:
+    """The most tensor bytes a checkpoint can plausibly declare for a VQGAN of
+    ``model_bytes`` (plus, for a transformer's checkpoint, its other parameters);
+    None when the config does not say enough to tell."""
+    if extra_parameters is None:
+        return None
+    return CHECKPOINT_MARGIN * (model_bytes + 4 * extra_parameters) + CHECKPOINT_SLACK
+
+
+def _model_bytes(params: dict) -> int:
+    """fp32 bytes of the VQGAN these params describe, built on the meta device."""
+    with torch.device("meta"):
+        model = VQGAN(params)
+    return sum(t.numel() * 4 for t in model.state_dict().values())
 
 
 def load_vqgan_yaml(path: Path) -> dict:
@@ -136,8 +133,41 @@ def load_vqgan_yaml(path: Path) -> dict:
             "kind": VQ_TARGETS[first["target"]],
             "prefix": "first_stage_model.",
             **first["params"],
+            "extra_parameters": _net2net_extra(params),
         }
     return {"kind": VQ_TARGETS[target], "prefix": "", **params}
+
+
+def _net2net_extra(params: dict) -> int | None:
+    """Parameters a Net2Net checkpoint holds beyond its first stage (taming's minGPT and a
+    VQGAN cond stage), for the checkpoint's size bound; None when the config is unusual."""
+    gpt = params.get("transformer_config") or {}
+    if not str(gpt.get("target", "")).endswith("mingpt.GPT"):
+        return None
+    try:
+        g = gpt.get("params") or {}
+        vocab, block, layers, e = (
+            int(g[k]) for k in ("vocab_size", "block_size", "n_layer", "n_embd")
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    # tok_emb + head, pos_emb, per block: 4 attention linears, the 4x MLP, two layer norms
+    # and the causal mask buffer; then ln_f.
+    total = 2 * vocab * e + block * e + layers * (12 * e * e + 13 * e + block * block) + 2 * e
+    cond = params.get("cond_stage_config")
+    if isinstance(cond, str) and cond in ("__is_first_stage__", "__is_unconditional__"):
+        return total
+    if not isinstance(cond, dict):
+        return None
+    target = cond.get("target")
+    if str(target).endswith("CoordStage"):
+        return total
+    if VQ_TARGETS.get(target) not in ("vq", "gumbel"):
+        return None
+    try:
+        return total + _model_bytes({"kind": VQ_TARGETS[target], **cond["params"]}) // 4
+    except Exception:  # an odd cond stage only loses the bound, not the load
+        return None
 
 
 @dataclass(frozen=True)
@@ -238,10 +268,19 @@ def load_vqgan(
     params = load_vqgan_yaml(config_path)
     prefix = params.pop("prefix")
     try:
-        model = VQGAN(params)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise BadConfigFileError(f"{config_path}: ddconfig is incomplete ({exc})") from exc
-    ckpt = safe_torch_load(checkpoint_path)
+        model_bytes = _model_bytes(params)
+    except Exception as exc:  # taming's constructors raise many types for a bad ddconfig
+        raise BadConfigFileError(
+            f"{config_path}: ddconfig is incomplete or invalid ({type(exc).__name__}: {exc})"
+        ) from exc
+    if model_bytes > MAX_VQGAN_BYTES:
+        raise BadConfigFileError(
+            f"{config_path} describes a VQGAN of {model_bytes / 1e9:.1f} GB of weights;"
+            " known VQGANs have well under 1 GB. Is this the right config?"
+        )
+    bound = checkpoint_byte_bound(model_bytes, params.get("extra_parameters", 0))
+    ckpt = safe_torch_load(checkpoint_path, max_bytes=bound)
+    model = VQGAN(params)
     state = ckpt.get("state_dict", ckpt)
     if not isinstance(state, dict):
         raise CorruptCheckpointError(f"{checkpoint_path} has no state_dict")

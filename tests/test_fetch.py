@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from engine.errors import ChecksumError, ModelError
-from engine.fetch import ChecksumBook, download
+from engine.fetch import ChecksumBook, download, verify_sha256
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 
@@ -90,3 +90,66 @@ def test_checksum_book_records_first_download_then_verifies(tmp_path):
     f.write_bytes(b"abd" * 1000)
     with pytest.raises(ChecksumError, match="was recorded when it was first downloaded"):
         book.verify("m/last.ckpt", f)
+
+
+def test_verified_checksum_is_cached_until_the_file_changes(tmp_path, monkeypatch):
+    import os
+
+    import engine.fetch
+
+    f, cache = tmp_path / "ViT-B-32.pt", tmp_path / "verified.json"
+    f.write_bytes(PAYLOAD)
+    good = hashlib.sha256(PAYLOAD).hexdigest()
+    assert verify_sha256(f, good, cache=cache) == "ok"
+    hashed = []
+    real = engine.fetch.sha256_file
+    monkeypatch.setattr(engine.fetch, "sha256_file", lambda p: hashed.append(p) or real(p))
+    assert verify_sha256(f, good, cache=cache) == "cached" and hashed == []
+    # Same size, mtime set back: ctime still moves, so the swap is hashed and caught.
+    st = f.stat()
+    f.write_bytes(PAYLOAD[::-1])
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    with pytest.raises(ChecksumError, match="not the release"):
+        verify_sha256(f, good, cache=cache)
+    assert hashed == [f]
+    with pytest.raises(ChecksumError):  # a cached match for another digest proves nothing
+        verify_sha256(f, "0" * 64, cache=cache)
+
+
+def test_an_unwritable_cache_only_costs_a_hash(tmp_path):
+    f = tmp_path / "m.pt"
+    f.write_bytes(PAYLOAD)
+    good = hashlib.sha256(PAYLOAD).hexdigest()
+    (tmp_path / "a-file").write_text("")  # the cache's folder cannot be made, even by root
+    assert verify_sha256(f, good, cache=tmp_path / "a-file" / "verified.json") == "ok"
+    assert verify_sha256(f, good, cache=tmp_path / "a-file" / "verified.json") == "ok"
+
+
+def test_plain_http_without_a_checksum_is_refused_before_connecting(tmp_path):
+    with pytest.raises(ModelError, match="not HTTPS and no checksum is known"):
+        download("http://example.invalid/model.ckpt", tmp_path / "m.ckpt")
+    assert not (tmp_path / "m.ckpt.part").exists()
+
+
+def test_a_redirect_from_https_to_plain_http_is_refused(tmp_path, monkeypatch):
+    import urllib.request
+
+    class Response:
+        status = 200
+        headers = {"Content-Length": "3"}
+
+        def geturl(self):
+            return "http://example.invalid/elsewhere.ckpt"
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n):
+            return b""
+
+    monkeypatch.setattr(urllib.request, "urlopen", lambda *a, **k: Response())
+    with pytest.raises(ModelError, match="elsewhere.ckpt is not HTTPS"):
+        download("https://example.invalid/model.ckpt", tmp_path / "m.ckpt")
