@@ -18,12 +18,17 @@ from textual.notifications import SeverityLevel
 
 from doorways_tui.actions import WorkerLaunch, start_detached_worker
 from doorways_tui.commands import DoorwaysCommands
+from doorways_tui.export_files import ExportError
 from doorways_tui.screens.help import HelpScreen, KeyHelp
 from doorways_tui.screens.main import MainScreen
 from doorways_tui.settings import Settings, load_settings
-from doorways_tui.store import Library
+from doorways_tui.store import Library, StoreError
 from doorways_tui.text import printable
 from doorways_tui.widgets.preview import PREVIEW_CSS_PATH
+from engine.errors import DoorwaysError
+
+# Failures whose message is written for the artist: shown as is, without a class name.
+USER_ERRORS = (DoorwaysError, StoreError, ExportError)
 
 
 class DoorwaysApp(App[None]):
@@ -105,7 +110,12 @@ class DoorwaysApp(App[None]):
 
     def report_error(self, error: BaseException | None, *, where: str = "") -> None:
         """The one place a failure reaches the artist."""
-        what = f"{type(error).__name__}: {error}" if error is not None else "unknown error"
+        if error is None:
+            what = "unknown error"
+        elif isinstance(error, USER_ERRORS):  # their message is a sentence for the artist
+            what = str(error)
+        else:
+            what = f"{type(error).__name__}: {error}"
         self.notify(
             what, title=f"{where} failed" if where else "failed", severity="error", timeout=12
         )

@@ -25,7 +25,7 @@ from doorways_tui.export import (
     image_problem,
 )
 from doorways_tui.export_sheet import contact_sheet
-from doorways_tui.store import ImageFilter, Library
+from doorways_tui.store import ImageFilter, Library, StoreError
 from doorways_tui.store.files import sha256_file
 from tests.app_fixtures import populate
 from tests.fixtures_store import doorways
@@ -328,3 +328,24 @@ def png_declaring(width: int, height: int) -> bytes:
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+async def test_the_app_warns_when_an_export_skips_a_damaged_image(tmp_path):
+    from doorways_tui.screens.export_dialog import ExportRequest
+    from tests.app_fixtures import main_screen, make_app, settle
+
+    root = tmp_path / "library"
+    ids = populate(root, seeds=1, prompts=["a door"], child=False)
+    with Library.open(root) as lib:
+        (lib.root / lib.image(ids[0]).path).write_bytes(b"not a png any more")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        main_screen(app)._export(ExportRequest(tmp_path / "out", False), ImageFilter())
+        await settle(pilot)
+        note = list(app._notifications)[-1]
+        assert "damaged image(s) skipped" in note.message and note.severity == "warning"
+        app.report_error(StoreError("no library at /nowhere"), where="export")
+        await pilot.pause()
+        note = list(app._notifications)[-1]
+        assert note.message == "no library at /nowhere"  # the sentence, no class name

@@ -175,10 +175,10 @@ class MainActions(TriageActions, Screen):
     def _export(self, request: ExportRequest, flt: ImageFilter) -> None:
         lib = self.main_screen.dapp.reader
         result = export_images(lib, all_images(lib, flt), request.folder, sheet=True)
-        if not result.files:
+        if not result.files and not result.bad:
             self.post_message(self.Notice("export: no image matches", "warning"))
-        else:
-            self.post_message(self.Notice(result.summary()))
+        else:  # the summary counts damaged and missing images; any is worth a warning
+            self.post_message(self.Notice(result.summary(), "warning" if result.bad else "information"))
 
     def action_new_theme(self) -> None:
         from doorways_tui.screens.new_theme import NewThemeScreen
