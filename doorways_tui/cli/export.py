@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.starred or args.view or args.doors is not None):
         raise StoreError("say which images: --starred, --view VIEW or --doors N")
     view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
-    with open_library(args) as lib:
+    with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:
             theme = lib.theme_by_name(args.theme)

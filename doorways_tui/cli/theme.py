@@ -141,8 +141,8 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not models.ready:
         print(f"warning: {models.refusal()}", file=out)
     _report_long(long_prompts(variants), out)
-    library = _open_library(args)
-    report = queue_theme(library, theme, variants, dry_run=args.dry_run)
+    with _open_library(args) as library:
+        report = queue_theme(library, theme, variants, dry_run=args.dry_run)
     verb = "would add" if args.dry_run else "added"
     print(
         f"{verb} {report.new_variants} new variants and {report.new_jobs} jobs"
@@ -153,11 +153,16 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _open_library(args: argparse.Namespace):
-    from doorways_tui.settings import load_settings
-    from doorways_tui.store import Library
+    """The library, opened (or created) like every command's: what cannot be opened is
+    one line, never a traceback."""
+    from doorways_tui.cli.queue import open_library
+    from doorways_tui.store import StoreError
+    from engine.errors import DoorwaysError
 
-    settings = load_settings(library=getattr(args, "library", None))
-    return Library.open(settings.library)
+    try:
+        return open_library(args, create=True)
+    except StoreError as exc:
+        raise DoorwaysError(str(exc)) from None
 
 
 def _settings_line(settings: dict) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping
 
-from doorways_tui.store.files import remove_quietly
 from doorways_tui.store.jobs import JobsMixin
 from doorways_tui.store.records import Image, Job
 
@@ -195,9 +194,9 @@ class ClaimsMixin(JobsMixin):
             self._worker_after_job(conn, worker_id, now, done=1)
             self._event(conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"])
         if preview is not None and preview[0] != path:
-            remove_quietly(self.abspath(preview[0]))
+            self.remove_file(preview[0])
         if job.checkpoint:
-            remove_quietly(self.abspath(job.checkpoint))
+            self.remove_file(job.checkpoint)
         return Image.from_row(row)
 
     def fail_job(self, job_id: int, worker_id: str, error: str) -> bool:
