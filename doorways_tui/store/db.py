@@ -5,6 +5,10 @@ lock instead of failing; every write transaction starts with ``BEGIN IMMEDIATE``
 the write lock up front (a deferred transaction that later upgrades can fail at once with
 "database is locked", whatever the timeout). What little can still fail with a busy or locked
 error is retried here, so a user never sees it.
+
+A file that is not an SQLite database (an empty ``library.db``) is refused before SQLite
+sees it, a new database appears only whole, and a read-only open (``mode=ro``) can neither
+create nor write: see ``check_database_file``, ``create_database``, ``_connect_readonly``.
 """
 
 from __future__ import annotations
@@ -115,10 +119,11 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
 
 
 def connect(path: Path, *, readonly: bool = False, create: bool = False) -> sqlite_utils.Database:
-    """Open the library database: in WAL mode with a busy timeout, or read-only.
+    """Open the library database with a busy timeout, or read-only.
 
     Only ``create`` makes a missing file; an empty or foreign file is always refused
-    (``check_database_file``), untouched."""
+    (``check_database_file``), untouched. A writable library goes to WAL mode with
+    ``Database.use_wal`` once it is known to be one (the switch writes the file)."""
     check_database_file(path)
     if not create and not path.is_file():
         raise StoreError(f"no library database at {path}")
@@ -129,13 +134,6 @@ def connect(path: Path, *, readonly: bool = False, create: bool = False) -> sqli
         conn = _open_uri(path, "mode=rwc" if create else "mode=rw")
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-    if not readonly:
-        # Switching to WAL needs a moment of exclusive access; it is persistent once done.
-        mode = retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
-        if str(mode).lower() != "wal":
-            conn.close()
-            raise StoreError(f"{path}: could not switch the library to WAL mode (got {mode!r})")
-        conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
     conn.execute("PRAGMA foreign_keys = ON")
     return sqlite_utils.Database(conn, execute_plugins=False)
 
@@ -148,6 +146,7 @@ def create_database(path: Path, setup: Callable[[Database], object]) -> None:
     try:
         db = Database(tmp, create=True)
         try:
+            db.use_wal()
             setup(db)
         finally:
             db.close()  # the last connection: SQLite folds the WAL back in and removes it
@@ -187,6 +186,14 @@ class Database:
         self.readonly = readonly
         self.db = connect(path, readonly=readonly, create=create)
         self._lock = threading.RLock()
+
+    def use_wal(self) -> None:
+        """WAL mode, so readers run beside the one writer. Switching needs a moment of
+        exclusive access; it is persistent (in the file) once done."""
+        mode = retry_busy(lambda: self.conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        if str(mode).lower() != "wal":
+            raise StoreError(f"{self.path}: could not switch the library to WAL mode ({mode!r})")
+        self.conn.execute("PRAGMA synchronous = NORMAL")  # durable at checkpoints; safe with WAL
 
     @property
     def conn(self) -> sqlite3.Connection:

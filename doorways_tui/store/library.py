@@ -9,7 +9,7 @@ methods come from the mixins, grouped by table:
 - claims.py    what workers do: claim, progress, checkpoint, preview, finish, fail, release
 - images.py    image lists and filters, next/previous untriaged, triage writes
 - workers.py   worker rows and heartbeats
-- this file    opening, the event log, and undo
+- this file    opening (whole libraries only: see ``Library.open``), the event log, undo
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ class Library(WorkersMixin):
                     " restore it from a backup"
                 )
             if not self.readonly:
+                self.db.use_wal()
                 migrate(self.db, clock=self.clock)
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot read {self.db.path}: {exc}") from None
