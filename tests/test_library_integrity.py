@@ -89,7 +89,7 @@ def test_an_empty_library_db_is_refused_by_every_command_and_left_alone(capsys, 
 @pytest.mark.parametrize(
     ("content", "why"),
     [
-        (b"this is not a database at all " * 8, "no SQLite header"),
+        (b"this is not a database at all " * 8, "is not an SQLite database"),
         (b"SQLite format 3\x00\x10\x00", "cut short"),
     ],
 )

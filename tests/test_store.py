@@ -607,3 +607,35 @@ def test_a_stored_path_may_not_leave_through_a_symlink_below_images(tmp_path):
         library_path(root, "images/v000002/j1.png")
     (root / "checkpoints").symlink_to(outside)  # the owner moved a whole folder: allowed
     assert library_path(root, "checkpoints/job-1.pt") == root / "checkpoints/job-1.pt"
+
+
+def test_a_second_open_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """The app opens the library twice. Checking the file must not open it outside SQLite:
+    closing any descriptor of a file drops every POSIX lock this process holds on it, so
+    another process would take itself for the last user, fold the WAL in and remove it,
+    and the first connection's later commits would land in a WAL nobody else reads."""
+    import subprocess
+    import sys
+
+    from tests.fixtures_store import ROOT, subprocess_env
+
+    root = tmp_path / "lib"
+    first = Library.open(root)
+    second = Library.open(root)
+    env, cwd = subprocess_env(tmp_path), ROOT
+    opener = "import sys; from doorways_tui.store import Library; Library.open(sys.argv[1]).close()"
+    subprocess.run([sys.executable, "-c", opener, str(root)], env=env, cwd=cwd, check=True)
+    first.add_theme("written after the other process left")
+    reader = "import sys; from doorways_tui.store import Library\n"
+    reader += "print([t.name for t in Library.open(sys.argv[1]).themes()])"
+    seen = subprocess.run(
+        [sys.executable, "-c", reader, str(root)],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    second.close()
+    first.close()
+    assert seen.stdout.strip() == "['written after the other process left']"

@@ -18,12 +18,13 @@ import os
 import random
 import shutil
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlite_utils
 
@@ -57,37 +58,42 @@ def retry_busy[T](fn: Callable[[], T], *, retry_for: float = RETRY_FOR_S) -> T:
         delay = min(delay * 2, 0.25)
 
 
-SQLITE_HEADER = b"SQLite format 3\x00"
+SQLITE_MIN_SIZE = 100  # the header alone; any SQLite database file is at least this long
 
 
 def check_database_file(path: Path) -> None:
-    """Refuse a ``library.db`` that is not an SQLite database, before SQLite sees it.
+    """Refuse a ``library.db`` that cannot be a database, before SQLite sees it.
 
     SQLite treats an empty file as a new database and would write a fresh schema into it:
     a 0-byte copy (a failed copy, a full disk) would become an empty library whose job ids
-    restart at 1 and overwrite the old images. Nothing here writes; a missing file passes.
-    """
+    restart at 1 and overwrite the old images. Only ``stat`` is used: opening and closing
+    the file here would drop every POSIX lock this process's SQLite connections hold on it
+    (the app opens the library twice). A file with a foreign header is caught by SQLite
+    itself (``not_a_database``). Nothing here writes; a missing file passes."""
     try:
-        with path.open("rb") as f:
-            head = f.read(100)
+        st = path.stat()
     except (FileNotFoundError, NotADirectoryError):  # no database (yet)
         return
-    except IsADirectoryError:
-        raise StoreError(f"{path} is a folder, not a library database") from None
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
-    what = None
-    if not head:
-        what = "is empty (0 bytes)"
-    elif not head.startswith(SQLITE_HEADER):
-        what = "is not an SQLite database (no SQLite header)"
-    elif len(head) < 100:
-        what = "is cut short (no complete SQLite header)"
-    if what:
-        raise StoreError(
-            f"{path} {what}: a failed copy or a full disk? Nothing was changed; restore it"
-            " from a backup (a new library needs a folder without library.db or images/)"
-        )
+    if not stat.S_ISREG(st.st_mode):
+        raise StoreError(f"{path} is not a file, so not a library database")
+    if st.st_size == 0:
+        raise_not_a_database(path, "is empty (0 bytes)")
+    if st.st_size < SQLITE_MIN_SIZE:
+        raise_not_a_database(path, "is cut short (no complete SQLite header)")
+
+
+def raise_not_a_database(path: Path, what: str = "is not an SQLite database") -> NoReturn:
+    raise StoreError(
+        f"{path} {what}: a failed copy or a full disk? Nothing was changed; restore it"
+        " from a backup (a new library needs a folder without library.db or images/)"
+    )
+
+
+def is_not_a_database(exc: BaseException) -> bool:
+    """SQLite's "file is not a database" (a foreign header)."""
+    return getattr(exc, "sqlite_errorname", "") == "SQLITE_NOTADB"
 
 
 def _open_uri(path: Path, query: str) -> sqlite3.Connection:
@@ -109,9 +115,13 @@ def _connect_readonly(path: Path) -> sqlite3.Connection:
     try:
         retry_busy(lambda: conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone())
         return conn
-    except sqlite3.OperationalError:
+    except sqlite3.DatabaseError as exc:
         conn.close()
-        if os.access(path.parent, os.W_OK) and os.access(path, os.W_OK):
+        if is_not_a_database(exc):
+            raise_not_a_database(path)
+        if not isinstance(exc, sqlite3.OperationalError) or (
+            os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+        ):
             raise
     conn = _open_uri(path, "mode=ro&immutable=1")
     conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()

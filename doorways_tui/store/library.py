@@ -21,7 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from doorways_tui.store.db import StoreError, check_database_file, create_database
+from doorways_tui.store.db import (
+    StoreError,
+    check_database_file,
+    create_database,
+    is_not_a_database,
+    raise_not_a_database,
+)
 from doorways_tui.store.files import STORED_DIRS, db_path
 from doorways_tui.store.migrations import migrate, missing_tables, table_names
 from doorways_tui.store.records import Event, UndoResult
@@ -92,6 +98,8 @@ class Library(WorkersMixin):
                 self.db.use_wal()
                 migrate(self.db, clock=self.clock)
         except sqlite3.DatabaseError as exc:
+            if is_not_a_database(exc):
+                raise_not_a_database(self.db.path)
             raise StoreError(f"cannot read {self.db.path}: {exc}") from None
 
     def close(self) -> None:
