@@ -580,7 +580,7 @@ def test_a_read_only_open_creates_and_migrates_nothing(tmp_path):
         "images/../../outside.png",
         "images/../library.db",
         "library.db",
-        "images",
+        ".",
         "",
         "images/a\0.png",
         "elsewhere/x.png",

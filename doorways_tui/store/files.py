@@ -82,7 +82,7 @@ def library_path(root: Path, relpath: object) -> Path:
     pure = PurePosixPath(relpath)
     if pure.is_absolute() or ".." in pure.parts:
         raise StoreError(f"stored path {relpath!r} points outside the library")
-    if len(pure.parts) < 2 or pure.parts[0] not in STORED_DIRS:
+    if not pure.parts or pure.parts[0] not in STORED_DIRS:
         raise StoreError(f"stored path {relpath!r} is not under {', '.join(STORED_DIRS)}")
     path = Path(root, *pure.parts)
     try:

@@ -29,7 +29,12 @@ from doorways_tui.store.db import (
     raise_not_a_database,
 )
 from doorways_tui.store.files import STORED_DIRS, db_path
-from doorways_tui.store.migrations import migrate, missing_tables, table_names
+from doorways_tui.store.migrations import (
+    migrate,
+    missing_tables,
+    newer_schema_error,
+    table_names,
+)
 from doorways_tui.store.records import Event, UndoResult
 from doorways_tui.store.workers import WorkersMixin
 
@@ -64,15 +69,17 @@ class Library(WorkersMixin):
                 raise StoreError(f"no library at {root}")
             _create(root, clock)
         try:
+            library = cls(root, clock=clock, readonly=readonly)
+        except (OSError, sqlite3.Error) as exc:
+            raise _cannot("open", root, exc) from None
+        try:
+            library._check_schema()
             if not readonly:
                 for sub in STORED_DIRS:
                     (root / sub).mkdir(parents=True, exist_ok=True)
-            library = cls(root, clock=clock, readonly=readonly)
-        except (OSError, sqlite3.Error) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise StoreError(f"cannot open library at {root}: {reason}") from None
-        try:
-            library._check_schema()
+        except OSError as exc:
+            library.close()
+            raise _cannot("open", root, exc) from None
         except BaseException:
             library.close()
             raise
@@ -89,10 +96,11 @@ class Library(WorkersMixin):
                 if self.readonly:
                     raise StoreError(f"{self.db.path} has no tables: not a library yet")
                 refuse_orphan_images(self.root)  # a database with no schema yet: new
-            if missing := missing_tables(self.db):
+            if newer_schema_error(self.db) is None and (missing := missing_tables(self.db)):
+                many = len(missing) > 1
+                tables = f"table{'s' * many} {', '.join(missing)} {'are' if many else 'is'}"
                 raise StoreError(
-                    f"{self.db.path} is damaged: table {', '.join(missing)} is missing;"
-                    " restore it from a backup"
+                    f"{self.db.path} is damaged: {tables} missing; restore it from a backup"
                 )
             if not self.readonly:
                 self.db.use_wal()
@@ -232,5 +240,9 @@ def _create(root: Path, clock: Callable[[], float]) -> None:
         root.mkdir(parents=True, exist_ok=True)
         create_database(db_path(root), lambda db: migrate(db, clock=clock))
     except (OSError, sqlite3.Error) as exc:
-        reason = getattr(exc, "strerror", None) or str(exc)
-        raise StoreError(f"cannot create library at {root}: {reason}") from None
+        raise _cannot("create", root, exc) from None
+
+
+def _cannot(verb: str, root: Path, exc: BaseException) -> StoreError:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return StoreError(f"cannot {verb} library at {root}: {reason}")

@@ -15,6 +15,7 @@ Times are unix seconds (REAL). Paths are relative to the library folder.
 from __future__ import annotations
 
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 
@@ -255,7 +256,8 @@ def migrate(
     return done
 
 
-def _record_version(conn, version: int) -> None:
+def _record_version(conn: sqlite3.Connection, version: int) -> None:
+    """The schema version in the header (readable without a table) and who wrote it."""
     conn.execute(f"PRAGMA user_version = {int(version)}")
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
         conn.execute(
