@@ -13,6 +13,7 @@ from typing import Any, Literal
 from PIL import Image as PILImage
 
 from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
+from doorways_tui.store.files import library_path_or_none
 
 ScopeKind = Literal["all", "theme", "variant"]
 VIEW_LABELS = {
@@ -133,7 +134,8 @@ def load_detail(
     if read_png and image.kind == "final":
         key = ("losses", image.id, image.sha256)
         if key not in cache:
-            meta = png_metadata(lib.abspath(image.path))
+            path = library_path_or_none(lib.root, image.path)
+            meta = png_metadata(path) if path is not None else {}
             raw = meta.get("losses")
             cache[key] = (
                 {str(k): float(v) for k, v in raw.items() if isinstance(v, int | float)}

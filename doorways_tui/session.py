@@ -15,6 +15,7 @@ from typing import Any, Literal
 from doorways_tui import actions, browse
 from doorways_tui.browse import ImageDetail, Scope, View
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
+from doorways_tui.store.files import library_path_or_none
 
 Severity = Literal["information", "warning", "error"]
 TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
@@ -58,7 +59,8 @@ class Session:
         self.current = image
         detail = browse.load_detail(self.lib, image, cache=self._cache)
         nxt = browse.step(self.lib, image.id, self.flt, forward=True, untriaged=True)
-        upcoming = str(self.lib.abspath(nxt.path)) if nxt is not None else None
+        path = library_path_or_none(self.lib.root, nxt.path) if nxt is not None else None
+        upcoming = str(path) if path is not None else None
         return Update(detail=detail, scope=self.scope, view=self.view, upcoming=upcoming, **extra)
 
     def first(self) -> Update:

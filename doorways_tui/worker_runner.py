@@ -163,11 +163,13 @@ class JobRunner:
         config = GenerationConfig.from_json(job.config)
         if not job.checkpoint:
             return config
-        path = self.lib.abspath(job.checkpoint)
         try:
+            path = self.lib.abspath(job.checkpoint)  # a path leading outside: start over
             step = int(load_state(path)["step"])
         except Exception as exc:  # missing or torn: start over rather than fail
-            log.warning("job %d: checkpoint %s unusable (%s); starting over", job.id, path, exc)
+            log.warning(
+                "job %d: checkpoint %s unusable (%s); starting over", job.id, job.checkpoint, exc
+            )
             return config
         log.info("job %d: resuming from step %d", job.id, step)
         return config.replace(resume_latent=str(path), start_step=step)

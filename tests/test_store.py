@@ -490,3 +490,152 @@ def test_a_worker_running_a_batch_stays_running_until_its_last_job_ends(lib):
     lib.release_job(c.id, "w1", reason="stopping")
     w = lib.worker("w1")
     assert (w.state, w.current_job, w.jobs_done) == ("idle", None, 1)
+
+
+# -- a whole library or none: creation, schema versions, stored paths ----------------------
+
+
+def test_a_new_library_db_appears_only_when_its_schema_is_complete(tmp_path, monkeypatch):
+    import doorways_tui.store.library as library_module
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(library_module, "migrate", broken)
+    root = tmp_path / "lib"
+    with pytest.raises(StoreError, match="cannot create library .*disk I/O error"):
+        Library.open(root)
+    assert sorted(p.name for p in root.iterdir()) == []  # no library.db, no temporary files
+
+
+def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.fixtures_store import ROOT, subprocess_env
+
+    root = tmp_path / "lib"
+    start = time.time() + 2.0
+    code = (
+        "import sys, time; from doorways_tui.store import Library\n"
+        f"time.sleep(max(0.0, {start} - time.time()))\n"
+        "lib = Library.open(sys.argv[1]); lib.add_theme(sys.argv[2]); lib.close()"
+    )
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(root), f"t{n}"],
+            env=subprocess_env(tmp_path),
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(6)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0] * 6, errors
+    with Library.open(root) as lib:
+        assert sorted(t.name for t in lib.themes()) == [f"t{n}" for n in range(6)]
+        assert applied_versions(lib.db) == [m[0] for m in MIGRATIONS]
+    assert not [p for p in root.iterdir() if p.name.endswith(".new")]
+
+
+def test_the_schema_version_and_its_doorways_are_recorded(lib):
+    from doorways_tui import __version__
+    from doorways_tui.store.migrations import known_version, needed_doorways, schema_version
+
+    assert schema_version(lib.db) == known_version() == lib.db.scalar("PRAGMA user_version")
+    assert needed_doorways(lib.db) == __version__
+
+
+def test_migrate_refuses_a_newer_schema_and_writes_nothing(lib):
+    from doorways_tui.store.migrations import known_version
+
+    extra = [*MIGRATIONS, (99, "the future", "CREATE TABLE future (x)")]
+    migrate(lib.db, extra)
+    before = lib.db.scalar("SELECT COUNT(*) FROM schema_migrations")
+    with pytest.raises(
+        StoreError, match=rf"schema version 99, newer .* knows \({known_version()}\)"
+    ):
+        migrate(lib.db)  # this Doorways, which stops at known_version()
+    assert lib.db.scalar("SELECT COUNT(*) FROM schema_migrations") == before
+
+
+def test_a_read_only_open_creates_and_migrates_nothing(tmp_path):
+    root = tmp_path / "lib"
+    with pytest.raises(StoreError, match="no library at"):
+        Library.open(root, readonly=True)
+    assert not root.exists()
+    Library.open(root).close()
+    with Library.open(root, readonly=True) as lib:
+        assert lib.readonly and lib.jobs() == []
+        with pytest.raises(StoreError, match="read-only"):
+            lib.log_event("hello")
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "/etc/passwd",
+        "../outside.png",
+        "images/../../outside.png",
+        "images/../library.db",
+        "library.db",
+        ".",
+        "",
+        "images/a\0.png",
+        "elsewhere/x.png",
+        None,
+    ],
+)
+def test_a_stored_path_that_leads_outside_the_library_is_refused(tmp_path, stored):
+    from doorways_tui.store.files import library_path, library_path_or_none
+
+    with pytest.raises(StoreError):
+        library_path(tmp_path, stored)
+    assert library_path_or_none(tmp_path, stored) is None
+
+
+def test_a_stored_path_may_not_leave_through_a_symlink_below_images(tmp_path):
+    from doorways_tui.store.files import library_path
+
+    root, outside = tmp_path / "lib", tmp_path / "outside"
+    (root / "images").mkdir(parents=True)
+    outside.mkdir()
+    assert library_path(root, "images/v000001/j1.png") == root / "images/v000001/j1.png"
+    (root / "images" / "v000002").symlink_to(outside)
+    with pytest.raises(StoreError, match="symlink"):
+        library_path(root, "images/v000002/j1.png")
+    (root / "checkpoints").symlink_to(outside)  # the owner moved a whole folder: allowed
+    assert library_path(root, "checkpoints/job-1.pt") == root / "checkpoints/job-1.pt"
+
+
+def test_a_second_open_in_one_process_keeps_the_first_ones_locks(tmp_path):
+    """The app opens the library twice. Checking the file must not open it outside SQLite:
+    closing any descriptor of a file drops every POSIX lock this process holds on it, so
+    another process would take itself for the last user, fold the WAL in and remove it,
+    and the first connection's later commits would land in a WAL nobody else reads."""
+    import subprocess
+    import sys
+
+    from tests.fixtures_store import ROOT, subprocess_env
+
+    root = tmp_path / "lib"
+    first = Library.open(root)
+    second = Library.open(root)
+    env, cwd = subprocess_env(tmp_path), ROOT
+    opener = "import sys; from doorways_tui.store import Library; Library.open(sys.argv[1]).close()"
+    subprocess.run([sys.executable, "-c", opener, str(root)], env=env, cwd=cwd, check=True)
+    first.add_theme("written after the other process left")
+    reader = "import sys; from doorways_tui.store import Library\n"
+    reader += "print([t.name for t in Library.open(sys.argv[1]).themes()])"
+    seen = subprocess.run(
+        [sys.executable, "-c", reader, str(root)],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    second.close()
+    first.close()
+    assert seen.stdout.strip() == "['written after the other process left']"

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 
+from doorways_tui.cli.queue import open_library, user_errors
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("app", help="open the workstation (the default with no command)")
     p.set_defaults(handler=run_app)
 
 
+@user_errors
 def run_app(args: argparse.Namespace) -> int:
     from doorways_tui.imaging import init_terminal_graphics
     from doorways_tui.settings import load_settings
 
     settings = load_settings(library=getattr(args, "library", None))
-    settings.library.mkdir(parents=True, exist_ok=True)
+    open_library(args, create=True).close()  # a library that cannot open: one line, here
     init_terminal_graphics(settings)  # before App.run(): it talks to the terminal
     from doorways_tui.app import DoorwaysApp
 

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     except ExportError as exc:
         raise StoreError(str(exc)) from None
     view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
-    with open_library(args) as lib:
+    with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:
             theme = lib.theme_by_name(args.theme)

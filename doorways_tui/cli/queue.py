@@ -10,6 +10,7 @@ import argparse
 import functools
 import json
 import re
+import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,16 +22,20 @@ from doorways_tui.text import printable
 DEFAULT_THEME = "unsorted"
 
 
-def open_library(args: argparse.Namespace, *, create: bool = False) -> Library:
+def open_library(
+    args: argparse.Namespace, *, create: bool = False, readonly: bool = False
+) -> Library:
     """The library named by ``--library``, else $DOORWAYS_LIBRARY / config / default.
 
     Only commands that add work (``queue add``, ``worker``) create a missing library; the
-    others refuse it, so a typo'd path is an error, not a new empty library."""
+    others refuse it, so a typo'd path is an error, not a new empty library. Commands that
+    only look pass ``readonly``: they never create, migrate or write (a backup on read-only
+    media can be listed)."""
     from doorways_tui.settings import load_settings
 
     root = load_settings(library=getattr(args, "library", None)).library
     try:
-        return Library.open(root, create=create)
+        return Library.open(root, create=create, readonly=readonly)
     except StoreError as exc:
         if str(exc).startswith("no library at"):
             raise StoreError(f"{exc}; `doorways queue add` or the app creates one") from None
@@ -38,16 +43,19 @@ def open_library(args: argparse.Namespace, *, create: bool = False) -> Library:
 
 
 def user_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn store errors ("no job 7") into the CLI's plain error line."""
+    """Turn store errors ("no job 7") and a database that fails under a command into the
+    CLI's plain error line."""
 
     @functools.wraps(fn)
     def wrapper(args: argparse.Namespace) -> int:
+        from engine.errors import DoorwaysError
+
         try:
             return fn(args)
         except StoreError as exc:
-            from engine.errors import DoorwaysError
-
             raise DoorwaysError(str(exc)) from None
+        except sqlite3.DatabaseError as exc:
+            raise DoorwaysError(f"the library database failed: {exc}") from None
 
     return wrapper
 
@@ -152,7 +160,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 @user_errors
 def run_list(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
+    with open_library(args, readonly=True) as lib:
         if args.status or args.all:
             items = _as_items(lib, lib.jobs(status=args.status, limit=args.limit))
         else:

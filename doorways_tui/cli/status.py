@@ -8,9 +8,10 @@ import time
 
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
+from doorways_tui.store.files import library_path_or_none
 from doorways_tui.text import plain
 
-PRUNE_AFTER_S = 3600  # dead or stopped workers' rows older than this go without --prune
+PRUNE_AFTER_S = 3600  # dead workers silent this long are not shown (--prune forgets them)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,15 +28,20 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--prune",
         action="store_true",
         help="forget stopped workers and dead ones (on this host, process gone); "
-        f"status does this by itself for those gone over {PRUNE_AFTER_S // 60} minutes",
+        f"without it status only looks, and hides those gone over {PRUNE_AFTER_S // 60} minutes",
     )
     p.set_defaults(handler=run)
 
 
 def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
-    """Everything ``status`` shows, as plain data (the app can reuse it)."""
+    """Everything ``status`` shows, as plain data (the app can reuse it). Dead workers
+    gone over ``PRUNE_AFTER_S`` are left out (``--prune`` forgets them)."""
     now = lib.clock()
-    workers = lib.workers(stale_after=stale_after, seen_within=86400)
+    workers = [
+        w
+        for w in lib.workers(stale_after=stale_after, seen_within=86400)
+        if not (w.dead and w.heartbeat < now - PRUNE_AFTER_S)
+    ]
     counts = lib.counts()
     recent = lib.recent_throughput(window_s=3600)
     mean = recent.mean_job_s
@@ -57,7 +63,7 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
                 "current_job": w.current_job,
                 "progress": _progress(running.get(w.current_job)) if w.current_job else None,
                 "jobs_done": w.jobs_done,
-                "log": str(lib.abspath(w.log_path)) if w.log_path else None,
+                "log": _log_path(lib, w.log_path),
             }
             for w in workers
         ],
@@ -88,6 +94,11 @@ def queue_eta(
     return left * mean_job_s / workers
 
 
+def _log_path(lib: Library, relpath: str | None) -> str | None:
+    path = library_path_or_none(lib.root, relpath) if relpath else None
+    return str(path) if path is not None else None
+
+
 def _progress(job) -> str | None:
     if job is None or not job.total:
         return None
@@ -96,8 +107,10 @@ def _progress(job) -> str | None:
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    with open_library(args) as lib:
-        pruned = lib.prune_workers(older_than=0 if args.prune else PRUNE_AFTER_S)
+    """Only looks (a read-only open: a backup on read-only media can be shown) unless
+    ``--prune`` asks it to forget workers."""
+    with open_library(args, readonly=not args.prune) as lib:
+        pruned = lib.prune_workers() if args.prune else []
         data = gather(lib, stale_after=args.stale_after)
     if args.prune and not args.json:
         print(f"forgot {len(pruned)} stopped or dead worker(s)")

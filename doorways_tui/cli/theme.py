@@ -151,11 +151,11 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not models.ready:
         _print(f"warning: {models.refusal()}", out)
     _report_long(long_prompts(variants), out)
-    library = _open_library(args)
-    if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
-        planned = queue_theme(library, theme, variants, dry_run=True).new_jobs
-        confirm_large(planned, yes=False)
-    report = queue_theme(library, theme, variants, dry_run=args.dry_run)
+    with _open_library(args) as library:
+        if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
+            planned = queue_theme(library, theme, variants, dry_run=True).new_jobs
+            confirm_large(planned, yes=False)
+        report = queue_theme(library, theme, variants, dry_run=args.dry_run)
     verb = "would add" if args.dry_run else "added"
     _print(
         f"{verb} {report.new_variants} new variants and {report.new_jobs} jobs"
@@ -166,11 +166,16 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def _open_library(args: argparse.Namespace):
-    from doorways_tui.settings import load_settings
-    from doorways_tui.store import Library
+    """The library, opened (or created) like every command's: what cannot be opened is
+    one line, never a traceback."""
+    from doorways_tui.cli.queue import open_library
+    from doorways_tui.store import StoreError
+    from engine.errors import DoorwaysError
 
-    settings = load_settings(library=getattr(args, "library", None))
-    return Library.open(settings.library)
+    try:
+        return open_library(args, create=True)
+    except StoreError as exc:
+        raise DoorwaysError(str(exc)) from None
 
 
 def _print(text: str, out: TextIO) -> None:

@@ -19,6 +19,7 @@ from doorways_tui.screens.base import WorkerErrors
 from doorways_tui.screens.keys import DOOR_BINDINGS
 from doorways_tui.screens.serial import SerialOps
 from doorways_tui.store import Image
+from doorways_tui.store.files import library_path_or_none
 from doorways_tui.widgets.details import tags_text
 from doorways_tui.widgets.preview import ImagePreview
 
@@ -41,7 +42,8 @@ class ComparePane(Vertical, can_focus=True):
 
     def set_image(self, image: Image, root) -> None:
         self.image = image
-        self.query_one(ImagePreview).show(root / image.path, version=image.sha256)
+        shown = library_path_or_none(root, image.path)
+        self.query_one(ImagePreview).show(shown, version=image.sha256)
         text = Text(f"#{image.id} · seed {self.seed} ", style="bold") + tags_text(image)
         self.query_one(".compare-caption", Static).update(text)
 

@@ -15,6 +15,7 @@ from doorways_tui.browse import ImageDetail
 from doorways_tui.screens.base import WorkerErrors
 from doorways_tui.screens.keys import TRIAGE_BINDINGS
 from doorways_tui.screens.triage_actions import TriageActions
+from doorways_tui.store.files import library_path_or_none
 from doorways_tui.text import printable
 from doorways_tui.widgets.details import tags_text
 from doorways_tui.widgets.preview import ImagePreview
@@ -65,7 +66,8 @@ class LoupeScreen(WorkerErrors, TriageActions, Screen):
         if detail is None:
             preview.show(None)
         else:
-            preview.show(self._main.dapp.library.abspath(detail.image.path), version=detail.version)
+            shown = library_path_or_none(self._main.dapp.library.root, detail.image.path)
+            preview.show(shown, version=detail.version)
         self.query_one("#loupe-caption", Static).update(caption(detail))
 
     def action_close(self) -> None:

@@ -29,6 +29,7 @@ from doorways_tui.screens.main_actions import MainActions
 from doorways_tui.screens.main_browse import BrowseHandlers
 from doorways_tui.screens.serial import SerialOps
 from doorways_tui.session import Session, Update
+from doorways_tui.store.files import library_path_or_none
 from doorways_tui.text import plain
 from doorways_tui.widgets import prefetch
 from doorways_tui.widgets.details import Details
@@ -161,7 +162,8 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
             preview.show(None)
             self.query_one(Details).show(None, self._empty_text())
             return
-        preview.show(self.dapp.library.abspath(detail.image.path), version=detail.version)
+        shown = library_path_or_none(self.dapp.library.root, detail.image.path)
+        preview.show(shown, version=detail.version)
         self.query_one(Details).show(detail)
 
     def _prefetch(self, path: str) -> None:

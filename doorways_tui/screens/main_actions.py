@@ -178,7 +178,9 @@ class MainActions(TriageActions, Screen):
         if not result.files and not result.bad:
             self.post_message(self.Notice("export: no image matches", "warning"))
         else:  # the summary counts damaged and missing images; any is worth a warning
-            self.post_message(self.Notice(result.summary(), "warning" if result.bad else "information"))
+            self.post_message(
+                self.Notice(result.summary(), "warning" if result.bad else "information")
+            )
 
     def action_new_theme(self) -> None:
         from doorways_tui.screens.new_theme import NewThemeScreen

@@ -10,21 +10,30 @@ from pathlib import Path
 from typing import Any
 
 from doorways_tui.store.db import Database
+from doorways_tui.store.files import db_path, library_path, library_path_or_none, remove_quietly
 
 
 class LibraryBase:
     """Holds the connection and the library folder; the mixins add the tables' operations."""
 
-    def __init__(self, root: Path, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, root: Path, *, clock: Callable[[], float] = time.time, readonly: bool = False
+    ) -> None:
         self.root = Path(root)
         self.clock = clock
-        from doorways_tui.store.files import db_path
-
-        self.db = Database(db_path(self.root))
+        self.readonly = readonly
+        self.db = Database(db_path(self.root), readonly=readonly)
 
     def abspath(self, relpath: str) -> Path:
-        """The file on disk for a path the library stores (relative to its folder)."""
-        return self.root / relpath
+        """The file on disk for a path the library stores (relative to its folder); one
+        that would lead outside the library is a ``StoreError`` (see ``library_path``)."""
+        return library_path(self.root, relpath)
+
+    def remove_file(self, relpath: str) -> None:
+        """Delete a file the library stored, if there; a stored path that leads outside
+        the library is never followed (the file it names is left alone)."""
+        if (path := library_path_or_none(self.root, relpath)) is not None:
+            remove_quietly(path)
 
     # -- event log and undo: written inside the caller's transaction ----------------------
 

@@ -355,9 +355,9 @@ class ClaimsMixin(JobsMixin):
             if staged is not None:  # last: if the move fails, the whole finish rolls back
                 os.replace(staged, self.abspath(path))
         if preview is not None and preview[0] != path:
-            remove_quietly(self.abspath(preview[0]))
+            self.remove_file(preview[0])
         if job.checkpoint:
-            remove_quietly(self.abspath(job.checkpoint))
+            self.remove_file(job.checkpoint)
         return Image.from_row(row)
 
     def _free_image_path(

@@ -1,7 +1,8 @@
 """The library folder on disk: where images, checkpoints and logs go, and atomic writes.
 
 A reader never sees a half-written file: everything is written to a temporary file in the
-same folder and moved into place with ``os.replace``.
+same folder and moved into place with ``os.replace``. A path read back from the database
+goes through ``library_path`` before anything opens, copies or deletes it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from doorways_tui.store.db import StoreError
-from doorways_tui.store.files import remove_quietly
 from doorways_tui.store.records import (
     JOB_STATES,
     Job,
@@ -182,9 +181,9 @@ class JobsMixin(TreeMixin):
             ).fetchall()
             self._event(conn, "job_cancelled", job_id=job_id, was=job.status)
         for row in previews:
-            remove_quietly(self.abspath(row[0]))
+            self.remove_file(row[0])
         if job.status == "queued" and job.checkpoint:
-            remove_quietly(self.abspath(job.checkpoint))
+            self.remove_file(job.checkpoint)
         return self.job(job_id)
 
     def cancel_queued(self) -> int:
@@ -207,7 +206,7 @@ class JobsMixin(TreeMixin):
             if n:
                 self._event(conn, "jobs_cancelled", count=n, was="queued")
         for row in files:
-            remove_quietly(self.abspath(row[0]))
+            self.remove_file(row[0])
         return n
 
     def retry_job(self, job_id: int, *, priority: int | None = None) -> Job:

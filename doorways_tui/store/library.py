@@ -9,7 +9,7 @@ methods come from the mixins, grouped by table:
 - claims.py    what workers do: claim, progress, checkpoint, preview, finish, fail, release
 - images.py    image lists and filters, next/previous untriaged, triage writes
 - workers.py   worker rows and heartbeats
-- this file    opening, the event log, and undo
+- this file    opening (whole libraries only: see ``Library.open``), the event log, undo
 """
 
 from __future__ import annotations
@@ -21,9 +21,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from doorways_tui.store.db import StoreError
-from doorways_tui.store.files import DB_NAME
-from doorways_tui.store.migrations import migrate
+from doorways_tui.store.db import (
+    StoreError,
+    check_database_file,
+    create_database,
+    is_not_a_database,
+    raise_not_a_database,
+)
+from doorways_tui.store.files import STORED_DIRS, db_path
+from doorways_tui.store.migrations import (
+    migrate,
+    missing_tables,
+    newer_schema_error,
+    table_names,
+)
 from doorways_tui.store.records import Event, UndoResult
 from doorways_tui.store.workers import WorkersMixin
 
@@ -33,28 +44,71 @@ class Library(WorkersMixin):
 
     @classmethod
     def open(
-        cls, root: Path | str, *, create: bool = True, clock: Callable[[], float] = time.time
+        cls,
+        root: Path | str,
+        *,
+        create: bool = True,
+        readonly: bool = False,
+        clock: Callable[[], float] = time.time,
     ) -> Library:
         """Open (creating and migrating if needed) the library in folder ``root``.
 
-        With ``create=False`` a folder without a library is refused (a ``StoreError``)
-        instead of becoming a new empty library. A path that cannot be a library (a file,
-        an unwritable place) is a ``StoreError`` with a one-line reason, never a traceback.
-        """
+        With ``create=False`` a folder without a library is refused instead of becoming a
+        new empty library. ``readonly`` (for commands that only look) never creates,
+        migrates or writes anything, so a backup on read-only media can be listed. What
+        cannot be opened is a ``StoreError`` with a one-line reason, never a traceback, and
+        leaves the library as it was: an empty or foreign ``library.db``, a folder holding
+        images but no database, a schema newer than this Doorways (refused for writing), a
+        missing table, an unwritable place."""
         root = Path(root).expanduser()
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} is a file, not a library folder")
-        if not create and not (root / DB_NAME).is_file():
-            raise StoreError(f"no library at {root}")
+        check_database_file(db_path(root))
+        if not db_path(root).exists():
+            if readonly or not create:
+                raise StoreError(f"no library at {root}")
+            _create(root, clock)
         try:
-            for sub in ("images", "checkpoints", "logs"):
-                (root / sub).mkdir(parents=True, exist_ok=True)
-            library = cls(root, clock=clock)
+            library = cls(root, clock=clock, readonly=readonly)
         except (OSError, sqlite3.Error) as exc:
-            reason = getattr(exc, "strerror", None) or str(exc)
-            raise StoreError(f"cannot create library at {root}: {reason}") from None
-        migrate(library.db, clock=clock)
+            raise _cannot("open", root, exc) from None
+        try:
+            library._check_schema()
+            if not readonly:
+                for sub in STORED_DIRS:
+                    (root / sub).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            library.close()
+            raise _cannot("open", root, exc) from None
+        except BaseException:
+            library.close()
+            raise
         return library
+
+    def _check_schema(self) -> None:
+        """Refuse a database that is not (or no longer) a whole Doorways library; bring a
+        writable one up to date."""
+        try:
+            tables = table_names(self.db)
+            if "schema_migrations" not in tables:
+                if tables:
+                    raise StoreError(f"{self.db.path} is an SQLite database, not a library")
+                if self.readonly:
+                    raise StoreError(f"{self.db.path} has no tables: not a library yet")
+                refuse_orphan_images(self.root)  # a database with no schema yet: new
+            if newer_schema_error(self.db) is None and (missing := missing_tables(self.db)):
+                many = len(missing) > 1
+                tables = f"table{'s' * many} {', '.join(missing)} {'are' if many else 'is'}"
+                raise StoreError(
+                    f"{self.db.path} is damaged: {tables} missing; restore it from a backup"
+                )
+            if not self.readonly:
+                self.db.use_wal()
+                migrate(self.db, clock=self.clock)
+        except sqlite3.DatabaseError as exc:
+            if is_not_a_database(exc):
+                raise_not_a_database(self.db.path)
+            raise StoreError(f"cannot read {self.db.path}: {exc}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -167,3 +221,32 @@ class Library(WorkersMixin):
         conn.execute("DELETE FROM jobs WHERE variant_id = ?", (variant_id,))
         conn.execute("DELETE FROM variants WHERE id = ?", (variant_id,))
         return True
+
+
+# -- a new library ---------------------------------------------------------------------------
+
+
+def refuse_orphan_images(root: Path) -> None:
+    """A folder whose images/ holds files but that has no library is a library that lost
+    its database: a new one would give out job ids from 1 again and overwrite them."""
+    images = root / "images"
+    if images.is_dir() and any(p.is_file() for p in images.rglob("*")):
+        raise StoreError(
+            f"{root} has images/ but no library database: restore library.db from a backup,"
+            " or move images/ away to start a new library here"
+        )
+
+
+def _create(root: Path, clock: Callable[[], float]) -> None:
+    """A new library, its schema complete before ``library.db`` appears."""
+    refuse_orphan_images(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        create_database(db_path(root), lambda db: migrate(db, clock=clock))
+    except (OSError, sqlite3.Error) as exc:
+        raise _cannot("create", root, exc) from None
+
+
+def _cannot(verb: str, root: Path, exc: BaseException) -> StoreError:
+    reason = getattr(exc, "strerror", None) or str(exc)
+    return StoreError(f"cannot {verb} library at {root}: {reason}")

@@ -4,15 +4,23 @@ Append new migrations to ``MIGRATIONS``; never edit one that has shipped. ``migr
 inside one ``BEGIN IMMEDIATE`` transaction, so two processes opening a new library at the
 same moment apply each migration exactly once, and running it again is a no-op.
 
+The schema's version is also kept in ``PRAGMA user_version`` and the Doorways version that
+wrote it in ``meta``: an older Doorways refuses to write to a newer library (and says which
+version it needs) instead of writing rows the newer schema does not expect. Reading such a
+library is allowed: a migration only adds.
+
 Times are unix seconds (REAL). Paths are relative to the library folder.
 """
 
 from __future__ import annotations
 
+import re
+import sqlite3
 import time
 from collections.abc import Callable
 
-from doorways_tui.store.db import Database
+from doorways_tui import __version__
+from doorways_tui.store.db import Database, StoreError
 
 Migration = tuple[int, str, str]
 
@@ -141,10 +149,19 @@ _JOB_LEASE = """
 ALTER TABLE jobs ADD COLUMN lease INTEGER NOT NULL DEFAULT 0;
 """
 
+# Facts about the library itself; ``needs_doorways``: the Doorways that wrote its schema.
+_META = """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
     (3, "a lease number for each claim of a job", _JOB_LEASE),
+    (4, "library metadata", _META),
 ]
 
 
@@ -155,9 +172,64 @@ def _ensure_table(db: Database) -> None:
     )
 
 
+def table_names(db: Database) -> set[str]:
+    return {r[0] for r in db.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
 def applied_versions(db: Database) -> list[int]:
-    _ensure_table(db)
+    """The migrations this library has had (none for a database without the table);
+    reads only, so a read-only library can answer."""
+    if "schema_migrations" not in table_names(db):
+        return []
     return [r[0] for r in db.rows("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def known_version(migrations: list[Migration] | None = None) -> int:
+    """The newest schema this Doorways knows."""
+    return max(m[0] for m in (MIGRATIONS if migrations is None else migrations))
+
+
+def schema_version(db: Database) -> int:
+    """The library's schema version (the newest migration it records, or its
+    ``user_version`` if that says more)."""
+    versions = applied_versions(db)
+    return max([int(db.scalar("PRAGMA user_version") or 0), *versions])
+
+
+def needed_doorways(db: Database) -> str | None:
+    """The Doorways version that wrote the library's schema, where it says."""
+    if "meta" not in table_names(db):
+        return None
+    return db.scalar("SELECT value FROM meta WHERE key = 'needs_doorways'")
+
+
+def newer_schema_error(db: Database, migrations: list[Migration] | None = None) -> str | None:
+    """Why this Doorways must not write to the library (its schema is newer), or None."""
+    have, known = schema_version(db), known_version(migrations)
+    if have <= known:
+        return None
+    needs = needed_doorways(db)
+    upgrade = f"Doorways {needs} or newer" if needs else "a newer Doorways"
+    return (
+        f"{db.path.parent} has schema version {have}, newer than this Doorways ({__version__})"
+        f" knows ({known}): it needs {upgrade} to write to it; nothing was changed"
+    )
+
+
+def missing_tables(db: Database, migrations: list[Migration] | None = None) -> list[str]:
+    """Tables the library's applied migrations made that are not there (dropped by hand,
+    a damaged file): reading or writing it would fail half-way."""
+    applied = set(applied_versions(db))
+    expected = {"schema_migrations"} if applied else set()
+    for version, _, sql in sorted(MIGRATIONS if migrations is None else migrations):
+        if version in applied:
+            expected |= set(_CREATE_TABLE.findall(sql))
+            expected -= set(_DROP_TABLE.findall(sql))
+    return sorted(expected - table_names(db))
+
+
+_CREATE_TABLE = re.compile(r"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+_DROP_TABLE = re.compile(r"DROP\s+TABLE\s+(?:IF\s+EXISTS\s+)?(\w+)", re.I)
 
 
 def migrate(
@@ -166,11 +238,16 @@ def migrate(
     *,
     clock: Callable[[], float] = time.time,
 ) -> list[int]:
-    """Apply every migration not yet recorded; return the versions applied now."""
+    """Apply every migration not yet recorded; return the versions applied now.
+
+    A library whose schema is newer than ``migrations`` know is refused (a ``StoreError``)
+    and left as it was."""
     migrations = MIGRATIONS if migrations is None else migrations
-    _ensure_table(db)
     done: list[int] = []
     with db.write() as conn:
+        if reason := newer_schema_error(db, migrations):
+            raise StoreError(reason)
+        _ensure_table(db)
         have = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
         for version, name, sql in sorted(migrations):
             if version in have:
@@ -182,7 +259,20 @@ def migrate(
                 (version, name, clock()),
             )
             done.append(version)
+        if done:
+            _record_version(conn, max([*have, *done]))
     return done
+
+
+def _record_version(conn: sqlite3.Connection, version: int) -> None:
+    """The schema version in the header (readable without a table) and who wrote it."""
+    conn.execute(f"PRAGMA user_version = {int(version)}")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+        conn.execute(
+            "INSERT INTO meta(key, value) VALUES ('needs_doorways', ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (__version__,),
+        )
 
 
 def _split(sql: str) -> list[str]:

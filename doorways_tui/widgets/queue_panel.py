@@ -14,6 +14,7 @@ from textual.widgets import Label, ProgressBar, Static
 
 from doorways_tui.poll import Snapshot
 from doorways_tui.store import QueueItem
+from doorways_tui.store.files import library_path_or_none
 from doorways_tui.text import printable
 from doorways_tui.widgets.preview import ImagePreview
 
@@ -99,7 +100,8 @@ class QueuePanel(Vertical):
         shown = next((snap.previews[r.id] for r in snap.running if r.id in snap.previews), None)
         preview.display = shown is not None
         if shown is not None:
-            preview.show(self.root / shown.path, version=f"{shown.sha256}:{shown.step}")
+            path = library_path_or_none(self.root, shown.path)
+            preview.show(path, version=f"{shown.sha256}:{shown.step}")
         self._set("#queue-next", self._next_text(snap))
         self._set("#queue-failed", self._failed_text(snap))
 
