@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
+from doorways_tui.store.db import StoreError
+
 DB_NAME = "library.db"
 
 
@@ -111,3 +113,42 @@ def numbered_relpath(relpath: str, n: int) -> str:
     to try when a file is already there."""
     path = PurePosixPath(relpath)
     return str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
+
+
+# -- stored paths: the database is data, never an order to touch a file elsewhere ---------
+
+STORED_DIRS = ("images", "checkpoints", "logs")  # the only folders a stored path may name
+
+
+def library_path(root: Path, relpath: object) -> Path:
+    """The file on disk for a path read from the library's database.
+
+    A row may come from a damaged or crafted ``library.db`` (a shared library, a backup),
+    so its path is checked before anything opens, copies or deletes it: it must be relative,
+    without ``..``, inside images/, checkpoints/ or logs/ (never ``library.db`` itself), and
+    no symlink below those folders may lead out of them. Those folders may themselves be
+    symlinks (images/ moved to a bigger disk): the filesystem is the owner's, the rows are
+    not. Anything else is a ``StoreError``."""
+    if not isinstance(relpath, str) or not relpath or "\0" in relpath:
+        raise StoreError(f"stored path {relpath!r} is not a path in the library")
+    pure = PurePosixPath(relpath)
+    if pure.is_absolute() or ".." in pure.parts:
+        raise StoreError(f"stored path {relpath!r} points outside the library")
+    if not pure.parts or pure.parts[0] not in STORED_DIRS:
+        raise StoreError(f"stored path {relpath!r} is not under {', '.join(STORED_DIRS)}")
+    path = Path(root, *pure.parts)
+    try:
+        inside = path.resolve().is_relative_to(Path(root, pure.parts[0]).resolve())
+    except (OSError, RuntimeError):  # a symlink loop
+        inside = False
+    if not inside:
+        raise StoreError(f"stored path {relpath!r} leads outside the library (a symlink)")
+    return path
+
+
+def library_path_or_none(root: Path, relpath: object) -> Path | None:
+    """``library_path``, or None for a path that must not be followed (shown as nothing)."""
+    try:
+        return library_path(root, relpath)
+    except StoreError:
+        return None
