@@ -40,7 +40,7 @@ from doorways_tui.export_files import (
 )
 from doorways_tui.export_sheet import contact_sheet
 from doorways_tui.naming import safe_filename
-from doorways_tui.store import Image, ImageFilter, Library
+from doorways_tui.store import Image, ImageFilter, Library, StoreError
 
 SIDECAR = "doorways-export"
 SHEET = "contact-sheet.png"
@@ -134,6 +134,8 @@ def read_sound(lib: Library, image: Image) -> tuple[bytes | None, str | None]:
     """``(bytes, None)`` for an image whose file is a sound copy, else ``(None, why)``."""
     try:
         data = source_path(lib, image).read_bytes()
+    except StoreError as exc:  # a row whose path leads outside the library: never followed
+        return None, str(exc)
     except FileNotFoundError:
         return None, MISSING
     except OSError as exc:
