@@ -31,6 +31,7 @@ from pathlib import Path
 from doorways_tui.store import Library
 from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
 from doorways_tui.store.files import log_relpath
+from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
 
 log = logging.getLogger("doorways.worker")
 
@@ -119,6 +120,7 @@ class Worker:
         log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
         if warning := device_warning(self.lib, self.id):
             log.warning("%s", warning)
+        self.lib.prune_workers(older_than=FORGET_WORKERS_AFTER_S)
         if swept := self.lib.sweep_temp_files():
             log.info("removed %d temporary file(s) left by killed workers", len(swept))
         beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)

@@ -288,3 +288,16 @@ def test_a_starting_worker_sweeps_temporary_files_killed_workers_left(lib, model
     run_worker(lib, options(model_dir), install_signals=False)
     assert [p.exists() for p in old] == [False] * len(old)
     assert busy.exists() and recent.exists() and mine.exists()
+
+
+def test_a_starting_worker_forgets_workers_gone_for_over_an_hour(lib, model_dir):
+    """``status`` only looks now; a starting worker is what keeps old rows from piling up."""
+    lib.register_worker("old-stopped", device="cpu", log_path="logs/worker-old-stopped.log")
+    lib.set_worker_state("old-stopped", "stopped")
+    lib.register_worker("recent-stopped", device="cpu", log_path="logs/worker-recent.log")
+    lib.set_worker_state("recent-stopped", "stopped")
+    lib.db.execute("UPDATE workers SET heartbeat = heartbeat - 7200 WHERE id = 'old-stopped'")
+    run_worker(lib, options(model_dir))
+    ids = {w.id for w in lib.workers(include_stopped=True, seen_within=None)}
+    assert "old-stopped" not in ids
+    assert {"recent-stopped", "w-test"} <= ids

@@ -9,9 +9,8 @@ import time
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
 from doorways_tui.store.files import library_path_or_none
+from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
 from doorways_tui.text import plain
-
-PRUNE_AFTER_S = 3600  # dead workers silent this long are not shown (--prune forgets them)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,19 +27,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--prune",
         action="store_true",
         help="forget stopped workers and dead ones (on this host, process gone); "
-        f"without it status only looks, and hides those gone over {PRUNE_AFTER_S // 60} minutes",
+        f"without it status only looks, and hides those gone over {FORGET_WORKERS_AFTER_S // 60} minutes",
     )
     p.set_defaults(handler=run)
 
 
 def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
     """Everything ``status`` shows, as plain data (the app can reuse it). Dead workers
-    gone over ``PRUNE_AFTER_S`` are left out (``--prune`` forgets them)."""
+    gone over ``FORGET_WORKERS_AFTER_S`` are left out (``--prune`` forgets them)."""
     now = lib.clock()
     workers = [
         w
         for w in lib.workers(stale_after=stale_after, seen_within=86400)
-        if not (w.dead and w.heartbeat < now - PRUNE_AFTER_S)
+        if not (w.dead and w.heartbeat < now - FORGET_WORKERS_AFTER_S)
     ]
     counts = lib.counts()
     recent = lib.recent_throughput(window_s=3600)

@@ -21,6 +21,11 @@ WORKER_STATES = ("starting", "idle", "running", "stopping", "stopped")
 TEMP_SWEEP_AFTER = 600.0
 
 
+# Stopped or dead workers silent this long are forgotten when a worker starts (and hidden
+# by ``status``, which only looks): rows of processes long gone would pile up otherwise.
+FORGET_WORKERS_AFTER_S = 3600
+
+
 class WorkersMixin(ImagesMixin):
     def register_worker(
         self,
