@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from doorways_tui import __version__
 
@@ -27,8 +28,16 @@ SUBCOMMAND_MODULES = [
 ]
 
 
+class _Parser(argparse.ArgumentParser):
+    """Usage errors as the one line every other error is (``doorways: error: ...``, exit 2),
+    pointing at the help instead of printing the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"doorways: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="doorways",
         description="Make and curate CLIP-guided VQGAN art from the terminal.",
     )
