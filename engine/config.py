@@ -195,9 +195,12 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"512x288"`` -> (512, 288); ``"512"`` -> (512, 512)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", text)
     if not m:
-        raise ConfigError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 512x288")
-    w = int(m.group(1))
-    h = int(m.group(2)) if m.group(2) else w
+        raise ConfigError(f"size {_show(text)} is not WIDTHxHEIGHT, e.g. 512x288")
+    try:
+        w = int(m.group(1))
+        h = int(m.group(2)) if m.group(2) else w
+    except ValueError:  # more digits than Python converts
+        raise ConfigError(f"size {_show(text)} is far too large") from None
     return w, h
 
 

@@ -201,6 +201,30 @@ def check_image_file(path: str, option: str) -> Path:
     return full
 
 
+def check_outputs(output: Path, *, previews: str | None, save_latent: str | None) -> None:
+    """Refuse output paths that cannot be written before the models load, not after the
+    run: a folder named as the image, a file where a folder must be."""
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output {output} must end in .png")
+    for path, option in ((output, "-o"), (save_latent, "--save-latent")):
+        if path is not None and Path(path).is_dir():
+            raise ConfigError(f"{option} {path} is a folder; name a file in it")
+        _check_parent(path, option)
+    if previews is not None and Path(previews).exists() and not Path(previews).is_dir():
+        raise ConfigError(f"--previews {previews} is a file, not a folder")
+
+
+def _check_parent(path: Path | str | None, option: str) -> None:
+    """The nearest existing folder above ``path`` must be a folder (it is made if missing)."""
+    if path is None:
+        return
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
 def _checked_image_prompt(spec: str) -> str:
     """``PATH[:WEIGHT]`` with PATH checked and made absolute (workers run elsewhere)."""
     path, _ = split_image_prompt(spec)
@@ -244,8 +268,7 @@ def run(args: argparse.Namespace) -> int:
         }
     config = config_from_args(args, **overrides)
     output = Path(args.output)
-    if output.suffix.lower() != ".png":
-        raise ConfigError(f"output {output} must end in .png")
+    check_outputs(output, previews=args.previews, save_latent=args.save_latent)
     with console.status("loading models…"):
         models = load_models(
             config, device=args.device or settings.device, model_dir=settings.model_dir
