@@ -195,7 +195,8 @@ class _Parser:
         """ThemeError at the line holding the character (or else ``key``'s line)."""
         found = control_character(text)
         if found is not None:
-            line = self.at.text(found[1]) or self.at.key(key)
+            spellings = (self.at.text(t) for t in _toml_spellings(found[1]))
+            line = next((n for n in spellings if n), None) or self.at.key(key)
             raise self.at.error(str(describe_control(label, text)), line)
 
     def check_doorways(self, theme: Theme) -> None:
@@ -277,6 +278,7 @@ class _Parser:
                     f"settings.{key} is set by the theme itself; remove it",
                     self.at.key(key, after=header or 0),
                 )
+        size_line = self.at.key("size", after=header or 0)
         if "size" in settings:
             try:
                 settings["width"], settings["height"] = parse_size(str(settings.pop("size")))
@@ -288,6 +290,8 @@ class _Parser:
             known = GenerationConfig.__dataclass_fields__
             bad = [k for k in settings if k not in known or _refused(k, settings[k])]
             line = self.at.key(bad[0], after=header or 0) if bad else header
+            if bad and bad[0] in ("width", "height"):
+                line = line or size_line
             raise self.at.error(f"settings: {exc}", line or header) from None
         return settings
 
@@ -377,6 +381,13 @@ def check_prompts(theme: Theme, at: _Locator) -> None:
                             " or weigh: remove '|' or a trailing ':number'",
                             at.name(name),
                         )
+
+
+def _toml_spellings(char: str) -> list[str]:
+    """How ``char`` can appear in a TOML file: itself, or a \\u or \\U escape."""
+    code = ord(char)
+    escapes = [f"\\u{code:04x}", f"\\u{code:04X}", f"\\U{code:08x}", f"\\U{code:08X}"]
+    return [char, *escapes]
 
 
 def _refused(key: str, value: Any) -> bool:
