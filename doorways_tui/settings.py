@@ -81,8 +81,8 @@ def read_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read)") from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+    except ValueError as exc:  # TOMLDecodeError, or a number of 5000 digits
+        raise ConfigError(f"{path}: {str(exc)[:200]}") from None
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to read") from None
 

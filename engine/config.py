@@ -30,9 +30,10 @@ PRECISIONS = ("auto", "fp32", "bf16")
 
 SQLITE_INT_MAX = 2**63 - 1  # the largest INTEGER SQLite stores (seeds, ids, priorities)
 MAX_STEPS = 100_000  # hours at any size; the usual run is 300-1000 steps
-# Cutouts are one CLIP batch per step: ViT-B/32 keeps ~34 MB of activations per cutout for
-# the backward pass (measured, fp32), so 1024 cutouts already need ~35 GB, and the larger
-# CLIPs several times that. The usual loop uses 32-128.
+# Cutouts are one CLIP batch per step, and each keeps its activations for the backward pass:
+# ~25 MB for ViT-B/32 and ~100 MB for ViT-B/16 (measured, fp32; half that in fp16). So 1024
+# already needs ~26 GB with the smallest CLIP and more than an 80 GB GPU with ViT-B/16;
+# beyond it nothing fits. The usual loop uses 32-128.
 MAX_CUTN = 1024
 MAX_SIDE = 16_384  # per side; the area limit below is what bounds memory
 MAX_AREA = 4096 * 4096
@@ -119,7 +120,11 @@ def check_text(label: str, text: str) -> None:
 
 
 def _show(value: Any) -> str:
-    text = repr(value)
+    """A short repr for a message (a value can be a whole file's worth)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        return "a number too long to print"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -368,8 +373,8 @@ class GenerationConfig:
     def from_json(cls, text: str) -> GenerationConfig:
         try:
             data = json.loads(text)
-        except (json.JSONDecodeError, TypeError) as exc:
-            raise ConfigError(f"config is not valid JSON: {exc}") from None
+        except (ValueError, TypeError) as exc:  # ValueError: also a number of 5000 digits
+            raise ConfigError(f"config is not valid JSON: {str(exc)[:200]}") from None
         except RecursionError:
             raise ConfigError("config is not valid JSON: nested too deeply") from None
         if not isinstance(data, dict):

@@ -79,6 +79,7 @@ def files(tmp_path: Path) -> dict[str, Path]:
         "width": theme_text(template='"{doorway} to {subject:99999999999}"'),
         "conv": theme_text(template='"{doorway} to {subject!r}"'),
         "deep": theme_text(deep="[" * 10_000 + "]" * 10_000),
+        "digits": theme_text("steps = " + "9" * 5000),
         "esc": theme_text(name='"T\\u001b]0;pwned\\u0007"'),
         "bidi": theme_text(description='"a \\u202e b"'),
     }
@@ -109,10 +110,7 @@ def dump(root: Path) -> str:
 
 
 def cli(capsys, root: Path, *argv: str) -> tuple[int, str]:
-    try:
-        code = main(["--library", str(root), *argv])
-    except SystemExit as exc:  # argparse's usage errors
-        code = exc.code
+    code = main(["--library", str(root), *argv])  # usage errors too return, never exit
     return code, capsys.readouterr().err
 
 
@@ -194,6 +192,7 @@ CASES = {
     "theme-width": (["theme", "preview", "{tmp}/width.toml"], "without a format or conversion"),
     "theme-conv": (["theme", "queue", "{tmp}/conv.toml"], "write {{subject}} plainly"),
     "theme-deep": (["theme", "queue", "{tmp}/deep.toml"], "nested too deeply"),
+    "theme-digits": (["theme", "queue", "{tmp}/digits.toml"], "digits.toml: not valid TOML"),
     "theme-esc": (["theme", "preview", "{tmp}/esc.toml"], "esc.toml:1: name contains a control"),
     "theme-bidi": (["theme", "queue", "{tmp}/bidi.toml"], "description contains a control"),
     "theme-subject": (["theme", "queue", "{tmp}/subject.toml"], "(U+009B) at position 3"),
@@ -235,6 +234,7 @@ CONFIG_FILES = {
     "keymap-int": (b"keymap = 3\n", "setting keymap must be a table"),
     "keymap-values": (b'[keymap]\n"triage.star" = 1\n', "setting keymap must be a table"),
     "protocol": (b'image_protocol = "vt100"\n', "image_protocol 'vt100' is not one of"),
+    "digits": (b"preview_every = " + b"9" * 5000 + b"\n", "Exceeds the limit"),
 }
 
 

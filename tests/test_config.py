@@ -189,6 +189,8 @@ def test_stored_json_never_holds_nan():
         GenerationConfig.from_json(old_row)
     with pytest.raises(ConfigError, match="nested too deeply"):
         GenerationConfig.from_json("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        GenerationConfig.from_json('{"steps": ' + "9" * 5000 + "}")
     with pytest.raises(ConfigError, match="must be an object"):
         GenerationConfig.from_json("[1, 2]")
     with pytest.raises(ConfigError, match="must be a table"):

@@ -28,12 +28,16 @@ SUBCOMMAND_MODULES = [
 ]
 
 
+class UsageError(Exception):
+    """A command line argparse refused (an unknown option, a number out of range)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """Usage errors as the one line every other error is (``doorways: error: ...``, exit 2),
-    pointing at the help instead of printing the whole usage."""
+    """Usage errors become the one line every other error is (``doorways: error: ...``,
+    exit 2), pointing at the help instead of printing the whole usage."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"doorways: error: {message} (see `{self.prog} --help`)\n")
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.errors import DoorwaysError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        print(f"doorways: error: {exc}", file=sys.stderr)
+        return 2
     handler = getattr(args, "handler", None)
     if handler is None:
         handler = _default_handler()

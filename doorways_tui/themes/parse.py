@@ -51,6 +51,8 @@ def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
         raise ThemeError(f"not valid TOML: {exc}", source=source, line=line) from exc
     except RecursionError:
         raise ThemeError("not valid TOML: nested too deeply", source=source) from None
+    except ValueError as exc:  # a number of more digits than Python converts
+        raise ThemeError(f"not valid TOML: {str(exc)[:120]}", source=source) from None
     return _Parser(text, source).theme(data)
 
 
