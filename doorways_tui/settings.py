@@ -14,6 +14,7 @@ from typing import Any
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 
+from engine.config import GenerationConfig
 from engine.errors import ConfigError
 
 APP = "doorways"
@@ -38,12 +39,10 @@ class Settings:
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
 
     def validate(self) -> None:
-        if self.image_protocol not in IMAGE_PROTOCOLS:
-            raise ConfigError(
-                f"image_protocol {self.image_protocol!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
-            )
-        if self.preview_every < 0:
-            raise ConfigError("preview_every must be 0 or more")
+        """Each field's type and range: a wrong type in the file is one line, not a crash
+        somewhere later."""
+        for f in fields(self):
+            _check(f.name, getattr(self, f.name), "settings")
 
     @property
     def db_path(self) -> Path:
@@ -53,33 +52,81 @@ class Settings:
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read the config file (if any), then env vars, then non-None ``overrides``."""
     path = path or config_path()
-    data: dict[str, Any] = {}
-    if path.is_file():
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: {exc}") from exc
-    known = {f.name: f for f in fields(Settings)}
-    unknown = sorted(set(data) - set(known))
+    data = read_config_file(path) if path.is_file() else {}
+    known = {f.name for f in fields(Settings)}
+    unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    where = dict.fromkeys(data, str(path))
     for name in known:
         env = os.environ.get(f"DOORWAYS_{name.upper()}")
         if env is not None and name != "keymap":
-            data[name] = env
-    data.update({k: v for k, v in overrides.items() if v is not None})
+            data[name], where[name] = env, f"DOORWAYS_{name.upper()}"
+    for name, value in overrides.items():
+        if value is not None:
+            data[name], where[name] = value, "option"
     settings = Settings()
     for name, value in data.items():
-        current = getattr(settings, name)
-        if isinstance(current, Path):
-            value = Path(str(value)).expanduser()
-        elif isinstance(current, int) and not isinstance(value, int):
-            try:
-                value = int(value)
-            except ValueError as exc:
-                raise ConfigError(f"setting {name} must be a whole number, got {value!r}") from exc
-        elif isinstance(current, dict) and not isinstance(value, dict):
-            raise ConfigError(f"setting {name} must be a table")
-        setattr(settings, name, value)
+        setattr(settings, name, _check(name, value, where[name]))
     settings.validate()
     return settings
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The TOML table in ``path`` (a leading BOM is fine); any problem is one ConfigError."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+        return tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} cannot be read)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    except ValueError as exc:  # TOMLDecodeError, or a number of 5000 digits
+        raise ConfigError(f"{path}: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to read") from None
+
+
+def _check(name: str, value: Any, where: str) -> Any:
+    """``value`` as setting ``name`` holds it, converted from text where the default's type
+    asks (an env var is always text), or ConfigError naming ``where`` it came from."""
+    default = getattr(_DEFAULTS, name)
+    if isinstance(default, Path):
+        if not isinstance(value, str | os.PathLike) or not str(value).strip():
+            raise _bad(where, name, "a path", value)
+        return Path(value).expanduser()
+    if isinstance(default, int):
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise _bad(where, name, "a whole number", value) from None
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _bad(where, name, "a whole number", value)
+        if name == "preview_every":
+            try:
+                GenerationConfig.check_value(name, value)
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: setting {exc}") from None
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise _bad(where, name, 'a table of binding = "keys"', value)
+        return dict(value)
+    if not isinstance(value, str):
+        raise _bad(where, name, "text", value)
+    if name == "image_protocol" and value not in IMAGE_PROTOCOLS:
+        raise ConfigError(
+            f"{where}: image_protocol {value!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
+        )
+    return value
+
+
+def _bad(where: str, name: str, what: str, value: Any) -> ConfigError:
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return ConfigError(f"{where}: setting {name} must be {what}, got {shown}")
+
+
+_DEFAULTS = Settings()

@@ -2,13 +2,23 @@
 
 A config round-trips through plain JSON (``to_dict``/``from_dict``) so that the library,
 the queue and the PNG text chunk all store exactly what the engine ran.
+
+Each field says its own type (the annotation) and range (``Bounds`` or ``choices`` in its
+metadata); ``check_value`` enforces both, for ``validate`` and for the CLI's option types.
+Every source (CLI, theme, config file, app, a stored row) passes that one door, so no NaN,
+infinity, wrong type or absurd number reaches a worker or the library's JSON.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
+import math
 import re
+import typing
+import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +26,119 @@ from engine.errors import ConfigError
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
+PRECISIONS = ("auto", "fp32", "bf16")
+
+SQLITE_INT_MAX = 2**63 - 1  # the largest INTEGER SQLite stores (seeds, ids, priorities)
+MAX_STEPS = 100_000  # hours at any size; the usual run is 300-1000 steps
+# Cutouts are one CLIP batch per step, and each keeps its activations for the backward pass:
+# ~25 MB for ViT-B/32 and ~100 MB for ViT-B/16 (measured, fp32; half that in fp16). So 1024
+# already needs ~26 GB with the smallest CLIP and more than an 80 GB GPU with ViT-B/16;
+# beyond it nothing fits. The usual loop uses 32-128.
+MAX_CUTN = 1024
+MAX_SIDE = 16_384  # per side; the area limit below is what bounds memory
+MAX_AREA = 4096 * 4096
+MAX_LOSS_WEIGHT = 100.0  # symmetry and init weights; useful values are 0.01-2
+MAX_PROMPT_WEIGHT = 100.0  # |weight| of a text or image prompt; useful values are -1..10
+MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any size
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """A number's range: ``lo``..``hi`` (None: unbounded), an open end excludes its value."""
+
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    hi_open: bool = False
+    note: str = ""  # why the limit is there, for the message
+
+    def __contains__(self, value: float) -> bool:
+        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
+            return False
+        return self.hi is None or (value < self.hi if self.hi_open else value <= self.hi)
+
+    def describe(self) -> str:
+        """``from 0 to 100000``, ``more than 0 and less than 10``, ``at least 1``..."""
+        if self.lo is not None and self.hi is not None and not (self.lo_open or self.hi_open):
+            return f"from {_number(self.lo)} to {_number(self.hi)}"
+        parts = []
+        if self.lo is not None:
+            parts.append(f"{'more than' if self.lo_open else 'at least'} {_number(self.lo)}")
+        if self.hi is not None:
+            parts.append(f"{'less than' if self.hi_open else 'at most'} {_number(self.hi)}")
+        return " and ".join(parts)
+
+
+def _number(x: float) -> str:
+    return str(x) if isinstance(x, int) else f"{x:g}"
+
+
+def _num(default: float, lo: float | None, hi: float | None, **kw: Any) -> Any:
+    """A numeric field with its range in the metadata (``lo_open``, ``hi_open``, ``note``)."""
+    return field(default=default, metadata={"bounds": Bounds(lo, hi, **kw)})
+
+
+def _choice(default: str, choices: tuple[str, ...]) -> Any:
+    return field(default=default, metadata={"choices": choices})
+
+
+def _text(default: str, label: str) -> Any:
+    """Free text a person typed: control and bidi characters are refused (named ``label``)."""
+    return field(default=default, metadata={"text": label})
+
+
+# -- text a person typed ------------------------------------------------------------------
+
+# Cc (C0, DEL, C1) except tab and newline, and the bidi controls of category Cf, which can
+# reorder what a terminal shows. Zero-width joiners stay: emoji and many scripts need them.
+_CONTROL_RE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
+)
+
+
+def control_character(text: str) -> tuple[int, str] | None:
+    """The first control or bidi character in ``text`` and its 1-based position, or None."""
+    match = _CONTROL_RE.search(text)
+    return None if match is None else (match.start() + 1, match.group())
+
+
+def describe_control(label: str, text: str) -> str | None:
+    """``prompt contains a control character (U+001B) at position 5``, or None if clean."""
+    found = control_character(text)
+    if found is None:
+        return None
+    position, char = found
+    name = unicodedata.name(char, "")
+    what = f"U+{ord(char):04X}{f' {name}' if name else ''}"
+    return f"{label} contains a control character ({what}) at position {position}"
+
+
+def check_text(label: str, text: str) -> None:
+    """Raise ConfigError naming ``label`` if ``text`` carries a control character."""
+    if (message := describe_control(label, text)) is not None:
+        raise ConfigError(message)
+
+
+def _show(value: Any) -> str:
+    """A short repr for a message (a value can be a whole file's worth)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python prints
+        return "a number too long to print"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def finite_float(name: str, value: Any) -> float:
+    """``value`` as a finite float (ints allowed, bools not), or ConfigError naming it."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{name} must be a number, got {_show(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond any float
+        number = math.inf
+    if not math.isfinite(number):
+        raise ConfigError(f"{name} must be a finite number, got {_show(value)}")
+    return number
 
 
 @dataclass(frozen=True)
@@ -53,6 +176,17 @@ def parse_prompts(spec: str) -> list[Prompt]:
     return prompts
 
 
+def split_image_prompt(spec: str) -> tuple[str, float]:
+    """``"path:0.5"`` -> (path, 0.5); a tail that is not a number stays in the path."""
+    head, sep, tail = spec.rpartition(":")
+    if sep and head:
+        try:
+            return head, float(tail)
+        except ValueError:
+            pass
+    return spec, 1.0
+
+
 def format_prompts(prompts: list[Prompt]) -> str:
     return " | ".join(str(p) for p in prompts)
 
@@ -66,9 +200,12 @@ def parse_size(text: str) -> tuple[int, int]:
     """``"512x288"`` -> (512, 288); ``"512"`` -> (512, 512)."""
     m = re.fullmatch(r"\s*(\d+)\s*(?:[xX×]\s*(\d+))?\s*", text)
     if not m:
-        raise ConfigError(f"size {text!r} is not WIDTHxHEIGHT, e.g. 512x288")
-    w = int(m.group(1))
-    h = int(m.group(2)) if m.group(2) else w
+        raise ConfigError(f"size {_show(text)} is not WIDTHxHEIGHT, e.g. 512x288")
+    try:
+        w = int(m.group(1))
+        h = int(m.group(2)) if m.group(2) else w
+    except ValueError:  # more digits than Python converts
+        raise ConfigError(f"size {_show(text)} is far too large") from None
     return w, h
 
 
@@ -76,87 +213,94 @@ def parse_size(text: str) -> tuple[int, int]:
 class GenerationConfig:
     """Everything one generation needs. Defaults follow the Doorways method."""
 
-    prompts: str = "entrance to the forest realm"
-    style: str = ""  # appended to every positive prompt, e.g. "by James Gurney"
+    prompts: str = _text("entrance to the forest realm", "prompt")
+    style: str = _text("", "style")  # appended to every positive prompt, e.g. "by James Gurney"
     image_prompts: list[str] = field(default_factory=list)  # paths, "path:weight" allowed
-    width: int = 256
-    height: int = 256
-    steps: int = 300
-    lr: float = 0.025
-    seed: int = 0
+    width: int = _num(256, 1, MAX_SIDE)
+    height: int = _num(256, 1, MAX_SIDE)
+    steps: int = _num(300, 0, MAX_STEPS, note="more is absurd: 300-1000 is usual")
+    lr: float = _num(0.025, 0, 10, lo_open=True, hi_open=True)
+    seed: int = _num(0, 0, SQLITE_INT_MAX)
     # Cutouts: how many CLIP views per step, and how large (fraction of the short side).
-    cutn: int = 32
-    cut_pow: float = 1.0  # >1 favours small cutouts, <1 large ones
-    cut_min: float = 0.25  # smallest cutout as a fraction of the short side
+    cutn: int = _num(32, 1, MAX_CUTN, note="each cutout costs memory; 32-128 is usual")
+    cut_pow: float = _num(1.0, 0, 10)  # >1 favours small cutouts, <1 large ones
+    cut_min: float = _num(0.25, 0, 1, lo_open=True)  # smallest cutout, of the short side
     # Augmentations (no horizontal flip: it would fight symmetry).
-    aug_rotate: float = 10.0  # degrees, uniform +-
-    aug_skew: float = 0.1  # shear, uniform +-
-    aug_blur: float = 0.25  # probability of a slight blur per cutout
-    aug_noise: float = 0.05  # std of added noise, scaled per cutout
+    aug_rotate: float = _num(10.0, 0, 180)  # degrees, uniform +-
+    aug_skew: float = _num(0.1, 0, 1)  # shear, uniform +-
+    aug_blur: float = _num(0.25, 0, 1)  # probability of a slight blur per cutout
+    aug_noise: float = _num(0.05, 0, 1)  # std of added noise, scaled per cutout
     # Init image: path, optional blur (pixels), and weight of staying near its latent.
     init_image: str | None = None
-    init_blur: float = 0.0
-    init_weight: float = 0.0
+    init_blur: float = _num(0.0, 0, MAX_BLUR)
+    init_weight: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
     # The Doorways method.
-    panorama: str = "off"  # off | linear | cosine | hard: prompts placed left..right
-    edge_symmetry: float = 0.0
-    tone_symmetry: float = 0.0
-    semantic_symmetry: float = 0.0
-    symmetry_blur: float = 4.0  # sigma in pixels of the blur before the symmetry terms
-    size_weighting: str = "auto"  # auto | uniform | layout | detail | layout-to-detail
+    panorama: str = _choice("off", PANORAMA_MODES)  # prompts placed left..right
+    edge_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
+    tone_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
+    semantic_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
+    symmetry_blur: float = _num(4.0, 0, MAX_BLUR)  # sigma of the blur before symmetry terms
+    size_weighting: str = _choice("auto", SIZE_WEIGHTINGS)
     # Models: registry names, local paths, or "demo" for the tiny random-weight models.
     vqgan: str = "vqgan_imagenet_f16_16384"
     clip: str = "ViT-B/32"
     vqgan_config: str | None = None
     vqgan_checkpoint: str | None = None
     # Output cadence.
-    preview_every: int = 25
-    report_every: int = 10  # how often loss values are read back (each read syncs the GPU)
-    precision: str = "auto"  # auto (bf16 autocast on CUDA, fp32 on CPU) | fp32 | bf16
+    preview_every: int = _num(25, 0, MAX_STEPS)
+    report_every: int = _num(10, 1, MAX_STEPS)  # loss read-backs (each syncs the GPU)
+    precision: str = _choice("auto", PRECISIONS)  # auto: bf16 autocast on CUDA, fp32 on CPU
     resume_latent: str | None = None  # continue from a saved latent (.pt)
-    start_step: int = 0  # the step a resumed run continues from
+    start_step: int = _num(0, 0, MAX_STEPS)  # the step a resumed run continues from
 
     def __post_init__(self) -> None:
-        self.validate()
+        for f in dataclasses.fields(self):
+            setattr(self, f.name, self.check_value(f.name, getattr(self, f.name)))
+        self._check_together()
 
     # -- validation -------------------------------------------------------------------
 
+    @classmethod
+    def check_value(cls, name: str, value: Any) -> Any:
+        """``value`` as field ``name`` stores it (an int given for a float becomes a float),
+        or ConfigError naming the field: its type, finiteness, range, choices and, for
+        typed text, control characters. The CLI's option types call this too."""
+        spec = _fields().get(name)
+        if spec is None:
+            raise ConfigError(f"unknown setting: {name}")
+        value = _check_type(name, _hints()[name], value)
+        bounds = spec.metadata.get("bounds")
+        if bounds is not None and value not in bounds:
+            note = f" ({bounds.note})" if bounds.note else ""
+            raise ConfigError(f"{name} must be {bounds.describe()}, got {_show(value)}{note}")
+        choices = spec.metadata.get("choices")
+        if choices is not None and value not in choices:
+            raise ConfigError(f"{name} {_show(value)} is not one of {', '.join(choices)}")
+        if label := spec.metadata.get("text"):
+            check_text(label, value)
+        return value
+
     def validate(self) -> None:
         """Raise ConfigError with a sentence a user can act on."""
-        if not parse_prompts(self.prompts) and not self.image_prompts:
+        for f in dataclasses.fields(self):
+            self.check_value(f.name, getattr(self, f.name))
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """What no single field can check alone."""
+        prompts = parse_prompts(self.prompts)
+        if not prompts and not self.image_prompts:
             raise ConfigError("no prompt given: pass some text (or an image prompt)")
-        if self.width < 1 or self.height < 1:
-            raise ConfigError(f"size {self.width}x{self.height} must be positive")
-        if self.width * self.height > 4096 * 4096:
+        for prompt in prompts:
+            _check_weight(f"prompt {_show(prompt.text)}", prompt.weight)
+        for spec in self.image_prompts:
+            path, weight = split_image_prompt(spec)
+            _check_weight(f"image prompt {_show(path)}", weight)
+        if self.width * self.height > MAX_AREA:
             raise ConfigError(f"size {self.width}x{self.height} is larger than 4096x4096")
-        if self.steps < 0:
-            raise ConfigError("steps must be 0 or more")
-        if not 0 < self.lr < 10:
-            raise ConfigError(f"learning rate {self.lr} is out of range (0, 10)")
-        if self.cutn < 1:
-            raise ConfigError("cutn must be at least 1")
         if self.semantic_symmetry and self.cutn % 2:
             raise ConfigError("semantic symmetry takes cutouts in pairs: cutn must be even")
-        if not 0 < self.cut_min <= 1:
-            raise ConfigError("cut_min must be in (0, 1]")
-        if self.panorama not in PANORAMA_MODES:
-            raise ConfigError(
-                f"panorama {self.panorama!r} is not one of {', '.join(PANORAMA_MODES)}"
-            )
-        if self.size_weighting not in SIZE_WEIGHTINGS:
-            raise ConfigError(
-                f"size weighting {self.size_weighting!r} is not one of {', '.join(SIZE_WEIGHTINGS)}"
-            )
-        for name in ("edge_symmetry", "tone_symmetry", "semantic_symmetry", "init_weight"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name} must be 0 (off) or positive")
-        if self.preview_every < 0:
-            raise ConfigError("preview_every must be 0 (never) or positive")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ConfigError(f"precision {self.precision!r} is not auto, fp32 or bf16")
-        if self.report_every < 1:
-            raise ConfigError("report_every must be at least 1")
-        if self.start_step < 0 or (self.steps and self.start_step > self.steps):
+        if self.steps and self.start_step > self.steps:
             raise ConfigError(f"start step {self.start_step} is outside 0..{self.steps}")
 
     # -- derived ----------------------------------------------------------------------
@@ -209,13 +353,18 @@ class GenerationConfig:
         return dataclasses.asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False)
+        """Strict JSON (no NaN or Infinity, which SQLite's JSON functions reject)."""
+        try:
+            return json.dumps(self.to_dict(), sort_keys=True, ensure_ascii=False, allow_nan=False)
+        except ValueError as exc:  # only a config that skipped validation gets here
+            raise ConfigError(f"config cannot be stored: {exc}") from None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationConfig:
         """Build from a dict, refusing unknown keys so typos don't pass silently."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - names)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a config must be a table of settings, got {_show(data)}")
+        unknown = sorted(str(k) for k in set(data) - set(_fields()))
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
         return cls(**data)
@@ -224,11 +373,51 @@ class GenerationConfig:
     def from_json(cls, text: str) -> GenerationConfig:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"config is not valid JSON: {exc}") from exc
+        except (ValueError, TypeError) as exc:  # ValueError: also a number of 5000 digits
+            raise ConfigError(f"config is not valid JSON: {str(exc)[:200]}") from None
+        except RecursionError:
+            raise ConfigError("config is not valid JSON: nested too deeply") from None
         if not isinstance(data, dict):
             raise ConfigError("config JSON must be an object")
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> GenerationConfig:
         return dataclasses.replace(self, **changes)
+
+
+@functools.cache
+def _fields() -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(GenerationConfig)}
+
+
+@functools.cache
+def _hints() -> dict[str, Any]:
+    return typing.get_type_hints(GenerationConfig)
+
+
+def _check_type(name: str, hint: Any, value: Any) -> Any:
+    """``value`` if it has the annotated type (ints pass for floats, bools never for
+    numbers), normalised; else ConfigError naming the field."""
+    if hint is float:
+        return finite_float(name, value)
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{name} must be a whole number, got {_show(value)}")
+        return value
+    if hint == list[str]:
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{name} must be a list of text, got {_show(value)}")
+        return list(value)
+    if value is None and hint == (str | None):
+        return None
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be text, got {_show(value)}")
+    return value
+
+
+def _check_weight(label: str, weight: float) -> None:
+    if not (math.isfinite(weight) and abs(weight) <= MAX_PROMPT_WEIGHT):
+        raise ConfigError(
+            f"{label} has weight {weight:g}: a weight must be a finite number"
+            f" from {-MAX_PROMPT_WEIGHT:g} to {MAX_PROMPT_WEIGHT:g}"
+        )

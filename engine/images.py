@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import torch
 from PIL import Image, PngImagePlugin
 
-from engine.config import GenerationConfig
+from engine.config import MAX_STEPS, GenerationConfig
 from engine.errors import ConfigError
 
 
@@ -43,6 +44,27 @@ def parameters_line(config: GenerationConfig) -> str:
     )
 
 
+def metadata_json(config: GenerationConfig, extra: dict[str, Any] | None = None) -> str:
+    """The 'doorways' chunk: strict JSON (no NaN, which other readers choke on). The
+    config is validated, so only ``extra`` can hold one (a diverged run's losses): those
+    numbers are written as null."""
+    data = {"config": config.to_dict(), **_finite_or_null(extra or {})}
+    try:
+        return json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:  # a config changed after it was validated
+        raise ConfigError(f"cannot write the image's parameters: {exc}") from None
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(v) for v in value]
+    return value
+
+
 def save_png(
     path: Path, image: Image.Image, config: GenerationConfig, extra: dict[str, Any] | None = None
 ) -> Path:
@@ -51,9 +73,7 @@ def save_png(
     path.parent.mkdir(parents=True, exist_ok=True)
     info = PngImagePlugin.PngInfo()
     info.add_itxt("parameters", parameters_line(config))
-    info.add_itxt(
-        "doorways", json.dumps({"config": config.to_dict(), **(extra or {})}, ensure_ascii=False)
-    )
+    info.add_itxt("doorways", metadata_json(config, extra))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         image.save(tmp, format="PNG", pnginfo=info)
@@ -93,6 +113,40 @@ def save_state(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    from engine.vqgan import safe_torch_load
+    """A run state saved by ``save_state``, read as data only (``weights_only``, which
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` cannot override when passed explicitly): a state
+    file from elsewhere can never run code. Anything else is one ConfigError saying so."""
+    import pickle
 
-    return safe_torch_load(Path(path))
+    path = Path(path)
+    if not path.is_file():
+        what = "a folder" if path.is_dir() else "missing"
+        raise ConfigError(f"run state {path} is {what}")
+    not_state = f"{path} is not a Doorways run state (one saved with --save-latent)"
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise ConfigError(f"{not_state}: it holds objects other than tensors and numbers") from None
+    except Exception as exc:  # torch raises many types for a file it cannot read
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise ConfigError(f"{not_state}: {reason}") from None
+    if (problem := _state_problem(state)) is not None:
+        raise ConfigError(f"{not_state}: {problem}")
+    return state
+
+
+def _state_problem(state: Any) -> str | None:
+    """What makes ``state`` unusable to resume from, or None."""
+    if not isinstance(state, dict):
+        return f"it holds a {type(state).__name__}, not a table"
+    missing = [k for k in ("z", "gen", "noise_gen", "step") if k not in state]
+    if missing:
+        return f"it has no {', '.join(missing)}"
+    if not all(isinstance(state[k], torch.Tensor) for k in ("z", "gen", "noise_gen")):
+        return "its z, gen and noise_gen are not all tensors"
+    if state["z"].dim() != 4 or not state["z"].is_floating_point():
+        return f"its latent has shape {tuple(state['z'].shape)}, not (1, D, h, w)"
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or not 0 <= step <= MAX_STEPS:
+        return f"its step {step!r} is not a step count"
+    return None

@@ -9,9 +9,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from engine.config import GenerationConfig
+from engine.config import GenerationConfig, split_image_prompt
 from engine.errors import ConfigError, ModelFileMissingError
 from engine.images import pil_to_tensor
+from engine.inputs import open_image
 from engine.models import Models
 
 
@@ -39,7 +40,7 @@ def build_targets(config: GenerationConfig, models: Models) -> Targets:
             placed.append(emb)
             placed_w.append(p.weight)
     for spec in config.image_prompts:
-        path, weight = _split_weight(spec)
+        path, weight = split_image_prompt(spec)
         glob.append(_embed_image_file(path, models))
         glob_w.append(weight)
 
@@ -52,16 +53,6 @@ def build_targets(config: GenerationConfig, models: Models) -> Targets:
         stack(glob),
         torch.tensor(glob_w, device=device),
     )
-
-
-def _split_weight(spec: str) -> tuple[str, float]:
-    head, sep, tail = spec.rpartition(":")
-    if sep:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
-    return spec, 1.0
 
 
 @torch.no_grad()
@@ -80,7 +71,7 @@ def _open_image(path: str) -> Image.Image:
     if not p.is_file():
         raise ModelFileMissingError(f"image not found: {p}")
     try:
-        with Image.open(p) as im:
+        with open_image(p) as im:
             return im.convert("RGB")
     except OSError as exc:
         raise ConfigError(f"{p} is not an image PIL can read ({exc})") from exc

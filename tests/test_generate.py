@@ -297,3 +297,35 @@ def test_cli_generate_checks_image_files_before_loading_models(tmp_path, capsys,
         main(["generate", "x", "--models", "demo", "--image-prompt", f"{bad}:0.5", "-o", out]) == 2
     )
     assert f"--image-prompt {bad}: not a readable image" in capsys.readouterr().err
+
+
+def test_a_decompression_bomb_is_refused_where_the_engine_reads_it(demo_models, tmp_path):
+    """A worker reads init and prompt images itself (a job queued elsewhere, a file swapped
+    since): the engine refuses a huge declared size before decoding a pixel."""
+    from tests.test_bad_input import png_header
+
+    bomb = png_header(tmp_path / "bomb.png", 12_000, 12_000)
+    for changes in ({"init_image": str(bomb)}, {"image_prompts": [f"{bomb}:0.5"]}):
+        with pytest.raises(ConfigError, match="bomb.png: too large to read safely"):
+            generate(tiny_config(**changes), models=demo_models)
+
+
+def test_non_finite_losses_are_written_as_null(tmp_path):
+    """A diverged run's NaN loss must not make its PNG unwritable or its JSON non-standard."""
+    import json
+    import math
+
+    from PIL import Image
+
+    from engine import save_png
+
+    path = save_png(
+        tmp_path / "x.png",
+        Image.new("RGB", (8, 8)),
+        tiny_config(),
+        extra={"losses": {"total": math.nan, "tone": 0.5}, "seconds": math.inf},
+    )
+    with Image.open(path) as im:
+        text = im.text["doorways"]
+    meta = json.loads(text, parse_constant=lambda c: pytest.fail(f"{c} in the PNG"))
+    assert meta["losses"] == {"total": None, "tone": 0.5} and meta["seconds"] is None

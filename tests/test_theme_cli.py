@@ -102,9 +102,11 @@ def test_broken_file_is_a_clear_error_naming_the_line(capsys, tmp_path):
 
 
 def test_seeds_must_be_positive(capsys):
-    with pytest.raises(SystemExit):
-        main(["theme", "preview", "doorways", "--seeds", "0"])
-    assert "is not a whole number of at least 1" in capsys.readouterr().err
+    """A usage error is the same one line as any other, and main returns 2 (no SystemExit)."""
+    assert main(["theme", "preview", "doorways", "--seeds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("doorways: error: argument --seeds: ") and err.count("\n") == 1
+    assert "is not a whole number of at least 1" in err
 
 
 # -- queue ------------------------------------------------------------------------------

@@ -228,6 +228,54 @@ def test_missing_groups_and_name():
     assert "name must be a non-empty string" in str(error)
 
 
+def test_a_byte_order_mark_at_the_start_is_accepted(tmp_path):
+    path = tmp_path / "bom.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + SMALL.encode("utf-8"))
+    assert load_theme(path).name == "Small"
+    assert parse_theme("\ufeff" + SMALL).name == "Small"
+
+
+@pytest.mark.parametrize(
+    ("edit", "line", "words"),
+    [
+        (('style = "by James Gurney"', 'style = "by \\u001b[31mJames"'), 4, "style contains a"),
+        (('"Valhalla"', '"Val\u202ehalla"'), 18, "(U+202E RIGHT-TO-LEFT OVERRIDE) at position 4"),
+        (('describe = "Freyja', 'describe = "\\u0007Freyja'), 14, "subjects.Fólkvangr.describe"),
+        (('name = "Norse"', '"\\u009b" = 1\nname = "Norse"'), 17, "key 'groups[0].\\x9b' contains"),
+        (("seeds = [3, 5]", "seeds = [3, 9223372036854775808]"), 5, "seeds must be a count"),
+        (("seeds = [3, 5]", "seeds = 20000"), 5, "seeds must be a count from 1 to 10000"),
+        (("edge_symmetry = 1.0", "edge_symmetry = nan"), 11, "edge_symmetry must be a finite"),
+        (("edge_symmetry = 1.0", 'edge_symmetry = "1"'), 11, "edge_symmetry must be a number"),
+        (('size = "512x256"', 'size = "99999999999999999999x2"'), 9, "width must be from 1"),
+    ],
+)
+def test_bad_text_and_numbers_in_a_theme_name_the_line(edit, line, words):
+    text = SMALL.replace(*edit)
+    assert text != SMALL
+    with pytest.raises(ThemeError) as info:
+        parse_theme(text, source="t.toml")
+    assert info.value.line == line and words in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize(
+    "template", ["{subject:99999999999}", "{subject!r}", "{doorway:>9} {subject}"]
+)
+def test_templates_take_placeholders_plainly(template):
+    text = SMALL.replace('style = "by', f'template = "{template}"\nstyle = "by')
+    with pytest.raises(ThemeError, match="without a format or conversion"):
+        parse_theme(text)
+
+
+def test_deeply_nested_toml_is_one_error():
+    with pytest.raises(ThemeError, match="nested too deeply"):
+        parse_theme(SMALL + "deep = " + "[" * 10_000 + "]" * 10_000)
+
+
+def test_seed_counts_beyond_the_cap_are_refused():
+    with pytest.raises(ThemeError, match="seeds must be from 1 to 10000"):
+        expand(small(), seeds=10**20)
+
+
 # -- typed pairs ------------------------------------------------------------------------
 
 
@@ -242,6 +290,9 @@ def test_typed_pairs_and_their_errors():
     assert "'limbo' is not 'left / right'" in str(info.value)
     with pytest.raises(ThemeError, match="no pairs given"):
         parse_pairs("  \n# nothing\n")
+    with pytest.raises(ThemeError, match="line 2 contains a control character .U.001B.") as info:
+        parse_pairs("heaven / hell\nsea / \x1b]52;c;aGk=\x07sky\n")
+    assert info.value.line == 2
 
 
 def test_typed_pairs_borrow_the_base_theme():

@@ -90,7 +90,7 @@ def test_two_workers_claim_each_of_20_jobs_exactly_once(lib, tmp_path):
 
 def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp_path):
     (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 16, "preview_every": 2})
-    first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first", "--stale-after", "2")
+    first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first")
     try:
         wait_for(
             lambda: (lib.job(job.id).checkpoint_step or 0) >= 4,
@@ -106,10 +106,10 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
     assert orphan.status == "running" and orphan.worker_id == "first" and orphan.step < 16
     at = orphan.checkpoint_step
     assert lib.abspath(orphan.checkpoint).is_file()
+    # Its heartbeat is now older than any --stale-after (the shortest is 30 s).
+    lib.db.execute("UPDATE jobs SET heartbeat = heartbeat - 3600 WHERE id = ?", (job.id,))
     second_log = tmp_path / "second.log"
-    second = start_worker(
-        lib, second_log, "--worker-id", "second", "--stale-after", "2", "--max-jobs", "1"
-    )
+    second = start_worker(lib, second_log, "--worker-id", "second", "--max-jobs", "1")
     try:
         assert second.wait(180) == 0, second_log.read_text()
     finally:

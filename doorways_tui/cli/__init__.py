@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from doorways_tui import __version__
 from doorways_tui.text import printable
@@ -28,9 +29,18 @@ SUBCOMMAND_MODULES = [
 ]
 
 
+class UsageError(Exception):
+    """A command line argparse refused (an unknown option, a number out of range)."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse quotes the bad value in its usage errors; a value pasted from a file or a
-    script must not reach the terminal raw either. Subparsers inherit the class."""
+    """Usage errors become the one line every other error is (``doorways: error: ...``,
+    exit 2), pointing at the help instead of printing the whole usage. argparse quotes the
+    bad value in its messages; a value pasted from a file or a script must not reach the
+    terminal raw either. Subparsers inherit the class."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see `{self.prog} --help`)")
 
     def _print_message(self, message: str, file=None) -> None:
         super()._print_message(printable(message, newlines=True), file)
@@ -55,7 +65,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from engine.errors import DoorwaysError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:  # quotes the bad value, which may come from a script
+        print(f"doorways: error: {printable(str(exc), newlines=True)}", file=sys.stderr)
+        return 2
     handler = getattr(args, "handler", None)
     if handler is None:
         handler = _default_handler()

@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from engine.config import PANORAMA_MODES, SIZE_WEIGHTINGS, GenerationConfig, parse_size
+from doorways_tui.cli.args import config_value
+from engine.config import (
+    PANORAMA_MODES,
+    SIZE_WEIGHTINGS,
+    GenerationConfig,
+    parse_size,
+    split_image_prompt,
+)
 from engine.errors import ConfigError
 
 
@@ -29,18 +36,32 @@ def add_generation_options(
         help="WIDTHxHEIGHT, snapped to the VQGAN factor (default %(default)s)",
     )
     g.add_argument(
-        "--steps", type=int, default=d.steps, help="optimisation steps (default %(default)s)"
+        "--steps",
+        type=config_value("steps"),
+        default=d.steps,
+        help="optimisation steps (default %(default)s)",
     )
     g.add_argument(
-        "--lr", type=float, default=d.lr, help="Adam learning rate (default %(default)s)"
+        "--lr",
+        type=config_value("lr"),
+        default=d.lr,
+        help="Adam learning rate (default %(default)s)",
     )
-    g.add_argument("--seed", type=int, default=d.seed, help="random seed (default %(default)s)")
     g.add_argument(
-        "--cutn", type=int, default=d.cutn, help="cutouts per step (default %(default)s)"
+        "--seed",
+        type=config_value("seed"),
+        default=d.seed,
+        help="random seed (default %(default)s)",
+    )
+    g.add_argument(
+        "--cutn",
+        type=config_value("cutn"),
+        default=d.cutn,
+        help="cutouts per step (default %(default)s)",
     )
     g.add_argument(
         "--cut-pow",
-        type=float,
+        type=config_value("cut_pow"),
         default=d.cut_pow,
         help=">1 favours small cutouts (default %(default)s)",
     )
@@ -48,19 +69,19 @@ def add_generation_options(
     g.add_argument("--init-image", metavar="PATH", help="start from this image instead of noise")
     g.add_argument(
         "--init-blur",
-        type=float,
+        type=config_value("init_blur"),
         default=d.init_blur,
         help="blur the init image (pixels) (default %(default)s)",
     )
     g.add_argument(
         "--init-weight",
-        type=float,
+        type=config_value("init_weight"),
         default=d.init_weight,
         help="pull towards the init latent (default %(default)s)",
     )
     g.add_argument(
         "--preview-every",
-        type=int,
+        type=config_value("preview_every"),
         default=d.preview_every,
         help="steps between previews (default %(default)s)",
     )
@@ -79,28 +100,28 @@ def add_generation_options(
     )
     m.add_argument(
         "--edge-symmetry",
-        type=float,
+        type=config_value("edge_symmetry"),
         default=d.edge_symmetry,
         metavar="W",
         help="weight of the edge symmetry loss (default %(default)s)",
     )
     m.add_argument(
         "--tone-symmetry",
-        type=float,
+        type=config_value("tone_symmetry"),
         default=d.tone_symmetry,
         metavar="W",
         help="weight of the tone symmetry loss (default %(default)s)",
     )
     m.add_argument(
         "--semantic-symmetry",
-        type=float,
+        type=config_value("semantic_symmetry"),
         default=d.semantic_symmetry,
         metavar="W",
         help="weight of the semantic symmetry loss (default %(default)s)",
     )
     m.add_argument(
         "--symmetry-blur",
-        type=float,
+        type=config_value("symmetry_blur"),
         default=d.symmetry_blur,
         metavar="SIGMA",
         help="blur before comparing the halves (default %(default)s)",
@@ -162,31 +183,53 @@ def config_from_args(args: argparse.Namespace, **overrides: object) -> Generatio
 def check_image_file(path: str, option: str) -> Path:
     """The absolute path of an image a job will read, checked now (a worker would only
     find out later, in a log): it must exist and be an image PIL can open."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
+
+    from engine.inputs import open_image
 
     full = Path(path).expanduser().resolve()
     if not full.is_file():
         what = "is a folder, not an image" if full.is_dir() else "does not exist"
         raise ConfigError(f"{option} {path}: {what}")
     try:
-        with Image.open(full) as image:
+        with open_image(full) as image:
             image.verify()
+    except ConfigError as exc:
+        raise ConfigError(f"{option} {exc}") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ConfigError(f"{option} {path}: not a readable image ({exc})") from None
     return full
 
 
+def check_outputs(output: Path, *, previews: str | None, save_latent: str | None) -> None:
+    """Refuse output paths that cannot be written before the models load, not after the
+    run: a folder named as the image, a file where a folder must be."""
+    if output.suffix.lower() != ".png":
+        raise ConfigError(f"output {output} must end in .png")
+    for path, option in ((output, "-o"), (save_latent, "--save-latent")):
+        if path is not None and Path(path).is_dir():
+            raise ConfigError(f"{option} {path} is a folder; name a file in it")
+        _check_parent(path, option)
+    if previews is not None and Path(previews).exists() and not Path(previews).is_dir():
+        raise ConfigError(f"--previews {previews} is a file, not a folder")
+
+
+def _check_parent(path: Path | str | None, option: str) -> None:
+    """The nearest existing folder above ``path`` must be a folder (it is made if missing)."""
+    if path is None:
+        return
+    for parent in Path(path).absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ConfigError(f"{option} {path}: {parent} is a file, not a folder")
+            return
+
+
 def _checked_image_prompt(spec: str) -> str:
     """``PATH[:WEIGHT]`` with PATH checked and made absolute (workers run elsewhere)."""
-    path, weight = spec, ""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head:
-        try:
-            float(tail)
-            path, weight = head, f":{tail}"
-        except ValueError:
-            pass
-    return f"{check_image_file(path, '--image-prompt')}{weight}"
+    path, _ = split_image_prompt(spec)
+    suffix = "" if path == spec else spec[len(path) :]
+    return f"{check_image_file(path, '--image-prompt')}{suffix}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -227,8 +270,7 @@ def run(args: argparse.Namespace) -> int:
         }
     config = config_from_args(args, **overrides)
     output = Path(args.output)
-    if output.suffix.lower() != ".png":
-        raise ConfigError(f"output {output} must end in .png")
+    check_outputs(output, previews=args.previews, save_latent=args.save_latent)
     with console.status("loading models…"):
         models = load_models(
             config, device=args.device or settings.device, model_dir=settings.model_dir

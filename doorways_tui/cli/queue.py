@@ -15,11 +15,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from doorways_tui.cli.args import whole
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.jobs import LARGE_QUEUE
 from doorways_tui.text import printable
+from engine.config import SQLITE_INT_MAX
 
 DEFAULT_THEME = "unsorted"
+PRIORITY = whole(-SQLITE_INT_MAX, SQLITE_INT_MAX)  # any that SQLite holds
 
 
 def open_library(
@@ -71,6 +74,8 @@ def parse_seeds(text: str) -> list[int]:
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if hi < lo:
             raise StoreError(f"seeds {text!r}: range {part} runs backwards")
+        if hi > SQLITE_INT_MAX:
+            raise StoreError(f"seeds {text!r}: {hi} is larger than {SQLITE_INT_MAX}")
         if hi - lo >= 10_000:
             raise StoreError(f"seeds {text!r}: {hi - lo + 1} seeds is more than 10000 at once")
         seeds += [s for s in range(lo, hi + 1) if s not in seeds]
@@ -101,9 +106,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--theme", default=DEFAULT_THEME, help="theme to file it under (default %(default)s)"
     )
     add.add_argument(
-        "--variant", type=int, metavar="ID", help="queue onto this existing prompt variant"
+        "--variant", type=whole(1), metavar="ID", help="queue onto this existing prompt variant"
     )
-    add.add_argument("--priority", type=int, default=0, help="higher runs first (default 0)")
+    add.add_argument("--priority", type=PRIORITY, default=0, help="higher runs first (default 0)")
     add.add_argument(
         "--yes", action="store_true", help=f"queue more than {LARGE_QUEUE} jobs without asking"
     )
@@ -112,17 +117,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     ls = qs.add_parser("list", help="running and queued jobs, and recent failures")
     ls.add_argument("--status", choices=["queued", "running", "done", "failed", "cancelled"])
     ls.add_argument("--all", action="store_true", help="the latest jobs of every status")
-    ls.add_argument("--limit", type=int, default=200)
+    ls.add_argument("--limit", type=whole(1), default=200)
     ls.add_argument("--json", action="store_true", help="one JSON object per line")
     ls.set_defaults(handler=run_list)
 
     cancel = qs.add_parser("cancel", help="cancel queued or running jobs")
-    cancel.add_argument("ids", type=int, nargs="*", metavar="ID")
+    cancel.add_argument("ids", type=whole(1), nargs="*", metavar="ID")
     cancel.add_argument("--all-queued", action="store_true", help="every queued job")
     cancel.set_defaults(handler=run_cancel)
 
     retry = qs.add_parser("retry", help="queue failed or cancelled jobs again")
-    retry.add_argument("ids", type=int, nargs="*", metavar="ID")
+    retry.add_argument("ids", type=whole(1), nargs="*", metavar="ID")
     retry.add_argument("--failed", action="store_true", help="every failed job")
     retry.set_defaults(handler=run_retry)
 

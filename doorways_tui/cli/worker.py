@@ -13,7 +13,14 @@ import sys
 import time
 from pathlib import Path
 
+from doorways_tui.cli.args import seconds, whole
 from doorways_tui.cli.queue import open_library, user_errors
+
+DAY = 86_400.0
+# A worker heartbeats at most every 10 s, and any worker requeues a job whose heartbeat is
+# older than its own --stale-after: below three missed beats it would take live jobs.
+MIN_STALE_AFTER = 30.0
+MAX_BATCH = 64  # jobs stepped together; each keeps its own cutouts in memory
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -23,26 +30,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--detach", action="store_true", help="run in the background, outliving the terminal"
     )
     p.add_argument("--once", action="store_true", help="run at most one job, then exit")
-    p.add_argument("--max-jobs", type=int, metavar="N", help="exit after N jobs")
+    p.add_argument("--max-jobs", type=whole(1), metavar="N", help="exit after N jobs")
     p.add_argument("--exit-when-idle", action="store_true", help="exit when nothing is queued")
     p.add_argument(
         "--stale-after",
-        type=float,
+        type=seconds(MIN_STALE_AFTER, DAY),
         default=60.0,
         metavar="S",
         help="requeue a job whose worker is silent this long (default %(default)s s)",
     )
-    p.add_argument("--poll", type=float, default=1.0, metavar="S", help="idle poll interval")
+    p.add_argument(
+        "--poll", type=seconds(0.05, 3600), default=1.0, metavar="S", help="idle poll interval"
+    )
     p.add_argument(
         "--checkpoint-every",
-        type=float,
+        type=seconds(1, DAY),
         default=30.0,
         metavar="S",
         help="save the latent at least this often, besides every preview (default %(default)s s)",
     )
     p.add_argument(
         "--batch",
-        type=int,
+        type=whole(0, MAX_BATCH),
         default=0,
         metavar="N",
         help="step up to N queued jobs of one size and models together "

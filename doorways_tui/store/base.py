@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from doorways_tui.store.db import Database
+from doorways_tui.store.db import Database, StoreError
 from doorways_tui.store.files import db_path, library_path, library_path_or_none, remove_quietly
+
+
+def strict_json(data: Any, what: str) -> str:
+    """``data`` as JSON for a column. NaN and Infinity are refused: SQLite's JSON functions
+    call such a row malformed, and one of them stops every query that scans it."""
+    try:
+        return json.dumps(data, sort_keys=True, allow_nan=False)
+    except ValueError:
+        items = data.items() if isinstance(data, dict) else ()
+        bad = [str(k) for k, v in items if isinstance(v, float) and not math.isfinite(v)]
+        where = f" ({', '.join(bad)})" if bad else ""
+        raise StoreError(f"{what} holds a number that is not finite{where}") from None
 
 
 class LibraryBase:
@@ -40,11 +53,11 @@ class LibraryBase:
     def _event(self, conn: sqlite3.Connection, kind: str, /, **data: Any) -> None:
         conn.execute(
             "INSERT INTO events(ts, kind, data) VALUES (?, ?, ?)",
-            (self.clock(), kind, json.dumps(data, sort_keys=True)),
+            (self.clock(), kind, strict_json(data, f"event {kind}")),
         )
 
     def _push_undo(self, conn: sqlite3.Connection, kind: str, data: dict[str, Any]) -> None:
         conn.execute(
             "INSERT INTO undo_log(ts, kind, data) VALUES (?, ?, ?)",
-            (self.clock(), kind, json.dumps(data, sort_keys=True)),
+            (self.clock(), kind, strict_json(data, f"undo step {kind}")),
         )

@@ -72,6 +72,19 @@ def _never_left(staged: Path | None) -> Iterator[None]:
             remove_quietly(staged)
 
 
+def config_problem(text: str | None) -> str | None:
+    """Why a stored generation config cannot run (not JSON, NaN, a value out of range, an
+    unknown key), or None. The engine's own check, so a claim and a run agree."""
+    from engine.config import GenerationConfig  # no torch
+    from engine.errors import ConfigError
+
+    try:
+        GenerationConfig.from_json(text)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 class ClaimsMixin(JobsMixin):
     def claim_job(
         self,
@@ -87,26 +100,42 @@ class ClaimsMixin(JobsMixin):
 
         ``like`` limits the claim to jobs whose config has these values (a batch key:
         same size and models), so a worker can fill a batch; a key a config leaves out
-        counts as its value in ``defaults``."""
+        counts as its value in ``defaults``.
+
+        A job whose stored config cannot run (malformed JSON such as an older writer's
+        ``NaN``, or a value out of range) is failed on the spot with the reason, and the
+        claim goes on to the next one: one bad row never stops a worker."""
         match, params = "", []
         for key, value in (like or {}).items():
             if not key.isidentifier():
                 raise ValueError(f"bad config key {key!r}")
-            match += f" AND COALESCE(json_extract(config, '$.{key}'), ?) IS ?"
+            # json_extract on a malformed row raises for the whole query: test it first.
+            match += (
+                f" AND COALESCE(CASE WHEN json_valid(config)"
+                f" THEN json_extract(config, '$.{key}') END, ?) IS ?"
+            )
             params += [(defaults or {}).get(key), value]
         with self.db.write() as conn:
             self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
             now = self.clock()
+            while True:
+                found = conn.execute(
+                    "SELECT id, config FROM jobs WHERE status = 'queued'" + match + ""
+                    " ORDER BY priority DESC, id LIMIT 1",
+                    params,
+                ).fetchone()
+                if found is None:
+                    return None
+                problem = config_problem(found["config"])
+                if problem is None:
+                    break
+                self._fail_unrunnable(conn, found["id"], worker_id, problem, now)
             row = conn.execute(
                 "UPDATE jobs SET status = 'running', worker_id = ?, attempts = attempts + 1, lease = lease + 1,"
                 " heartbeat = ?, started = COALESCE(started, ?), error = NULL"
-                " WHERE id = (SELECT id FROM jobs WHERE status = 'queued'" + match + ""
-                "             ORDER BY priority DESC, id LIMIT 1)"
-                " RETURNING *",
-                (worker_id, now, now, *params),
+                " WHERE id = ? RETURNING *",
+                (worker_id, now, now, found["id"]),
             ).fetchone()
-            if row is None:
-                return None
             job = Job.from_row(row)
             conn.execute(
                 "UPDATE workers SET state = 'running', current_job = ?, heartbeat = ? WHERE id = ?",
@@ -116,6 +145,17 @@ class ClaimsMixin(JobsMixin):
                 conn, "job_claimed", job_id=job.id, worker_id=worker_id, attempt=job.attempts
             )
         return job
+
+    def _fail_unrunnable(
+        self, conn: sqlite3.Connection, job_id: int, worker_id: str, problem: str, now: float
+    ) -> None:
+        """Fail a queued job whose config cannot run; it never counts as an attempt."""
+        error = f"its stored settings cannot run: {problem}"
+        conn.execute(
+            "UPDATE jobs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
+            (error, now, job_id),
+        )
+        self._event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
 
     def requeue_stale(
         self,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from doorways_tui.store.base import strict_json
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import (
     JOB_STATES,
@@ -151,7 +151,7 @@ class JobsMixin(TreeMixin):
             inserted = conn.execute(
                 "INSERT INTO jobs(variant_id, seed, config, priority, total, created)"
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                (variant_id, int(seed), json.dumps(data, sort_keys=True), priority, total, now),
+                (variant_id, int(seed), strict_json(data, "job config"), priority, total, now),
             ).fetchone()
             jobs.append(Job.from_row(inserted))
         if jobs:

@@ -9,7 +9,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from doorways_tui.themes.model import CLIP_CONTEXT, Theme, TokenWarning, Variant
+from doorways_tui.themes.model import (
+    CLIP_CONTEXT,
+    MAX_SEEDS,
+    Theme,
+    ThemeError,
+    TokenWarning,
+    Variant,
+)
 from engine.config import GenerationConfig
 
 
@@ -26,6 +33,8 @@ def side_text(theme: Theme, name: str, *, doorway: str, modifier: str) -> str:
 
 def expand(theme: Theme, *, seeds: int | None = None) -> list[Variant]:
     """Every variant, in file order: group, set, doorway word, modifier."""
+    if seeds is not None and not 1 <= seeds <= MAX_SEEDS:
+        raise ThemeError(f"seeds must be from 1 to {MAX_SEEDS}, got {seeds}")
     seed_list = tuple(range(seeds)) if seeds is not None else theme.seeds
     variants = []
     for group in theme.groups:

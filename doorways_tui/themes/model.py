@@ -18,6 +18,7 @@ THEME_KEYS = frozenset(
 )
 SUBJECT_KEYS = frozenset({"text", "describe", "realm", "note"})
 OWN_SETTINGS = ("prompts", "style", "seed")  # the theme supplies these itself
+MAX_SEEDS = 10_000  # seeds per variant, as `queue add --seeds` allows at once
 
 
 class ThemeError(ConfigError):

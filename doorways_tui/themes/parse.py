@@ -15,6 +15,7 @@ from doorways_tui.themes.expand import side_text
 from doorways_tui.themes.model import (
     DEFAULT_REALM_TEMPLATE,
     DEFAULT_TEMPLATE,
+    MAX_SEEDS,
     OWN_SETTINGS,
     SUBJECT_KEYS,
     TEMPLATE_FIELDS,
@@ -24,22 +25,34 @@ from doorways_tui.themes.model import (
     Theme,
     ThemeError,
 )
-from engine.config import GenerationConfig, parse_prompts, parse_size
+from engine.config import (
+    SQLITE_INT_MAX,
+    GenerationConfig,
+    control_character,
+    describe_control,
+    parse_prompts,
+    parse_size,
+)
 from engine.errors import ConfigError
 
 
 def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
     """Parse and validate a theme; every error names ``source`` and a line.
 
-    Text is NFC-normalised first, so "Fólkvangr" typed either way is one subject.
+    Text is NFC-normalised first, so "Fólkvangr" typed either way is one subject; a
+    leading byte-order mark (some Windows editors write one) is dropped.
     """
-    text = unicodedata.normalize("NFC", text)
+    text = unicodedata.normalize("NFC", text.removeprefix("\ufeff"))
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         match = re.search(r"\(at line (\d+), column \d+\)", str(exc))
         line = int(match.group(1)) if match else None
         raise ThemeError(f"not valid TOML: {exc}", source=source, line=line) from exc
+    except RecursionError:
+        raise ThemeError("not valid TOML: nested too deeply", source=source) from None
+    except ValueError as exc:  # a number of more digits than Python converts
+        raise ThemeError(f"not valid TOML: {str(exc)[:120]}", source=source) from None
     return _Parser(text, source).theme(data)
 
 
@@ -48,6 +61,8 @@ def parse_pairs(text: str, *, source: str = "<typed pairs>") -> tuple[tuple[str,
     sets: list[tuple[str, ...]] = []
     text = unicodedata.normalize("NFC", text)
     for number, raw in enumerate(text.splitlines(), start=1):
+        if (problem := describe_control(f"line {number}", raw)) is not None:
+            raise ThemeError(problem, source=source, line=number)
         line = raw.split("#", 1)[0].strip()
         if not line:
             continue
@@ -135,6 +150,7 @@ class _Parser:
         self.at = _Locator(text, source)
 
     def theme(self, data: dict[str, Any]) -> Theme:
+        self.check_text(data)
         unknown = sorted(set(data) - THEME_KEYS)
         if unknown:
             raise self.at.error(
@@ -161,6 +177,30 @@ class _Parser:
         check_prompts(theme, self.at)
         return theme
 
+    def check_text(self, data: dict[str, Any]) -> None:
+        """No key or string anywhere carries a control or bidi character: a shared theme
+        must not be able to drive the terminal that previews it."""
+        stack: list[tuple[str, str, Any]] = [("", "", data)]  # (place, its key, value)
+        while stack:
+            place, key, value = stack.pop()
+            if isinstance(value, dict):
+                for name, item in value.items():
+                    inner = f"{place}.{name}" if place else name
+                    self.refuse_control(f"key {inner!r}", name, name)
+                    stack.append((inner, name, item))
+            elif isinstance(value, list):
+                stack.extend((f"{place}[{i}]", key, item) for i, item in enumerate(value))
+            elif isinstance(value, str):
+                self.refuse_control(place, value, key)
+
+    def refuse_control(self, label: str, text: str, key: str) -> None:
+        """ThemeError at the line holding the character (or else ``key``'s line)."""
+        found = control_character(text)
+        if found is not None:
+            spellings = (self.at.text(t) for t in _toml_spellings(found[1]))
+            line = next((n for n in spellings if n), None) or self.at.key(key)
+            raise self.at.error(str(describe_control(label, text)), line)
+
     def check_doorways(self, theme: Theme) -> None:
         """Several doorway words need a {doorway} in each template in use, or they repeat."""
         realms = {theme.subject(n).realm for g in theme.groups for s in g.sets for n in s}
@@ -182,9 +222,16 @@ class _Parser:
     def template(self, data: Mapping[str, Any], key: str, default: str) -> str:
         value = self.string(data, key) or default
         try:
-            fields = {f for _, f, _, _ in string.Formatter().parse(value) if f is not None}
+            parts = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(value)]
         except ValueError as exc:
             raise self.at.error(f"{key} {value!r}: {exc}", self.at.key(key)) from exc
+        fields = {f for f, _, _ in parts if f is not None}
+        for name, spec, conversion in parts:  # "{subject:99999999999}" would fill the memory
+            if name is not None and (spec or conversion):
+                raise self.at.error(
+                    f"{key}: write {{{name}}} plainly, without a format or conversion",
+                    self.at.key(key),
+                )
         bad = sorted(fields - TEMPLATE_FIELDS)
         if bad or "subject" not in fields:
             why = f"unknown placeholder {{{bad[0]}}}" if bad else "no {subject} placeholder"
@@ -209,13 +256,16 @@ class _Parser:
         return words
 
     def seeds(self, value: Any) -> tuple[int, ...]:
-        if _is_count(value) and value >= 1:
+        if _is_count(value) and 1 <= value <= MAX_SEEDS:
             return tuple(range(value))
-        counts = isinstance(value, list) and all(_is_count(v) and v >= 0 for v in value)
-        if counts and value and len(set(value)) == len(value):
+        counts = isinstance(value, list) and all(
+            _is_count(v) and 0 <= v <= SQLITE_INT_MAX for v in value
+        )
+        if counts and 0 < len(value) <= MAX_SEEDS and len(set(value)) == len(value):
             return tuple(value)
         raise self.at.error(
-            "seeds must be a count (seeds = 4) or a list of distinct seeds ([0, 7, 42])",
+            f"seeds must be a count from 1 to {MAX_SEEDS} (seeds = 4) or a list of distinct"
+            f" seeds from 0 to {SQLITE_INT_MAX} ([0, 7, 42])",
             self.at.key("seeds"),
         )
 
@@ -230,6 +280,7 @@ class _Parser:
                     f"settings.{key} is set by the theme itself; remove it",
                     self.at.key(key, after=header or 0),
                 )
+        size_line = self.at.key("size", after=header or 0)
         if "size" in settings:
             try:
                 settings["width"], settings["height"] = parse_size(str(settings.pop("size")))
@@ -237,10 +288,13 @@ class _Parser:
                 raise self.at.error(str(exc), self.at.key("size", after=header or 0)) from exc
         try:
             GenerationConfig.from_dict({**settings, "prompts": "a | b"})
-        except (ConfigError, TypeError) as exc:
-            bad = sorted(set(settings) - set(GenerationConfig().to_dict()))
+        except ConfigError as exc:  # at the line of the first key at fault, if one is
+            known = GenerationConfig.__dataclass_fields__
+            bad = [k for k in settings if k not in known or _refused(k, settings[k])]
             line = self.at.key(bad[0], after=header or 0) if bad else header
-            raise self.at.error(f"settings: {exc}", line) from exc
+            if bad and bad[0] in ("width", "height"):
+                line = line or size_line
+            raise self.at.error(f"settings: {exc}", line or header) from None
         return settings
 
     def groups(self, value: Any) -> tuple[Group, ...]:
@@ -329,6 +383,21 @@ def check_prompts(theme: Theme, at: _Locator) -> None:
                             " or weigh: remove '|' or a trailing ':number'",
                             at.name(name),
                         )
+
+
+def _toml_spellings(char: str) -> list[str]:
+    """How ``char`` can appear in a TOML file: itself, or a \\u or \\U escape."""
+    code = ord(char)
+    escapes = [f"\\u{code:04x}", f"\\u{code:04X}", f"\\U{code:08x}", f"\\U{code:08X}"]
+    return [char, *escapes]
+
+
+def _refused(key: str, value: Any) -> bool:
+    try:
+        GenerationConfig.check_value(key, value)
+    except ConfigError:
+        return True
+    return False
 
 
 def _is_count(value: Any) -> bool:

@@ -11,6 +11,7 @@ from doorways_tui.themes.model import Theme, ThemeError, TokenWarning, Variant
 from doorways_tui.themes.models import ModelCheck, check_models, with_models
 from doorways_tui.themes.packs import load_theme
 from doorways_tui.themes.parse import theme_from_pairs
+from engine.config import describe_control
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ def build_request(
     ``models="demo"``, ``vqgan`` and ``clip`` replace every variant's models; with ``check``
     the models are resolved against ``model_dir`` (this imports the engine, and torch).
     """
+    if (problem := describe_control("theme name", name)) is not None:
+        raise ThemeError(problem)
     if path is not None:
         if not path.strip():
             raise ThemeError("type the path of a theme file")
@@ -63,8 +66,6 @@ def build_request(
         raise ThemeError("choose a theme pack, a file, or type some pairs")
     if name.strip():
         theme = dataclasses.replace(theme, name=name.strip())
-    if seeds is not None and seeds < 1:
-        raise ThemeError("seeds must be at least 1")
     variants = with_models(expand(theme, seeds=seeds), models=models, vqgan=vqgan, clip=clip)
     checked = check_models(variants, model_dir) if check else None
     return ThemeRequest(theme, variants, tuple(long_prompts(variants)), checked)
