@@ -113,10 +113,11 @@ def save_state(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    """A run state saved by ``save_state``, read as data only (``weights_only``, which
-    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` cannot override when passed explicitly): a state
-    file from elsewhere can never run code. Anything else is one ConfigError saying so."""
-    import pickle
+    """A run state saved by ``save_state``, read as data only (``engine.safe_load``: no
+    unpickling beyond tensors and containers, whatever the torch version or environment), so
+    a state file from elsewhere can never run code. Anything else is one ConfigError."""
+    from engine.errors import ModelError
+    from engine.safe_load import read_torch_file
 
     path = Path(path)
     if not path.is_file():
@@ -124,12 +125,10 @@ def load_state(path: Path) -> dict[str, Any]:
         raise ConfigError(f"run state {path} is {what}")
     not_state = f"{path} is not a Doorways run state (one saved with --save-latent)"
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        raise ConfigError(f"{not_state}: it holds objects other than tensors and numbers") from None
-    except Exception as exc:  # torch raises many types for a file it cannot read
-        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
-        raise ConfigError(f"{not_state}: {reason}") from None
+        state = read_torch_file(path, max_bytes=path.stat().st_size)
+    except ModelError as exc:
+        reason = str(exc).removeprefix(f"{path} ").strip()
+        raise ConfigError(f"{not_state}: {reason[:200]}") from None
     if (problem := _state_problem(state)) is not None:
         raise ConfigError(f"{not_state}: {problem}")
     return state

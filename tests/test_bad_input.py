@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import re
 import sqlite3
 import struct
 import zlib
@@ -17,7 +18,7 @@ from PIL import Image
 
 import doorways_tui.worker_runner as runner_module
 from doorways_tui.cli import main
-from doorways_tui.store import Library
+from doorways_tui.store import Library, StoreError
 from doorways_tui.worker import WorkerOptions, run_worker
 from engine.config import SQLITE_INT_MAX
 from tests.fixtures_store import TINY, seed_jobs
@@ -152,7 +153,7 @@ CASES = {
     "prompt-weight-nan": (gen("--image-prompt", "{tmp}/blue.png:nan"), "has weight nan"),
     "resume-text": (gen("--resume", "{tmp}/notes.txt"), "is not a Doorways run state"),
     "resume-wrong": (gen("--resume", "{tmp}/wrong-state.pt"), "it has no gen, noise_gen, step"),
-    "resume-evil": (gen("--resume", "{tmp}/evil.pt"), "objects other than tensors"),
+    "resume-evil": (gen("--resume", "{tmp}/evil.pt"), "which could run code"),
     "resume-folder": (gen("--resume", "{tmp}/folder.png"), "is a folder"),
     "output-folder": (["generate", "door", "-o", "{tmp}/folder.png"], "-o {tmp}/folder.png is a"),
     "output-under-file": (["generate", "door", "-o", "{tmp}/afile/o.png"], "is a file, not a"),
@@ -175,6 +176,8 @@ CASES = {
     "poll-nan": (["worker", "--poll", "nan"], "argument --poll"),
     "stale-short": (["worker", "--stale-after", "2"], "from 30 to 86400"),
     "stale-inf": (["worker", "--stale-after", "inf"], "argument --stale-after"),
+    "status-stale-nan": (["status", "--stale-after", "nan"], "a number of seconds"),
+    "export-doors": (["export", "--doors", "12", "{tmp}/out"], "from 0 to 9"),
     "batch-neg": (["worker", "--batch", "-1"], "argument --batch: '-1' is not from 0 to 64"),
     "batch-huge": (["worker", "--batch", "1000"], "argument --batch"),
     "max-jobs-neg": (["worker", "--max-jobs", "-1"], "argument --max-jobs"),
@@ -273,7 +276,7 @@ def test_a_malicious_run_state_never_runs_code(files, root, capsys, monkeypatch)
     evil, marker = files["tmp"] / "evil.pt", files["tmp"] / "MARKER"
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     code, err = cli(capsys, root, *[a.format(tmp=files["tmp"]) for a in gen("--resume", str(evil))])
-    assert code == 2 and "objects other than tensors" in err and not marker.exists()
+    assert code == 2 and "which could run code" in err and not marker.exists()
     import torch  # the file really carries code: a full unpickle runs it
 
     torch.load(evil, weights_only=False)
@@ -371,3 +374,34 @@ def test_the_store_refuses_to_write_nan(lib):
 def test_pickle_payload_helper_is_real():
     """The RunsCode stand-in pickles to a call, so the tests above can fail."""
     assert b"touch" in pickle.dumps(RunsCode(Path("x")))
+
+
+# -- every way into the queue checks the config, not only the CLI's -------------------------
+
+
+@pytest.mark.parametrize(
+    ("prompt", "says"),
+    [
+        ("door\x1b]0;PWNED\x07", "control character (U+001B"),
+        ("door\u202e", "control character (U+202E"),
+        ("door:1e999", "weight"),
+    ],
+)
+def test_an_app_edit_that_cannot_run_is_refused_before_it_is_queued(lib, prompt, says):
+    """The app's prompt edits reach the store without a GenerationConfig: the store checks
+    what it queues, so nothing that would fail at its claim (or drive a terminal) enters."""
+    (job,) = seed_jobs(lib, 1)
+    before = (
+        lib.db.scalar("SELECT COUNT(*) FROM variants"),
+        lib.db.scalar("SELECT COUNT(*) FROM jobs"),
+    )
+    with pytest.raises(StoreError, match=r"nothing queued: .*" + re.escape(says)):
+        lib.spawn(
+            parent_id=job.variant_id, prompt=prompt, edit_kind="free", seeds=[1, 2],
+            config=json.loads(job.config),
+        )  # fmt: skip
+    after = (
+        lib.db.scalar("SELECT COUNT(*) FROM variants"),
+        lib.db.scalar("SELECT COUNT(*) FROM jobs"),
+    )
+    assert after == before

@@ -168,7 +168,7 @@ def freeze(proc: subprocess.Popen, lib: Library) -> None:
 def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp_path):
     (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 40, "preview_every": 2})
     a_log = tmp_path / "a.log"
-    a = start_worker(lib, a_log, "--worker-id", "a", "--stale-after", "3")
+    a = start_worker(lib, a_log, "--worker-id", "a")
     b = None
     try:
         wait_for(
@@ -180,7 +180,7 @@ def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp
         freeze(a, lib)
         lib.db.execute("UPDATE jobs SET heartbeat = 0 WHERE id = ?", (job.id,))  # gone stale
         b_log = tmp_path / "b.log"
-        b = start_worker(lib, b_log, "--worker-id", "b", "--stale-after", "3", "--max-jobs", "1")
+        b = start_worker(lib, b_log, "--worker-id", "b", "--max-jobs", "1")
         assert b.wait(180) == 0, b_log.read_text()
         assert (lib.job(job.id).status, lib.job(job.id).worker_id) == ("done", "b")
         os.kill(a.pid, signal.SIGCONT)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from doorways_tui.cli.args import whole
 from doorways_tui.cli.queue import open_library, user_errors
 from doorways_tui.text import printable
 
@@ -30,7 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["all", "starred", "untagged", "rejected"],
         help="the images of one view",
     )
-    which.add_argument("--doors", type=int, metavar="N", help="the images with N doors (0-9)")
+    which.add_argument(
+        "--doors", type=whole(0, 9), metavar="N", help="the images with N doors (0-9)"
+    )
     p.add_argument("--search", metavar="TEXT", help="only images whose prompt or note has TEXT")
     p.add_argument("--theme", metavar="NAME", help="only images of this theme")
     p.add_argument("--no-sheet", action="store_true", help="skip the contact sheet")
@@ -58,8 +61,6 @@ def run(args: argparse.Namespace) -> int:
             theme_id = theme.id
         flt = ImageFilter(view=view, door_count=args.doors, text=args.search, theme_id=theme_id)
         flt.where()  # validates (a door count outside 0-9 matches nothing, but say so)
-        if args.doors is not None and not 0 <= args.doors <= 9:
-            raise StoreError(f"--doors {args.doors} is not 0-9")
         try:
             result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
         except ExportError as exc:

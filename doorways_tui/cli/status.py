@@ -6,6 +6,7 @@ import argparse
 import json
 import time
 
+from doorways_tui.cli.args import seconds
 from doorways_tui.cli.queue import age, open_library, user_errors
 from doorways_tui.store import Library
 from doorways_tui.store.files import library_path_or_none
@@ -17,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="workers, queue counts and throughput")
     p.add_argument(
         "--stale-after",
-        type=float,
+        type=seconds(1.0, 86_400.0),
         default=60.0,
         metavar="S",
         help="a worker silent this long is shown as stale (default %(default)s s)",

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from doorways_tui.store.files import numbered_relpath, remove_quietly
-from doorways_tui.store.jobs import JobsMixin
+from doorways_tui.store.jobs import JobsMixin, config_problem
 from doorways_tui.store.records import Image, Job
 
 DEFAULT_STALE_AFTER = 60.0
@@ -70,19 +70,6 @@ def _never_left(staged: Path | None) -> Iterator[None]:
     finally:
         if staged is not None:
             remove_quietly(staged)
-
-
-def config_problem(text: str | None) -> str | None:
-    """Why a stored generation config cannot run (not JSON, NaN, a value out of range, an
-    unknown key), or None. The engine's own check, so a claim and a run agree."""
-    from engine.config import GenerationConfig  # no torch
-    from engine.errors import ConfigError
-
-    try:
-        GenerationConfig.from_json(text)
-    except ConfigError as exc:
-        return str(exc)
-    return None
 
 
 class ClaimsMixin(JobsMixin):

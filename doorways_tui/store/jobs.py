@@ -41,6 +41,19 @@ def job_config(variant: Variant, seed: int, config: Mapping[str, Any]) -> dict[s
     return data
 
 
+def config_problem(text: str | None) -> str | None:
+    """Why a stored generation config cannot run (not JSON, NaN, a value out of range, an
+    unknown key), or None. The engine's own check, so a claim and a run agree."""
+    from engine.config import GenerationConfig  # no torch
+    from engine.errors import ConfigError
+
+    try:
+        GenerationConfig.from_json(text)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
 class JobsMixin(TreeMixin):
     # -- adding work ----------------------------------------------------------------------
 
@@ -147,11 +160,14 @@ class JobsMixin(TreeMixin):
         now = self.clock()
         for seed in seeds:
             data = job_config(variant, seed, config)
+            text = strict_json(data, "job config")
+            if not jobs and (problem := config_problem(text)):  # only the seed differs after
+                raise StoreError(f"nothing queued: {problem}")
             total = data.get("steps") or 0
             inserted = conn.execute(
                 "INSERT INTO jobs(variant_id, seed, config, priority, total, created)"
                 " VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                (variant_id, int(seed), strict_json(data, "job config"), priority, total, now),
+                (variant_id, int(seed), text, priority, total, now),
             ).fetchone()
             jobs.append(Job.from_row(inserted))
         if jobs:
