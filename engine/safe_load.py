@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import numpy
 import torch
 
 from engine.errors import CorruptCheckpointError
@@ -114,17 +115,35 @@ def _rebuild_tensor(
         raise _Refused("has a tensor with malformed sizes")
     if len(size) != len(stride) or len(size) > 16:
         raise _Refused("has a tensor with malformed sizes")
-    itemsize = torch.empty((), dtype=storage.dtype).element_size()
-    numel = 1
-    for n in size:
-        numel *= n
-    if numel > storage.data.numel() // itemsize:  # e.g. a stride-0 view of a huge size
-        raise _Refused(f"has a tensor of size {tuple(size)} larger than its storage")
+    capacity = storage.data.numel() // _itemsize(storage.dtype)
+    if not _fits(offset, tuple(size), tuple(stride), capacity):
+        raise _Refused(f"has a tensor of size {tuple(size)} that does not fit its storage")
     t = torch.empty(0, dtype=storage.dtype)
     try:
         return t.set_(storage.data.untyped_storage(), offset, torch.Size(size), tuple(stride))
     except RuntimeError as exc:
         raise _Refused(f"has a tensor that does not fit its storage ({_one_line(exc)})") from None
+
+
+def _fits(offset: int, size: tuple, stride: tuple, capacity: int) -> bool:
+    """Whether a view reads only elements ``0..capacity-1`` of its storage: ``set_`` would
+    otherwise GROW a resizable storage to the view's reach (a 4 GB stride in a tiny file).
+    The element count is checked too, since a stride-0 view repeats one element."""
+    numel = 1
+    for n in size:
+        numel *= n
+    if numel == 0:
+        return offset <= capacity
+    if min((offset, *size, *stride)) < 0 or numel > capacity:
+        return False
+    last = offset + sum((n - 1) * s for n, s in zip(size, stride, strict=True))
+    return last < capacity
+
+
+def _buffer(nbytes: int) -> torch.Tensor:
+    """A uint8 buffer whose storage cannot be resized (it is numpy's), so no later
+    ``set_`` (a BUILD onto a tensor) can grow it past what the file holds."""
+    return torch.from_numpy(numpy.empty(nbytes, dtype=numpy.uint8))
 
 
 def _rebuild_parameter(data: object, requires_grad: object = False, hooks: object = None):
@@ -292,7 +311,7 @@ def _read_zip(
             budget -= nbytes
             if budget < 0:
                 raise _Refused(f"declares more than {_mb(max_bytes)} of tensors")
-            data = torch.empty(nbytes, dtype=torch.uint8)
+            data = _buffer(nbytes)
             with zf.open(info) as fh:
                 _read_exactly(fh, data)
             loaded[key] = data
@@ -303,7 +322,8 @@ def _read_zip(
     unpickler = _Unpickler(
         io.BytesIO(raw), storage=storage, script_objects=script_objects, inert=inert
     )
-    return _checked(unpickler.load())
+    result = unpickler.load()
+    return _checked(result, {d.untyped_storage()._cdata: d.numel() for d in loaded.values()})
 
 
 def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]) -> Any:
@@ -327,9 +347,7 @@ def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]
             budget -= numel * _itemsize(dtype)
             if budget < 0:
                 raise _Refused(f"declares more than {_mb(max_bytes)} of tensors")
-            storages[key] = _Storage(
-                torch.empty(numel * _itemsize(dtype), dtype=torch.uint8), dtype
-            )
+            storages[key] = _Storage(_buffer(numel * _itemsize(dtype)), dtype)
         return storages[key]
 
     result = _Unpickler(fh, storage=storage, script_objects=False, inert=inert).load()
@@ -342,13 +360,16 @@ def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]
         if numel * _itemsize(found.dtype) != found.data.numel():
             raise _Refused(f"holds a storage {key[:40]} of another size")
         _read_exactly(fh, found.data)
-    return _checked(result)
+    return _checked(
+        result, {s.data.untyped_storage()._cdata: s.data.numel() for s in storages.values()}
+    )
 
 
-def _checked(result: Any) -> Any:
+def _checked(result: Any, nbytes: dict[int, int]) -> Any:
     """Check every tensor reached from the result once more: a pickle may BUILD onto a
     tensor (``Tensor.__setstate__`` re-views it or sets backward hooks), after the checks
-    in ``_rebuild_tensor``."""
+    in ``_rebuild_tensor``. ``nbytes`` maps each storage read from the file to the size it
+    was read at; a storage's size now could have grown with the view that asked for it."""
     stack, seen = [result], set()
     while stack:
         obj = stack.pop()
@@ -356,7 +377,11 @@ def _checked(result: Any) -> Any:
             continue
         seen.add(id(obj))
         if isinstance(obj, torch.Tensor):
-            if obj.numel() * obj.element_size() > obj.untyped_storage().nbytes():
+            held = nbytes.get(obj.untyped_storage()._cdata)
+            if held is None:
+                raise _Refused("has a tensor on a storage the file does not hold")
+            view = (obj.storage_offset(), tuple(obj.shape), obj.stride())
+            if not _fits(*view, held // obj.element_size()):
                 raise _Refused(f"has a tensor of size {tuple(obj.shape)} larger than its storage")
             if getattr(obj, "_backward_hooks", None):
                 raise _Refused("sets hooks on a tensor")

@@ -361,13 +361,16 @@ class _Tensor:
     """Pickled as ``_rebuild_tensor_v2`` over storage "0", then, with a ``state``, as a
     BUILD onto the rebuilt tensor (which calls ``Tensor.__setstate__``)."""
 
-    def __init__(self, storage: _Storage, numel: int, state: tuple | None = None) -> None:
+    def __init__(
+        self, storage: _Storage, numel: int, state: tuple | None = None, view: tuple = ()
+    ) -> None:
         self.storage, self.numel, self.state = storage, numel, state
+        self.view = view or (0, (numel,), (1,))  # (offset, size, stride) as declared
 
     def __reduce__(self):
         from collections import OrderedDict
 
-        args = (self.storage, 0, (self.numel,), (1,), False, OrderedDict())
+        args = (self.storage, *self.view, False, OrderedDict())
         extra = () if self.state is None else (self.state,)
         return (torch._utils._rebuild_tensor_v2, args, *extra)
 
@@ -414,6 +417,120 @@ def test_a_pickle_that_builds_onto_a_tensor_is_refused(build, tmp_path):
     )
     with pytest.raises(CorruptCheckpointError, match="larger than its storage|sets hooks"):
         read_torch_file(path, max_bytes=1 << 20)
+
+
+def _pickle_legacy(obj: object, storage: _Storage, numel: int) -> bytes:
+    """A pre-1.6 torch.save file (what _use_new_zipfile_serialization=False writes): three
+    header pickles, the object, its storage keys, then each storage's count and bytes."""
+    import io
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, found):
+            if found is storage:
+                return ("storage", torch.FloatStorage, "0", "cpu", numel, None)
+            return None
+
+    buf = io.BytesIO()
+    sys_info = {"protocol_version": 1001, "little_endian": True, "type_sizes": {}}
+    for header in (0x1950A86A20F9469CFC6C, 1001, sys_info):
+        pickle.dump(header, buf, protocol=2)
+    Pickler(buf, protocol=2).dump(obj)
+    pickle.dump(["0"], buf, protocol=2)
+    buf.write(struct.pack("<q", numel) + bytes(4 * numel))
+    return buf.getvalue()
+
+
+def _write_torch_file(path: Path, form: str, obj: object, storage: _Storage, numel: int) -> Path:
+    import zlib
+
+    if form == "legacy":
+        path.write_bytes(_pickle_legacy(obj, storage, numel))
+        return path
+    pkl, data = _pickle_with_storage(obj, storage, numel), bytes(4 * numel)
+    _write_raw_zip(
+        path,
+        [
+            ("archive/data.pkl", pkl, 0, len(pkl), zlib.crc32(pkl)),
+            ("archive/data/0", data, 0, len(data), zlib.crc32(data)),
+        ],
+    )
+    return path
+
+
+@pytest.fixture
+def storage_growth(monkeypatch) -> list[int]:
+    """The largest storage, in bytes, that any ``Tensor.set_`` call left behind."""
+    seen = [0]
+    set_ = torch.Tensor.set_
+
+    def spy(self, *args, **kwargs):
+        try:
+            return set_(self, *args, **kwargs)
+        finally:
+            seen[0] = max(seen[0], self.untyped_storage().nbytes())
+
+    monkeypatch.setattr(torch.Tensor, "set_", spy)
+    return seen
+
+
+# (offset, size, stride) over a 4-float storage: each reaches past its end
+_OUT_OF_REACH = {
+    "huge stride": (0, (2,), (10**9,)),
+    "huge offset": (10**9, (1,), (1,)),
+    "one past the end": (1, (4,), (1,)),
+    "2-d stride": (0, (2, 2), (3, 1)),
+}
+
+
+@pytest.mark.parametrize("form", ["legacy", "zip"])
+@pytest.mark.parametrize("how", ["rebuild", "build"])
+@pytest.mark.parametrize("view", list(_OUT_OF_REACH.values()), ids=list(_OUT_OF_REACH))
+def test_a_view_reaching_past_its_storage_is_refused_without_growing_it(
+    form, how, view, storage_growth, tmp_path
+):
+    """A 4-float storage with a view of stride 10**9: set_ would grow the storage to 4 GB
+    (legacy files were read into resizable storages). Refused before any storage grows,
+    whether the rebuild call declares the view or a BUILD re-views the tensor after."""
+    from engine.safe_load import UnsafeFileError, read_torch_file
+
+    storage = _Storage()
+    if how == "rebuild":
+        tensor = _Tensor(storage, 4, view=view)
+    else:
+        tensor = _Tensor(storage, 4, state=(_Tensor(storage, 4), *view))
+    path = _write_torch_file(tmp_path / f"{form}.pt", form, {"w": tensor}, storage, 4)
+    assert path.stat().st_size < 1000
+    start = time.perf_counter()
+    error = UnsafeFileError if how == "rebuild" else CorruptCheckpointError
+    with pytest.raises(error) as caught:
+        read_torch_file(path, max_bytes=1 << 20)
+    assert time.perf_counter() - start < 2
+    assert len(str(caught.value).splitlines()) == 1
+    assert storage_growth[0] <= 16
+
+
+@pytest.mark.parametrize("form", ["legacy", "zip"])
+def test_views_that_end_at_their_storage_end_still_load(form, storage_growth, tmp_path):
+    """The bound is exact: views reaching the last element (and empty ones) are data."""
+    from engine.safe_load import read_torch_file
+
+    storage = _Storage()
+    views = {
+        "tail": (2, (2,), (1,)),
+        "strided": (1, (2,), (2,)),
+        "grid": (0, (2, 2), (2, 1)),
+        "empty": (4, (0,), (1,)),
+    }
+    obj = {name: _Tensor(storage, 4, view=view) for name, view in views.items()}
+    path = _write_torch_file(tmp_path / f"{form}.pt", form, obj, storage, 4)
+    loaded = read_torch_file(path, max_bytes=1 << 20)
+    assert {name: tuple(t.shape) for name, t in loaded.items()} == {
+        "tail": (2,),
+        "strided": (2,),
+        "grid": (2, 2),
+        "empty": (0,),
+    }
+    assert storage_growth[0] == 16
 
 
 def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_dir, tmp_path):
