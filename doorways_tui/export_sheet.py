@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import io
 import math
-import unicodedata
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
+
+from engine.text import hidden_chars
 
 THUMB_W = 256
 THUMB_H = 160
@@ -30,9 +31,9 @@ def caption(record: dict[str, Any]) -> tuple[str, str]:
     if record.get("rejected"):
         marks.append("rejected")
     first = f"#{record['image_id']}  seed {record['seed']}  " + "  ".join(marks)
-    prompt = "".join(
-        ch for ch in str(record.get("prompt", "")) if unicodedata.category(ch)[0] != "C"
-    )
+    prompt = " ".join(str(record.get("prompt", "")).split())  # one line: newlines, tabs
+    hidden = {index for index, _ in hidden_chars(prompt)}  # what a terminal would escape
+    prompt = "".join(ch for index, ch in enumerate(prompt) if index not in hidden)
     return first.strip(), prompt if len(prompt) <= 40 else prompt[:39] + "…"
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from engine.text import hidden_char
+
 RESERVED_CHARS = '<>:"/\\|?*'
 WINDOWS_DEVICES = frozenset(
     {"CON", "PRN", "AUX", "NUL"}
@@ -49,10 +51,11 @@ def _replacement(ch: str) -> str:
 def _unsafe(ch: str) -> bool:
     if ch in RESERVED_CHARS:
         return True
-    category = unicodedata.category(ch)
-    # Cc control, Cf format (zero-width, bidi overrides), Cs/Co/Cn unpaired or unassigned;
-    # Zl/Zp line and paragraph separators. Ordinary spaces (Zs) are kept.
-    return category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")
+    # What the terminal escapes (engine.text: controls, zero-width and bidi format
+    # characters, surrogates, line separators), and private-use or unassigned code points,
+    # which a file system or archive tool elsewhere may show differently or refuse.
+    # Ordinary spaces (Zs) and the joiners of emoji and scripts are kept.
+    return hidden_char(ch) or unicodedata.category(ch) in ("Co", "Cn")
 
 
 def _truncate(name: str, max_len: int) -> str:

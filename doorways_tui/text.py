@@ -11,29 +11,24 @@ BEL, BS, VT, FF and CR, so every place that shows such text passes it through
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from typing import TYPE_CHECKING
+
+from engine.text import hidden_chars
 
 if TYPE_CHECKING:
     from rich.text import Text
 
-# Invisible characters that scripts and emoji need: ZWNJ (Persian, Indic) and ZWJ
-# (emoji sequences such as 👩‍🔬). They cannot move the cursor or reorder text.
-_KEPT_FORMAT = frozenset("\u200c\u200d")
-# Categories shown as escapes: controls (C0, DEL, C1), format characters (bidi overrides
-# and isolates, LRM/RLM, zero-width space, BOM, tags), lone surrogates (filenames read
-# with surrogateescape; they cannot even be encoded for output), line/paragraph separators.
-_ESCAPED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
 _NAMED = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
-# A subdivision flag (🏴 + tag letters + cancel tag, e.g. Scotland) is an emoji; its tag
-# characters are kept there and escaped anywhere else (hidden "tag" text).
-_FLAG = re.compile("\U0001f3f4[\U000e0030-\U000e0039\U000e0061-\U000e007a]{1,8}\U000e007f")
 
 
 def printable(text: str, *, newlines: bool = False) -> str:
     r"""``text`` with every control and format character shown as a Python-style escape:
     ESC as ``\x1b``, U+202E as ``\u202e``; letters, accents, CJK and emoji unchanged.
+
+    Which characters: ``engine.text``'s rule, the one typed text is refused by (controls,
+    format characters but the joiners ZWNJ and ZWJ and an emoji flag's tags, lone
+    surrogates, line and paragraph separators), so what the library accepted shows as
+    itself and what it refused never reaches the terminal raw.
 
     Escapes rather than control pictures (␛): they name the exact code point (so the
     culprit can be found in the file with ``grep -P``), they cover C1 and format
@@ -42,27 +37,19 @@ def printable(text: str, *, newlines: bool = False) -> str:
     odd. (A prompt that really has a backslash and ``x1b`` reads the same: display only.)
     ``newlines=True`` keeps ``\n`` for text shown on several lines (a note, an error);
     a table cell or a one-line label shows it as ``\n``, tabs always as ``\t``."""
-    if text.isprintable():  # the common case: nothing to do (spaces are printable)
-        return text
     out: list[str] = []
     last = 0
-    for flag in _FLAG.finditer(text):
-        out.append(_escape_run(text[last : flag.start()], newlines))
-        out.append(flag.group())
-        last = flag.end()
-    out.append(_escape_run(text[last:], newlines))
+    for index, ch in hidden_chars(text, allow="\n" if newlines else ""):
+        out.append(text[last:index])
+        out.append(_escape_char(ch))
+        last = index + 1
+    if not out:  # the common case: nothing to escape
+        return text
+    out.append(text[last:])
     return "".join(out)
 
 
-def _escape_run(text: str, newlines: bool) -> str:
-    return "".join(_escape_char(ch, newlines) for ch in text)
-
-
-def _escape_char(ch: str, newlines: bool) -> str:
-    if ch == "\n" and newlines:
-        return ch
-    if ch in _KEPT_FORMAT or unicodedata.category(ch) not in _ESCAPED:
-        return ch
+def _escape_char(ch: str) -> str:
     if ch in _NAMED:
         return _NAMED[ch]
     code = ord(ch)

@@ -17,12 +17,12 @@ import json
 import math
 import re
 import typing
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.text import describe_hidden, first_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
@@ -89,33 +89,16 @@ def _text(default: str, label: str) -> Any:
 
 # -- text a person typed ------------------------------------------------------------------
 
-# Cc (C0, DEL, C1) except tab and newline, and the bidi controls of category Cf, which can
-# reorder what a terminal shows. Zero-width joiners stay: emoji and many scripts need them.
-_CONTROL_RE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]"
-)
-
-
-def control_character(text: str) -> tuple[int, str] | None:
-    """The first control or bidi character in ``text`` and its 1-based position, or None."""
-    match = _CONTROL_RE.search(text)
-    return None if match is None else (match.start() + 1, match.group())
-
-
-def describe_control(label: str, text: str) -> str | None:
-    """``prompt contains a control character (U+001B) at position 5``, or None if clean."""
-    found = control_character(text)
-    if found is None:
-        return None
-    position, char = found
-    name = unicodedata.name(char, "")
-    what = f"U+{ord(char):04X}{f' {name}' if name else ''}"
-    return f"{label} contains a control character ({what}) at position {position}"
+# One rule with what the terminal escapes (engine/text.py): controls, bidi and zero-width
+# format characters, lone surrogates, line separators; tab and newline are allowed.
+control_character = first_hidden
+describe_control = describe_hidden
 
 
 def check_text(label: str, text: str) -> None:
-    """Raise ConfigError naming ``label`` if ``text`` carries a control character."""
-    if (message := describe_control(label, text)) is not None:
+    """Raise ConfigError naming ``label`` if ``text`` carries a control or hidden
+    character, or bytes that were not UTF-8 (``engine.text``)."""
+    if (message := describe_hidden(label, text)) is not None:
         raise ConfigError(message)
 
 

@@ -146,6 +146,32 @@ CASES = {
     "prompt-esc": (["generate", "door\x1b]52;c;aGk=\x07", "-o", "{tmp}/o.png"], "(U+001B)"),
     "prompt-bidi": (["generate", "door\u202eevil", "-o", "{tmp}/o.png"], "U+202E"),
     "style-esc": (gen("--style", "\x1b[2J"), "style contains a control character"),
+    # typed text the terminal would escape is refused (engine/text.py), and bytes that were
+    # not UTF-8 (argv arrives with surrogateescape: b"\xff" as "\udcff") are named
+    "add-not-utf8": (
+        ["queue", "add", "--models", "demo", "abc\udcff"],
+        "prompt is not valid UTF-8 (byte \\xff at position 4)",
+    ),
+    "gen-not-utf8": (["generate", "door\udcff", "-o", "{tmp}/o.png"], "is not valid UTF-8"),
+    "style-not-utf8": (add("--style", "s\udcff"), "style is not valid UTF-8 (byte \\xff at"),
+    "theme-not-utf8": (add("--theme", "t\udcff"), "theme name is not valid UTF-8 (byte"),
+    "theme-name-esc": (
+        add("--theme", "t\x1b]0;pwn\x07"),
+        "theme name contains a control character (U+001B) at position 2",
+    ),
+    "theme-name-bidi": (add("--theme", "t\u202eevil"), "theme name contains a control"),
+    "theme-name-zwsp": (add("--theme", "a\u200bb"), "theme name contains a hidden character"),
+    "prompt-zwsp": (
+        ["queue", "add", "--models", "demo", "abc\u200b\U000e0041def"],
+        "prompt contains a hidden character (U+200B ZERO WIDTH SPACE) at position 4",
+    ),
+    "prompt-tag": (
+        ["queue", "add", "--models", "demo", "abc\U000e0041def"],
+        "(U+E0041 TAG LATIN CAPITAL LETTER A) at position 4",
+    ),
+    "style-bom": (add("--style", "\ufeffoil"), "(U+FEFF ZERO WIDTH NO-BREAK SPACE) at position 1"),
+    "style-word-joiner": (gen("--style", "a\u2060b"), "(U+2060 WORD JOINER)"),
+    "prompt-line-sep": (["queue", "add", "a\u2028b"], "hidden character (U+2028 LINE SEPARATOR)"),
     # files
     "init-bomb": (gen("--init-image", "{bomb}"), "too large to read safely"),
     "init-bomb-warning": (gen("--init-image", "{warn}"), "too large to read safely"),

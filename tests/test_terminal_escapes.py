@@ -419,3 +419,87 @@ def test_the_app_in_tmux_keeps_the_title_and_the_screen(tmp_path):
         tmux.keys("q")
     finally:
         tmux.kill()
+
+
+# -- one rule: what is refused on the way in is what is escaped on the way out ---------------
+
+SCOTLAND = "\U0001f3f4\U000e0067\U000e0062\U000e0073\U000e0063\U000e0074\U000e007f"
+AGREEMENT = [
+    *"\x00\x07\x1b\x7f\x85\x9b",  # C0, DEL, C1
+    *"\u061c\u200e\u200f\u202a\u202e\u2066\u2069",  # bidi controls
+    *"\u200b\u2060\ufeff\u00ad\u180e\U000e0001\U000e0041\U000e007f",  # zero-width, tags
+    *"\u2028\u2029\udcff\ud800",  # separators, lone surrogates
+    *"a é 天 🚪 \u00a0\u3000\u200c\u200d\ue000\U000f0000\u0378",  # kept: letters, joiners, PUA
+    SCOTLAND,
+    f"tag after a flag {SCOTLAND}\U000e0041",
+    "\U0001f3f4\U000e0041 not a flag",
+]
+
+
+def refused(text: str) -> bool:
+    from engine.config import ConfigError, check_text
+
+    try:
+        check_text("prompt", text)
+    except ConfigError:
+        return True
+    return False
+
+
+@pytest.mark.parametrize("text", AGREEMENT, ids=lambda t: "+".join(f"{ord(c):X}" for c in t[:3]))
+def test_check_text_refuses_exactly_what_printable_escapes(text):
+    assert refused(text) == (printable(text) != text), printable(text)
+
+
+def test_input_and_output_rules_agree_on_every_code_point():
+    """Over the BMP and the planes of emoji, private use and tags: a character alone is
+    refused by check_text if and only if printable escapes it; tab and newline are the
+    allowances typed text has (printable escapes them in a one-line cell)."""
+    for code in [*range(0x10000), *range(0x1F000, 0x20000), *range(0xE0000, 0xF0100)]:
+        ch = chr(code)
+        if ch in "\t\n":
+            assert not refused(ch) and printable(ch) != ch
+            continue
+        assert refused(ch) == (printable(ch) != ch), f"U+{code:04X}"
+
+
+def test_store_refuses_a_hidden_character_in_a_theme_name(tmp_path):
+    from doorways_tui.store import StoreError
+
+    with Library.open(tmp_path / "lib") as lib:
+        theme = lib.add_theme("fine")
+        for name in ("t\x1b]0;pwn\x07", "a\u200bb", "t\udcff", "x\u2028y"):
+            with pytest.raises(StoreError, match="^theme name (contains|is not valid UTF-8)"):
+                lib.add_theme(name)
+            with pytest.raises(StoreError, match="^theme name"):
+                lib.rename_theme(theme.id, name)
+        assert [t.name for t in lib.themes()] == ["fine"]
+        assert lib.add_theme(f"Scotland {SCOTLAND}").name == f"Scotland {SCOTLAND}"
+
+
+def test_worker_detach_prints_the_device_warning_as_escapes(tmp_path, monkeypatch, capsys):
+    import doorways_tui.worker as worker_module
+
+    root = tmp_path / "lib"
+    with Library.open(root) as lib:
+        lib.register_worker("first", device="cpu")
+    db = sqlite3.connect(root / "library.db")
+    with db:
+        db.execute("UPDATE workers SET id = id || ?", (PAYLOAD,))
+    db.close()
+
+    class FakeProcess:
+        def poll(self):
+            return None
+
+    def fake_start(library, *, device, worker_id, args):
+        with Library.open(library) as lib:
+            lib.register_worker(worker_id, device="cpu", pid=12345678)
+        return worker_module.Detached(4242, worker_id, root / "logs" / "w.log", FakeProcess())
+
+    monkeypatch.setattr(worker_module, "start_detached", fake_start)
+    monkeypatch.setattr("doorways_tui.store.workers.pid_running", lambda pid: True)
+    code = main(["--library", str(root), "worker", "--detach", "--device", "cpu"])
+    out, err = capsys.readouterr()
+    assert code == 0 and "warning" in err and "first\\x1b]0;PWNED" in err
+    assert_inert(out + err)

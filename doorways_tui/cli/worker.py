@@ -124,11 +124,12 @@ def detach(
     )
     registered = _wait_registered(args, worker_id, started.process, wait_s)
     if registered:
+        from doorways_tui.text import printable
         from doorways_tui.worker import device_warning
 
-        with open_library(args) as lib:
+        with open_library(args) as lib:  # other workers' ids and devices: rows anyone wrote
             if warning := device_warning(lib, worker_id):
-                print(f"doorways: {warning}", file=sys.stderr)
+                print(f"doorways: {printable(warning)}", file=sys.stderr)
     if started.process.poll() is not None and not registered:
         from engine.errors import DoorwaysError
 

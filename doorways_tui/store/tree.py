@@ -5,6 +5,20 @@ from __future__ import annotations
 from doorways_tui.store.base import LibraryBase
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import EDIT_KINDS, Theme, Variant, VariantNode
+from engine.text import describe_hidden
+
+
+def theme_name(name: str) -> str:
+    """``name`` stripped, or StoreError: a theme name is shown in every list, so it holds
+    no control or hidden character (nor bytes that were not UTF-8, which SQLite cannot
+    even store) and is not empty."""
+    name = name.strip()
+    if not name:
+        raise StoreError("a theme needs a name")
+    if (problem := describe_hidden("theme name", name, allow="")) is not None:
+        raise StoreError(problem)
+    return name
+
 
 _TREE_SQL = """
 SELECT v.*,
@@ -37,9 +51,7 @@ class TreeMixin(LibraryBase):
 
     def add_theme(self, name: str) -> Theme:
         """Create a theme, or return the one with this name (names are unique)."""
-        name = name.strip()
-        if not name:
-            raise StoreError("a theme needs a name")
+        name = theme_name(name)
         with self.db.write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO themes(name, created) VALUES (?, ?)", (name, self.clock())
@@ -57,13 +69,14 @@ class TreeMixin(LibraryBase):
         return Theme.from_row(row)
 
     def theme_by_name(self, name: str) -> Theme | None:
-        row = self.db.row("SELECT * FROM themes WHERE name = ?", (name.strip(),))
+        row = self.db.row("SELECT * FROM themes WHERE name = ?", (theme_name(name),))
         return None if row is None else Theme.from_row(row)
 
     def rename_theme(self, theme_id: int, name: str) -> Theme:
         self.theme(theme_id)
+        name = theme_name(name)
         try:
-            self.db.execute("UPDATE themes SET name = ? WHERE id = ?", (name.strip(), theme_id))
+            self.db.execute("UPDATE themes SET name = ? WHERE id = ?", (name, theme_id))
         except Exception as exc:  # sqlite3.IntegrityError: the name is taken
             raise StoreError(f"a theme named {name!r} already exists") from exc
         return self.theme(theme_id)
