@@ -579,6 +579,23 @@ def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
     assert not [p for p in root.iterdir() if p.name.endswith(".new")]
 
 
+# The newest schema each released Doorways knows. A release that adds a migration must
+# carry a new version: ``needs_doorways`` would name one that cannot write the library.
+RELEASED_SCHEMAS = {"0.1.0": 2}  # the lease (3) and meta (4) came after it
+
+
+def test_a_new_schema_comes_with_a_new_doorways_version():
+    from doorways_tui import __version__
+    from doorways_tui.store.migrations import known_version
+
+    def parts(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split("."))
+
+    for release, schema in RELEASED_SCHEMAS.items():
+        if known_version() > schema:
+            assert parts(__version__) > parts(release), (release, schema, known_version())
+
+
 def test_the_schema_version_and_its_doorways_are_recorded(lib):
     from doorways_tui import __version__
     from doorways_tui.store.migrations import known_version, needed_doorways, schema_version
