@@ -165,6 +165,25 @@ def test_a_newer_schema_is_never_written_and_says_which_doorways_it_needs(capsys
     assert snapshot(root) == before
 
 
+def test_a_newer_schema_in_rollback_journal_mode_stays_in_it_when_refused(tmp_path):
+    """Switching to WAL rewrites the file's header and leaves -wal and -shm files beside it:
+    a refused library must be refused before that."""
+    root = tmp_path / "lib"
+    newer_library(root)
+    conn = sqlite3.connect(root / "library.db")
+    assert conn.execute("PRAGMA journal_mode = DELETE").fetchone()[0] == "delete"
+    conn.close()
+    before = snapshot(root)
+    with pytest.raises(StoreError, match="schema version 99"):
+        Library.open(root)
+    conn = sqlite3.connect(root / "library.db")
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    finally:
+        conn.close()
+    assert snapshot(root) == before
+
+
 def test_a_newer_schema_can_still_be_looked_at(capsys, tmp_path):
     root = tmp_path / "lib"
     newer_library(root)

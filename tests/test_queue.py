@@ -15,7 +15,8 @@ from doorways_tui.cli import main
 from doorways_tui.cli.queue import parse_seeds
 from doorways_tui.store import Library, StoreError
 from doorways_tui.store.files import atomic_write_bytes, checkpoint_relpath
-from tests.fixtures_store import ROOT, doorways, finish_fake, seed_jobs, subprocess_env
+from engine.config import SQLITE_INT_MAX
+from tests.fixtures_store import ROOT, TINY, doorways, finish_fake, seed_jobs, subprocess_env
 
 TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]
 
@@ -51,6 +52,27 @@ def test_parse_seeds(text, seeds):
 def test_parse_seeds_rejects(text):
     with pytest.raises(StoreError):
         parse_seeds(text)
+
+
+@pytest.mark.parametrize("top", [SQLITE_INT_MAX - 1, SQLITE_INT_MAX])
+def test_a_reroll_past_the_largest_seed_queues_nothing(root, top):
+    """Seeds go up from the variant's largest: the second (or first) is past what SQLite
+    holds. One line, and not even the seeds before it are queued."""
+    with Library.open(root) as lib:
+        variant = lib.root_variant(theme_id=lib.add_theme("doors").id, prompt="a door")
+        (job,) = lib.queue_jobs(variant.id, [top], TINY)
+        with pytest.raises(StoreError, match=rf"nothing queued: seed must .*, got {2**63}$"):
+            lib.reroll(job_id=job.id, n=2)
+        assert [j.seed for j in lib.jobs()] == [top]
+
+
+@pytest.mark.parametrize("bad", [2**63, -1, True, 1.5, "7"])
+def test_every_seed_queued_is_checked_not_only_the_first(root, bad):
+    with Library.open(root) as lib:
+        variant = lib.root_variant(theme_id=lib.add_theme("doors").id, prompt="a door")
+        with pytest.raises(StoreError, match=r"nothing queued: seed must be a whole number"):
+            lib.queue_jobs(variant.id, [0, bad], TINY)
+        assert lib.jobs() == []
 
 
 # -- queue add / list / cancel / retry -------------------------------------------------------

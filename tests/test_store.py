@@ -269,6 +269,46 @@ def test_workers_alive_and_stale(lib, clock):
     assert [w.id for w in lib.workers()] == ["gone"]
 
 
+def test_a_worker_on_another_machine_under_this_host_name_is_judged_by_its_heartbeat(lib, clock):
+    """Host-network pods and cloned VMs share a host name, not a pid namespace: the other
+    worker's pid is not ours to check, so its running job stays until its heartbeat is
+    stale (it used to go back at every claim, and the work ping-ponged)."""
+    import socket
+
+    from doorways_tui.store.claims import this_machine
+
+    host = socket.gethostname()
+    elsewhere = f"{host}/boot=00000000-0000-0000-0000-000000000000/pidns=1"
+    assert this_machine().startswith(host) and this_machine() != elsewhere
+    jobs = seed_jobs(lib, 2)
+    lib.register_worker("pod-b", device="cpu", pid=999_999_999, host=host, machine=elsewhere)
+    assert lib.claim_job("pod-b").id == jobs[0].id
+    lib.register_worker("pod-a", device="cpu")
+    assert lib.claim_job("pod-a").id == jobs[1].id  # requeues nothing on the way
+    assert lib.job(jobs[0].id).status == "running" and lib.requeue_stale() == []
+    (other,) = [w for w in lib.workers() if w.id == "pod-b"]
+    assert (other.host, other.alive, other.dead, other.current_job) == (
+        host,
+        True,
+        False,
+        jobs[0].id,
+    )
+    clock.advance(61)
+    lib.heartbeat("pod-a", jobs[1].id)
+    assert lib.requeue_stale() == [jobs[0].id]
+    (requeued,) = [e.payload() for e in lib.events(kind="job_requeued")]
+    assert requeued["reason"] == "stale"
+
+
+def test_a_worker_row_from_before_machines_were_recorded_is_judged_by_its_heartbeat(lib):
+    """An older row names only the host: whose pids it had cannot be told."""
+    (job,) = seed_jobs(lib, 1)
+    lib.register_worker("old", device="cpu", pid=999_999_999)
+    lib.claim_job("old")
+    lib.db.execute("UPDATE workers SET machine = NULL")
+    assert lib.requeue_stale() == [] and not lib.worker("old").dead
+
+
 def test_queue_view_counts_and_throughput(lib, clock):
     jobs = seed_jobs(lib, 5)
     lib.set_priority(jobs[4].id, 1)
@@ -537,6 +577,23 @@ def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
         assert sorted(t.name for t in lib.themes()) == [f"t{n}" for n in range(6)]
         assert applied_versions(lib.db) == [m[0] for m in MIGRATIONS]
     assert not [p for p in root.iterdir() if p.name.endswith(".new")]
+
+
+# The newest schema each released Doorways knows. A release that adds a migration must
+# carry a new version: ``needs_doorways`` would name one that cannot write the library.
+RELEASED_SCHEMAS = {"0.1.0": 2}  # the lease (3) and meta (4) came after it
+
+
+def test_a_new_schema_comes_with_a_new_doorways_version():
+    from doorways_tui import __version__
+    from doorways_tui.store.migrations import known_version
+
+    def parts(version: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in version.split("."))
+
+    for release, schema in RELEASED_SCHEMAS.items():
+        if known_version() > schema:
+            assert parts(__version__) > parts(release), (release, schema, known_version())
 
 
 def test_the_schema_version_and_its_doorways_are_recorded(lib):

@@ -290,6 +290,28 @@ def test_a_starting_worker_sweeps_temporary_files_killed_workers_left(lib, model
     assert busy.exists() and recent.exists() and mine.exists()
 
 
+def test_the_sweep_follows_a_symlinked_images_folder_and_stays_in_the_stored_folders(tmp_path):
+    """images/ moved to a bigger disk is still the library's; the rest of the folder (the
+    artist's own files beside library.db) is not the sweep's."""
+    disk = tmp_path / "disk" / "images"
+    (disk / "v000001").mkdir(parents=True)
+    root = tmp_path / "lib"
+    Library.open(root).close()
+    (root / "images").rmdir()
+    (root / "images").symlink_to(disk, target_is_directory=True)
+    hour_ago = time.time() - 3600
+    old = disk / "v000001" / ".j000001-s1-final.png.gone-1.a1.tmp"
+    outside = root / "drafts" / ".sketch.png.gone-1.a1.tmp"
+    outside.parent.mkdir()
+    for path in (old, outside):
+        path.write_bytes(b"partial")
+        os.utime(path, (hour_ago, hour_ago))
+    with Library.open(root) as library:
+        swept = library.sweep_temp_files()
+    assert swept == [root / "images" / "v000001" / old.name]
+    assert not old.exists() and outside.exists()
+
+
 def test_a_starting_worker_forgets_workers_gone_for_over_an_hour(lib, model_dir):
     """``status`` only looks now; a starting worker is what keeps old rows from piling up."""
     lib.register_worker("old-stopped", device="cpu", log_path="logs/worker-old-stopped.log")

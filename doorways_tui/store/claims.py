@@ -53,6 +53,18 @@ def pid_running(pid: int) -> bool:
     return state != "Z"
 
 
+def this_machine() -> str:
+    """Who can check this process's pids: the host name, plus (where /proc says) the boot
+    and the pid namespace. Containers sharing a host name (host-network pods, cloned VMs)
+    differ in those, so they never read each other's live pids as dead."""
+    parts = [socket.gethostname()]
+    with contextlib.suppress(OSError):
+        parts.append("boot=" + Path("/proc/sys/kernel/random/boot_id").read_text().strip())
+    with contextlib.suppress(OSError):
+        parts.append(f"pidns={os.stat('/proc/self/ns/pid').st_ino}")
+    return "/".join(parts)
+
+
 def _owned_where(job_id: int, worker_id: str, lease: int | None) -> tuple[str, list[object]]:
     """The rows a worker may write: its job, still running, still on its claim."""
     sql, params = "id = ? AND worker_id = ? AND status = 'running'", [job_id, worker_id]
@@ -152,7 +164,8 @@ class ClaimsMixin(JobsMixin):
     ) -> list[int]:
         """Put running jobs whose worker is gone back in the queue (or fail them after
         ``max_attempts``); returns their ids. Gone: its heartbeat is older than
-        ``stale_after``, or it ran on this host and its process no longer exists."""
+        ``stale_after``, or it ran on this machine (``this_machine``) and its process no
+        longer exists."""
         with self.db.write() as conn:
             return self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
 
@@ -180,13 +193,14 @@ class ClaimsMixin(JobsMixin):
 
     @staticmethod
     def _gone_workers(conn: sqlite3.Connection) -> list[str]:
-        """Workers with a running job that ran on this host and whose process is gone (a
+        """Workers with a running job that ran on this machine and whose process is gone (a
         kill -9, a second Ctrl-C, a crash during model load): no need to wait for their
-        heartbeat to go stale."""
+        heartbeat to go stale. A worker elsewhere, even under the same host name, has pids
+        this process cannot see: only its heartbeat says it is gone."""
         rows = conn.execute(
             "SELECT DISTINCT w.id, w.pid FROM workers w JOIN jobs j ON j.worker_id = w.id"
-            " WHERE j.status = 'running' AND w.host = ?",
-            (socket.gethostname(),),
+            " WHERE j.status = 'running' AND w.machine = ?",
+            (this_machine(),),
         ).fetchall()
         return [worker_id for worker_id, pid in rows if not pid_running(pid)]
 

@@ -89,22 +89,26 @@ def staged_path(path: Path, tag: str) -> Path:
 def stale_temp_files(
     root: Path, *, older_than: float, now: float, live_workers: Iterable[str] = ()
 ) -> list[Path]:
-    """Hidden ``.tmp`` files under ``root`` (recursively) last written over ``older_than``
-    seconds ago whose name carries no live worker's id: what a killed process left behind."""
+    """Hidden ``.tmp`` files in the library's stored folders (``STORED_DIRS``, where workers
+    write) last written over ``older_than`` seconds ago whose name carries no live worker's
+    id: what a killed process left behind. A stored folder may be a symlink (images/ moved to
+    a bigger disk), and is followed; nothing else in the library is looked at."""
     tags = [f".{_name_safe(worker_id)}." for worker_id in live_workers]
     found = []
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
-                continue
-            if any(tag in name for tag in tags):
-                continue
-            path = Path(folder) / name
-            try:
-                if path.stat().st_mtime <= now - older_than:
-                    found.append(path)
-            except FileNotFoundError:
-                continue
+    for sub in STORED_DIRS:
+        # os.walk follows its top folder when it is a symlink, never one below it.
+        for folder, _dirs, names in os.walk(root / sub):
+            for name in names:
+                if not (name.startswith(".") and name.endswith(TMP_SUFFIX)):
+                    continue
+                if any(tag in name for tag in tags):
+                    continue
+                path = Path(folder) / name
+                try:
+                    if path.stat().st_mtime <= now - older_than:
+                        found.append(path)
+                except FileNotFoundError:
+                    continue
     return found
 
 

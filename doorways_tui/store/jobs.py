@@ -17,6 +17,7 @@ from doorways_tui.store.records import (
     Variant,
 )
 from doorways_tui.store.tree import TreeMixin
+from engine.config import SQLITE_INT_MAX
 
 # Keys of a generation config that belong to one attempt, never to a queued job.
 _RUN_ONLY_KEYS = ("resume_latent", "start_step")
@@ -39,6 +40,14 @@ def job_config(variant: Variant, seed: int, config: Mapping[str, Any]) -> dict[s
     if steps is not None and (not isinstance(steps, int) or steps < 0):
         raise StoreError(f"steps must be a whole number, got {steps!r}")
     return data
+
+
+def seed_problem(seed: object) -> str | None:
+    """Why ``seed`` cannot be a job's seed (not a whole number SQLite holds), or None; worded
+    as the engine's own check says it."""
+    if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= SQLITE_INT_MAX:
+        return None
+    return f"seed must be a whole number from 0 to {SQLITE_INT_MAX}, got {seed!r}"
 
 
 def config_problem(text: str | None) -> str | None:
@@ -159,9 +168,13 @@ class JobsMixin(TreeMixin):
         jobs: list[Job] = []
         now = self.clock()
         for seed in seeds:
+            # Every seed is checked; the rest of the config is the same for each, so the
+            # engine's check runs once. A raise rolls back the seeds inserted before it.
+            if problem := seed_problem(seed):
+                raise StoreError(f"nothing queued: {problem}")
             data = job_config(variant, seed, config)
             text = strict_json(data, "job config")
-            if not jobs and (problem := config_problem(text)):  # only the seed differs after
+            if not jobs and (problem := config_problem(text)):
                 raise StoreError(f"nothing queued: {problem}")
             total = data.get("steps") or 0
             inserted = conn.execute(

@@ -103,6 +103,9 @@ class Library(WorkersMixin):
                     f"{self.db.path} is damaged: {tables} missing; restore it from a backup"
                 )
             if not self.readonly:
+                # Refused before anything is written: switching to WAL changes the file too.
+                if reason := newer_schema_error(self.db):
+                    raise StoreError(reason)
                 self.db.use_wal()
                 migrate(self.db, clock=self.clock)
         except sqlite3.DatabaseError as exc:

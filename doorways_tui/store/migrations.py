@@ -157,11 +157,19 @@ CREATE TABLE meta (
 );
 """
 
+# A host name does not say whose pids a worker can see: containers sharing one (host-network
+# pods, cloned VMs) do not share a pid namespace. ``machine`` (``claims.this_machine``) does;
+# a row without one (registered before this) is judged by its heartbeat alone.
+_WORKER_MACHINE = """
+ALTER TABLE workers ADD COLUMN machine TEXT;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
     (3, "a lease number for each claim of a job", _JOB_LEASE),
     (4, "library metadata", _META),
+    (5, "the machine a worker's pid belongs to", _WORKER_MACHINE),
 ]
 
 

@@ -158,8 +158,9 @@ class WorkerInfo(_Row):
     current_job: int | None
     jobs_done: int
     log_path: str | None
-    alive: bool = True  # heartbeat fresh (and process present, when on this host)
-    dead: bool = False  # on this host, not stopped, and its process is gone (SIGKILL, crash)
+    machine: str | None = None  # whose pids: host name, boot and pid namespace (this_machine)
+    alive: bool = True  # heartbeat fresh (and process present, when on this machine)
+    dead: bool = False  # on this machine, not stopped, and its process is gone (SIGKILL, crash)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,12 @@ import sqlite3
 import time
 from pathlib import Path
 
-from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER, pid_running
+from doorways_tui.store.claims import (
+    DEFAULT_MAX_ATTEMPTS,
+    DEFAULT_STALE_AFTER,
+    pid_running,
+    this_machine,
+)
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.files import remove_quietly, stale_temp_files
 from doorways_tui.store.images import ImagesMixin
@@ -34,10 +39,16 @@ class WorkersMixin(ImagesMixin):
         device: str,
         pid: int | None = None,
         host: str | None = None,
+        machine: str | None = None,
         log_path: str | None = None,
     ) -> WorkerInfo:
         """Record a worker starting (or restarting under the same id: jobs still running
-        under that id belonged to its previous process, and go back to the queue now)."""
+        under that id belonged to its previous process, and go back to the queue now).
+
+        ``host`` is the name shown; ``machine`` says whose pids ``pid`` is among (this
+        process's ``this_machine()`` unless told; just ``host`` when only that is told)."""
+        if machine is None:
+            machine = this_machine() if host is None else host
         now = self.clock()
         with self.db.write() as conn:
             self._requeue(
@@ -48,9 +59,10 @@ class WorkersMixin(ImagesMixin):
                 max_attempts=DEFAULT_MAX_ATTEMPTS,
             )
             conn.execute(
-                "INSERT INTO workers(id, pid, host, device, started, heartbeat, state, log_path)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'starting', ?)"
+                "INSERT INTO workers(id, pid, host, machine, device, started, heartbeat, state,"
+                " log_path) VALUES (?, ?, ?, ?, ?, ?, ?, 'starting', ?)"
                 " ON CONFLICT(id) DO UPDATE SET pid = excluded.pid, host = excluded.host,"
+                " machine = excluded.machine,"
                 " device = excluded.device, started = excluded.started,"
                 " heartbeat = excluded.heartbeat, state = 'starting', current_job = NULL,"
                 " log_path = excluded.log_path",
@@ -58,6 +70,7 @@ class WorkersMixin(ImagesMixin):
                     worker_id,
                     os.getpid() if pid is None else pid,
                     host or socket.gethostname(),
+                    machine,
                     device,
                     now,
                     now,
@@ -123,7 +136,7 @@ class WorkersMixin(ImagesMixin):
         seen_within: float | None = 7 * 86400,
     ) -> list[WorkerInfo]:
         """Workers, newest first, each marked alive when its heartbeat is fresh and (on
-        this host) its process exists."""
+        this machine) its process exists."""
         now = self.clock()
         sql, params = "SELECT * FROM workers WHERE 1", []
         if not include_stopped:
@@ -135,7 +148,7 @@ class WorkersMixin(ImagesMixin):
         return [self._worker_info(row, stale_after) for row in rows]
 
     def prune_workers(self, *, older_than: float = 0.0) -> list[str]:
-        """Delete the rows of stopped workers and dead ones (this host, process gone)
+        """Delete the rows of stopped workers and dead ones (this machine, process gone)
         whose last heartbeat is at least ``older_than`` seconds old. Returns their ids."""
         cutoff = self.clock() - older_than
         gone = [
@@ -154,7 +167,9 @@ class WorkersMixin(ImagesMixin):
         data = dict(row)
         alive = row["state"] != "stopped" and row["heartbeat"] >= self.clock() - stale_after
         dead = False
-        if row["state"] != "stopped" and row["host"] == socket.gethostname():
+        # Only a pid on this machine can be checked (an older library read-only has no
+        # ``machine``; a row from before it had one is judged by its heartbeat).
+        if row["state"] != "stopped" and data.get("machine") == this_machine():
             dead = not pid_running(row["pid"])
             alive = alive and not dead
         if dead:
