@@ -23,7 +23,6 @@ from doorways_tui.store.files import (
     checkpoint_relpath,
     image_relpath,
     remove_quietly,
-    sha256_file,
     staged_path,
 )
 from engine import (
@@ -39,6 +38,7 @@ from engine import (
     save_state,
 )
 from engine.errors import DoorwaysError, OutOfMemoryError
+from engine.fetch import sha256_file
 
 if TYPE_CHECKING:
     from doorways_tui.worker import WorkerOptions

@@ -14,7 +14,8 @@ from doorways_tui.actions import WorkerLaunch
 from doorways_tui.app import DoorwaysApp
 from doorways_tui.settings import load_settings
 from doorways_tui.store import Library
-from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.store.files import image_relpath
+from engine.fetch import sha256_file
 
 CONFIG = {
     "width": 64,

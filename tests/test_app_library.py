@@ -13,9 +13,10 @@ from doorways_tui.screens.export_dialog import ExportDialog
 from doorways_tui.screens.main import MainScreen
 from doorways_tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.store import Library
-from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.store.files import image_relpath
 from doorways_tui.widgets.queue_panel import JobRow
 from doorways_tui.widgets.variant_tree import VariantTree
+from engine.fetch import sha256_file
 from tests.app_fixtures import (
     FakeLauncher,
     main_screen,

@@ -26,7 +26,7 @@ from doorways_tui.export import (
 )
 from doorways_tui.export_sheet import contact_sheet
 from doorways_tui.store import ImageFilter, Library, StoreError
-from doorways_tui.store.files import sha256_file
+from engine.fetch import sha256_file
 from tests.app_fixtures import populate
 from tests.fixtures_store import doorways
 

@@ -20,7 +20,8 @@ import pytest
 
 from doorways_tui.cli import main
 from doorways_tui.store import Library, StoreError
-from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.store.files import image_relpath
+from engine.fetch import sha256_file
 from tests.fixtures_store import CLI, ROOT, finish_fake, seed_jobs, subprocess_env
 
 TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]

@@ -14,7 +14,8 @@ import pytest
 
 from doorways_tui.demo import DEMO_CONFIG
 from doorways_tui.store import Library
-from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.store.files import image_relpath
+from engine.fetch import sha256_file
 from tests.app_fixtures import make_app, poll, populate, settle, write_png
 
 SIZE = (150, 40)

@@ -17,9 +17,10 @@ from PIL import Image as PILImage
 
 import doorways_tui.worker_runner as runner_module
 from doorways_tui.store import Library
-from doorways_tui.store.files import image_relpath, sha256_file
+from doorways_tui.store.files import image_relpath
 from doorways_tui.worker import WorkerOptions, run_worker
 from doorways_tui.worker_runner import JobRunner
+from engine.fetch import sha256_file
 from tests.fixtures_store import TINY, seed_jobs
 
 FAST = {**TINY, "steps": 2, "preview_every": 0}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.store import Library
-from doorways_tui.store.files import sha256_file
+from engine.fetch import sha256_file
 from tests.fixtures_store import CLI, ROOT, TINY, doorways, seed_jobs, subprocess_env
 
 pytestmark = pytest.mark.slow  # each starts real worker processes (torch import, model load)
