@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PIL import Image  # noqa: E402
 
 from doorways_tui import imaging  # noqa: E402
-from doorways_tui.imaging import ImageCache, Protocol, Request  # noqa: E402
+from doorways_tui.tui.imaging import ImageCache, Protocol, Request  # noqa: E402
 
 
 def test_image(size: tuple[int, int]) -> Image.Image:

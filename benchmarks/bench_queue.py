@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from doorways_tui.store import Library  # noqa: E402
-from doorways_tui.worker import Worker, WorkerOptions  # noqa: E402
+from doorways_tui.worker.loop import Worker, WorkerOptions  # noqa: E402
 
 
 def tiny_config(steps: int, preview_every: int):
@@ -88,7 +88,7 @@ def through_queue(
     models, config, jobs: int, root: Path, device: str, spent: Spent | None = None
 ) -> Timer:
     """From queueing ``jobs`` to the last one done, for one in-process worker."""
-    from doorways_tui import worker_runner
+    from doorways_tui.worker import runner as worker_runner
 
     lib = Library.open(root)
     theme = lib.add_theme("bench")

@@ -186,10 +186,10 @@ def summary(name: str, values: list[float], unit: str = "ms") -> str:
 async def run(root: Path, keys: int, size: tuple[int, int]) -> None:
     os.environ["DOORWAYS_LIBRARY"] = str(root)
     os.environ.setdefault("DOORWAYS_CONFIG", str(root / "no-config.toml"))
-    from doorways_tui.app import DoorwaysApp
-    from doorways_tui.poll import Poller
-    from doorways_tui.settings import load_settings
-    from doorways_tui.widgets.preview import ImagePreview
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.tui.app import DoorwaysApp
+    from doorways_tui.tui.widgets.preview import ImagePreview
+    from doorways_tui.workstation.poll import Poller
 
     before = rss_mb()
     app = DoorwaysApp(load_settings(), preview_protocol="halfcell", offer_worker=False)

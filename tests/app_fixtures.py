@@ -10,11 +10,11 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
-from doorways_tui.actions import WorkerLaunch
-from doorways_tui.app import DoorwaysApp
-from doorways_tui.settings import load_settings
+from doorways_tui.core.settings import load_settings
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
+from doorways_tui.tui.app import DoorwaysApp
+from doorways_tui.workstation.actions import WorkerLaunch
 from engine.fetch import sha256_file
 
 CONFIG = {
@@ -124,7 +124,7 @@ async def settle(pilot, timeout: float = 10.0) -> None:
 
 
 def main_screen(app):
-    from doorways_tui.screens.main import MainScreen
+    from doorways_tui.tui.screens.main import MainScreen
 
     for screen in app.screen_stack:
         if isinstance(screen, MainScreen):

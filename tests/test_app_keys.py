@@ -11,15 +11,20 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.prompt_edits import MODIFIERS, apply_modifiers, describe_edit, modifier
-from doorways_tui.screens.compare import ComparePane, CompareScreen
-from doorways_tui.screens.export_dialog import ExportDialog
-from doorways_tui.screens.init_image import InitImageScreen
-from doorways_tui.screens.keys import MAIN_BINDINGS
-from doorways_tui.screens.loupe import LoupeScreen
-from doorways_tui.screens.main import MainScreen
-from doorways_tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.store import Library
+from doorways_tui.tui.screens.compare import ComparePane, CompareScreen
+from doorways_tui.tui.screens.export_dialog import ExportDialog
+from doorways_tui.tui.screens.init_image import InitImageScreen
+from doorways_tui.tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.tui.screens.loupe import LoupeScreen
+from doorways_tui.tui.screens.main import MainScreen
+from doorways_tui.tui.screens.start_worker import StartWorkerScreen
+from doorways_tui.workstation.prompt_edits import (
+    MODIFIERS,
+    apply_modifiers,
+    describe_edit,
+    modifier,
+)
 from tests.app_fixtures import FakeLauncher, main_screen, make_app, poll, populate, settle
 from tests.fixtures_store import ROOT
 
@@ -32,7 +37,7 @@ def library() -> Path:
 
 
 def test_every_binding_has_an_id_a_description_and_a_tooltip():
-    from doorways_tui.app import known_binding_ids
+    from doorways_tui.tui.app import known_binding_ids
 
     ids = [b.id for b in MAIN_BINDINGS]
     assert all(ids) and len(ids) == len(set(ids))
@@ -41,7 +46,7 @@ def test_every_binding_has_an_id_a_description_and_a_tooltip():
 
 
 async def test_every_main_action_is_in_the_palette(library):
-    from doorways_tui.commands import DoorwaysCommands, commands
+    from doorways_tui.tui.commands import DoorwaysCommands, commands
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -56,7 +61,7 @@ async def test_every_main_action_is_in_the_palette(library):
 
 
 async def test_T_opens_the_new_theme_dialog_and_it_queues(library):
-    from doorways_tui.screens.new_theme import NewThemeScreen
+    from doorways_tui.tui.screens.new_theme import NewThemeScreen
 
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -203,9 +208,9 @@ def test_modifiers_apply_to_each_positive_prompt():
 
 def test_the_core_modules_do_not_import_textual():
     code = (
-        "import sys; import doorways_tui.browse, doorways_tui.session, doorways_tui.poll,"
-        " doorways_tui.export, doorways_tui.demo, doorways_tui.actions,"
-        " doorways_tui.prompt_edits, doorways_tui.cli.export;"
+        "import sys; import doorways_tui.workstation.browse, doorways_tui.workstation.session, doorways_tui.workstation.poll,"
+        " doorways_tui.export.folder, doorways_tui.workstation.demo, doorways_tui.workstation.actions,"
+        " doorways_tui.workstation.prompt_edits, doorways_tui.cli.export;"
         " bad = [m for m in ('textual', 'torch') if m in sys.modules]; print(bad)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.demo import DEMO_CONFIG, DEMO_THEME
-from doorways_tui.screens.export_dialog import ExportDialog
-from doorways_tui.screens.main import MainScreen
-from doorways_tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
-from doorways_tui.widgets.queue_panel import JobRow
-from doorways_tui.widgets.variant_tree import VariantTree
+from doorways_tui.tui.screens.export_dialog import ExportDialog
+from doorways_tui.tui.screens.main import MainScreen
+from doorways_tui.tui.screens.start_worker import StartWorkerScreen
+from doorways_tui.tui.widgets.queue_panel import JobRow
+from doorways_tui.tui.widgets.variant_tree import VariantTree
+from doorways_tui.workstation.demo import DEMO_CONFIG, DEMO_THEME
 from engine.fetch import sha256_file
 from tests.app_fixtures import (
     FakeLauncher,
@@ -190,8 +190,8 @@ async def test_running_job_shows_its_preview_and_progress(root):
 
 
 async def test_progress_only_polls_collapse():
-    from doorways_tui.poll import Snapshot
     from doorways_tui.store import QueueCounts
+    from doorways_tui.workstation.poll import Snapshot
 
     def snap(**kw) -> MainScreen.Polled:
         base = dict(queue=(), counts=QueueCounts(), workers=(), previews={}, last_event=1)
@@ -207,7 +207,7 @@ def test_the_real_launcher_starts_a_detached_worker(root, way):
     import signal
     import time
 
-    from doorways_tui import actions
+    from doorways_tui.workstation import actions
 
     Library.open(root).close()
     if way == "function":
@@ -290,7 +290,7 @@ async def test_export_defaults_to_pictures_else_home(root, tmp_path, monkeypatch
 
 
 async def test_one_image_is_singular_and_the_palette_names_the_prompt_theme(root):
-    from doorways_tui.commands import DoorwaysCommands, commands
+    from doorways_tui.tui.commands import DoorwaysCommands, commands
 
     populate(root, seeds=1, prompts=("a door",), child=False)
     app = make_app()

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.screens.edit_prompt import EditPromptScreen
-from doorways_tui.screens.init_image import InitImageScreen
+from doorways_tui.tui.screens.edit_prompt import EditPromptScreen
+from doorways_tui.tui.screens.init_image import InitImageScreen
 from tests.app_fixtures import CONFIG, main_screen, make_app, populate, settle
 
 

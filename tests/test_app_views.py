@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.screens.compare import ComparePane, CompareScreen
-from doorways_tui.screens.filter_menu import FilterMenu
-from doorways_tui.screens.help import HelpScreen
-from doorways_tui.screens.loupe import LoupeScreen
-from doorways_tui.settings import load_settings
+from doorways_tui.core.settings import load_settings
 from doorways_tui.store import Library
-from doorways_tui.widgets.variant_tree import VariantTree
+from doorways_tui.tui.screens.compare import ComparePane, CompareScreen
+from doorways_tui.tui.screens.filter_menu import FilterMenu
+from doorways_tui.tui.screens.help import HelpScreen
+from doorways_tui.tui.screens.loupe import LoupeScreen
+from doorways_tui.tui.widgets.variant_tree import VariantTree
 from tests.app_fixtures import main_screen, make_app, poll, populate, settle
 
 
@@ -230,7 +230,7 @@ async def test_the_queue_panel_rule_does_not_reach_a_dialog_button_called_queue(
 
 
 async def test_remapped_triage_keys_win_over_the_focused_tree(library, tmp_path, monkeypatch):
-    from doorways_tui.app import help_entries
+    from doorways_tui.tui.app import help_entries
 
     config = tmp_path / "config.toml"
     config.write_text('[keymap]\n"triage.star" = "space"\n"nav.next-untriaged" = "n,down"\n')

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-import doorways_tui.worker_runner as runner_module
+import doorways_tui.worker.runner as runner_module
 from doorways_tui.cli import main
 from doorways_tui.store import Library, StoreError
-from doorways_tui.worker import WorkerOptions, run_worker
+from doorways_tui.worker.loop import WorkerOptions, run_worker
 from engine.config import SQLITE_INT_MAX
 from tests.fixtures_store import TINY, seed_jobs
 
@@ -286,7 +286,7 @@ def test_bad_config_file_is_one_line(case, command, root, tmp_path, capsys, monk
 
 
 def test_a_config_file_with_a_bom_and_good_types_is_read(tmp_path, monkeypatch):
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
 
     config = tmp_path / "config.toml"
     config.write_bytes(b'\xef\xbb\xbfpreview_every = 7\n[keymap]\n"triage.star" = "space"\n')

@@ -15,16 +15,16 @@ from pathlib import Path
 import pytest
 from PIL import Image as PILImage
 
-from doorways_tui import export_files
 from doorways_tui.cli import main
-from doorways_tui.export import (
+from doorways_tui.export import files as export_files
+from doorways_tui.export.folder import (
     ExportError,
     all_images,
     create_exclusive,
     export_images,
     image_problem,
 )
-from doorways_tui.export_sheet import contact_sheet
+from doorways_tui.export.sheet import contact_sheet
 from doorways_tui.store import ImageFilter, Library, StoreError
 from engine.fetch import sha256_file
 from tests.app_fixtures import populate
@@ -283,7 +283,7 @@ async def test_the_dialog_refuses_a_file_or_nothing_and_stays_open(tmp_path):
     from textual.app import App
     from textual.widgets import Input
 
-    from doorways_tui.screens.export_dialog import ExportDialog
+    from doorways_tui.tui.screens.export_dialog import ExportDialog
 
     afile = tmp_path / "a-file"
     afile.write_bytes(b"keep")
@@ -333,7 +333,7 @@ def png_declaring(width: int, height: int) -> bytes:
 
 
 async def test_the_app_warns_when_an_export_skips_a_damaged_image(tmp_path):
-    from doorways_tui.screens.export_dialog import ExportRequest
+    from doorways_tui.tui.screens.export_dialog import ExportRequest
     from tests.app_fixtures import main_screen, make_app, settle
 
     root = tmp_path / "library"

@@ -1,4 +1,4 @@
-"""doorways_tui.imaging without a terminal: protocol choice, fitting, caches, encoders."""
+"""doorways_tui.tui.imaging without a terminal: protocol choice, fitting, caches, encoders."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from PIL import Image
 from rich.cells import cell_len
 from rich.segment import Segment
 
-from doorways_tui import imaging
-from doorways_tui.imaging import (
+from doorways_tui.tui import imaging
+from doorways_tui.tui.imaging import (
     LRU,
     CellSize,
     ImageCache,
@@ -63,7 +63,7 @@ def test_an_unknown_setting_is_an_error():
 
 
 def test_init_reads_the_settings_object(monkeypatch):
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
 
     monkeypatch.setenv("DOORWAYS_IMAGE_PROTOCOL", "sixel")
     try:

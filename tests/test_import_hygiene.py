@@ -45,10 +45,10 @@ def test_store_imports_neither_textual_nor_torch(statement):
 
 def test_worker_never_imports_textual():
     loaded = modules_after(
-        "import doorways_tui.worker, doorways_tui.worker_runner, doorways_tui.cli.worker"
+        "import doorways_tui.worker.loop, doorways_tui.worker.runner, doorways_tui.cli.worker"
     )
     assert "textual" not in loaded
-    assert "doorways_tui.worker" in loaded
+    assert "doorways_tui.worker.loop" in loaded
 
 
 def test_queue_and_status_commands_never_import_textual():

@@ -414,7 +414,7 @@ def test_the_app_never_reads_an_image_outside_the_library(tmp_path):
     from PIL import Image as PILImage
     from PIL.PngImagePlugin import PngInfo
 
-    from doorways_tui.browse import load_detail
+    from doorways_tui.workstation.browse import load_detail
 
     outside = tmp_path / "elsewhere.png"
     info = PngInfo()
@@ -428,8 +428,8 @@ def test_the_app_never_reads_an_image_outside_the_library(tmp_path):
 
 
 def test_a_worker_never_resumes_from_a_checkpoint_outside_the_library(tmp_path):
-    from doorways_tui.worker import WorkerOptions
-    from doorways_tui.worker_runner import JobRunner
+    from doorways_tui.worker.loop import WorkerOptions
+    from doorways_tui.worker.runner import JobRunner
     from engine.images import save_state
 
     evil = save_state(tmp_path / "elsewhere.pt", {"step": 3})

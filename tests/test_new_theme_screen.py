@@ -7,10 +7,10 @@ from pathlib import Path
 from textual.app import App
 from textual.widgets import Button, Input, RadioSet, Static, Switch, TextArea
 
-from doorways_tui.screens.new_theme import NewThemeScreen
 from doorways_tui.store import Library
 from doorways_tui.themes.library import queue_theme
 from doorways_tui.themes.request import ThemeRequest
+from doorways_tui.tui.screens.new_theme import NewThemeScreen
 
 _SENTINEL = object()
 

@@ -20,9 +20,9 @@ from textual.strip import Strip
 from textual.widgets import Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
-from doorways_tui import imaging
-from doorways_tui.imaging import ImageCache, Protocol, TerminalGraphics
-from doorways_tui.widgets.preview import PREVIEW_CSS_PATH, ImagePreview
+from doorways_tui.tui import imaging
+from doorways_tui.tui.imaging import ImageCache, Protocol, TerminalGraphics
+from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH, ImagePreview
 
 
 def make_png(path: Path, size=(64, 32), left=(255, 0, 0), right=(0, 0, 255)) -> Path:

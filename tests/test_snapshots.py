@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.demo import DEMO_CONFIG
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
+from doorways_tui.workstation.demo import DEMO_CONFIG
 from engine.fetch import sha256_file
 from tests.app_fixtures import make_app, poll, populate, settle, write_png
 

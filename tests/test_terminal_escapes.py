@@ -25,11 +25,11 @@ import pytest
 from textual.widgets import Input
 
 from doorways_tui.cli import main
-from doorways_tui.screens.compare import CompareScreen
-from doorways_tui.screens.loupe import LoupeScreen
+from doorways_tui.core.text import PrintableFormatter, printable
 from doorways_tui.store import Library
-from doorways_tui.text import PrintableFormatter, printable
-from doorways_tui.widgets.variant_tree import VariantTree
+from doorways_tui.tui.screens.compare import CompareScreen
+from doorways_tui.tui.screens.loupe import LoupeScreen
+from doorways_tui.tui.widgets.variant_tree import VariantTree
 from tests.app_fixtures import CONFIG, main_screen, make_app, poll, populate, settle
 from tests.fixtures_store import CLI, ROOT, seed_jobs, subprocess_env
 
@@ -319,8 +319,8 @@ async def test_main_screen_shows_planted_text_as_escapes(planted):
 
 
 async def test_dialogs_and_screens_show_planted_text_as_escapes(planted):
-    from doorways_tui.screens.edit_prompt import EditPromptScreen
-    from doorways_tui.screens.export_dialog import ExportDialog
+    from doorways_tui.tui.screens.edit_prompt import EditPromptScreen
+    from doorways_tui.tui.screens.export_dialog import ExportDialog
 
     app = make_app()
     async with app.run_test(size=(180, 50)) as pilot:
@@ -374,7 +374,7 @@ async def test_notifications_and_the_status_line_are_plain_and_printable(planted
 async def test_new_theme_dialog_shows_a_theme_files_text_as_escapes(tmp_path):
     from textual.app import App
 
-    from doorways_tui.screens.new_theme import NewThemeScreen
+    from doorways_tui.tui.screens.new_theme import NewThemeScreen
 
     path = tmp_path / "evil.toml"
     path.write_text(THEME, encoding="utf-8")
@@ -478,7 +478,7 @@ def test_store_refuses_a_hidden_character_in_a_theme_name(tmp_path):
 
 
 def test_worker_detach_prints_the_device_warning_as_escapes(tmp_path, monkeypatch, capsys):
-    import doorways_tui.worker as worker_module
+    import doorways_tui.worker.loop as worker_module
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:

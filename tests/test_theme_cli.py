@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.cli import main
-from doorways_tui.naming import safe_filename
+from doorways_tui.export.naming import safe_filename
 from doorways_tui.store import Library
 from doorways_tui.themes import expand, parse_theme
 from doorways_tui.themes.library import queue_theme

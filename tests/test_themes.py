@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from doorways_tui.naming import safe_filename
+from doorways_tui.export.naming import safe_filename
 from doorways_tui.themes import (
     Theme,
     ThemeError,

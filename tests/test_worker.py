@@ -8,9 +8,9 @@ import time
 
 import pytest
 
-import doorways_tui.worker_runner as runner_module
+import doorways_tui.worker.runner as runner_module
 from doorways_tui.store import Library, StoreError
-from doorways_tui.worker import WorkerOptions, run_worker
+from doorways_tui.worker.loop import WorkerOptions, run_worker
 from engine import read_png_metadata
 from engine.errors import OutOfMemoryError
 from tests.fixtures_store import TINY, seed_jobs
@@ -199,7 +199,7 @@ def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, mo
 
 
 def test_a_second_worker_on_the_same_device_is_warned_about(lib):
-    from doorways_tui.worker import device_warning
+    from doorways_tui.worker.loop import device_warning
 
     lib.register_worker("first", device="cuda")
     lib.register_worker("second", device="cuda:0")
@@ -211,7 +211,7 @@ def test_a_second_worker_on_the_same_device_is_warned_about(lib):
 
 
 def test_worker_detach_warns_on_stderr_about_a_busy_device(tmp_path, monkeypatch, capsys):
-    import doorways_tui.worker as worker_module
+    import doorways_tui.worker.loop as worker_module
     from doorways_tui.cli import main
 
     root = tmp_path / "lib"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from doorways_tui import __version__
-from doorways_tui.text import printable
+from doorways_tui.core.text import printable
 
 # Modules under doorways_tui.cli, each with register(subparsers) -> None.
 SUBCOMMAND_MODULES = [

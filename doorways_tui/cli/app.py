@@ -14,13 +14,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @user_errors
 def run_app(args: argparse.Namespace) -> int:
-    from doorways_tui.imaging import init_terminal_graphics
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.tui.imaging import init_terminal_graphics
 
     settings = load_settings(library=getattr(args, "library", None))
     open_library(args, create=True).close()  # a library that cannot open: one line, here
     init_terminal_graphics(settings)  # before App.run(): it talks to the terminal
-    from doorways_tui.app import DoorwaysApp
+    from doorways_tui.tui.app import DoorwaysApp
 
     DoorwaysApp(settings).run()
     return 0

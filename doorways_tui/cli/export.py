@@ -12,7 +12,7 @@ import sys
 
 from doorways_tui.cli.args import whole
 from doorways_tui.cli.queue import open_library, user_errors
-from doorways_tui.text import printable
+from doorways_tui.core.text import printable
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +42,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    from doorways_tui.export import ExportError, all_images, export_folder, export_images
+    from doorways_tui.export.folder import ExportError, all_images, export_folder, export_images
     from doorways_tui.store import ImageFilter, StoreError
 
     if not (args.starred or args.view or args.doors is not None):

@@ -254,8 +254,8 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from doorways_tui.settings import load_settings
-    from doorways_tui.text import printable
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.core.text import printable
     from engine import generate, load_models, load_state, save_png, save_state
     from engine.errors import Cancelled
 

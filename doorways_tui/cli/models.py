@@ -23,7 +23,7 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
     from engine.models import clip_path, demo_paths, vqgan_paths
     from engine.registry import VQGANS, clip_entries
 
@@ -65,7 +65,7 @@ def _status(ok: bool) -> str:
 def run_fetch(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
     from engine.models import check_model_name, fetch_model
 
     for name in args.names:  # a typo fails before anything is drawn or downloaded
@@ -98,7 +98,7 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
     from engine.models import verify_model
 
     model_dir = load_settings().model_dir

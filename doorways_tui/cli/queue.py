@@ -16,9 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from doorways_tui.cli.args import whole
+from doorways_tui.core.text import printable
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.jobs import LARGE_QUEUE
-from doorways_tui.text import printable
 from engine.config import SQLITE_INT_MAX
 
 DEFAULT_THEME = "unsorted"
@@ -34,7 +34,7 @@ def open_library(
     others refuse it, so a typo'd path is an error, not a new empty library. Commands that
     only look pass ``readonly``: they never create, migrate or write (a backup on read-only
     media can be listed)."""
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
 
     root = load_settings(library=getattr(args, "library", None)).library
     try:

@@ -8,10 +8,10 @@ import time
 
 from doorways_tui.cli.args import seconds
 from doorways_tui.cli.queue import age, open_library, user_errors
+from doorways_tui.core.text import plain
 from doorways_tui.store import Library
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
-from doorways_tui.text import plain
 
 
 def register(sub: argparse._SubParsersAction) -> None:

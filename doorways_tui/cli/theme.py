@@ -13,8 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from doorways_tui.core.text import printable
 from doorways_tui.store.jobs import LARGE_QUEUE
-from doorways_tui.text import printable
 
 DEFAULT_SHOW = 8
 MAX_WARNINGS = 20
@@ -67,7 +67,7 @@ def _variants(args: argparse.Namespace, theme):
 
 
 def _check_models(args: argparse.Namespace, variants):
-    from doorways_tui.settings import load_settings
+    from doorways_tui.core.settings import load_settings
     from doorways_tui.themes.models import check_models
 
     return check_models(variants, load_settings().model_dir)

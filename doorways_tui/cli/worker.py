@@ -63,9 +63,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @user_errors
 def run(args: argparse.Namespace) -> int:
-    from doorways_tui.settings import load_settings
-    from doorways_tui.text import PrintableFormatter
-    from doorways_tui.worker import WorkerOptions, new_worker_id, run_worker
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.core.text import PrintableFormatter
+    from doorways_tui.worker.loop import WorkerOptions, new_worker_id, run_worker
 
     settings = load_settings(library=args.library, device=args.device)
     worker_id = args.worker_id or new_worker_id()
@@ -117,15 +117,15 @@ def detach(
     args: argparse.Namespace, *, library: Path, worker_id: str, device: str, wait_s: float = 60.0
 ) -> int:
     """Start the worker in a new session with output to its log; wait until it registers."""
-    from doorways_tui.worker import start_detached
+    from doorways_tui.worker.loop import start_detached
 
     started = start_detached(
         library, device=device, worker_id=worker_id, args=passthrough_args(args)
     )
     registered = _wait_registered(args, worker_id, started.process, wait_s)
     if registered:
-        from doorways_tui.text import printable
-        from doorways_tui.worker import device_warning
+        from doorways_tui.core.text import printable
+        from doorways_tui.worker.loop import device_warning
 
         with open_library(args) as lib:  # other workers' ids and devices: rows anyone wrote
             if warning := device_warning(lib, worker_id):

@@ -3,7 +3,7 @@
 #
 #   tests/terminal/run_checks.sh [OUT_DIR] [scenario...]
 #
-# Runs the preview demo (python -m doorways_tui.widgets.preview) inside real terminals on
+# Runs the preview demo (python -m doorways_tui.tui.preview_demo) inside real terminals on
 # a virtual X screen with ../shared/tools/termshot, presses keys, and saves PNGs under
 # OUT_DIR (default /tmp/doorways-termshots). Scenarios (default: all):
 #   xterm-narrow  xterm -ti vt340 (Sixel) at 60x20: four images, an error, back (cached)
@@ -31,7 +31,7 @@ mkdir -p "$out"
 cards=$out/cards
 "$here/.venv/bin/python" "$here/tests/terminal/make_images.py" "$cards"
 images="$cards/square.png $cards/wide.png $cards/tall.png $cards/corrupt.png $cards/missing.png"
-demo="$here/.venv/bin/python -m doorways_tui.widgets.preview"
+demo="$here/.venv/bin/python -m doorways_tui.tui.preview_demo"
 run="cd $here && $demo"
 tmux_conf=$out/tmux.conf
 printf 'set -g allow-passthrough on\nset -g status off\n' >"$tmux_conf"

@@ -1,0 +1,81 @@
+"""The command palette (ctrl+p): every action of the workstation, found by name.
+
+Entries are built from the main screen's bindings (so a new key is a new entry), plus
+one per filter and the app's own actions. Running one runs the same action as the key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import TYPE_CHECKING
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from doorways_tui.tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.workstation.browse import View
+
+if TYPE_CHECKING:
+    from doorways_tui.tui.screens.main import MainScreen
+
+Command = tuple[str, Callable[[], object], str]
+
+_SECTIONS = {
+    "triage": "triage",
+    "nav": "go",
+    "runs": "run",
+    "view": "view",
+    "library": "library",
+}
+
+
+def _main_screen(provider: Provider) -> MainScreen | None:
+    from doorways_tui.tui.screens.main import MainScreen
+
+    for screen in reversed(provider.app.screen_stack):
+        if isinstance(screen, MainScreen):
+            return screen
+    return None
+
+
+def commands(provider: Provider) -> Iterator[Command]:
+    main = _main_screen(provider)
+    app = provider.app
+    if main is not None:
+        for binding in MAIN_BINDINGS:
+            section = _SECTIONS.get((binding.id or "").split(".")[0], "do")
+            name = f"{section}: {binding.tooltip or binding.description}"
+            key = binding.key_display or binding.key.split(",")[0]
+            yield name, partial(main.run_action, binding.action), f"key {key} · {binding.id}"
+        for view in ("all", "starred", "untagged", "rejected"):
+            yield (
+                f"filter: {view}",
+                partial(main.set_view, View(view)),
+                f"show {view} images (key f, then a letter)",
+            )
+        for n in range(10):
+            yield (
+                f"filter: {n} doors",
+                partial(main.set_view, View("doors", n)),
+                f"show images with {n} doors (key f, then {n})",
+            )
+        yield (
+            "filter: clear the search",
+            partial(main.set_view, main.session.view.with_text("")),
+            "keep the filter, drop the search text",
+        )
+    yield "app: help — every key and how to remap it", partial(app.run_action, "help"), "key ?"
+    yield "app: quit", partial(app.run_action, "quit"), "key q; workers keep running"
+
+
+class DoorwaysCommands(Provider):
+    async def discover(self) -> Hits:
+        for name, run, help_text in commands(self):
+            yield DiscoveryHit(name, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, run, help_text in commands(self):
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), run, help=help_text)

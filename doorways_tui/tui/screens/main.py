@@ -1,0 +1,281 @@
+"""The workstation: the tree on the left, the image in the middle, its details and the
+queue on the right. Keys triage the image in view; the dialogs and workers behind the
+other keys live in ``main_actions``.
+
+Every library call runs off the UI thread: key actions go through ``SerialOps`` (one at a
+time, in order), the poll and the counts through thread workers on a second connection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import var
+from textual.screen import Screen
+from textual.widgets import Static
+
+from doorways_tui.core.text import plain
+from doorways_tui.store.files import library_path_or_none
+from doorways_tui.tui.screens.base import WorkerErrors
+from doorways_tui.tui.screens.keys import MAIN_BINDINGS, triage_keys
+from doorways_tui.tui.screens.main_actions import MainActions
+from doorways_tui.tui.screens.main_browse import BrowseHandlers
+from doorways_tui.tui.screens.serial import SerialOps
+from doorways_tui.tui.widgets import prefetch
+from doorways_tui.tui.widgets.details import Details
+from doorways_tui.tui.widgets.filter_bar import FilterBar
+from doorways_tui.tui.widgets.footer import NARROW, DoorwaysFooter
+from doorways_tui.tui.widgets.preview import ImagePreview
+from doorways_tui.tui.widgets.queue_panel import QueuePanel
+from doorways_tui.tui.widgets.variant_tree import VariantTree
+from doorways_tui.tui.widgets.welcome import Welcome
+from doorways_tui.workstation import browse
+from doorways_tui.workstation.browse import ImageDetail, Position
+from doorways_tui.workstation.poll import Poller, Snapshot
+from doorways_tui.workstation.session import Session, Update
+
+if TYPE_CHECKING:
+    from textual.timer import Timer
+
+    from doorways_tui.tui.app import DoorwaysApp
+    from doorways_tui.tui.imaging import ImageCache, Request
+
+RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
+
+
+class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
+    BINDINGS = MAIN_BINDINGS
+    AUTO_FOCUS = "#tree"
+    # below NARROW columns the side pane (details, queue) gives its room to the image
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
+
+    detail: var[ImageDetail | None] = var(None, init=False)
+    """The image in view (the loupe and compare screens watch it)."""
+
+    @dataclass
+    class Updated(Message):
+        """A session operation finished."""
+
+        update: Update
+
+    @dataclass
+    class Polled(Message):
+        """A fresh look at the queue; a newer one replaces one not yet handled."""
+
+        snapshot: Snapshot
+
+        def can_replace(self, message: Message) -> bool:
+            # Textual asks the older message: a progress-only snapshot gives way to a newer
+            # one; one that says something changed is always handled.
+            return (
+                isinstance(message, MainScreen.Polled)
+                and self.snapshot.tree is None
+                and not self.snapshot.kinds
+            )
+
+    @dataclass
+    class Counted(Message):
+        position: Position
+        generation: int
+
+    def __init__(self, *, poll_interval: float = 0.5) -> None:
+        super().__init__()
+        app = self.dapp
+        self.session = Session(app.library)
+        self.poller = Poller(app.reader)
+        self.ops = SerialOps(
+            self, self.Updated, lambda text: self.Updated(Update(message=text, severity="warning"))
+        )
+        self.poll_interval = poll_interval
+        self.snapshot: Snapshot | None = None
+        self._empty_note: str | None = None  # the details' text with nothing in view
+        self.position: Position | None = None
+        self._count_generation = 0
+        self._recount_timer: Timer | None = None
+        self._counted_for: tuple = (None, None)
+        self.worker_offered = False  # the offer to start a worker is made once
+
+    @property
+    def dapp(self) -> DoorwaysApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        protocol = self.dapp.preview_protocol
+        with Horizontal(id="body"):
+            yield VariantTree(id="tree")
+            with Vertical(id="center"):
+                yield FilterBar(id="filter-bar")
+                yield ImagePreview(id="image", protocol=protocol)
+                yield Welcome(self.dapp.library.root, id="welcome")
+                yield Static("", id="status-line")
+            with Vertical(id="side"):
+                yield Details(id="details")
+                yield QueuePanel(
+                    self.dapp.library.root, id="queue-panel", preview_protocol=protocol
+                )
+        yield DoorwaysFooter()
+
+    def on_mount(self) -> None:
+        # the app's keymap is normalised ("?" -> "question_mark") like the bindings' keys
+        self.query_one(VariantTree).give_way(triage_keys(self.app._keymap))
+        self.query_one(Welcome).display = False
+        self._show_filter()
+        self.ops.submit(self.session.first, key="scope")
+        self.poll()
+        if self.poll_interval > 0:
+            self.set_interval(self.poll_interval, self.poll)
+
+    @property
+    def idle(self) -> bool:
+        """No key's work is pending, nor a recount (tests wait for this)."""
+        return self.ops.idle and self._recount_timer is None
+
+    # -- the session ------------------------------------------------------------------------
+
+    @on(Updated)
+    def _updated(self, event: Updated) -> None:
+        update = event.update
+        if update.detail is not None or update.cleared:
+            self._show_detail(update.detail, update.note)
+        if update.upcoming:  # after this frame is out: never slow the key being answered
+            self.call_after_refresh(self._prefetch, update.upcoming)
+        if update.message:
+            self.say(update.message, update.severity)
+        if update.view is not None and (update.view, update.scope) != self._counted_for:
+            self._counted_for = (update.view, update.scope)
+            self.position = None  # the old counts belong to another list
+        if update.detail is not None or update.cleared or update.wrote or update.view:
+            self._show_filter()
+            self.recount()
+
+    def _show_detail(self, detail: ImageDetail | None, note: str | None = None) -> None:
+        self.detail = detail
+        self._empty_note = note
+        preview = self.query_one("#image", ImagePreview)
+        if detail is None:
+            preview.show(None)
+            self.query_one(Details).show(None, self._empty_text())
+            return
+        shown = library_path_or_none(self.dapp.library.root, detail.image.path)
+        preview.show(shown, version=detail.version)
+        self.query_one(Details).show(detail)
+
+    def _prefetch(self, path: str) -> None:
+        preview = self.query_one("#image", ImagePreview)
+        request = preview.request_for(Path(path))
+        if request is not None:
+            self._warm(request, preview.cache)
+
+    @work(thread=True, exclusive=True, group="prefetch", exit_on_error=False)
+    def _warm(self, request: Request, cache: ImageCache) -> None:
+        prefetch.warm(request, cache)
+
+    def _empty_text(self) -> str:
+        """What the details panel says with no image in view (a failed run's error)."""
+        return self._empty_note or "no image in view: " + self._empty_hint()
+
+    def _empty_hint(self) -> str:
+        if self.snapshot and self.snapshot.images_total == 0:
+            return "nothing finished yet"
+        return "nothing matches this filter (f changes it)"
+
+    def say(self, text: str, severity: str = "information") -> None:
+        """One line under the image. Messages quote prompts, names and searches: plain
+        text (not markup) through ``printable``."""
+        line = self.query_one("#status-line", Static)
+        line.update(plain(text), layout=False)
+        line.set_class(severity == "warning", "-warning")
+        line.set_class(severity == "error", "-error")
+
+    def _show_filter(self) -> None:
+        self.query_one(FilterBar).show_state(
+            self.session.view,
+            self.session.scope,
+            self.position,
+            auto_advance=self.session.auto_advance,
+        )
+
+    def recount(self) -> None:
+        """Recount the filter (position, total, left to triage) once keys pause: at 100k
+        images a count is tens of milliseconds of work, not worth doing per key."""
+        if self._recount_timer is not None:
+            self._recount_timer.stop()
+        self._recount_timer = self.set_timer(RECOUNT_AFTER, self._recount_now)
+
+    def _recount_now(self) -> None:
+        self._recount_timer = None
+        self._count_generation += 1
+        image = self.detail.image.id if self.detail and self.detail.image.kind == "final" else None
+        self._count(
+            self.session.view.image_filter(self.session.scope), image, self._count_generation
+        )
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count(self, flt, image_id: int | None, generation: int) -> None:
+        self.post_message(
+            self.Counted(browse.position(self.dapp.reader, flt, image_id), generation)
+        )
+
+    @on(Counted)
+    def _counted(self, event: Counted) -> None:
+        if event.generation == self._count_generation:
+            self.position = event.position
+            self._show_filter()
+
+    # -- the poll -----------------------------------------------------------------------------
+
+    def poll(self) -> None:
+        if not any(w.group == "poll" and w.is_running for w in self.workers):
+            self._poll()
+
+    @work(thread=True, group="poll", exit_on_error=False)
+    def _poll(self) -> None:
+        self.post_message(self.Polled(self.poller.snapshot()))
+
+    @on(Polled)
+    def _polled(self, event: Polled) -> None:
+        snap = event.snapshot
+        first = self.snapshot is None
+        self.snapshot = snap
+        self.query_one(QueuePanel).update_snapshot(snap)
+        tree = self.query_one(VariantTree)
+        if snap.tree is not None:
+            tree.update_tree(snap.tree, snap.images_total)
+            self._welcome(snap.tree.empty)
+        else:  # progress only: keep the percentages of open variants' running seeds moving
+            for variant_id in {q.variant_id for q in snap.running} & set(tree.expanded_variants()):
+                self._load_seeds(variant_id)
+        self._follow_live(snap)
+        if self.detail is None:  # the hint depends on whether anything is finished
+            self.query_one(Details).show(None, self._empty_text())
+        if not first and self.detail is None and "job_done" in snap.kinds and self.ops.idle:
+            self.ops.submit(self.session.first, key="scope")
+        elif self.detail is not None and self.detail.image.id in snap.touched and self.ops.idle:
+            self.ops.submit(self.session.refresh, key="refresh")
+        if snap.kinds & {"job_done", "jobs_queued", "undo"}:
+            self.recount()
+        self.offer_worker(snap)
+
+    def _follow_live(self, snap: Snapshot) -> None:
+        """A running job's preview in view keeps up with the job."""
+        detail = self.detail
+        if detail is None or detail.image.kind != "preview":
+            if detail is None and snap.previews and self.ops.idle:
+                job_id = next(iter(snap.previews))
+                self.ops.submit(lambda: self.session.follow_job(job_id), key="live")
+            return
+        fresh = snap.previews.get(detail.job.id)
+        if fresh is None:  # finished (or stopped): show what it left
+            self.ops.submit(lambda: self.session.follow_job(detail.job.id), key="live")
+        elif fresh.step != detail.image.step or fresh.sha256 != detail.image.sha256:
+            self._show_detail(replace(detail, image=fresh))
+
+    def _welcome(self, empty: bool) -> None:
+        self.query_one(Welcome).display = empty
+        self.query_one("#image", ImagePreview).display = not empty

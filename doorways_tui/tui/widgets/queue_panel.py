@@ -1,0 +1,164 @@
+"""The queue: workers' state, a live progress bar per running job (step, it/s, ETA) with
+its latest preview, what is queued next, and recent failures. Prompts, errors and worker
+names come from the library (any writer): they are shown through ``printable``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, ProgressBar, Static
+
+from doorways_tui.core.text import printable
+from doorways_tui.store import QueueItem
+from doorways_tui.store.files import library_path_or_none
+from doorways_tui.tui.widgets.preview import ImagePreview
+from doorways_tui.workstation.poll import Snapshot
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
+def stats_text(item: QueueItem) -> str:
+    rate = f"{item.it_per_s:.1f} it/s" if item.it_per_s else "starting"
+    return f"{item.step}/{item.total} · {rate} · ETA {duration(item.eta_s)}"
+
+
+class JobRow(Vertical):
+    """One running job: prompt and seed, a progress bar, and step / it/s / ETA."""
+
+    def __init__(self, item: QueueItem) -> None:
+        super().__init__(classes="job-row")
+        self.job_id = item.id
+        self._first = item
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="job-title")
+        yield ProgressBar(total=max(1, self._first.total), show_eta=False, show_percentage=True)
+        yield Label("", classes="job-stats")
+
+    def on_mount(self) -> None:
+        self.set_item(self._first)
+
+    def set_item(self, item: QueueItem) -> None:
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(f"seed {item.seed} ", style="bold")
+        title.append(printable(item.prompt), style="dim")
+        self.query_one(".job-title", Label).update(title)
+        self.query_one(ProgressBar).update(total=max(1, item.total), progress=item.step)
+        self.query_one(".job-stats", Label).update(stats_text(item))
+
+
+class QueuePanel(Vertical):
+    """Fed by ``update_snapshot`` from the screen's poll; shows nothing it must ask for."""
+
+    def __init__(
+        self, root: Path, *, id: str | None = None, preview_protocol: str | None = None
+    ) -> None:
+        super().__init__(id=id)
+        self.root = root  # the library folder: image paths are relative to it
+        self._protocol = preview_protocol
+        self.snapshot: Snapshot | None = None
+        self._shown: dict[str, object] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="queue-workers")
+        yield Static("", id="queue-counts")
+        yield Vertical(id="queue-running")
+        yield ImagePreview(id="queue-preview", protocol=self._protocol)
+        yield Static("", id="queue-next")
+        yield Static("", id="queue-failed")
+
+    def _set(self, selector: str, text: Text) -> None:
+        """Repaint a line only when it changed (the poll comes twice a second, over SSH)."""
+        plain = (text.plain, tuple(text.spans))
+        if self._shown.get(selector) != plain:
+            self._shown[selector] = plain
+            self.query_one(selector, Static).update(text)
+
+    def update_snapshot(self, snap: Snapshot) -> None:
+        self.snapshot = snap
+        self._set("#queue-workers", self._workers_text(snap))
+        c = snap.counts
+        self._set(
+            "#queue-counts",
+            Text(f"{c.running} running · {c.queued} queued · {c.done} done · {c.failed} failed"),
+        )
+        self._sync_rows(snap.running)
+        preview = self.query_one("#queue-preview", ImagePreview)
+        shown = next((snap.previews[r.id] for r in snap.running if r.id in snap.previews), None)
+        preview.display = shown is not None
+        if shown is not None:
+            path = library_path_or_none(self.root, shown.path)
+            preview.show(path, version=f"{shown.sha256}:{shown.step}")
+        self._set("#queue-next", self._next_text(snap))
+        self._set("#queue-failed", self._failed_text(snap))
+
+    def _sync_rows(self, running: tuple[QueueItem, ...]) -> None:
+        box = self.query_one("#queue-running", Vertical)
+        rows = {row.job_id: row for row in box.query(JobRow)}
+        wanted = {item.id for item in running}
+        for job_id, row in rows.items():
+            if job_id not in wanted:
+                row.remove()
+        for item in running:
+            row = rows.get(item.id)
+            if row is None:
+                box.mount(JobRow(item))
+            else:
+                row.set_item(item)
+
+    @staticmethod
+    def _workers_text(snap: Snapshot) -> Text:
+        alive = snap.alive_workers
+        if not alive:
+            if not snap.counts.queued:
+                return Text("no worker running (nothing queued)", style="dim")
+            return Text("no worker running · w starts one", style="bold red")
+        now = time.time()
+        text = Text()
+        for w in alive:
+            text.append(f"● {printable(w.id)}", style="bold green")
+            text.append(f" {w.state} on {printable(w.device)} · {w.jobs_done} done")
+            silent = now - w.heartbeat
+            if silent > 20:
+                text.append(f" · silent {duration(silent)}", style="yellow")
+            text.append("\n")
+        text.rstrip()
+        return text
+
+    @staticmethod
+    def _next_text(snap: Snapshot) -> Text:
+        queued = snap.queued
+        if not queued:
+            return Text("queue empty" if not snap.running else "", style="dim")
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("next:\n", style="bold")
+        for item in queued:
+            text.append(f"  s{item.seed} ", style="dim")
+            text.append(f"{printable(item.prompt)}\n")
+        more = snap.counts.queued - len(queued)
+        if more > 0:
+            text.append(f"  … and {more} more", style="dim")
+        text.rstrip()
+        return text
+
+    @staticmethod
+    def _failed_text(snap: Snapshot) -> Text:
+        if not snap.failed:
+            return Text("")
+        last = snap.failed[0]
+        text = Text(f"{snap.counts.failed} failed", style="bold red")
+        text.append(f" · latest s{last.seed}: {printable(last.error or '')[:120]}", style="red")
+        return text

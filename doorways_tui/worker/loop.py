@@ -1,0 +1,318 @@
+"""The GPU worker: claims jobs from the library and runs them to the end, several at once
+when they share a size and models (``--batch``).
+
+One process per GPU. It registers itself, heartbeats from a background thread (so a long
+model load or a slow step never looks like death), and on SIGTERM/SIGINT stops at the end of
+the current step, saves the latent and puts the job back in the queue; a second signal, or
+anything else that ends it mid-job, gives its jobs back at once. A worker that dies without
+a word (kill -9, power cut) stops heartbeating; the next claim by any worker puts its job
+back in the queue (at once when it ran on the same host and its process is gone), and it
+resumes from its last latent checkpoint. On start, a worker removes the temporary files
+that killed workers left behind.
+
+This module imports neither Textual nor (until a job runs) torch.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from doorways_tui.store import Library
+from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
+from doorways_tui.store.files import log_relpath
+from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
+
+log = logging.getLogger("doorways.worker")
+
+
+def new_worker_id() -> str:
+    """Short and unique enough to name a log file: host plus random hex."""
+    host = socket.gethostname().split(".")[0][:16] or "host"
+    return f"{host}-{secrets.token_hex(3)}"
+
+
+@dataclass
+class WorkerOptions:
+    """How a worker runs. The ``exit``/``max_jobs`` options make tests deterministic."""
+
+    device: str = "auto"
+    model_dir: Path | None = None
+    worker_id: str = field(default_factory=new_worker_id)
+    max_jobs: int | None = None  # stop after this many jobs (done or failed)
+    exit_when_idle: bool = False  # stop as soon as nothing is queued
+    poll_s: float = 1.0  # how often an idle worker looks for work
+    stale_after: float = DEFAULT_STALE_AFTER  # a job heartbeat older than this is requeued
+    heartbeat_s: float | None = None  # default: stale_after / 6, at most 10 s
+    progress_s: float = 0.5  # progress writes at most this often (plus every preview)
+    checkpoint_s: float = 30.0  # a latent checkpoint at least this often (plus every preview)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    batch: int = 1  # jobs stepped together when they share size and models
+
+    @property
+    def heartbeat_interval(self) -> float:
+        if self.heartbeat_s is not None:
+            return self.heartbeat_s
+        return max(0.05, min(10.0, self.stale_after / 6))
+
+
+def _same_device(a: str, b: str) -> bool:
+    def norm(d: str) -> str:
+        return "cuda:0" if d == "cuda" else d
+
+    return norm(a) == norm(b)
+
+
+def same_device_workers(lib: Library, worker_id: str) -> list:
+    """Other live workers on this host using the device worker ``worker_id`` registered
+    with (two workers on one GPU share its memory and its time: usually a mistake)."""
+    me = lib.worker(worker_id)
+    host = socket.gethostname()
+    return [
+        w
+        for w in lib.workers()
+        if w.id != worker_id and w.alive and w.host == host and _same_device(w.device, me.device)
+    ]
+
+
+def device_warning(lib: Library, worker_id: str) -> str | None:
+    """A one-line warning when another live worker here uses the same device, else None."""
+    others = same_device_workers(lib, worker_id)
+    if not others:
+        return None
+    me = lib.worker(worker_id)
+    names = ", ".join(f"{w.id} (pid {w.pid})" for w in others)
+    return (
+        f"warning: {me.device} already has {len(others)} live worker(s) on this host: {names};"
+        " they will share its memory and time"
+    )
+
+
+class Worker:
+    """Runs jobs from one library on one device until told to stop."""
+
+    def __init__(self, library: Library, options: WorkerOptions) -> None:
+        self.lib = library
+        self.options = options
+        self.id = options.worker_id
+        self.stop = threading.Event()  # set by a signal: finish this step and leave
+        self.lost_jobs: set[int] = set()  # current jobs that stopped being ours
+        self.current_jobs: dict[int, int] = {}  # job id -> the lease of our claim
+        self.jobs_run = 0
+        self._runner = None
+
+    # -- lifetime -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """The main loop; returns how many jobs this worker ran (done or failed)."""
+        device = self._check_device()
+        self.lib.register_worker(self.id, device=device, log_path=log_relpath(self.id))
+        log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
+        if warning := device_warning(self.lib, self.id):
+            log.warning("%s", warning)
+        self.lib.prune_workers(older_than=FORGET_WORKERS_AFTER_S)
+        if swept := self.lib.sweep_temp_files():
+            log.info("removed %d temporary file(s) left by killed workers", len(swept))
+        beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
+        beat.start()
+        try:
+            self._loop()
+        finally:
+            self.stop.set()
+            beat.join(timeout=5)
+            self.lib.set_worker_state(self.id, "stopped")
+            log.info("worker %s stopped after %d job(s)", self.id, self.jobs_run)
+        return self.jobs_run
+
+    def _loop(self) -> None:
+        idle = False
+        while not self.stop.is_set():
+            if self.options.max_jobs is not None and self.jobs_run >= self.options.max_jobs:
+                return
+            job = self.lib.claim_job(
+                self.id,
+                stale_after=self.options.stale_after,
+                max_attempts=self.options.max_attempts,
+            )
+            if job is None:
+                if not idle:
+                    self.lib.set_worker_state(self.id, "idle")
+                    idle = True
+                if self.options.exit_when_idle:
+                    return
+                self.stop.wait(self.options.poll_s)
+                continue
+            idle = False
+            jobs = [job, *self._fill_batch(job)]
+            self.lost_jobs.clear()
+            self.current_jobs = {j.id: j.lease for j in jobs}
+            try:
+                outcomes = self._job_runner().run_batch(jobs)
+            except BaseException:
+                self._abandon()
+                raise
+            finally:
+                self.current_jobs = {}
+            self.jobs_run += sum(outcome in ("done", "failed") for outcome in outcomes)
+
+    def _abandon(self) -> None:
+        """Leaving mid-job (a second signal, a crash): give the jobs back now, not when the
+        heartbeat goes stale, so any worker (even one started with --exit-when-idle) runs
+        them next."""
+        try:
+            back = self.lib.abandon_jobs(
+                self.id, self.current_jobs, max_attempts=self.options.max_attempts
+            )
+        except Exception:  # the database itself failing: the heartbeat going stale will do
+            log.exception("could not give back jobs %s", sorted(self.current_jobs))
+            return
+        if back:
+            log.info("gave back job(s) %s unfinished", ", ".join(map(str, back)))
+
+    def _fill_batch(self, first) -> list:
+        """Claim more queued jobs with the first one's size and models, up to the batch."""
+        limit = self._runner.batch_limit if self._runner is not None else self.options.batch
+        if self.options.max_jobs is not None:
+            limit = min(limit, self.options.max_jobs - self.jobs_run)
+        if limit <= 1:
+            return []
+        from engine.config import GenerationConfig  # no torch
+        from engine.errors import ConfigError
+
+        try:
+            like = GenerationConfig.from_json(first.config).batch_key()
+        except ConfigError:
+            return []  # it will fail alone
+        more = []
+        while len(more) < limit - 1 and not self.stop.is_set():
+            job = self.lib.claim_job(
+                self.id,
+                stale_after=self.options.stale_after,
+                max_attempts=self.options.max_attempts,
+                like=like,
+                defaults=GenerationConfig.batch_defaults(),
+            )
+            if job is None:
+                break
+            more.append(job)
+        return more
+
+    def _job_runner(self):
+        if self._runner is None:
+            from doorways_tui.worker.runner import JobRunner  # torch loads here
+
+            self._runner = JobRunner(
+                self.lib,
+                self.id,
+                options=self.options,
+                should_stop=self.stop.is_set,
+                lost_jobs=self.lost_jobs,
+            )
+        return self._runner
+
+    def _check_device(self) -> str:
+        """Fail before claiming anything if the device is absent (cuda:3 on a 1-GPU box)."""
+        from engine.models import pick_device
+
+        return str(pick_device(self.options.device))
+
+    # -- heartbeat and signals ------------------------------------------------------------
+
+    def _heartbeat_loop(self) -> None:
+        interval = self.options.heartbeat_interval
+        while not self.stop.wait(interval):
+            for job_id, lease in list(self.current_jobs.items()) or [(None, None)]:
+                try:
+                    owned = self.lib.heartbeat(self.id, job_id, lease=lease)
+                except Exception:  # a heartbeat must never kill the worker
+                    log.exception("heartbeat failed")
+                    continue
+                if job_id is not None and not owned and job_id in self.current_jobs:
+                    log.info(
+                        "job %s is no longer ours (cancelled or taken back): dropping it", job_id
+                    )
+                    self.lost_jobs.add(job_id)
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM/SIGINT/SIGHUP: stop at the end of the current step (the job goes back to
+        the queue with its latent); a second signal exits at once."""
+
+        def handler(signum: int, _frame) -> None:
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            log.info("signal %s: stopping after the current step", signal.Signals(signum).name)
+            self.stop.set()
+
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, handler)
+
+
+def run_worker(
+    library: Library,
+    options: WorkerOptions,
+    *,
+    install_signals: bool = True,
+    on_start: Callable[[Worker], None] | None = None,
+) -> int:
+    worker = Worker(library, options)
+    if install_signals:
+        worker.install_signal_handlers()
+    if on_start is not None:
+        on_start(worker)
+    started = time.monotonic()
+    n = worker.run()
+    log.info("ran %d job(s) in %.1f s", n, time.monotonic() - started)
+    return n
+
+
+# The console script's entry point, for a child started with sys.executable.
+_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@dataclass(frozen=True)
+class Detached:
+    """A worker started in the background: its process id, worker id and log file."""
+
+    pid: int
+    worker_id: str
+    log_path: Path
+    process: subprocess.Popen = field(repr=False, compare=False)
+
+
+def start_detached(
+    library: Path,
+    *,
+    device: str = "auto",
+    worker_id: str | None = None,
+    args: Sequence[str] = (),
+) -> Detached:
+    """Start ``doorways worker`` in its own session (no SIGHUP when the terminal or SSH
+    connection goes), output appended to ``<library>/logs/worker-<id>.log``. The app uses
+    this too. ``args`` are further ``doorways worker`` options (``--exit-when-idle``...)."""
+    library = Path(library).expanduser().resolve()
+    worker_id = worker_id or new_worker_id()
+    log_path = library / log_relpath(worker_id)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker"]
+    cmd += ["--worker-id", worker_id, "--device", device, *args]
+    with open(log_path, "ab") as log_file:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    return Detached(proc.pid, worker_id, log_path, proc)

@@ -1,0 +1,152 @@
+"""What the workstation's run keys do to the library: reroll, edit the prompt, run from an
+init image, start a worker. Each new run reuses its parent job's config (models included)
+with a new seed or prompt. No Textual, no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from doorways_tui.store import Image, Job, Library, Variant
+
+REROLL_MANY = 4  # seeds queued by R
+INIT_DIR = "inits"
+
+# The same entry point as the console script, for a child started with sys.executable.
+_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+@dataclass(frozen=True)
+class Queued:
+    """New work: the jobs, and the child variant when one was made."""
+
+    jobs: tuple[Job, ...]
+    variant: Variant | None = None
+
+    def summary(self) -> str:
+        seeds = ", ".join(str(j.seed) for j in self.jobs)
+        what = f"{len(self.jobs)} job(s) queued (seed {seeds})"
+        if self.variant is not None:
+            return f"{what} for “{self.variant.prompt}”"
+        return what
+
+
+def reroll(lib: Library, image_id: int, n: int = 1) -> Queued:
+    """``n`` more seeds of the image's variant, same config."""
+    return Queued(tuple(lib.reroll(image_id=image_id, n=n)))
+
+
+def edit_prompt(
+    lib: Library, image: Image, prompt: str, *, edit_kind: str, edit_text: str
+) -> Queued:
+    """A child variant of the image's variant with ``prompt``, queued with the image's seed
+    (so the edit's effect can be compared seed for seed)."""
+    job = lib.job(image.job_id)
+    variant, jobs = lib.spawn(
+        parent_id=image.variant_id,
+        prompt=prompt,
+        edit_kind=edit_kind,
+        edit_text=edit_text,
+        seeds=[job.seed],
+        config=job.config_dict(),
+    )
+    return Queued(tuple(jobs), variant)
+
+
+def init_copy_path(lib: Library, image: Image) -> Path:
+    return lib.root / INIT_DIR / f"init-image-{image.id:06d}.png"
+
+
+def prepare_init(lib: Library, image: Image) -> Path:
+    """A copy of the image for the artist to edit before it seeds a run; an existing copy
+    (perhaps already edited) is kept."""
+    target = init_copy_path(lib, image)
+    if not target.exists():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.tmp")
+        shutil.copyfile(lib.abspath(image.path), tmp)
+        os.replace(tmp, target)
+    return target
+
+
+def queue_init(lib: Library, image: Image, init_path: Path) -> Queued:
+    """A child variant (same prompt) whose run starts from ``init_path``."""
+    job = lib.job(image.job_id)
+    variant = lib.variant(image.variant_id)
+    config = {**job.config_dict(), "init_image": str(Path(init_path).resolve())}
+    child, jobs = lib.spawn(
+        parent_id=variant.id,
+        prompt=variant.prompt,
+        edit_kind="free",
+        edit_text=f"init: image {image.id}",
+        seeds=[job.seed],
+        config=config,
+    )
+    return Queued(tuple(jobs), child)
+
+
+@dataclass(frozen=True)
+class WorkerLaunch:
+    ok: bool
+    message: str
+
+
+def start_detached_worker(
+    library: Path, device: str = "auto", *, timeout: float = 60.0
+) -> WorkerLaunch:
+    """Start a worker in its own session (it keeps running when the app or the SSH
+    connection closes) and wait until it has registered in the library."""
+    try:
+        from doorways_tui.worker.loop import start_detached
+    except ImportError:  # an older worker module: go through the CLI
+        return _start_via_cli(library, device, timeout)
+    started = start_detached(library, device=device)
+    deadline = time.monotonic() + timeout
+    with Library.open(library) as lib:
+        while time.monotonic() < deadline:
+            if lib.db.row("SELECT 1 FROM workers WHERE id = ?", (started.worker_id,)):
+                return WorkerLaunch(
+                    True,
+                    f"worker {started.worker_id} started (pid {started.pid}); "
+                    f"log: {started.log_path}",
+                )
+            if started.process.poll() is not None:
+                tail = _tail(started.log_path)
+                return WorkerLaunch(False, f"the worker exited at once: {tail}")
+            time.sleep(0.2)
+    return WorkerLaunch(True, f"worker {started.worker_id} is starting (pid {started.pid})")
+
+
+def _tail(path: Path, lines: int = 3) -> str:
+    try:
+        text = path.read_text(errors="replace").strip().splitlines()
+    except OSError:
+        return "(no log)"
+    return " | ".join(text[-lines:]) or "(empty log)"
+
+
+def _start_via_cli(library: Path, device: str, timeout: float) -> WorkerLaunch:
+    """``doorways --library LIB worker --detach``, which waits for the registration."""
+    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker", "--detach"]
+    cmd += ["--device", device]
+    try:
+        done = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+    except subprocess.TimeoutExpired:
+        return WorkerLaunch(False, f"the worker did not report in {timeout:.0f} s")
+    text = (done.stdout + done.stderr).strip()
+    if done.returncode != 0:
+        return WorkerLaunch(False, text.splitlines()[-1] if text else f"exit {done.returncode}")
+    return WorkerLaunch(True, text.splitlines()[0] if text else "worker started")

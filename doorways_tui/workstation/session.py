@@ -1,0 +1,262 @@
+"""A triage session: where the artist is (scope, filter, the image in view) and what each
+key does to the library. No Textual, no torch.
+
+The app calls these methods from one thread, in the order the keys were pressed (so
+"3", "n", "u" always mean: three doors on this image, then the next, then undo), and
+shows each returned ``Update``. Every triage write is saved at once and undoable.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
+from doorways_tui.store.files import library_path_or_none
+from doorways_tui.workstation import actions, browse
+from doorways_tui.workstation.browse import ImageDetail, Scope, View
+
+Severity = Literal["information", "warning", "error"]
+TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
+
+
+@dataclass(frozen=True)
+class Update:
+    """What changed, for the screen: the image in view (``detail``; None with
+    ``cleared``), a line to tell the artist, whether counts may have moved."""
+
+    detail: ImageDetail | None = None
+    cleared: bool = False
+    message: str | None = None
+    severity: Severity = "information"
+    scope: Scope | None = None
+    view: View | None = None
+    wrote: bool = False  # the library changed: recount
+    upcoming: str | None = None  # the next untriaged image's file, to prepare ahead
+    note: str | None = None  # for the details panel when nothing is in view (a failed run)
+
+
+class Session:
+    def __init__(self, lib: Library) -> None:
+        self.lib = lib
+        self.scope = Scope()
+        self.view = View()
+        self.auto_advance = False
+        self.current: Image | None = None
+        self._cache: dict = {}  # losses and lineages already read (see load_detail)
+
+    @property
+    def flt(self) -> ImageFilter:
+        return self.view.image_filter(self.scope)
+
+    # -- moving -----------------------------------------------------------------------
+
+    def _show(self, image: Image | None, **extra) -> Update:
+        if image is None:
+            self.current = None
+            return Update(cleared=True, scope=self.scope, view=self.view, **extra)
+        self.current = image
+        detail = browse.load_detail(self.lib, image, cache=self._cache)
+        nxt = browse.step(self.lib, image.id, self.flt, forward=True, untriaged=True)
+        path = library_path_or_none(self.lib.root, nxt.path) if nxt is not None else None
+        upcoming = str(path) if path is not None else None
+        return Update(detail=detail, scope=self.scope, view=self.view, upcoming=upcoming, **extra)
+
+    def first(self) -> Update:
+        return self._show(browse.first_image(self.lib, self.flt))
+
+    def step(self, *, forward: bool, untriaged: bool) -> Update:
+        current = self.current.id if self.current else None
+        found = browse.step(self.lib, current, self.flt, forward=forward, untriaged=untriaged)
+        if found is None:
+            what = "untriaged image" if untriaged else "image"
+            where = "after" if forward else "before"
+            msg = f"no {what} {where} this one in {self.view.label()}"
+            return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
+        return self._show(found)
+
+    def show_image(self, image_id: int) -> Update:
+        return self._show(self.lib.image(image_id))
+
+    def show_job(self, job_id: int, scope: Scope | None = None) -> Update:
+        """A run picked in the tree: its final image, or its live preview."""
+        if scope is not None:
+            self.scope = scope
+        image = browse.job_image(self.lib, job_id)
+        if image is None:
+            job = self.lib.job(job_id)
+            self.current = None
+            if job.status == "failed":
+                note = f"seed {job.seed} failed: {job.error or 'no error was recorded'}"
+                message = f"seed {job.seed} failed (the error is in the details)"
+            else:
+                note = message = f"seed {job.seed} is {job.status}: no image yet"
+            return Update(
+                cleared=True, message=message, scope=self.scope, view=self.view, note=note
+            )
+        return self._show(image)
+
+    def follow_job(self, job_id: int) -> Update:
+        """The poll's pick: a running job's preview, or what a job in view left when it
+        finished, but only if the filter lets it in (an empty filter stays empty)."""
+        image = browse.job_image(self.lib, job_id)
+        if image is not None and self._in_view(image):
+            return self._show(image)
+        if self.current is not None and self.current.job_id == job_id:
+            return self.first()  # the run in view is gone from the filter
+        return Update()
+
+    def set_scope(self, scope: Scope) -> Update:
+        self.scope = scope
+        if (
+            self.current is not None
+            and self.current.kind == "final"
+            and self._in_view(self.current)
+        ):
+            return self._show(self.current)
+        return self.first()
+
+    def set_view(self, view: View) -> Update:
+        self.view = view
+        return self.first()
+
+    def _in_view(self, image: Image) -> bool:
+        where, params = replace(self.flt, kind=image.kind).where()
+        return (
+            self.lib.db.row(
+                f"SELECT 1 FROM images i JOIN variants v ON v.id = i.variant_id"
+                f" WHERE {where} AND i.id = ?",
+                (*params, image.id),
+            )
+            is not None
+        )
+
+    def refresh(self) -> Update:
+        """Reload the image in view (someone else may have changed it)."""
+        if self.current is None:
+            return self.first()
+        try:
+            return self._show(self.lib.image(self.current.id))
+        except StoreError:
+            return self.first()
+
+    # -- triage -----------------------------------------------------------------------
+
+    def _target(self) -> Image:
+        if self.current is None or self.current.kind != "final":
+            raise StoreError("no finished image in view to triage")
+        return self.current
+
+    def triage(self, kind: TriageKind, value: int | None = None) -> Update:
+        """Triage the image in view (then, with auto-advance, move on)."""
+        new, said = self._write(self._target(), kind, value)
+        if self.auto_advance and kind in ("doors", "reject"):
+            nxt = browse.step(self.lib, new.id, self.flt, forward=True, untriaged=True)
+            if nxt is not None:
+                return self._show(nxt, message=f"#{new.id}: {said}", wrote=True)
+        return self._show(new, message=f"#{new.id}: {said}", wrote=True)
+
+    def triage_image(self, image_id: int, kind: TriageKind, value: int | None = None) -> Image:
+        """Triage any image (the compare screen's panes); the view stays where it is."""
+        new, _ = self._write(self.lib.image(image_id), kind, value)
+        if self.current is not None and self.current.id == image_id:
+            self.current = new
+        return new
+
+    def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
+        lib = self.lib
+        if image.kind != "final":
+            raise StoreError("a live preview cannot be triaged: wait for the run to finish")
+        if kind == "doors":
+            return lib.set_door_count(image.id, value), f"{value} door{'s' if value != 1 else ''}"
+        if kind == "star":
+            new = lib.toggle_star(image.id)
+            return new, "★ starred" if new.starred else "star removed"
+        if kind == "reject":
+            new = lib.toggle_reject(image.id)
+            return new, "✗ rejected" if new.rejected else "no longer rejected"
+        rating = value
+        if kind == "rating_step":
+            rating = max(1, min(5, (image.rating or 0) + (value or 0)))
+        new = lib.set_rating(image.id, rating)
+        return new, f"rating {new.rating}" if new.rating else "rating cleared"
+
+    def undo(self) -> Update:
+        latest = self.lib.db.row(
+            "SELECT data FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
+        )
+        result = self.lib.undo()
+        if result is None:
+            return Update(message="nothing to undo", severity="warning")
+        said = "undone: " + undo_text(result, json.loads(latest["data"]) if latest else {})
+        if result.kind == "triage" and result.image_id is not None:
+            try:
+                return self._show(self.lib.image(result.image_id), message=said, wrote=True)
+            except StoreError:
+                pass
+        refreshed = self.refresh()
+        return Update(
+            detail=refreshed.detail,
+            cleared=refreshed.cleared,
+            scope=self.scope,
+            view=self.view,
+            message=said,
+            wrote=True,
+        )
+
+    # -- new runs -----------------------------------------------------------------------
+
+    def reroll(self, n: int) -> Update:
+        queued = actions.reroll(self.lib, self._target().id, n)
+        return Update(message=f"reroll: {queued.summary()}", wrote=True)
+
+    def edit(self, image_id: int, prompt: str, *, edit_kind: str, edit_text: str) -> Update:
+        image = self.lib.image(image_id)
+        queued = actions.edit_prompt(
+            self.lib, image, prompt, edit_kind=edit_kind, edit_text=edit_text
+        )
+        return Update(message=f"edit: {queued.summary()}", wrote=True)
+
+    def init_run(self, image_id: int, path: str) -> Update:
+        from pathlib import Path
+
+        image = self.lib.image(image_id)
+        queued = actions.queue_init(self.lib, image, Path(path))
+        return Update(message=f"init image: {queued.summary()}", wrote=True)
+
+    def toggle_auto_advance(self) -> Update:
+        self.auto_advance = not self.auto_advance
+        state = "on: a door count or a reject moves to the next untriaged image"
+        return Update(
+            message=f"auto-advance {state if self.auto_advance else 'off'}", view=self.view
+        )
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
+    """What an undo did, in the artist's words: "door count on #12 (back to none)",
+    "reject on #12", "reroll (2 queued jobs cancelled)". ``data`` is the undone entry
+    (for a triage write, the fields as they were before it)."""
+    if result.kind == "triage":
+        where = f"#{result.image_id}"
+        parts = []
+        for name, was in (data.get("before") or {}).items():
+            if name in ("starred", "rejected"):
+                verb = {"starred": ("star", "unstar"), "rejected": ("reject", "un-reject")}[name]
+                parts.append(f"{verb[1] if was else verb[0]} on {where}")
+            elif name in ("door_count", "rating"):
+                back = "none" if was is None else str(was)
+                parts.append(f"{name.replace('_', ' ')} on {where} (back to {back})")
+            else:
+                parts.append(f"{name} on {where}")
+        return ", ".join(parts) or f"a change to {where}"
+    what = "reroll" if data.get("variant_id") is None else "edit"
+    n = len(result.job_ids)
+    jobs = f"{plural(n, 'queued job')} cancelled" if n else "no queued jobs left to cancel"
+    if result.variant_id is not None:
+        jobs += ", its variant removed"
+    return f"{what} ({jobs})"
