@@ -4,33 +4,19 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import subprocess
-import sys
-import textwrap
-from collections import Counter
 
 import pytest
 
-from doorways_tui.cli import main
 from doorways_tui.cli.queue import parse_seeds
 from doorways_tui.store import Library, StoreError
 from doorways_tui.store.files import atomic_write_bytes, checkpoint_relpath
 from engine.config import SQLITE_INT_MAX
-from tests.fixtures_store import ROOT, TINY, doorways, finish_fake, seed_jobs, subprocess_env
-
-TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]
-
-
-@pytest.fixture
-def root(tmp_path):
-    return tmp_path / "lib"
-
-
-def cli(capsys, root, *args: str) -> tuple[int, str, str]:
-    code = main(["--library", str(root), *args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
+from tests.fixtures_store import TINY, finish_fake, seed_jobs
+from tests.queue_shared import (
+    TINY_ARGS,
+    cli,
+    root,  # noqa: F401  (fixtures)
+)
 
 # -- seeds ---------------------------------------------------------------------------------
 
@@ -194,105 +180,12 @@ def test_status_shows_workers_queue_and_throughput(capsys, root):
 
 # -- several processes on one library ---------------------------------------------------------
 
-_CLAIMER = textwrap.dedent(
-    """
-    import sys
-    from doorways_tui.store import Library
-    from doorways_tui.store.files import atomic_write_bytes
-
-    lib, me = Library.open(sys.argv[1]), sys.argv[2]
-    while (job := lib.claim_job(me)) is not None:
-        lib.update_progress(job.id, me, step=1, total=2)
-        rel = f"images/{job.id}.png"
-        atomic_write_bytes(lib.abspath(rel), b"x")
-        assert lib.finish_job(job.id, me, path=rel, step=2, width=1, height=1, sha256="", seconds=0)
-    """
-)
 
 
-def test_four_processes_claim_each_of_200_jobs_exactly_once(root):
-    with Library.open(root) as lib:
-        jobs = seed_jobs(lib, 200)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CLAIMER, str(root), f"c{k}"],
-            env=subprocess_env(root),
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for k in range(4)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 4, errors
-    with Library.open(root) as lib:
-        claims = Counter(e.payload()["job_id"] for e in lib.events(kind="job_claimed"))
-        assert claims == Counter({j.id: 1 for j in jobs})
-        assert lib.counts().done == 200 and len(lib.images()) == 200
-        assert {j.attempts for j in lib.jobs(limit=500)} == {1}
 
 
-_WRITER = textwrap.dedent(
-    """
-    import sys, time
-    from doorways_tui.store import Library
-
-    lib = Library.open(sys.argv[1])
-    me, stop = "busy", time.monotonic() + float(sys.argv[2])
-    n = 0
-    while time.monotonic() < stop:
-        job = lib.claim_job(me)
-        if job is None:
-            lib.reroll(job_id=1, n=5)
-            continue
-        for step in range(20):
-            lib.update_progress(job.id, me, step=step, total=20)
-            lib.heartbeat(me, job.id)
-        lib.fail_job(job.id, me, "made to fail")
-        lib.log_event("noise", n=n)
-        n += 1
-    print(n)
-    """
-)
 
 
-def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
-    with Library.open(root) as lib:
-        seed_jobs(lib, 1)
-        finish_fake(lib, lib.claim_job("w0"), "w0")
-        image_id = lib.images()[0].id
-    writer = subprocess.Popen(
-        [sys.executable, "-c", _WRITER, str(root), "8"],
-        env=subprocess_env(root),
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        with Library.open(root) as lib:
-            lib.db.conn.execute("PRAGMA busy_timeout = 50")  # even with a short wait, no error
-            for k in range(60):
-                lib.toggle_star(image_id)
-                lib.set_note(image_id, f"note {k}")
-                lib.queue_view()
-                lib.tree(1)
-            for args in (
-                ["queue", "list"],
-                ["status"],
-                ["queue", "add", "door", "--seeds", "1-3", *TINY_ARGS],
-            ):
-                code, out, err = cli(capsys, root, *args)
-                assert code == 0 and "locked" not in out + err
-        other = doorways("queue", "list", library=root)  # a separate CLI process too
-        assert other.returncode == 0 and "locked" not in other.stdout + other.stderr
-    finally:
-        out, err = writer.communicate(timeout=60)
-    assert writer.returncode == 0, err
-    assert int(out) > 0 and "locked" not in err
-    with Library.open(root) as lib:
-        assert lib.image(image_id).note == "note 59"
-        assert lib.counts().failed == int(out)
 
 
 def _item(**kw):

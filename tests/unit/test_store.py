@@ -9,20 +9,8 @@ import pytest
 
 from doorways_tui.store import ImageFilter, Library, StoreError
 from doorways_tui.store.migrations import MIGRATIONS, applied_versions, migrate
-from tests.fixtures_store import TINY, Clock, config_of, finish_fake, new_library, seed_jobs
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def lib(tmp_path, clock) -> Library:
-    library = new_library(tmp_path / "lib", clock)
-    yield library
-    library.close()
-
+from tests.fixtures_store import TINY, config_of, finish_fake, seed_jobs
+from tests.store_shared import clock, lib  # noqa: F401  (fixtures)
 
 # -- opening and migrations ----------------------------------------------------------------
 
@@ -548,35 +536,6 @@ def test_a_new_library_db_appears_only_when_its_schema_is_complete(tmp_path, mon
     assert sorted(p.name for p in root.iterdir()) == []  # no library.db, no temporary files
 
 
-def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.fixtures_store import ROOT, subprocess_env
-
-    root = tmp_path / "lib"
-    start = time.time() + 2.0
-    code = (
-        "import sys, time; from doorways_tui.store import Library\n"
-        f"time.sleep(max(0.0, {start} - time.time()))\n"
-        "lib = Library.open(sys.argv[1]); lib.add_theme(sys.argv[2]); lib.close()"
-    )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, str(root), f"t{n}"],
-            env=subprocess_env(tmp_path),
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(6)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, errors
-    with Library.open(root) as lib:
-        assert sorted(t.name for t in lib.themes()) == [f"t{n}" for n in range(6)]
-        assert applied_versions(lib.db) == [m[0] for m in MIGRATIONS]
-    assert not [p for p in root.iterdir() if p.name.endswith(".new")]
 
 
 # The newest schema each released Doorways knows. A release that adds a migration must
@@ -666,33 +625,3 @@ def test_a_stored_path_may_not_leave_through_a_symlink_below_images(tmp_path):
     assert library_path(root, "checkpoints/job-1.pt") == root / "checkpoints/job-1.pt"
 
 
-def test_a_second_open_in_one_process_keeps_the_first_ones_locks(tmp_path):
-    """The app opens the library twice. Checking the file must not open it outside SQLite:
-    closing any descriptor of a file drops every POSIX lock this process holds on it, so
-    another process would take itself for the last user, fold the WAL in and remove it,
-    and the first connection's later commits would land in a WAL nobody else reads."""
-    import subprocess
-    import sys
-
-    from tests.fixtures_store import ROOT, subprocess_env
-
-    root = tmp_path / "lib"
-    first = Library.open(root)
-    second = Library.open(root)
-    env, cwd = subprocess_env(tmp_path), ROOT
-    opener = "import sys; from doorways_tui.store import Library; Library.open(sys.argv[1]).close()"
-    subprocess.run([sys.executable, "-c", opener, str(root)], env=env, cwd=cwd, check=True)
-    first.add_theme("written after the other process left")
-    reader = "import sys; from doorways_tui.store import Library\n"
-    reader += "print([t.name for t in Library.open(sys.argv[1]).themes()])"
-    seen = subprocess.run(
-        [sys.executable, "-c", reader, str(root)],
-        env=env,
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    second.close()
-    first.close()
-    assert seen.stdout.strip() == "['written after the other process left']"

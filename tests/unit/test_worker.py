@@ -14,15 +14,11 @@ from doorways_tui.worker.loop import WorkerOptions, run_worker
 from engine import read_png_metadata
 from engine.errors import OutOfMemoryError
 from tests.fixtures_store import TINY, seed_jobs
+from tests.worker_shared import lib  # noqa: F401  (fixtures)
 
 FAST = {**TINY, "steps": 2, "preview_every": 0}
 
 
-@pytest.fixture
-def lib(tmp_path) -> Library:
-    library = Library.open(tmp_path / "lib")
-    yield library
-    library.close()
 
 
 @pytest.fixture(autouse=True)
@@ -210,26 +206,3 @@ def test_a_second_worker_on_the_same_device_is_warned_about(lib):
     assert device_warning(lib, "other-gpu") is None
 
 
-def test_worker_detach_warns_on_stderr_about_a_busy_device(tmp_path, monkeypatch, capsys):
-    import doorways_tui.worker.loop as worker_module
-    from doorways_tui.cli import main
-
-    root = tmp_path / "lib"
-    with Library.open(root) as lib:
-        lib.register_worker("first", device="cpu")
-
-    class FakeProcess:
-        def poll(self):
-            return None
-
-    def fake_start(library, *, device, worker_id, args):
-        with Library.open(library) as lib:
-            lib.register_worker(worker_id, device="cpu", pid=12345678)
-        return worker_module.Detached(4242, worker_id, root / "logs" / "w.log", FakeProcess())
-
-    monkeypatch.setattr(worker_module, "start_detached", fake_start)
-    monkeypatch.setattr("doorways_tui.store.workers.pid_running", lambda pid: True)
-    code = main(["--library", str(root), "worker", "--detach", "--device", "cpu"])
-    out, err = capsys.readouterr()
-    assert code == 0
-    assert "warning" in err and "first" in err and "cpu" in err

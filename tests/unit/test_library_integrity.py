@@ -9,20 +9,15 @@ byte for byte as it was, or (read-only media) listed without a write.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from doorways_tui.cli import main
 from doorways_tui.store import Library, StoreError
-from doorways_tui.store.files import image_relpath
-from engine.fetch import sha256_file
-from tests.fixtures_store import CLI, ROOT, finish_fake, seed_jobs, subprocess_env
+from tests.fixtures_store import finish_fake, seed_jobs
+from tests.library_integrity_shared import small_library, snapshot
 
 TINY_ARGS = ["--models", "demo", "--size", "64x64", "--steps", "4", "--cutn", "4"]
 OLD_ART = b"\x89PNG an old image that must survive"
@@ -43,17 +38,6 @@ def cli(capsys, root: Path, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def snapshot(root: Path) -> dict[str, bytes]:
-    """Every file under ``root`` with its bytes (what "left as it was" means). SQLite's
-    -shm index, and an empty -wal, which any reader of a WAL database may leave beside it
-    (where it can), hold no data and are left out; a -wal with frames in it is a write."""
-    return {
-        str(p.relative_to(root)): p.read_bytes()
-        for p in root.rglob("*")
-        if p.is_file()
-        and not p.name.endswith("-shm")
-        and not (p.name.endswith("-wal") and p.stat().st_size == 0)
-    }
 
 
 def old_library(root: Path) -> None:
@@ -229,21 +213,6 @@ def test_library_open_errors_through_theme_queue_and_the_app_are_one_line(capsys
 # -- read-only commands open read-only ------------------------------------------------------
 
 
-def small_library(root: Path) -> None:
-    """Two jobs: one queued, one done with a real (starred) PNG."""
-    from PIL import Image as PILImage
-
-    with Library.open(root) as lib:
-        seed_jobs(lib, 2)
-        job = lib.claim_job("w1")
-        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
-        lib.abspath(rel).parent.mkdir(parents=True, exist_ok=True)
-        PILImage.new("RGB", (64, 64), (90, 40, 20)).save(lib.abspath(rel))
-        image = lib.finish_job(
-            job.id, "w1", path=rel, step=job.total, width=64, height=64,
-            sha256=sha256_file(lib.abspath(rel)), seconds=1.0,
-        )  # fmt: skip
-        lib.toggle_star(image.id)
 
 
 @pytest.mark.parametrize("args", LOOKING, ids=lambda a: a[0])
@@ -265,61 +234,8 @@ def test_looking_commands_open_the_database_read_only(capsys, tmp_path, monkeypa
     assert (root / "library.db").read_bytes() == before
 
 
-def _read_only_prefix(how: str, root: Path) -> list[str]:
-    """A command prefix that runs the CLI where ``root`` cannot be written: a read-only
-    bind mount (true read-only media), or no write permission (root loses the
-    capabilities that would let it write anyway). Skips where neither can be set up."""
-    if how == "mount":
-        if shutil.which("unshare") is None:
-            pytest.skip("no unshare")
-        probe = subprocess.run(
-            ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0"', str(root)],
-            capture_output=True,
-        )
-        if probe.returncode != 0:
-            pytest.skip("cannot make a read-only mount here")
-        return ["unshare", "-m", "sh", "-c", 'mount --bind -o ro "$0" "$0" && exec "$@"', str(root)]
-    for path in [root, *root.rglob("*")]:
-        path.chmod(0o555 if path.is_dir() else 0o444)
-    if os.geteuid() != 0:
-        return []
-    if shutil.which("setpriv") is None:
-        pytest.skip("running as root without setpriv: permissions do not bind")
-    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner"]
 
 
-@pytest.mark.parametrize("how", ["mount", "permissions"])
-def test_a_library_on_read_only_media_can_be_listed_and_exported(tmp_path, how):
-    root = tmp_path / "lib"
-    small_library(root)
-    # A backup as a careful copy leaves it: no -wal, no -shm beside the database.
-    assert sorted(p.name for p in root.iterdir()) == ["checkpoints", "images", "library.db", "logs"]
-    before = snapshot(root)
-    out_dir = tmp_path / "exported"
-    prefix = _read_only_prefix(how, root)
-    try:
-        for args in (
-            ["status"],
-            ["queue", "list", "--all", "--json"],
-            ["export", "--starred", str(out_dir), "--no-sheet"],
-        ):
-            done = subprocess.run(
-                [*prefix, sys.executable, "-c", CLI, "--library", str(root), *args],
-                capture_output=True,
-                text=True,
-                timeout=120,
-                env=subprocess_env(root),
-                cwd=ROOT,
-            )
-            assert done.returncode == 0, done.stderr
-            assert "Traceback" not in done.stderr
-            if args[0] == "status":
-                assert "1 queued, 1 done" in done.stdout
-    finally:
-        for path in [root, *root.rglob("*")]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-    assert len(list(out_dir.glob("*.png"))) == 1
-    assert snapshot(root) == before
 
 
 def test_a_read_only_library_refuses_writes_in_one_line(tmp_path):

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-
-import pytest
 
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
@@ -26,11 +23,7 @@ from tests.app_fixtures import (
     settle,
     write_png,
 )
-
-
-@pytest.fixture
-def root() -> Path:
-    return Path(os.environ["DOORWAYS_LIBRARY"])
+from tests.app_library_shared import root  # noqa: F401  (fixtures)
 
 
 async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root):
@@ -202,27 +195,6 @@ async def test_progress_only_polls_collapse():
     assert not snap().can_replace(object())  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("way", ["function", "cli"])
-def test_the_real_launcher_starts_a_detached_worker(root, way):
-    import signal
-    import time
-
-    from doorways_tui.workstation import actions
-
-    Library.open(root).close()
-    if way == "function":
-        launch = actions.start_detached_worker(root, "cpu", timeout=90)
-    else:  # the fallback through `doorways worker --detach`
-        launch = actions._start_via_cli(root, "cpu", 90)
-    assert launch.ok, launch.message
-    with Library.open(root) as lib:
-        workers = lib.workers()
-        assert len(workers) == 1 and workers[0].alive and workers[0].device == "cpu"
-        os.kill(workers[0].pid, signal.SIGTERM)  # the worker this test started
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and lib.worker(workers[0].id).state != "stopped":
-            time.sleep(0.1)
-        assert lib.worker(workers[0].id).state == "stopped"
 
 
 def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:

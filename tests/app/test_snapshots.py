@@ -1,7 +1,7 @@
 """Snapshots of the main screens (pytest-textual-snapshot), at a fixed size, with
 deterministic libraries and the half-cell renderer (Kitty/Sixel output is not text).
 
-Update after a deliberate change with ``pytest tests/test_snapshots.py --snapshot-update``
+Update after a deliberate change with ``pytest tests/app/test_snapshots.py --snapshot-update``
 and look at the SVGs in ``tests/__snapshots__/`` before committing them.
 """
 

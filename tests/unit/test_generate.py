@@ -302,7 +302,7 @@ def test_cli_generate_checks_image_files_before_loading_models(tmp_path, capsys,
 def test_a_decompression_bomb_is_refused_where_the_engine_reads_it(demo_models, tmp_path):
     """A worker reads init and prompt images itself (a job queued elsewhere, a file swapped
     since): the engine refuses a huge declared size before decoding a pixel."""
-    from tests.test_bad_input import png_header
+    from tests.unit.test_bad_input import png_header
 
     bomb = png_header(tmp_path / "bomb.png", 12_000, 12_000)
     for changes in ({"init_image": str(bomb)}, {"image_prompts": [f"{bomb}:0.5"]}):

@@ -26,7 +26,7 @@ from engine.fetch import sha256_file
 from engine.tiny import build_tiny_clip, write_tiny_clip, write_tiny_clip_torchscript
 from engine.vqgan import load_vqgan, safe_torch_load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _WritesAFile(torch.nn.Module):

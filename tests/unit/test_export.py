@@ -10,7 +10,6 @@ import json
 import os
 import time
 import zlib
-from pathlib import Path
 
 import pytest
 from PIL import Image as PILImage
@@ -25,26 +24,12 @@ from doorways_tui.export.folder import (
     image_problem,
 )
 from doorways_tui.export.sheet import contact_sheet
-from doorways_tui.store import ImageFilter, Library, StoreError
+from doorways_tui.store import ImageFilter
 from engine.fetch import sha256_file
-from tests.app_fixtures import populate
-from tests.fixtures_store import doorways
-
-NASTY = 'a/b\\c: "door" <to> | hell?* \x00\u202e CON'
-
-
-@pytest.fixture
-def lib():
-    root = Path(os.environ["DOORWAYS_LIBRARY"])
-    populate(root, prompts=("nasty", "entrance to the forest realm"), child=False)
-    with Library.open(root) as library:
-        # As an older version stored it: a worker now refuses to run such a prompt.
-        library.db.execute("UPDATE variants SET prompt = ? WHERE prompt = 'nasty'", (NASTY,))
-        for image_id in (1, 2, 4):
-            library.toggle_star(image_id)
-        library.set_door_count(2, 3)
-        library.set_note(4, "keep")
-        yield library
+from tests.export_shared import (
+    NASTY,
+    lib,  # noqa: F401  (fixtures)
+)
 
 
 def test_exports_starred_pngs_intact_with_sidecars_and_sheet(lib, tmp_path):
@@ -167,14 +152,6 @@ def test_undecodable_bytes_are_named(damage):
     assert image_problem(damage, None).startswith("it does not decode")
 
 
-def test_cli_reports_each_damaged_image_and_exits_1(lib, tmp_path):
-    images = list(all_images(lib, ImageFilter(view="starred")))
-    lib.abspath(images[0].path).write_bytes(b"junk")
-    done = doorways("export", "--starred", str(tmp_path / "out"), library=lib.root)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
-    (line,) = done.stderr.splitlines()
-    assert line.startswith(f"doorways: warning: image {images[0].id} (") and "not exported" in line
-    assert "exported 2 image(s)" in done.stdout and "1 damaged" in done.stdout
 
 
 @pytest.mark.parametrize(
@@ -266,47 +243,8 @@ def test_missing_files_are_skipped_and_reported(lib, tmp_path):
     assert [i for i, _ in result.bad] == [images[0].id]
 
 
-def test_cli_export_starred(lib, tmp_path):
-    done = doorways("export", "--starred", str(tmp_path / "cli"), library=lib.root)
-    assert done.returncode == 0, done.stderr
-    assert "exported 3 image(s)" in done.stdout
-    assert len(list((tmp_path / "cli").glob("*.png"))) == 4  # 3 + contact sheet
-    done = doorways("export", "--doors", "3", "--no-sheet", str(tmp_path / "d3"), library=lib.root)
-    assert done.returncode == 0 and len(list((tmp_path / "d3").glob("*.png"))) == 1
-    done = doorways("export", str(tmp_path / "none"), library=lib.root)
-    assert done.returncode == 2 and "--starred" in done.stderr
-    done = doorways("export", "--view", "rejected", str(tmp_path / "rej"), library=lib.root)
-    assert done.returncode == 1 and "nothing to export" in done.stdout
 
 
-async def test_the_dialog_refuses_a_file_or_nothing_and_stays_open(tmp_path):
-    from textual.app import App
-    from textual.widgets import Input
-
-    from doorways_tui.tui.screens.export_dialog import ExportDialog
-
-    afile = tmp_path / "a-file"
-    afile.write_bytes(b"keep")
-    results: list = []
-
-    class DialogApp(App):
-        def on_mount(self) -> None:
-            self.push_screen(ExportDialog(tmp_path / "out", "all"), results.append)
-
-    app = DialogApp()
-    async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause()
-        dialog = app.screen
-        for text, says in ((str(afile), "is a file, not a folder"), ("  ", "say which folder")):
-            dialog.query_one("#export-folder", Input).value = text
-            await pilot.press("s")
-            await pilot.pause()
-            assert app.screen is dialog and results == []
-            assert says in list(app._notifications)[-1].message
-        dialog.query_one("#export-folder", Input).value = str(tmp_path / "new")
-        await pilot.press("s")
-        await pilot.pause()
-    assert results[0].folder == tmp_path / "new" and results[0].starred
 
 
 def test_the_contact_sheet_shows_an_unreadable_file_as_a_gap(tmp_path):
@@ -332,22 +270,3 @@ def png_declaring(width: int, height: int) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
 
 
-async def test_the_app_warns_when_an_export_skips_a_damaged_image(tmp_path):
-    from doorways_tui.tui.screens.export_dialog import ExportRequest
-    from tests.app_fixtures import main_screen, make_app, settle
-
-    root = tmp_path / "library"
-    ids = populate(root, seeds=1, prompts=["a door"], child=False)
-    with Library.open(root) as lib:
-        (lib.root / lib.image(ids[0]).path).write_bytes(b"not a png any more")
-    app = make_app()
-    async with app.run_test(size=(120, 40)) as pilot:
-        await settle(pilot)
-        main_screen(app)._export(ExportRequest(tmp_path / "out", False), ImageFilter())
-        await settle(pilot)
-        note = list(app._notifications)[-1]
-        assert "damaged image(s) skipped" in note.message and note.severity == "warning"
-        app.report_error(StoreError("no library at /nowhere"), where="export")
-        await pilot.pause()
-        note = list(app._notifications)[-1]
-        assert note.message == "no library at /nowhere"  # the sentence, no class name
