@@ -17,7 +17,7 @@ import json
 import math
 import re
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,18 +73,69 @@ def _number(x: float) -> str:
     return str(x) if isinstance(x, int) else f"{x:g}"
 
 
-def _num(default: float, lo: float | None, hi: float | None, **kw: Any) -> Any:
+# -- how a setting meets people --------------------------------------------------------
+
+GENERATION, METHOD, MODELS = "generation", "the Doorways method", "models"  # --help groups
+
+
+@dataclass(frozen=True)
+class Option:
+    """How a setting meets people outside the engine: its command-line option and its row
+    in the displays (the details panel, the PNG's parameters line). Everything else is
+    derived from the field: the option's type, range and default, the check of its value.
+
+    A field whose ``group`` is empty is not on the command line (theme and config files
+    set it, or the engine itself); one whose ``label`` is empty is not shown. Fields that
+    share a ``flag`` take one text that the first one's ``split`` parses (``--size``);
+    fields that share a ``label`` share a row: their values joined by the first one's
+    ``sep``, then each with a ``part`` word as ``part value`` when it is not 0 (a loss
+    weight: "symmetry edge 0.5, tone 0.2"), the row left out when it has nothing to say."""
+
+    group: str = ""  # its group in --help
+    help: str = ""  # what it does; the range and the default are added
+    flag: str = ""  # "--name-with-dashes" unless given; a bare word is positional
+    metavar: str | None = None
+    split: Callable[[str], tuple[Any, ...]] | None = None  # one text -> the fields sharing the flag
+    image: bool = False  # path(s) of images a job reads: the command line checks them at once
+    model: bool = False  # a model name: left unset by the command line, so --models can fill it
+    label: str = ""  # its row in the displays
+    part: str = ""  # its word in a shared row, shown when not 0
+    sep: str = " · "  # between the values of a shared row
+
+
+NOT_AN_OPTION = Option()  # set from theme and config files, or by the engine (a resume)
+
+
+def loss_weight(default: float, *, row: str, part: str, help: str) -> Any:
+    """A loss term's weight: from 0 to ``MAX_LOSS_WEIGHT``, ``--name W`` on the command
+    line in the Doorways group, shown as ``part value`` in its ``row`` when not 0. A new
+    loss term is its loss and one of these."""
+    return _num(
+        default, 0, MAX_LOSS_WEIGHT, Option(METHOD, help, metavar="W", label=row, part=part)
+    )
+
+
+def _num(default: float, lo: float | None, hi: float | None, opt: Option, **kw: Any) -> Any:
     """A numeric field with its range in the metadata (``lo_open``, ``hi_open``, ``note``)."""
-    return field(default=default, metadata={"bounds": Bounds(lo, hi, **kw)})
+    return field(default=default, metadata={"bounds": Bounds(lo, hi, **kw), "option": opt})
 
 
-def _choice(default: str, choices: tuple[str, ...]) -> Any:
-    return field(default=default, metadata={"choices": choices})
+def _choice(default: str, choices: tuple[str, ...], opt: Option) -> Any:
+    return field(default=default, metadata={"choices": choices, "option": opt})
 
 
-def _text(default: str, label: str) -> Any:
+def _text(default: str, label: str, opt: Option) -> Any:
     """Free text a person typed: control and bidi characters are refused (named ``label``)."""
-    return field(default=default, metadata={"text": label})
+    return field(default=default, metadata={"text": label, "option": opt})
+
+
+def _name(default: str | None, opt: Option) -> Any:
+    """A model name or a path: checked when it is used (a registry, a file)."""
+    return field(default=default, metadata={"option": opt})
+
+
+def _paths(opt: Option) -> Any:
+    return field(default_factory=list, metadata={"option": opt})
 
 
 # -- text a person typed ------------------------------------------------------------------
@@ -135,8 +186,11 @@ class Prompt:
         return self.text if self.weight == 1.0 else f"{self.text}:{self.weight:g}"
 
 
-_WEIGHT_RE = re.compile(
-    r"^(?P<text>.*?):\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$", re.S
+# The one rule for a prompt's weight: a trailing ``:number`` (``suffix`` as typed,
+# ``weight`` the number). The prompt-edit keys keep the suffix where it was.
+PROMPT_WEIGHT = re.compile(
+    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?))\s*$",
+    re.S,
 )
 
 
@@ -151,7 +205,7 @@ def parse_prompts(spec: str) -> list[Prompt]:
         part = raw.strip()
         if not part:
             continue
-        match = _WEIGHT_RE.match(part)
+        match = PROMPT_WEIGHT.match(part)
         if match and match.group("text").strip():
             prompts.append(Prompt(match.group("text").strip(), float(match.group("weight"))))
         else:
@@ -196,45 +250,128 @@ def parse_size(text: str) -> tuple[int, int]:
 class GenerationConfig:
     """Everything one generation needs. Defaults follow the Doorways method."""
 
-    prompts: str = _text("entrance to the forest realm", "prompt")
-    style: str = _text("", "style")  # appended to every positive prompt, e.g. "by James Gurney"
-    image_prompts: list[str] = field(default_factory=list)  # paths, "path:weight" allowed
-    width: int = _num(256, 1, MAX_SIDE)
-    height: int = _num(256, 1, MAX_SIDE)
-    steps: int = _num(300, 0, MAX_STEPS, note="more is absurd: 300-1000 is usual")
-    lr: float = _num(0.025, 0, 10, lo_open=True, hi_open=True)
-    seed: int = _num(0, 0, SQLITE_INT_MAX)
+    prompts: str = _text(
+        "entrance to the forest realm",
+        "prompt",
+        Option(
+            GENERATION,
+            'text prompt; "a:1 | b:-0.5" for several weighted prompts'
+            " (or left | right with --panorama)",
+            flag="prompt",
+        ),
+    )
+    style: str = _text(  # appended to every positive prompt
+        "", "style", Option(GENERATION, 'appended to each prompt, e.g. "by James Gurney"')
+    )
+    image_prompts: list[str] = _paths(  # paths, "path:weight" allowed
+        Option(
+            GENERATION,
+            "aim at this image too, with an optional weight (repeat for more)",
+            flag="--image-prompt",
+            metavar="PATH[:WEIGHT]",
+            image=True,
+        )
+    )
+    width: int = _num(
+        256,
+        1,
+        MAX_SIDE,
+        Option(
+            GENERATION,
+            "WIDTHxHEIGHT, snapped to the VQGAN factor",
+            flag="--size",
+            split=parse_size,
+            label="size",
+            sep="×",
+        ),
+    )
+    height: int = _num(256, 1, MAX_SIDE, Option(GENERATION, flag="--size", label="size"))
+    steps: int = _num(
+        300,
+        0,
+        MAX_STEPS,
+        Option(GENERATION, "optimisation steps", label="steps"),
+        note="more is absurd: 300-1000 is usual",
+    )
+    lr: float = _num(
+        0.025,
+        0,
+        10,
+        Option(GENERATION, "Adam learning rate", label="lr"),
+        lo_open=True,
+        hi_open=True,
+    )
+    seed: int = _num(0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed"))
     # Cutouts: how many CLIP views per step, and how large (fraction of the short side).
-    cutn: int = _num(32, 1, MAX_CUTN, note="each cutout costs memory; 32-128 is usual")
-    cut_pow: float = _num(1.0, 0, 10)  # >1 favours small cutouts, <1 large ones
-    cut_min: float = _num(0.25, 0, 1, lo_open=True)  # smallest cutout, of the short side
+    cutn: int = _num(
+        32,
+        1,
+        MAX_CUTN,
+        Option(GENERATION, "cutouts per step", label="cutn"),
+        note="each cutout costs memory; 32-128 is usual",
+    )
+    cut_pow: float = _num(1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts"))
+    cut_min: float = _num(0.25, 0, 1, NOT_AN_OPTION, lo_open=True)  # of the short side
     # Augmentations (no horizontal flip: it would fight symmetry).
-    aug_rotate: float = _num(10.0, 0, 180)  # degrees, uniform +-
-    aug_skew: float = _num(0.1, 0, 1)  # shear, uniform +-
-    aug_blur: float = _num(0.25, 0, 1)  # probability of a slight blur per cutout
-    aug_noise: float = _num(0.05, 0, 1)  # std of added noise, scaled per cutout
+    aug_rotate: float = _num(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
+    aug_skew: float = _num(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
+    aug_blur: float = _num(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
+    aug_noise: float = _num(0.05, 0, 1, NOT_AN_OPTION)  # std of added noise, scaled per cutout
     # Init image: path, optional blur (pixels), and weight of staying near its latent.
-    init_image: str | None = None
-    init_blur: float = _num(0.0, 0, MAX_BLUR)
-    init_weight: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
+    init_image: str | None = _name(
+        None,
+        Option(
+            GENERATION,
+            "start from this image instead of noise",
+            metavar="PATH",
+            image=True,
+            label="init",
+        ),
+    )
+    init_blur: float = _num(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
+    init_weight: float = _num(
+        0.0,
+        0,
+        MAX_LOSS_WEIGHT,
+        Option(GENERATION, "pull towards the init latent", label="init", part="weight"),
+    )
     # The Doorways method.
-    panorama: str = _choice("off", PANORAMA_MODES)  # prompts placed left..right
-    edge_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
-    tone_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
-    semantic_symmetry: float = _num(0.0, 0, MAX_LOSS_WEIGHT)
-    symmetry_blur: float = _num(4.0, 0, MAX_BLUR)  # sigma of the blur before symmetry terms
-    size_weighting: str = _choice("auto", SIZE_WEIGHTINGS)
+    panorama: str = _choice(
+        "off", PANORAMA_MODES, Option(METHOD, "place | prompts left to right", label="panorama")
+    )
+    edge_symmetry: float = loss_weight(
+        0.0, row="symmetry", part="edge", help="weight of the edge symmetry loss"
+    )
+    tone_symmetry: float = loss_weight(
+        0.0, row="symmetry", part="tone", help="weight of the tone symmetry loss"
+    )
+    semantic_symmetry: float = loss_weight(
+        0.0, row="symmetry", part="semantic", help="weight of the semantic symmetry loss"
+    )
+    symmetry_blur: float = _num(  # sigma of the blur before symmetry terms
+        4.0, 0, MAX_BLUR, Option(METHOD, "blur before comparing the halves", metavar="SIGMA")
+    )
+    size_weighting: str = _choice(
+        "auto", SIZE_WEIGHTINGS, Option(METHOD, "how cutout sizes are weighted")
+    )
     # Models: registry names, local paths, or "demo" for the tiny random-weight models.
-    vqgan: str = "vqgan_imagenet_f16_16384"
-    clip: str = "ViT-B/32"
-    vqgan_config: str | None = None
-    vqgan_checkpoint: str | None = None
+    vqgan: str = _name(
+        "vqgan_imagenet_f16_16384",
+        Option(MODELS, "registry name or folder", model=True, label="models"),
+    )
+    clip: str = _name(
+        "ViT-B/32", Option(MODELS, "registry name or .pt path", model=True, label="models")
+    )
+    vqgan_config: str | None = _name(None, Option(MODELS, metavar="PATH"))
+    vqgan_checkpoint: str | None = _name(None, Option(MODELS, metavar="PATH"))
     # Output cadence.
-    preview_every: int = _num(25, 0, MAX_STEPS)
-    report_every: int = _num(10, 1, MAX_STEPS)  # loss read-backs (each syncs the GPU)
-    precision: str = _choice("auto", PRECISIONS)  # auto: bf16 autocast on CUDA, fp32 on CPU
-    resume_latent: str | None = None  # continue from a saved latent (.pt)
-    start_step: int = _num(0, 0, MAX_STEPS)  # the step a resumed run continues from
+    preview_every: int = _num(25, 0, MAX_STEPS, Option(GENERATION, "steps between previews"))
+    report_every: int = _num(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
+    precision: str = _choice(  # auto: bf16 autocast on CUDA, fp32 on CPU
+        "auto", PRECISIONS, Option(GENERATION, "autocast precision")
+    )
+    resume_latent: str | None = _name(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
+    start_step: int = _num(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -248,10 +385,10 @@ class GenerationConfig:
         """``value`` as field ``name`` stores it (an int given for a float becomes a float),
         or ConfigError naming the field: its type, finiteness, range, choices and, for
         typed text, control characters. The CLI's option types call this too."""
-        spec = _fields().get(name)
+        spec = _fields(cls).get(name)
         if spec is None:
             raise ConfigError(f"unknown setting: {name}")
-        value = _check_type(name, _hints()[name], value)
+        value = _check_type(name, _hints(cls)[name], value)
         bounds = spec.metadata.get("bounds")
         if bounds is not None and value not in bounds:
             note = f" ({bounds.note})" if bounds.note else ""
@@ -347,7 +484,7 @@ class GenerationConfig:
         """Build from a dict, refusing unknown keys so typos don't pass silently."""
         if not isinstance(data, Mapping):
             raise ConfigError(f"a config must be a table of settings, got {_show(data)}")
-        unknown = sorted(str(k) for k in set(data) - set(_fields()))
+        unknown = sorted(str(k) for k in set(data) - set(_fields(cls)))
         if unknown:
             raise ConfigError(f"unknown setting(s): {', '.join(unknown)}")
         return cls(**data)
@@ -369,13 +506,58 @@ class GenerationConfig:
 
 
 @functools.cache
-def _fields() -> dict[str, dataclasses.Field]:
-    return {f.name: f for f in dataclasses.fields(GenerationConfig)}
+def _fields(cls: type) -> dict[str, dataclasses.Field]:
+    return {f.name: f for f in dataclasses.fields(cls)}
 
 
 @functools.cache
-def _hints() -> dict[str, Any]:
-    return typing.get_type_hints(GenerationConfig)
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def option(f: dataclasses.Field) -> Option:
+    """The field's ``Option`` (a field that declares none is not an option and not shown)."""
+    return f.metadata.get("option", NOT_AN_OPTION)
+
+
+def shown_settings(
+    config: Mapping[str, Any], *, cls: type[GenerationConfig] = GenerationConfig
+) -> list[tuple[str, str]]:
+    """The rows the displays show, ``(label, text)`` in field order, from each field's
+    ``Option``. ``config`` is a config as stored: a dict that may lack keys (an older
+    row, a test's partial config) or hold another writer's values, shown as they are."""
+    rows: dict[str, list[tuple[str, Option]]] = {}
+    for f in dataclasses.fields(cls):
+        if (opt := option(f)).label:
+            rows.setdefault(opt.label, []).append((f.name, opt))
+    out: list[tuple[str, str]] = []
+    for label, members in rows.items():
+        heads = [(config.get(name), opt) for name, opt in members if not opt.part]
+        parts = [
+            f"{opt.part} {value:g}"
+            for name, opt in members
+            if opt.part and _nonzero(value := config.get(name))
+        ]
+        if heads and all(value in (None, "") for value, _ in heads):
+            continue  # nothing to show it of: no init image, an old row without the key
+        text = heads[0][1].sep.join(_shown(value, opt) for value, opt in heads) if heads else ""
+        if parts:
+            text = f"{text} ({', '.join(parts)})" if text else ", ".join(parts)
+        if text:
+            out.append((label, text))
+    return out
+
+
+def _nonzero(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value != 0
+
+
+def _shown(value: Any, opt: Option) -> str:
+    if value is None:
+        return "?"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).rsplit("/", 1)[-1] if opt.image else str(value)
 
 
 def _check_type(name: str, hint: Any, value: Any) -> Any:

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 from PIL import Image, PngImagePlugin
 
-from engine.config import MAX_STEPS, GenerationConfig
+from engine.config import MAX_STEPS, GenerationConfig, shown_settings
 from engine.errors import ConfigError
 
 
@@ -32,15 +32,14 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 
 def parameters_line(config: GenerationConfig) -> str:
-    """The one-line summary other generators write under the 'parameters' key."""
-    prompts = "; ".join(
-        p.text if p.weight == 1 else f"{p.text}:{p.weight:g}" for p in config.prompt_list()
-    )
+    """The summary other generators write under the 'parameters' key: the prompts, then
+    the settings the details panel shows (``shown_settings``), as ``Key: value``."""
+    prompts = "; ".join(str(p) for p in config.prompt_list())
+    rows = shown_settings(config.to_dict(), cls=type(config))
     return (
-        f"{prompts}\nSteps: {config.steps}, Seed: {config.seed}, Size: {config.width}x{config.height}, "
-        f"LR: {config.lr:g}, Cutouts: {config.cutn}, VQGAN: {config.vqgan}, CLIP: {config.clip}, "
-        f"Panorama: {config.panorama}, Symmetry: edge {config.edge_symmetry:g} tone "
-        f"{config.tone_symmetry:g} semantic {config.semantic_symmetry:g}"
+        prompts
+        + "\n"
+        + ", ".join(f"{label[:1].upper()}{label[1:]}: {text}" for label, text in rows)
     )
 
 

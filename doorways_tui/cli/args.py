@@ -54,10 +54,10 @@ def seconds(lo: float, hi: float) -> Callable[[str], float]:
     return parse
 
 
-def config_value(name: str) -> Callable[[str], Any]:
+def config_value(name: str, cls: type[GenerationConfig] = GenerationConfig) -> Callable[[str], Any]:
     """The type of the option for generation setting ``name``: parsed as its field's type,
     then checked by the config itself (finite, in range)."""
-    number = int if typing.get_type_hints(GenerationConfig)[name] is int else float
+    number = int if typing.get_type_hints(cls)[name] is int else float
 
     def parse(text: str) -> Any:
         try:
@@ -66,7 +66,7 @@ def config_value(name: str) -> Callable[[str], Any]:
             noun = "a whole number" if number is int else "a number"
             raise argparse.ArgumentTypeError(f"{_show(text)} is not {noun}") from None
         try:
-            return GenerationConfig.check_value(name, value)
+            return cls.check_value(name, value)
         except ConfigError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from doorways_tui.cli.args import whole
-from doorways_tui.core.text import printable
+from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.jobs import LARGE_QUEUE
 from engine.config import SQLITE_INT_MAX
@@ -94,7 +94,7 @@ def confirm_large(n: int, *, yes: bool) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from doorways_tui.cli.generate import add_generation_options
+    from doorways_tui.cli.options import add_generation_options
 
     q = sub.add_parser("queue", help="add, list, cancel and retry queued jobs")
     qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
@@ -134,7 +134,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @user_errors
 def run_add(args: argparse.Namespace) -> int:
-    from doorways_tui.cli.generate import config_from_args
+    from doorways_tui.cli.options import config_from_args
 
     seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
     confirm_large(len(seeds), yes=args.yes)
@@ -250,15 +250,6 @@ def queue_table(items: list[QueueItem]):
             text = Text(printable(it.prompt), no_wrap=True, overflow="ellipsis")
         table.add_row(row[0], status, *row[2:], text)
     return table
-
-
-def duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, done: str) -> int:

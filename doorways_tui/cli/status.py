@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from doorways_tui.cli.queue import duration
+    from doorways_tui.core.text import duration
 
     console = Console()
     console.print(Text("library ", style="bold") + plain(data["library"]))

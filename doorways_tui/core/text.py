@@ -68,6 +68,19 @@ def plain(value: object, style: str = "", *, newlines: bool = False) -> Text:
     return Text(printable(str(value), newlines=newlines), style=style)
 
 
+def duration(seconds: float | None) -> str:
+    """How long, at the precision a glance needs: ``45s``, ``3m20s``, ``2h05m``; ``?`` when
+    unknown. The one spelling of a duration or an age, in the app and on the command line."""
+    if seconds is None:
+        return "?"
+    seconds = max(0, int(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+
+
 class PrintableFormatter(logging.Formatter):
     """A log formatter whose lines are ``printable``: a worker logs prompts and errors,
     and its log is read on a terminal (``tail -f``, or the foreground worker itself)."""

@@ -10,13 +10,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from engine.config import PROMPT_WEIGHT
+
 Placement = Literal["before", "after", "door"]
 
 # A word naming the way in; a "door" modifier swaps the first one it finds.
 _DOOR_WORDS = re.compile(r"\b(entrance|doorway|archway|gateway|gate|door|portal)\b", re.I)
-_WEIGHT = re.compile(
-    r"^(?P<text>.*?)(?P<weight>:\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*$", re.S
-)
 
 
 @dataclass(frozen=True)
@@ -60,9 +59,9 @@ def split_prompts(prompt: str) -> list[tuple[str, str]]:
         part = raw.strip()
         if not part:
             continue
-        match = _WEIGHT.match(part)
+        match = PROMPT_WEIGHT.match(part)  # the engine's rule, so an edit keeps each weight
         if match and match.group("text").strip():
-            parts.append((match.group("text").strip(), match.group("weight").replace(" ", "")))
+            parts.append((match.group("text").strip(), match.group("suffix").replace(" ", "")))
         else:
             parts.append((part, ""))
     return parts

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
@@ -11,37 +9,10 @@ from textual.widgets import Static
 from doorways_tui.core.text import plain
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
+from engine.config import shown_settings
 
-_PARAMS = (
-    ("size", lambda c: f"{c.get('width', '?')}×{c.get('height', '?')}"),
-    ("steps", lambda c: c.get("steps")),
-    ("cutn", lambda c: c.get("cutn")),
-    ("lr", lambda c: c.get("lr")),
-    ("panorama", lambda c: c.get("panorama")),
-    ("symmetry", lambda c: _symmetry(c)),
-    ("models", lambda c: f"{c.get('vqgan', '?')} · {c.get('clip', '?')}"),
-    ("init", lambda c: _init(c)),
-)
-
-
-def _symmetry(config: dict[str, Any]) -> str | None:
-    parts = [
-        f"{name} {config[key]:g}"
-        for name, key in (
-            ("edge", "edge_symmetry"),
-            ("tone", "tone_symmetry"),
-            ("semantic", "semantic_symmetry"),
-        )
-        if isinstance(config.get(key), int | float) and config[key]
-    ]
-    return ", ".join(parts) or None
-
-
-def _init(config: dict[str, Any]) -> str | None:
-    path = config.get("init_image")
-    if not path:
-        return None
-    return f"{str(path).rsplit('/', 1)[-1]} (weight {config.get('init_weight', 0):g})"
+# Rows the panel shows elsewhere: the seed is in its first line.
+_IN_HEAD = frozenset({"seed"})
 
 
 def tags_text(image: Image) -> Text:
@@ -102,10 +73,9 @@ class Details(Static):
             table.add_row("style", plain(d.variant.style))
         if len(d.lineage) > 1:
             table.add_row("edits", plain(" › ".join(d.lineage), "italic"))
-        for name, get in _PARAMS:
-            value = get(config)
-            if value is not None:
-                table.add_row(name, plain(value))
+        for label, text in shown_settings(config):  # each field says how it shows
+            if label not in _IN_HEAD:
+                table.add_row(label, plain(text))
         if config.get("vqgan") == "demo" or config.get("clip") == "demo":
             table.add_row("", Text("demo models: random weights, abstract output", style="yellow"))
         if d.losses:

@@ -12,22 +12,11 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Label, ProgressBar, Static
 
-from doorways_tui.core.text import printable
+from doorways_tui.core.text import duration, printable
 from doorways_tui.store import QueueItem
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.poll import Snapshot
-
-
-def duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = max(0, int(seconds))
-    if seconds < 60:
-        return f"{seconds}s"
-    if seconds < 3600:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
 
 
 def stats_text(item: QueueItem) -> str:

@@ -1,0 +1,176 @@
+"""The generation options of the commands that make images (``generate``, ``queue add``),
+derived from the config's fields.
+
+Each field of ``GenerationConfig`` carries an ``Option`` (engine/config.py) with its flag,
+``--help`` group and help; its type, range, choices and default come from the field
+itself, and ``GenerationConfig.check_value`` checks every value. So this module spells no
+setting: a new field with an ``Option`` is on the command line, in the mapping from the
+parsed options to a config and in the displays without an edit here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from doorways_tui.cli.args import config_value
+from engine.config import MODELS, GenerationConfig, Option, option, split_image_prompt
+from engine.errors import ConfigError
+
+DEMO_MODELS = "demo"  # --models demo: every model name not given is the tiny random one
+
+
+@dataclass(frozen=True)
+class GenerationFlag:
+    """One command-line option and the config fields it sets (several when they share a
+    flag, such as ``--size`` for width and height)."""
+
+    flag: str
+    names: tuple[str, ...]
+    option: Option  # the first field's
+
+    @property
+    def dest(self) -> str:
+        """The attribute argparse stores it under."""
+        return self.flag.lstrip("-").replace("-", "_")
+
+    @property
+    def positional(self) -> bool:
+        return not self.flag.startswith("-")
+
+
+def generation_flags(cls: type[GenerationConfig] = GenerationConfig) -> list[GenerationFlag]:
+    """The options of ``cls``'s fields that are on the command line, in field order."""
+    shared: dict[str, list[tuple[str, Option]]] = {}
+    for f in dataclasses.fields(cls):
+        if (opt := option(f)).group:
+            shared.setdefault(opt.flag or "--" + f.name.replace("_", "-"), []).append((f.name, opt))
+    flags = []
+    for flag, members in shared.items():
+        names = tuple(name for name, _ in members)
+        if len(names) > 1 and members[0][1].split is None:
+            raise TypeError(f"{', '.join(names)} share {flag} but the first has no split")
+        flags.append(GenerationFlag(flag, names, members[0][1]))
+    return flags
+
+
+def add_generation_options(
+    parser: argparse.ArgumentParser,
+    *,
+    prompt_required: bool = True,
+    cls: type[GenerationConfig] = GenerationConfig,
+) -> None:
+    """The options every command that makes images shares (generate, queue add), one per
+    field with an ``Option`` group, in its group of ``--help``."""
+    groups: dict[str, Any] = {}
+
+    def group(title: str) -> Any:
+        if title not in groups:
+            groups[title] = parser.add_argument_group(title)
+            if title == MODELS:  # the one option that is not a setting: it fills several
+                groups[title].add_argument(
+                    "--models",
+                    choices=[DEMO_MODELS],
+                    help="demo: the tiny random-weight models (no download)",
+                )
+        return groups[title]
+
+    defaults = cls()
+    for flag in generation_flags(cls):
+        if flag.positional:  # the prompt; `queue add --variant ID` takes the variant's
+            nargs = None if prompt_required else "?"
+            parser.add_argument(flag.flag, nargs=nargs, default="", help=flag.option.help)
+        else:
+            group(flag.option.group).add_argument(flag.flag, **_keywords(flag, cls, defaults))
+
+
+def _keywords(
+    flag: GenerationFlag, cls: type[GenerationConfig], defaults: GenerationConfig
+) -> dict[str, Any]:
+    """``add_argument``'s keywords for ``flag``: type, choices and default from the field,
+    and its help with the range and the default added."""
+    name, opt = flag.names[0], flag.option
+    spec = {f.name: f for f in dataclasses.fields(cls)}[name]
+    default = getattr(defaults, name)
+    kwargs: dict[str, Any] = {"metavar": opt.metavar} if opt.metavar else {}
+    notes: list[str] = []
+    if opt.split is not None:  # WIDTHxHEIGHT: one text for the fields that share the flag
+        default = "x".join(str(getattr(defaults, n)) for n in flag.names)
+    elif typing.get_type_hints(cls)[name] == list[str]:
+        kwargs["action"] = "append"
+        default = []
+    elif "choices" in spec.metadata:
+        kwargs["choices"] = spec.metadata["choices"]
+    elif (bounds := spec.metadata.get("bounds")) is not None:
+        kwargs["type"] = config_value(name, cls)
+        notes.append(bounds.describe())
+    if opt.model:  # unset unless given, so that --models can fill it
+        notes.append(f"default {default}".replace("%", "%%"))
+        default = None
+    elif default not in (None, "", []):
+        notes.append("default %(default)s")
+    kwargs["default"] = default
+    help_text = opt.help.replace("%", "%%")
+    if notes:
+        help_text = f"{help_text} ({'; '.join(notes)})" if help_text else "; ".join(notes)
+    if help_text:
+        kwargs["help"] = help_text
+    return kwargs
+
+
+def config_from_args(
+    args: argparse.Namespace, *, cls: type[GenerationConfig] = GenerationConfig, **overrides: Any
+) -> GenerationConfig:
+    """Build and validate a config from parsed options: each flag's value goes to its
+    field(s); image paths are checked now and made absolute (workers run elsewhere)."""
+    values: dict[str, Any] = {}
+    demo = getattr(args, "models", None) == DEMO_MODELS
+    for flag in generation_flags(cls):
+        given, opt = getattr(args, flag.dest), flag.option
+        if opt.split is not None:
+            values.update(zip(flag.names, opt.split(given), strict=True))
+            continue
+        if opt.model and not given:
+            given = DEMO_MODELS if demo else None
+        if given is None:
+            continue  # the config's default
+        if opt.image:
+            if isinstance(given, list):
+                given = [_checked_image_prompt(spec, flag.flag) for spec in given]
+            else:
+                given = str(check_image_file(given, flag.flag))
+        values[flag.names[0]] = given
+    values.update(overrides)
+    return cls(**values)
+
+
+def check_image_file(path: str, option: str) -> Path:
+    """The absolute path of an image a job will read, checked now (a worker would only
+    find out later, in a log): it must exist and be an image PIL can open."""
+    from PIL import UnidentifiedImageError
+
+    from engine.inputs import open_image
+
+    full = Path(path).expanduser().resolve()
+    if not full.is_file():
+        what = "is a folder, not an image" if full.is_dir() else "does not exist"
+        raise ConfigError(f"{option} {path}: {what}")
+    try:
+        with open_image(full) as image:
+            image.verify()
+    except ConfigError as exc:
+        raise ConfigError(f"{option} {exc}") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ConfigError(f"{option} {path}: not a readable image ({exc})") from None
+    return full
+
+
+def _checked_image_prompt(spec: str, option: str) -> str:
+    """``PATH[:WEIGHT]`` with PATH checked and made absolute."""
+    path, _ = split_image_prompt(spec)
+    suffix = "" if path == spec else spec[len(path) :]
+    return f"{check_image_file(path, option)}{suffix}"
