@@ -7,6 +7,11 @@ Each field says its own type (the annotation) and range (``Bounds`` or ``choices
 metadata); ``check_value`` enforces both, for ``validate`` and for the CLI's option types.
 Every source (CLI, theme, config file, app, a stored row) passes that one door, so no NaN,
 infinity, wrong type or absurd number reaches a worker or the library's JSON.
+
+Each field also carries an ``Option``: its command-line flag, ``--help`` group and help, and
+its row in the displays. The command line (``doorways_tui/cli/options.py``), the details
+panel and the PNG's parameters line (``shown_settings``) are derived from it, so a new
+setting, such as a loss term's weight (``loss_weight``), is one field here.
 """
 
 from __future__ import annotations
