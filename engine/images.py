@@ -33,13 +33,16 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 def parameters_line(config: GenerationConfig) -> str:
     """The summary other generators write under the 'parameters' key: the prompts, then
-    the settings the details panel shows (``shown_settings``), as ``Key: value``."""
+    the settings the details panel shows (``shown_settings``), as ``Key: value``. Sizes
+    keep an ASCII ``x`` ("Size: 512x384"): that is how other tools parse them."""
     prompts = "; ".join(str(p) for p in config.prompt_list())
     rows = shown_settings(config.to_dict(), cls=type(config))
     return (
         prompts
         + "\n"
-        + ", ".join(f"{label[:1].upper()}{label[1:]}: {text}" for label, text in rows)
+        + ", ".join(
+            f"{label[:1].upper()}{label[1:]}: {text.replace('×', 'x')}" for label, text in rows
+        )
     )
 
 
