@@ -64,7 +64,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from doorways_tui.core.settings import load_settings
     from doorways_tui.core.text import PrintableFormatter
-    from doorways_tui.worker.loop import WorkerOptions, new_worker_id, run_worker
+    from doorways_tui.worker.loop import run_worker
+    from doorways_tui.worker.options import WorkerOptions, new_worker_id
 
     settings = load_settings(library=args.library, device=args.device)
     worker_id = args.worker_id or new_worker_id()
