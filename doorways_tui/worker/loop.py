@@ -244,10 +244,6 @@ def run_worker(
     return n
 
 
-# The console script's entry point, for a child started with sys.executable.
-_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
 @dataclass(frozen=True)
 class Detached:
     """A worker started in the background: its process id, worker id and log file."""
@@ -272,7 +268,8 @@ def start_detached(
     worker_id = worker_id or new_worker_id()
     log_path = library / log_relpath(worker_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker"]
+    # `python -m doorways_tui`: the console script's entry point, with this interpreter.
+    cmd = [sys.executable, "-m", "doorways_tui", "--library", str(library), "worker"]
     cmd += ["--worker-id", worker_id, "--device", device, *args]
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen(
