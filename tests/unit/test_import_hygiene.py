@@ -94,6 +94,12 @@ RULES = [
     Rule("doorways_tui.themes", NOTHING_HEAVY, "`theme preview` changes nothing, fast"),
     Rule("doorways_tui.export", NOTHING_HEAVY, "`export` copies files, it runs no model"),
     Rule("doorways_tui.worker", ("textual", "textual_image"), "a worker has no terminal UI"),
+    Rule(
+        "doorways_tui.worker",
+        ("torch",),
+        "a worker registers (and `worker --detach` returns) before torch loads",
+        statement="import doorways_tui.worker.loop, doorways_tui.worker.options",
+    ),
     Rule("doorways_tui.workstation", NOTHING_HEAVY, "what each key does, tested headless"),
     Rule("doorways_tui.tui", ("torch",), "no torch in the app: workers run the engine"),
     Rule(
