@@ -24,7 +24,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from doorways_tui.store import Library  # noqa: E402
-from doorways_tui.worker.loop import Worker, WorkerOptions  # noqa: E402
+from doorways_tui.worker.loop import Worker  # noqa: E402
+from doorways_tui.worker.options import WorkerOptions  # noqa: E402
 
 
 def tiny_config(steps: int, preview_every: int):

@@ -9,7 +9,7 @@ and are checked before each load (``engine.models``). Every URL is HTTPS.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from engine.errors import UnknownModelError
 
@@ -25,7 +25,6 @@ class VQGANEntry:
     approx_mb: int
     config_sha256: str | None = None
     checkpoint_sha256: str | None = None
-    mirrors: tuple[tuple[str, str], ...] = field(default=())  # (config_url, ckpt_url)
 
 
 @dataclass(frozen=True)
@@ -103,11 +102,11 @@ _CLIP_SIZES_MB = {
 
 def clip_entries() -> dict[str, CLIPEntry]:
     """OpenAI's CLIP releases as listed by the installed ``clip`` package."""
-    from clip.clip import _MODELS  # the package's own list; the sha256 is the URL's folder
+    from engine.compat_clip import clip_releases  # the sha256 is the URL's folder
 
     return {
         name: CLIPEntry(name, url, url.split("/")[-2], _CLIP_SIZES_MB.get(name, 0))
-        for name, url in _MODELS.items()
+        for name, url in clip_releases().items()
     }
 
 

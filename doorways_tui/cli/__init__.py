@@ -62,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from engine.errors import DoorwaysError
+    """Run one command line; the one error boundary of every subcommand.
+
+    What the user can act on (``USER_ERRORS``: a refusal, a missing library, a database
+    that fails, a file that cannot be read or written) is one line and exit 2, whichever
+    subcommand raised it; anything else is a bug and keeps its traceback."""
+    from doorways_tui.cli.common import USER_ERRORS, error_line
 
     parser = build_parser()
     try:
@@ -78,10 +83,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
     try:
         return int(handler(args) or 0)
-    except DoorwaysError as exc:
-        # Messages quote prompts, names and paths from the library and files.
-        print(f"doorways: error: {printable(str(exc), newlines=True)}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("doorways: interrupted", file=sys.stderr)
         return 130
@@ -90,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # stdout at /dev/null so the interpreter's final flush cannot fail again.
         _silence_stdout()
         return 141  # 128 + SIGPIPE, as a shell reports it
+    except USER_ERRORS as exc:
+        print(error_line(exc), file=sys.stderr)
+        return 2
 
 
 def _silence_stdout() -> None:
@@ -107,7 +111,3 @@ def _default_handler():
     except ModuleNotFoundError:
         return None
     return module.run_app
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from doorways_tui.cli.queue import open_library, user_errors
+from doorways_tui.cli.common import open_library
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,7 +12,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run_app)
 
 
-@user_errors
 def run_app(args: argparse.Namespace) -> int:
     from doorways_tui.core.settings import load_settings
     from doorways_tui.tui.imaging import init_terminal_graphics

@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from doorways_tui.cli.args import whole
-from doorways_tui.cli.queue import open_library, user_errors
+from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
 
 
@@ -40,7 +40,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-@user_errors
 def run(args: argparse.Namespace) -> int:
     from doorways_tui.export.folder import ExportError, all_images, export_folder, export_images
     from doorways_tui.store import ImageFilter, StoreError

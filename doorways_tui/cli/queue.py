@@ -7,15 +7,12 @@ the same queue. Only ``queue add`` touches the engine's config (to validate opti
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import re
-import sqlite3
-import time
-from collections.abc import Callable
 from typing import Any
 
 from doorways_tui.cli.args import whole
+from doorways_tui.cli.common import confirm_large, open_library
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.jobs import LARGE_QUEUE
@@ -23,44 +20,6 @@ from engine.config import SQLITE_INT_MAX
 
 DEFAULT_THEME = "unsorted"
 PRIORITY = whole(-SQLITE_INT_MAX, SQLITE_INT_MAX)  # any that SQLite holds
-
-
-def open_library(
-    args: argparse.Namespace, *, create: bool = False, readonly: bool = False
-) -> Library:
-    """The library named by ``--library``, else $DOORWAYS_LIBRARY / config / default.
-
-    Only commands that add work (``queue add``, ``worker``) create a missing library; the
-    others refuse it, so a typo'd path is an error, not a new empty library. Commands that
-    only look pass ``readonly``: they never create, migrate or write (a backup on read-only
-    media can be listed)."""
-    from doorways_tui.core.settings import load_settings
-
-    root = load_settings(library=getattr(args, "library", None)).library
-    try:
-        return Library.open(root, create=create, readonly=readonly)
-    except StoreError as exc:
-        if str(exc).startswith("no library at"):
-            raise StoreError(f"{exc}; `doorways queue add` or the app creates one") from None
-        raise
-
-
-def user_errors(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-    """Turn store errors ("no job 7") and a database that fails under a command into the
-    CLI's plain error line."""
-
-    @functools.wraps(fn)
-    def wrapper(args: argparse.Namespace) -> int:
-        from engine.errors import DoorwaysError
-
-        try:
-            return fn(args)
-        except StoreError as exc:
-            raise DoorwaysError(str(exc)) from None
-        except sqlite3.DatabaseError as exc:
-            raise DoorwaysError(f"the library database failed: {exc}") from None
-
-    return wrapper
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -80,17 +39,6 @@ def parse_seeds(text: str) -> list[int]:
             raise StoreError(f"seeds {text!r}: {hi - lo + 1} seeds is more than 10000 at once")
         seeds += [s for s in range(lo, hi + 1) if s not in seeds]
     return seeds
-
-
-def confirm_large(n: int, *, yes: bool) -> None:
-    """Refuse to queue more than ``LARGE_QUEUE`` jobs at once unless told ``--yes``."""
-    from engine.errors import DoorwaysError
-
-    if n > LARGE_QUEUE and not yes:
-        raise DoorwaysError(
-            f"this would queue {n} jobs (more than {LARGE_QUEUE} at once); nothing queued:"
-            " add --yes to queue them"
-        )
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -132,7 +80,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     retry.set_defaults(handler=run_retry)
 
 
-@user_errors
 def run_add(args: argparse.Namespace) -> int:
     from doorways_tui.cli.options import config_from_args
 
@@ -163,7 +110,6 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
-@user_errors
 def run_list(args: argparse.Namespace) -> int:
     with open_library(args, readonly=True) as lib:
         if args.status or args.all:
@@ -266,7 +212,6 @@ def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, don
     return 0
 
 
-@user_errors
 def run_cancel(args: argparse.Namespace) -> int:
     """The ids given, one line each; with --all-queued every queued job in one transaction
     (one line: a million queued jobs is one statement, not a million commits)."""
@@ -281,16 +226,8 @@ def run_cancel(args: argparse.Namespace) -> int:
     return 0
 
 
-@user_errors
 def run_retry(args: argparse.Namespace) -> int:
     also = "failed" if args.failed else None
     return _each_job(
         args, also=also, flag="--failed", act=lambda lib, i: lib.retry_job(i), done="queued again"
     )
-
-
-def age(ts: float | None, now: float | None = None) -> str:
-    """``12s ago``-style text for a timestamp."""
-    if ts is None:
-        return "-"
-    return duration(max(0.0, (now or time.time()) - ts)) + " ago"

@@ -7,8 +7,8 @@ import json
 import time
 
 from doorways_tui.cli.args import seconds
-from doorways_tui.cli.queue import age, open_library, user_errors
-from doorways_tui.core.text import plain
+from doorways_tui.cli.common import age, open_library
+from doorways_tui.core.text import duration, plain
 from doorways_tui.store import Library
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
@@ -105,7 +105,6 @@ def _progress(job) -> str | None:
     return f"{job.step}/{job.total}"
 
 
-@user_errors
 def run(args: argparse.Namespace) -> int:
     """Only looks (a read-only open: a backup on read-only media can be shown) unless
     ``--prune`` asks it to forget workers."""
@@ -120,8 +119,6 @@ def run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
-
-    from doorways_tui.core.text import duration
 
     console = Console()
     console.print(Text("library ", style="bold") + plain(data["library"]))

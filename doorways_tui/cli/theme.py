@@ -133,7 +133,7 @@ def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from doorways_tui.cli.queue import confirm_large
+    from doorways_tui.cli.common import confirm_large, open_library
     from doorways_tui.themes import job_count, load_theme, long_prompts, summary
     from doorways_tui.themes.library import queue_theme
     from engine.errors import DoorwaysError
@@ -151,7 +151,7 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if not models.ready:
         _print(f"warning: {models.refusal()}", out)
     _report_long(long_prompts(variants), out)
-    with _open_library(args) as library:
+    with open_library(args, create=True) as library:
         if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
             planned = queue_theme(library, theme, variants, dry_run=True).new_jobs
             confirm_large(planned, yes=False)
@@ -163,19 +163,6 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
         out,
     )
     return 0
-
-
-def _open_library(args: argparse.Namespace):
-    """The library, opened (or created) like every command's: what cannot be opened is
-    one line, never a traceback."""
-    from doorways_tui.cli.queue import open_library
-    from doorways_tui.store import StoreError
-    from engine.errors import DoorwaysError
-
-    try:
-        return open_library(args, create=True)
-    except StoreError as exc:
-        raise DoorwaysError(str(exc)) from None
 
 
 def _print(text: str, out: TextIO) -> None:

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from doorways_tui.cli.args import seconds, whole
-from doorways_tui.cli.queue import open_library, user_errors
+from doorways_tui.cli.common import open_library
 
 DAY = 86_400.0
 # A worker heartbeats at most every 10 s, and any worker requeues a job whose heartbeat is
@@ -61,11 +61,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
-@user_errors
 def run(args: argparse.Namespace) -> int:
     from doorways_tui.core.settings import load_settings
     from doorways_tui.core.text import PrintableFormatter
-    from doorways_tui.worker.loop import WorkerOptions, new_worker_id, run_worker
+    from doorways_tui.worker.loop import run_worker
+    from doorways_tui.worker.options import WorkerOptions, new_worker_id
 
     settings = load_settings(library=args.library, device=args.device)
     worker_id = args.worker_id or new_worker_id()

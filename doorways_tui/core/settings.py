@@ -7,6 +7,7 @@ file > default. Paths follow XDG via platformdirs. Knows nothing of Textual or t
 from __future__ import annotations
 
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -14,11 +15,19 @@ from typing import Any
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 
-from engine.config import GenerationConfig
+from doorways_tui.core.protocols import AUTO, PROTOCOL_SETTINGS, not_a_protocol
+from doorways_tui.core.text import printable
 from engine.errors import ConfigError
 
 APP = "doorways"
-IMAGE_PROTOCOLS = ("auto", "kitty", "sixel", "iterm2", "halfcell", "unicode")
+
+# Settings older versions read but nothing used: a config file that still has them is
+# read, with one warning line each (once per process), so an upgrade never breaks it.
+RETIRED = {
+    "preview_every": "the generation option --preview-every sets it per run",
+    "default_models": "--models and the theme file choose the models",
+}
+_warned: set[tuple[str, str]] = set()
 
 
 def config_path() -> Path:
@@ -33,9 +42,7 @@ class Settings:
     library: Path = field(default_factory=lambda: Path(user_data_dir(APP)) / "library")
     model_dir: Path = field(default_factory=lambda: Path(user_cache_dir(APP)) / "models")
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    image_protocol: str = "auto"  # auto | kitty | sixel | iterm2 | halfcell | unicode
-    preview_every: int = 25
-    default_models: str = "auto"  # auto: real weights if fetched, else the demo models
+    image_protocol: str = AUTO  # one of core.protocols.PROTOCOL_SETTINGS
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
 
     def validate(self) -> None:
@@ -44,15 +51,14 @@ class Settings:
         for f in fields(self):
             _check(f.name, getattr(self, f.name), "settings")
 
-    @property
-    def db_path(self) -> Path:
-        return self.library / "library.db"
-
 
 def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     """Read the config file (if any), then env vars, then non-None ``overrides``."""
     path = path or config_path()
     data = read_config_file(path) if path.is_file() else {}
+    for name in sorted(set(data) & set(RETIRED)):
+        _warn_retired(path, name)
+        del data[name]
     known = {f.name for f in fields(Settings)}
     unknown = sorted(set(data) - known)
     if unknown:
@@ -70,6 +76,13 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         setattr(settings, name, _check(name, value, where[name]))
     settings.validate()
     return settings
+
+
+def _warn_retired(path: Path, name: str) -> None:
+    if (str(path), name) not in _warned:
+        _warned.add((str(path), name))
+        line = f"doorways: warning: {path}: setting {name} is no longer used ({RETIRED[name]})"
+        print(printable(f"{line}; remove it"), file=sys.stderr)
 
 
 def read_config_file(path: Path) -> dict[str, Any]:
@@ -95,20 +108,6 @@ def _check(name: str, value: Any, where: str) -> Any:
         if not isinstance(value, str | os.PathLike) or not str(value).strip():
             raise _bad(where, name, "a path", value)
         return Path(value).expanduser()
-    if isinstance(default, int):
-        if isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise _bad(where, name, "a whole number", value) from None
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise _bad(where, name, "a whole number", value)
-        if name == "preview_every":
-            try:
-                GenerationConfig.check_value(name, value)
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: setting {exc}") from None
-        return value
     if isinstance(default, dict):
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
@@ -117,10 +116,8 @@ def _check(name: str, value: Any, where: str) -> Any:
         return dict(value)
     if not isinstance(value, str):
         raise _bad(where, name, "text", value)
-    if name == "image_protocol" and value not in IMAGE_PROTOCOLS:
-        raise ConfigError(
-            f"{where}: image_protocol {value!r} is not one of {', '.join(IMAGE_PROTOCOLS)}"
-        )
+    if name == "image_protocol" and value not in PROTOCOL_SETTINGS:
+        raise ConfigError(f"{where}: {not_a_protocol(value)}")
     return value
 
 

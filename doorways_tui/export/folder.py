@@ -25,6 +25,7 @@ from typing import Any
 
 from PIL import Image as PILImage
 
+from doorways_tui.core.png import png_metadata
 from doorways_tui.export.files import (
     ExportError,
     check_folder,
@@ -40,7 +41,6 @@ from doorways_tui.export.files import (
 from doorways_tui.export.naming import safe_filename
 from doorways_tui.export.sheet import contact_sheet
 from doorways_tui.store import Image, ImageFilter, Library, StoreError
-from doorways_tui.workstation.browse import png_metadata
 
 SIDECAR = "doorways-export"
 SHEET = "contact-sheet.png"

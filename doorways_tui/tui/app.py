@@ -21,6 +21,7 @@ from doorways_tui.core.text import printable
 from doorways_tui.export.files import ExportError
 from doorways_tui.store import Library, StoreError
 from doorways_tui.tui.commands import DoorwaysCommands
+from doorways_tui.tui.compat.textual import app_keymap
 from doorways_tui.tui.screens.help import HelpScreen, KeyHelp
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH
@@ -79,7 +80,7 @@ class DoorwaysApp(App[None]):
                 severity="warning",
                 timeout=10,
             )
-        for clash in keymap_clashes(self._keymap):
+        for clash in keymap_clashes(app_keymap(self)):
             self.notify(clash, severity="warning", timeout=10)
         self.push_screen(MainScreen(poll_interval=self.poll_interval))
 

@@ -17,6 +17,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Footer, OptionList, Static
 
+from doorways_tui.core.protocols import PROTOCOL_SETTINGS
 from doorways_tui.tui import imaging
 from doorways_tui.tui.imaging import Protocol
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH, ImagePreview
@@ -136,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--protocol",
-        choices=["auto", *(p.value for p in Protocol)],
+        choices=PROTOCOL_SETTINGS,
         help="force a protocol (default: the image_protocol setting, then auto)",
     )
     args = parser.parse_args(argv)

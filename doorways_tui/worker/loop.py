@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -29,41 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from doorways_tui.store import Library
-from doorways_tui.store.claims import DEFAULT_MAX_ATTEMPTS, DEFAULT_STALE_AFTER
 from doorways_tui.store.files import log_relpath
 from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
+from doorways_tui.worker.options import WorkerOptions, new_worker_id
 
 log = logging.getLogger("doorways.worker")
-
-
-def new_worker_id() -> str:
-    """Short and unique enough to name a log file: host plus random hex."""
-    host = socket.gethostname().split(".")[0][:16] or "host"
-    return f"{host}-{secrets.token_hex(3)}"
-
-
-@dataclass
-class WorkerOptions:
-    """How a worker runs. The ``exit``/``max_jobs`` options make tests deterministic."""
-
-    device: str = "auto"
-    model_dir: Path | None = None
-    worker_id: str = field(default_factory=new_worker_id)
-    max_jobs: int | None = None  # stop after this many jobs (done or failed)
-    exit_when_idle: bool = False  # stop as soon as nothing is queued
-    poll_s: float = 1.0  # how often an idle worker looks for work
-    stale_after: float = DEFAULT_STALE_AFTER  # a job heartbeat older than this is requeued
-    heartbeat_s: float | None = None  # default: stale_after / 6, at most 10 s
-    progress_s: float = 0.5  # progress writes at most this often (plus every preview)
-    checkpoint_s: float = 30.0  # a latent checkpoint at least this often (plus every preview)
-    max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    batch: int = 1  # jobs stepped together when they share size and models
-
-    @property
-    def heartbeat_interval(self) -> float:
-        if self.heartbeat_s is not None:
-            return self.heartbeat_s
-        return max(0.05, min(10.0, self.stale_after / 6))
 
 
 def _same_device(a: str, b: str) -> bool:
@@ -275,10 +244,6 @@ def run_worker(
     return n
 
 
-# The console script's entry point, for a child started with sys.executable.
-_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
-
-
 @dataclass(frozen=True)
 class Detached:
     """A worker started in the background: its process id, worker id and log file."""
@@ -303,7 +268,8 @@ def start_detached(
     worker_id = worker_id or new_worker_id()
     log_path = library / log_relpath(worker_id)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker"]
+    # `python -m doorways_tui`: the console script's entry point, with this interpreter.
+    cmd = [sys.executable, "-m", "doorways_tui", "--library", str(library), "worker"]
     cmd += ["--worker-id", worker_id, "--device", device, *args]
     with open(log_path, "ab") as log_file:
         proc = subprocess.Popen(

@@ -15,7 +15,7 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from doorways_tui.store import Job, Library
 from doorways_tui.store.files import (
@@ -25,6 +25,7 @@ from doorways_tui.store.files import (
     remove_quietly,
     staged_path,
 )
+from doorways_tui.worker.options import WorkerOptions
 from engine import (
     Cancelled,
     GenerationConfig,
@@ -39,9 +40,6 @@ from engine import (
 )
 from engine.errors import DoorwaysError, OutOfMemoryError
 from engine.fetch import sha256_file
-
-if TYPE_CHECKING:
-    from doorways_tui.worker.loop import WorkerOptions
 
 log = logging.getLogger("doorways.worker")
 

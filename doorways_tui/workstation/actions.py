@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +15,6 @@ from doorways_tui.store import Image, Job, Library, Variant
 
 REROLL_MANY = 4  # seeds queued by R
 INIT_DIR = "inits"
-
-# The same entry point as the console script, for a child started with sys.executable.
-_CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
-
 
 @dataclass(frozen=True)
 class Queued:
@@ -102,10 +96,8 @@ def start_detached_worker(
 ) -> WorkerLaunch:
     """Start a worker in its own session (it keeps running when the app or the SSH
     connection closes) and wait until it has registered in the library."""
-    try:
-        from doorways_tui.worker.loop import start_detached
-    except ImportError:  # an older worker module: go through the CLI
-        return _start_via_cli(library, device, timeout)
+    from doorways_tui.worker.loop import start_detached
+
     started = start_detached(library, device=device)
     deadline = time.monotonic() + timeout
     with Library.open(library) as lib:
@@ -129,24 +121,3 @@ def _tail(path: Path, lines: int = 3) -> str:
     except OSError:
         return "(no log)"
     return " | ".join(text[-lines:]) or "(empty log)"
-
-
-def _start_via_cli(library: Path, device: str, timeout: float) -> WorkerLaunch:
-    """``doorways --library LIB worker --detach``, which waits for the registration."""
-    cmd = [sys.executable, "-c", _CLI, "--library", str(library), "worker", "--detach"]
-    cmd += ["--device", device]
-    try:
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-    except subprocess.TimeoutExpired:
-        return WorkerLaunch(False, f"the worker did not report in {timeout:.0f} s")
-    text = (done.stdout + done.stderr).strip()
-    if done.returncode != 0:
-        return WorkerLaunch(False, text.splitlines()[-1] if text else f"exit {done.returncode}")
-    return WorkerLaunch(True, text.splitlines()[0] if text else "worker started")

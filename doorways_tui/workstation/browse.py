@@ -5,13 +5,11 @@ benchmark); no Textual, no torch.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-from PIL import Image as PILImage
-
+from doorways_tui.core.png import png_metadata
 from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
 from doorways_tui.store.files import library_path_or_none
 
@@ -90,20 +88,6 @@ class Position:
     index: int  # 1-based position of the image in the filtered list (0: not in it)
     total: int
     untriaged: int
-
-
-def png_metadata(path: Path) -> dict[str, Any]:
-    """The 'doorways' JSON text chunk of a PNG ({} if absent or unreadable)."""
-    try:
-        with PILImage.open(path) as im:
-            text = getattr(im, "text", {}).get("doorways")
-    except (OSError, SyntaxError, ValueError):
-        return {}
-    try:
-        data = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def lineage(lib: Library, variant: Variant, limit: int = 8) -> tuple[str, ...]:

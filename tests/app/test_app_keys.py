@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -26,7 +24,6 @@ from doorways_tui.workstation.prompt_edits import (
     modifier,
 )
 from tests.app_fixtures import FakeLauncher, main_screen, make_app, poll, populate, settle
-from tests.fixtures_store import ROOT
 
 
 @pytest.fixture
@@ -204,16 +201,3 @@ def test_modifiers_apply_to_each_positive_prompt():
     assert len({m.key for m in MODIFIERS}) == len(MODIFIERS)
     assert describe_edit([modifier("wild")], free=False) == ("modifier", "+wild")
     assert describe_edit([], free=True) == ("free", "edited")
-
-
-def test_the_core_modules_do_not_import_textual():
-    code = (
-        "import sys; import doorways_tui.workstation.browse, doorways_tui.workstation.session, doorways_tui.workstation.poll,"
-        " doorways_tui.export.folder, doorways_tui.workstation.demo, doorways_tui.workstation.actions,"
-        " doorways_tui.workstation.prompt_edits, doorways_tui.cli.export;"
-        " bad = [m for m in ('textual', 'torch') if m in sys.modules]; print(bad)"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=ROOT, timeout=60)  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[]"

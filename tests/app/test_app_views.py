@@ -278,7 +278,7 @@ async def test_a_failed_seed_in_the_tree_shows_its_error(library):
 
 
 async def test_at_80_columns_the_image_gets_the_room_and_help_quit_stay_in_the_footer(library):
-    from textual.widgets._footer import FooterKey
+    from doorways_tui.tui.compat.textual import FooterKey
 
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:

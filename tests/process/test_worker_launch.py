@@ -4,24 +4,18 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
 from doorways_tui.store import Library
 from tests.app_library_shared import root  # noqa: F401  (fixtures)
 
 
-@pytest.mark.parametrize("way", ["function", "cli"])
-def test_the_real_launcher_starts_a_detached_worker(root, way):
+def test_the_real_launcher_starts_a_detached_worker(root):
     import signal
     import time
 
     from doorways_tui.workstation import actions
 
     Library.open(root).close()
-    if way == "function":
-        launch = actions.start_detached_worker(root, "cpu", timeout=90)
-    else:  # the fallback through `doorways worker --detach`
-        launch = actions._start_via_cli(root, "cpu", 90)
+    launch = actions.start_detached_worker(root, "cpu", timeout=90)
     assert launch.ok, launch.message
     with Library.open(root) as lib:
         workers = lib.workers()

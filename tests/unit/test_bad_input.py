@@ -19,7 +19,8 @@ from PIL import Image
 import doorways_tui.worker.runner as runner_module
 from doorways_tui.cli import main
 from doorways_tui.store import Library, StoreError
-from doorways_tui.worker.loop import WorkerOptions, run_worker
+from doorways_tui.worker.loop import run_worker
+from doorways_tui.worker.options import WorkerOptions
 from engine.config import SQLITE_INT_MAX
 from tests.fixtures_store import TINY, seed_jobs
 
@@ -255,15 +256,15 @@ def test_theme_seeds_option_beyond_the_cap_is_one_line(files, root, capsys, tmp_
 CONFIG_FILES = {
     "not-utf8": (b"device = \xff\xfe\n", "not UTF-8 text"),
     "deep": (b"x = " + b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
-    "preview-text": (b'preview_every = "abc"\n', "setting preview_every must be a whole number"),
-    "preview-neg": (b"preview_every = -5\n", "preview_every must be from 0"),
-    "preview-bool": (b"preview_every = true\n", "setting preview_every must be a whole number"),
+    "protocol-int": (b"image_protocol = 3\n", "setting image_protocol must be text, got 3"),
+    "protocol-bool": (b"image_protocol = true\n", "setting image_protocol must be text"),
+    "model-dir-blank": (b'model_dir = " "\n', "setting model_dir must be a path"),
     "device-int": (b"device = 5\n", "setting device must be text, got 5"),
     "models-list": (b"model_dir = [1]\n", "setting model_dir must be a path"),
     "keymap-int": (b"keymap = 3\n", "setting keymap must be a table"),
     "keymap-values": (b'[keymap]\n"triage.star" = 1\n', "setting keymap must be a table"),
     "protocol": (b'image_protocol = "vt100"\n', "image_protocol 'vt100' is not one of"),
-    "digits": (b"preview_every = " + b"9" * 5000 + b"\n", "Exceeds the limit"),
+    "digits": (b"device = " + b"9" * 5000 + b"\n", "Exceeds the limit"),
 }
 
 
@@ -289,11 +290,11 @@ def test_a_config_file_with_a_bom_and_good_types_is_read(tmp_path, monkeypatch):
     from doorways_tui.core.settings import load_settings
 
     config = tmp_path / "config.toml"
-    config.write_bytes(b'\xef\xbb\xbfpreview_every = 7\n[keymap]\n"triage.star" = "space"\n')
+    config.write_bytes(b'\xef\xbb\xbfimage_protocol = "sixel"\n[keymap]\n"triage.star" = "space"\n')
     settings = load_settings(config)
-    assert settings.preview_every == 7 and settings.keymap == {"triage.star": "space"}
-    monkeypatch.setenv("DOORWAYS_PREVIEW_EVERY", "nan")
-    with pytest.raises(Exception, match="DOORWAYS_PREVIEW_EVERY: setting preview_every must be"):
+    assert settings.image_protocol == "sixel" and settings.keymap == {"triage.star": "space"}
+    monkeypatch.setenv("DOORWAYS_IMAGE_PROTOCOL", "nan")
+    with pytest.raises(Exception, match="DOORWAYS_IMAGE_PROTOCOL: image_protocol 'nan' is not"):
         load_settings(config)
 
 

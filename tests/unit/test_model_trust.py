@@ -183,7 +183,8 @@ def test_a_theme_pack_naming_a_clip_file_loaded_by_a_worker(
     evil_clip, marker, torch_env, model_dir, tmp_path, capsys
 ):
     from doorways_tui.store import Library
-    from doorways_tui.worker.loop import WorkerOptions, run_worker
+    from doorways_tui.worker.loop import run_worker
+    from doorways_tui.worker.options import WorkerOptions
 
     theme = tmp_path / "shared.toml"
     theme.write_text(

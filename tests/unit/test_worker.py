@@ -10,7 +10,8 @@ import pytest
 
 import doorways_tui.worker.runner as runner_module
 from doorways_tui.store import Library, StoreError
-from doorways_tui.worker.loop import WorkerOptions, run_worker
+from doorways_tui.worker.loop import run_worker
+from doorways_tui.worker.options import WorkerOptions
 from engine import read_png_metadata
 from engine.errors import OutOfMemoryError
 from tests.fixtures_store import TINY, seed_jobs

@@ -37,7 +37,7 @@ def encode(
         # Five bits a channel is plenty for a stand-in and keeps the colour memo small.
         lines = halfcell_lines(stand_in.point(lambda v: v & 0xF8))
         if protocol is Protocol.SIXEL:
-            from textual_image._sixel import image_to_sixels
+            from doorways_tui.tui.compat.textual_image import image_to_sixels
 
             payload = image_to_sixels(dither_to_palette(scaled))
         else:

@@ -1,12 +1,14 @@
-"""Which graphics protocol to use: the protocols, a terminal cell's size, and the choice
-from the ``image_protocol`` setting and what the terminal was found to support."""
+"""Which graphics protocol to use: a terminal cell's size, and the choice from the
+``image_protocol`` setting and what the terminal was found to support. The protocols
+themselves are spelled in :mod:`doorways_tui.core.protocols`."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from enum import StrEnum
 from typing import NamedTuple
+
+from doorways_tui.core.protocols import AUTO, PROTOCOL_SETTINGS, Protocol, not_a_protocol
 
 __all__ = [
     "DEFAULT_CELL_SIZE",
@@ -16,21 +18,6 @@ __all__ = [
     "kitty_supports_placeholders",
     "resolve_protocol",
 ]
-
-
-class Protocol(StrEnum):
-    """How pixels reach the terminal."""
-
-    KITTY = "kitty"
-    SIXEL = "sixel"
-    ITERM2 = "iterm2"
-    HALFCELL = "halfcell"
-    UNICODE = "unicode"
-
-    @property
-    def is_pixel(self) -> bool:
-        """True for the protocols that send real pixels (the terminal scales nothing)."""
-        return self in (Protocol.KITTY, Protocol.SIXEL, Protocol.ITERM2)
 
 
 class CellSize(NamedTuple):
@@ -59,16 +46,14 @@ def resolve_protocol(
     forces that protocol.
     """
     env = os.environ if env is None else env
-    value = (setting or "auto").strip().lower()
-    if value == "auto":
+    value = (setting or AUTO).strip().lower()
+    if value == AUTO:
         if detected is Protocol.HALFCELL and _looks_like_iterm2(env):
             return Protocol.ITERM2
         return detected
-    try:
-        return Protocol(value)
-    except ValueError:
-        choices = ", ".join(["auto", *(p.value for p in Protocol)])
-        raise ValueError(f"image_protocol {setting!r} is not one of {choices}") from None
+    if value not in PROTOCOL_SETTINGS:
+        raise ValueError(not_a_protocol(setting))
+    return Protocol(value)
 
 
 def _looks_like_iterm2(env: Mapping[str, str]) -> bool:

@@ -80,14 +80,12 @@ def kitty_placeholder_lines(image_id: int, cols: int, rows: int) -> Lines:
     The image id is the cells' foreground colour: a 256-colour index (ids 16-255), which
     tmux and every colour mode pass unchanged, unlike a 24-bit colour.
     """
-    from textual_image.renderable.tgp import _NUMBER_TO_DIACRITIC, _PLACEHOLDER
+    from doorways_tui.tui.compat.textual_image import kitty_placeholder_marks
 
-    limit = len(_NUMBER_TO_DIACRITIC)
-    if cols > limit or rows > limit:
+    cell, marks = kitty_placeholder_marks()
+    if cols > len(marks) or rows > len(marks):
         raise ImageLoadError("image too large for Kitty placeholders")
     style = Style(color=Color.from_ansi(image_id))
-    cell = chr(_PLACEHOLDER)
-    marks = [chr(n) for n in _NUMBER_TO_DIACRITIC]
     return tuple(
         (Segment("".join(cell + marks[row] + marks[col] for col in range(cols)), style),)
         for row in range(rows)

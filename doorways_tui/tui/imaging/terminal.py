@@ -101,7 +101,8 @@ _XTSMGRAPHICS_MAX = "\x1b[?2;4;0S"  # the largest Sixel image (xterm: 1000x1000)
 def _probe(setting: str | None) -> TerminalGraphics:
     # Importing textual_image.renderable is what runs its detection (once per process).
     from textual_image import renderable as ti_renderable
-    from textual_image._terminal import get_cell_size
+
+    from doorways_tui.tui.compat.textual_image import cell_size as reported_cell_size
 
     detected = {
         "SixelImage": Protocol.SIXEL,
@@ -114,8 +115,7 @@ def _probe(setting: str | None) -> TerminalGraphics:
         if ti_renderable.Image is getattr(ti_renderable, name, None):
             auto = proto
             break
-    cell = get_cell_size()
-    cell_size = CellSize(int(cell.width), int(cell.height))
+    cell_size = CellSize(*reported_cell_size())
     tmux = bool(os.environ.get("TMUX"))
     version = ""
     sixel_max = None

@@ -22,6 +22,7 @@ from textual.widgets import Static
 
 from doorways_tui.core.text import plain
 from doorways_tui.store.files import library_path_or_none
+from doorways_tui.tui.compat.textual import app_keymap
 from doorways_tui.tui.screens.base import WorkerErrors
 from doorways_tui.tui.screens.keys import MAIN_BINDINGS, triage_keys
 from doorways_tui.tui.screens.main_actions import MainActions
@@ -123,7 +124,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
 
     def on_mount(self) -> None:
         # the app's keymap is normalised ("?" -> "question_mark") like the bindings' keys
-        self.query_one(VariantTree).give_way(triage_keys(self.app._keymap))
+        self.query_one(VariantTree).give_way(triage_keys(app_keymap(self.app)))
         self.query_one(Welcome).display = False
         self._show_filter()
         self.ops.submit(self.session.first, key="scope")

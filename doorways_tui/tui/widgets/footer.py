@@ -6,7 +6,8 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.events import Resize
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
+
+from doorways_tui.tui.compat.textual import FooterKey
 
 NARROW = 100  # columns; the main screen hides its side pane below this too
 FIRST = ("help", "quit")

@@ -49,6 +49,7 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from doorways_tui.core.text import printable
 from doorways_tui.tui import imaging
+from doorways_tui.tui.compat.textual import output_driver, visible_widgets
 from doorways_tui.tui.imaging import ImageCache, ImageLoadError, Prepared, Protocol, Request
 
 #: The stylesheet for these widgets; an app lists it in ``CSS_PATH``.
@@ -117,7 +118,7 @@ class ImageCanvas(Widget, can_focus=False):
         itself. Under a headless (test) driver this writes nothing.
         """
         try:
-            driver = self.app._driver
+            driver = output_driver(self.app)
             if driver is not None and not driver.is_headless:
                 driver.write(data)
         except Exception:  # no app, or it is shutting down: nothing left to draw on
@@ -210,7 +211,7 @@ class ImageCanvas(Widget, can_focus=False):
         lists visible widgets front to back; if that ever changes, assume not covered.
         """
         try:
-            widgets = self.screen._compositor.visible_widgets
+            widgets = visible_widgets(self.screen)
         except Exception:
             return False
         ancestors = set(self.ancestors_with_self)

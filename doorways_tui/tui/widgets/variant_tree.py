@@ -20,6 +20,7 @@ from textual.widgets.tree import TreeNode
 
 from doorways_tui.core.text import printable
 from doorways_tui.store import VariantNode
+from doorways_tui.tui.compat.textual import drop_bindings
 from doorways_tui.workstation.browse import Scope, SeedRow
 from doorways_tui.workstation.poll import TreeData
 
@@ -151,8 +152,7 @@ class VariantTree(Tree[NodeData]):
     def give_way(self, keys: Iterable[str]) -> None:
         """Let the screen's triage and navigation keys through the tree: with
         ``"triage.star" = "space"`` Space stars instead of opening a node."""
-        for key in keys:
-            self._bindings.key_to_bindings.pop(key, None)
+        drop_bindings(self, keys)
 
     # -- updates from the screen ----------------------------------------------------------
 

@@ -1,0 +1,47 @@
+"""Textual's private names (pinned ``textual>=8.2,<9``), each where Textual has no public
+way to do what the app needs. Contract tests: ``tests/unit/test_compat.py``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from textual.widgets._footer import FooterKey
+
+if TYPE_CHECKING:
+    from textual.app import App
+    from textual.driver import Driver
+    from textual.geometry import Region
+    from textual.screen import Screen
+    from textual.widget import Widget
+
+__all__ = ["FooterKey", "app_keymap", "drop_bindings", "output_driver", "visible_widgets"]
+
+# 1. ``FooterKey`` (textual.widgets._footer): the footer's key widget, which the compact
+#    footer reorders. Re-exported as is.
+
+
+def app_keymap(app: App) -> Mapping[str, str]:
+    """2. ``App._keymap``: the keymap ``set_keymap`` stored, keys normalised like the
+    bindings' (``"?"`` -> ``"question_mark"``); Textual offers no getter."""
+    return app._keymap
+
+
+def output_driver(app: App) -> Driver | None:
+    """3. ``App._driver``: the driver whose ``write`` puts bytes on the terminal in order
+    with Textual's frames (how the preview places Kitty and Sixel images). None before the
+    app runs."""
+    return app._driver
+
+
+def visible_widgets(screen: Screen) -> Mapping[Widget, tuple[Region, Region]]:
+    """4. ``Screen._compositor.visible_widgets``: the widgets on screen, front to back,
+    with their regions and clip regions (is anything drawn over an image?)."""
+    return screen._compositor.visible_widgets
+
+
+def drop_bindings(widget: Widget, keys: Iterable[str]) -> None:
+    """5. ``Widget._bindings.key_to_bindings``: remove ``keys`` from one widget instance's
+    own bindings, so they reach the screen (Textual can only add bindings at run time)."""
+    for key in keys:
+        widget._bindings.key_to_bindings.pop(key, None)

@@ -1,0 +1,101 @@
+"""Contract tests: each private name of another library that Doorways uses (gathered in
+``tui/compat/textual.py``, ``tui/compat/textual_image.py`` and ``engine/compat_clip.py``)
+still exists and behaves as Doorways uses it. A release that moves one fails here, by
+name, instead of somewhere in the app. Two Textual names need a running app: see
+``tests/app/test_compat_app.py``."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import pytest
+
+# -- Textual ------------------------------------------------------------------------------
+
+
+def test_footer_key_is_the_footers_key_widget_with_its_action():
+    from textual.widget import Widget
+
+    from doorways_tui.tui.compat.textual import FooterKey
+
+    key = FooterKey("question_mark", "?", "Help", "app.help")
+    assert isinstance(key, Widget) and key.action == "app.help"
+
+
+def test_app_keymap_is_what_set_keymap_stored_normalised():
+    from textual.app import App
+
+    from doorways_tui.tui.compat.textual import app_keymap
+
+    app = App()
+    app.set_keymap({"triage.star": "space", "app.help": "?"})
+    assert dict(app_keymap(app)) == {"triage.star": "space", "app.help": "question_mark"}
+
+
+def test_drop_bindings_frees_keys_of_one_widget_only():
+    from textual.widgets import Tree
+
+    from doorways_tui.tui.compat.textual import drop_bindings
+
+    tree, other = Tree("a"), Tree("b")
+    assert "space" in tree._bindings.key_to_bindings
+    drop_bindings(tree, ["space", "not-bound"])
+    assert "space" not in tree._bindings.key_to_bindings
+    assert "space" in other._bindings.key_to_bindings
+    assert "space" in Tree("c")._bindings.key_to_bindings
+
+
+def test_output_driver_is_none_before_the_app_runs():
+    from textual.app import App
+
+    from doorways_tui.tui.compat.textual import output_driver
+
+    assert output_driver(App()) is None
+
+
+# -- textual-image ------------------------------------------------------------------------
+
+
+def test_cell_size_is_two_positive_whole_numbers():
+    from doorways_tui.tui.compat.textual_image import cell_size
+
+    width, height = cell_size()
+    assert type(width) is int and type(height) is int and width > 0 and height > 0
+
+
+def test_image_to_sixels_encodes_a_palette_image_as_one_sixel_sequence():
+    from PIL import Image
+
+    from doorways_tui.tui.compat.textual_image import image_to_sixels
+    from doorways_tui.tui.imaging.encode import dither_to_palette
+
+    image = dither_to_palette(Image.linear_gradient("L").convert("RGB").resize((12, 12)))
+    sixels = image_to_sixels(image)
+    assert sixels.startswith("\x1bP") and sixels.endswith("\x1b\\")
+    assert sixels.count("\x1bP") == 1 and "#" in sixels  # colour registers are defined
+
+
+def test_kitty_placeholder_marks_are_the_placeholder_and_combining_diacritics():
+    from doorways_tui.tui.compat.textual_image import kitty_placeholder_marks
+
+    cell, marks = kitty_placeholder_marks()
+    assert cell == "\U0010eeee"  # kitty's placeholder character
+    assert len(marks) >= 256 and len(set(marks)) == len(marks)
+    assert all(unicodedata.combining(m) for m in marks)
+    assert marks[:3] == ("\u0305", "\u030d", "\u030e")  # rows/columns 0, 1, 2
+
+
+# -- clip ---------------------------------------------------------------------------------
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_clip_releases_are_the_packages_models_with_their_sha256_urls():
+    import clip
+
+    from engine.compat_clip import clip_releases
+
+    releases = clip_releases()
+    assert list(releases) == clip.available_models()
+    for url in releases.values():
+        assert re.fullmatch(r"https://\S+/([0-9a-f]{64})/[^/]+\.pt", url), url
