@@ -12,17 +12,11 @@ from typing import Any, Literal
 
 from PIL import Image as PILImage
 
+from doorways_tui.core.triage import VIEW_LABELS
 from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
 from doorways_tui.store.files import library_path_or_none
 
 ScopeKind = Literal["all", "theme", "variant"]
-VIEW_LABELS = {
-    "all": "all",
-    "starred": "starred",
-    "untagged": "untagged",
-    "rejected": "rejected",
-    "doors": "doors",
-}
 _FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
 
 
