@@ -287,13 +287,22 @@ VIEWS: tuple[ViewKind, ...] = (
 DOORS_VIEW = "doors"
 """The view of the images with one door count (its digit is the filter menu's key)."""
 DOORS_VIEW_WHAT = "images with that many doors"
-VIEW_LABELS: dict[str, str] = {name: name for name in (*(v.name for v in VIEWS), DOORS_VIEW)}
+VIEW_NAMES = frozenset(v.name for v in VIEWS)
 
 
 def doors_view_label(n: int | None) -> str:
     return f"{n} doors"
 
 
+def view_label(view: str, door_count: int | None = None) -> str:
+    """The filter bar's name of a view: "starred", "3 doors"."""
+    if view == DOORS_VIEW:
+        return doors_view_label(door_count)
+    if view not in VIEW_NAMES:
+        raise ValueError(f"no view is called {view!r}")
+    return view
+
+
 def views_summary() -> str:
-    """ "all / starred / untagged / rejected / by door count" (the filter key's tooltip)."""
+    """The filter key's tooltip: "all / starred / untagged / rejected / by door count"."""
     return " / ".join([*(v.name for v in VIEWS), "by door count"])

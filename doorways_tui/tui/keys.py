@@ -172,8 +172,8 @@ def key_of(binding_id: str) -> str:
 
 
 def key_hints(*ids: str) -> str:
-    """ "[b]s[/b] (star), [b]u[/b] (undo)": the default keys of the main screen's bindings
-    ``ids`` with their words, as markup for the welcome text."""
+    """The default keys of the main screen's bindings ``ids`` with their words, as markup
+    for the welcome text: "[b]s[/b] (star), [b]u[/b] (undo)"."""
     return ", ".join(f"[b]{key_of(i)}[/b] ({_BY_ID[i].description})" for i in ids)
 
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from PIL import Image as PILImage
 
-from doorways_tui.core.triage import VIEW_LABELS
+from doorways_tui.core.triage import view_label
 from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
 from doorways_tui.store.files import library_path_or_none
 
@@ -41,7 +41,7 @@ class View:
     text: str = ""
 
     def label(self) -> str:
-        name = f"{self.door_count} doors" if self.view == "doors" else VIEW_LABELS[self.view]
+        name = view_label(self.view, self.door_count)
         return f"{name}, “{self.text}”" if self.text else name
 
     def image_filter(self, scope: Scope) -> ImageFilter:

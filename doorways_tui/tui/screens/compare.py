@@ -6,47 +6,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
 from doorways_tui.core.triage import DOORS, REJECT, STAR, Flag, triage_kind
 from doorways_tui.store import Image
-from doorways_tui.store.files import library_path_or_none
 from doorways_tui.tui.keys import UNDO_BINDING, mark_binding
 from doorways_tui.tui.screens.base import ReportingScreen
 from doorways_tui.tui.serial import SerialOps
 from doorways_tui.tui.triage import Triage
-from doorways_tui.tui.widgets.details import tags_text
-from doorways_tui.tui.widgets.preview import ImagePreview
+from doorways_tui.tui.widgets.compare_pane import ComparePane
 
 PANE_MARKS = (DOORS, STAR, REJECT)
 """The marks the panes take (a flag's tooltip names the pane, not the image in view)."""
-
-
-class ComparePane(Vertical, can_focus=True):
-    """One image with its seed and tags; the focused pane is the one the keys change."""
-
-    def __init__(self, image: Image, seed: int, protocol: str | None) -> None:
-        super().__init__(classes="compare-pane")
-        self.image = image
-        self.seed = seed
-        self._protocol = protocol
-
-    def compose(self) -> ComposeResult:
-        yield ImagePreview(protocol=self._protocol)
-        yield Static("", classes="compare-caption")
-
-    def set_image(self, image: Image, root: Path) -> None:
-        self.image = image
-        shown = library_path_or_none(root, image.path)
-        self.query_one(ImagePreview).show(shown, version=image.sha256)
-        text = Text(f"#{image.id} · seed {self.seed} ", style="bold") + tags_text(image)
-        self.query_one(".compare-caption", Static).update(text)
 
 
 class CompareScreen(ReportingScreen):
