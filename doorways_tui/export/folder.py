@@ -26,6 +26,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from doorways_tui.core.png import png_metadata
+from doorways_tui.core.triage import export_tags
 from doorways_tui.export.files import (
     ExportError,
     check_folder,
@@ -92,19 +93,6 @@ def all_images(lib: Library, flt: ImageFilter, page: int = 1000) -> Iterator[Ima
         after = batch[-1].id
 
 
-def tags(image: Image) -> list[str]:
-    out = []
-    if image.door_count is not None:
-        out.append(f"doors:{image.door_count}")
-    if image.starred:
-        out.append("starred")
-    if image.rejected:
-        out.append("rejected")
-    if image.rating is not None:
-        out.append(f"rating:{image.rating}")
-    return out
-
-
 def image_problem(data: bytes, sha256: str | None) -> str | None:
     """Why ``data`` is not a sound copy of the library's image, or None: bytes that differ
     from the sha256 the worker stored, or a file that does not decode."""
@@ -166,7 +154,7 @@ def record_for(lib: Library, image: Image, cache: dict[int, Any]) -> dict[str, A
         "rejected": image.rejected,
         "rating": image.rating,
         "note": image.note,
-        "tags": tags(image),
+        "tags": export_tags(image),
         "width": image.width,
         "height": image.height,
         "steps": image.step,

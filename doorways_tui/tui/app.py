@@ -25,6 +25,7 @@ from doorways_tui.tui.compat.textual import app_keymap
 from doorways_tui.tui.screens.help import HelpScreen, KeyHelp
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH
+from doorways_tui.tui.workbench import Workbench
 from doorways_tui.workstation.actions import WorkerLaunch, start_detached_worker
 from engine.errors import DoorwaysError
 
@@ -82,7 +83,18 @@ class DoorwaysApp(App[None]):
             )
         for clash in keymap_clashes(app_keymap(self)):
             self.notify(clash, severity="warning", timeout=10)
-        self.push_screen(MainScreen(poll_interval=self.poll_interval))
+        self.push_screen(MainScreen(self.workbench(), poll_interval=self.poll_interval))
+
+    def workbench(self) -> Workbench:
+        """What the screens need of the app, handed to them (no screen imports the app)."""
+        return Workbench(
+            library=self.library,
+            reader=self.reader,
+            preview_protocol=self.preview_protocol,
+            device=self.settings.device,
+            offer_worker=self.offer_worker,
+            launch_worker=self.launch_worker,
+        )
 
     def on_unmount(self) -> None:
         self.library.close()
@@ -154,7 +166,7 @@ def help_entries(app: App) -> list[KeyHelp]:
 def keymap_clashes(keymap: dict[str, str]) -> list[str]:
     """A line for each key a ``[keymap]`` entry takes from another binding of the main
     screen, its tree included (the triage and navigation keys win over the tree's)."""
-    from doorways_tui.tui.screens.keys import MAIN_BINDINGS, bound_keys
+    from doorways_tui.tui.keys import MAIN_BINDINGS, bound_keys
     from doorways_tui.tui.widgets.variant_tree import VariantTree
 
     tree: dict[str, Binding] = {}  # key -> the tree's binding (a subclass's wins)
@@ -181,6 +193,7 @@ def keymap_clashes(keymap: dict[str, str]) -> list[str]:
 
 
 def known_binding_ids() -> set[str]:
+    from doorways_tui.tui import keys
     from doorways_tui.tui.screens import (
         compare,
         edit_prompt,
@@ -188,7 +201,6 @@ def known_binding_ids() -> set[str]:
         filter_menu,
         help,
         init_image,
-        keys,
         loupe,
         start_worker,
     )

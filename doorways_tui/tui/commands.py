@@ -8,15 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from functools import partial
-from typing import TYPE_CHECKING
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from doorways_tui.tui.screens.keys import MAIN_BINDINGS
+from doorways_tui.core.triage import DOORS_VIEW, VIEWS, doors_view_label
+from doorways_tui.tui.keys import MAIN_BINDINGS, key_text
+from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.workstation.browse import View
-
-if TYPE_CHECKING:
-    from doorways_tui.tui.screens.main import MainScreen
 
 Command = tuple[str, Callable[[], object], str]
 
@@ -30,8 +28,6 @@ _SECTIONS = {
 
 
 def _main_screen(provider: Provider) -> MainScreen | None:
-    from doorways_tui.tui.screens.main import MainScreen
-
     for screen in reversed(provider.app.screen_stack):
         if isinstance(screen, MainScreen):
             return screen
@@ -45,19 +41,19 @@ def commands(provider: Provider) -> Iterator[Command]:
         for binding in MAIN_BINDINGS:
             section = _SECTIONS.get((binding.id or "").split(".")[0], "do")
             name = f"{section}: {binding.tooltip or binding.description}"
-            key = binding.key_display or binding.key.split(",")[0]
+            key = key_text(binding)
             yield name, partial(main.run_action, binding.action), f"key {key} · {binding.id}"
-        for view in ("all", "starred", "untagged", "rejected"):
+        for view in VIEWS:
             yield (
-                f"filter: {view}",
-                partial(main.set_view, View(view)),
-                f"show {view} images (key f, then a letter)",
+                f"filter: {view.name}",
+                partial(main.set_view, View(view.name)),
+                f"show {view.name} images (key f, then {view.key})",
             )
         for n in range(10):
             yield (
-                f"filter: {n} doors",
-                partial(main.set_view, View("doors", n)),
-                f"show images with {n} doors (key f, then {n})",
+                f"filter: {doors_view_label(n)}",
+                partial(main.set_view, View(DOORS_VIEW, n)),
+                f"show images with {doors_view_label(n)} (key f, then {n})",
             )
         yield (
             "filter: clear the search",

@@ -10,17 +10,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from doorways_tui.core.png import png_metadata
+from doorways_tui.core.triage import view_label
 from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
 from doorways_tui.store.files import library_path_or_none
 
 ScopeKind = Literal["all", "theme", "variant"]
-VIEW_LABELS = {
-    "all": "all",
-    "starred": "starred",
-    "untagged": "untagged",
-    "rejected": "rejected",
-    "doors": "doors",
-}
 _FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
 
 
@@ -45,7 +39,7 @@ class View:
     text: str = ""
 
     def label(self) -> str:
-        name = f"{self.door_count} doors" if self.view == "doors" else VIEW_LABELS[self.view]
+        name = view_label(self.view, self.door_count)
         return f"{name}, “{self.text}”" if self.text else name
 
     def image_filter(self, scope: Scope) -> ImageFilter:

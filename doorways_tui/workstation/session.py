@@ -12,13 +12,13 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from doorways_tui.core.triage import MARK_BY_FIELD, RATING, TriageKind, triage_words
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.workstation import actions, browse
 from doorways_tui.workstation.browse import ImageDetail, Scope, View
 
 Severity = Literal["information", "warning", "error"]
-TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
 
 
 @dataclass(frozen=True)
@@ -169,18 +169,17 @@ class Session:
         if image.kind != "final":
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
-            return lib.set_door_count(image.id, value), f"{value} door{'s' if value != 1 else ''}"
-        if kind == "star":
+            new = lib.set_door_count(image.id, value)
+        elif kind == "star":
             new = lib.toggle_star(image.id)
-            return new, "★ starred" if new.starred else "star removed"
-        if kind == "reject":
+        elif kind == "reject":
             new = lib.toggle_reject(image.id)
-            return new, "✗ rejected" if new.rejected else "no longer rejected"
-        rating = value
-        if kind == "rating_step":
-            rating = max(1, min(5, (image.rating or 0) + (value or 0)))
-        new = lib.set_rating(image.id, rating)
-        return new, f"rating {new.rating}" if new.rating else "rating cleared"
+        else:
+            rating = value
+            if kind == "rating_step":
+                rating = max(1, min(RATING.top, (image.rating or 0) + (value or 0)))
+            new = lib.set_rating(image.id, rating)
+        return new, triage_words(kind, new)
 
     def undo(self) -> Update:
         latest = self.lib.db.row(
@@ -245,14 +244,8 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
         where = f"#{result.image_id}"
         parts = []
         for name, was in (data.get("before") or {}).items():
-            if name in ("starred", "rejected"):
-                verb = {"starred": ("star", "unstar"), "rejected": ("reject", "un-reject")}[name]
-                parts.append(f"{verb[1] if was else verb[0]} on {where}")
-            elif name in ("door_count", "rating"):
-                back = "none" if was is None else str(was)
-                parts.append(f"{name.replace('_', ' ')} on {where} (back to {back})")
-            else:
-                parts.append(f"{name} on {where}")
+            mark = MARK_BY_FIELD.get(name)
+            parts.append(mark.undone(was, where) if mark else f"{name} on {where}")
         return ", ".join(parts) or f"a change to {where}"
     what = "reroll" if data.get("variant_id") is None else "edit"
     n = len(result.job_ids)

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.store import Library
-from doorways_tui.tui.screens.compare import ComparePane, CompareScreen
+from doorways_tui.tui.keys import MAIN_BINDINGS
+from doorways_tui.tui.screens.compare import CompareScreen
 from doorways_tui.tui.screens.export_dialog import ExportDialog
 from doorways_tui.tui.screens.init_image import InitImageScreen
-from doorways_tui.tui.screens.keys import MAIN_BINDINGS
 from doorways_tui.tui.screens.loupe import LoupeScreen
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.screens.start_worker import StartWorkerScreen
+from doorways_tui.tui.widgets.compare_pane import ComparePane
 from doorways_tui.workstation.prompt_edits import (
     MODIFIERS,
     apply_modifiers,

@@ -9,10 +9,11 @@ import pytest
 
 from doorways_tui.core.settings import load_settings
 from doorways_tui.store import Library
-from doorways_tui.tui.screens.compare import ComparePane, CompareScreen
+from doorways_tui.tui.screens.compare import CompareScreen
 from doorways_tui.tui.screens.filter_menu import FilterMenu
 from doorways_tui.tui.screens.help import HelpScreen
 from doorways_tui.tui.screens.loupe import LoupeScreen
+from doorways_tui.tui.widgets.compare_pane import ComparePane
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from tests.app_fixtures import main_screen, make_app, poll, populate, settle
 

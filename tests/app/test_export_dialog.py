@@ -47,7 +47,7 @@ async def test_the_app_warns_when_an_export_skips_a_damaged_image(tmp_path):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        main_screen(app)._export(ExportRequest(tmp_path / "out", False), ImageFilter())
+        main_screen(app).tasks.export_to(ExportRequest(tmp_path / "out", False), ImageFilter())
         await settle(pilot)
         note = list(app._notifications)[-1]
         assert "damaged image(s) skipped" in note.message and note.severity == "warning"

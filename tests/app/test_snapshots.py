@@ -7,28 +7,29 @@ and look at the SVGs in ``tests/__snapshots__/`` before committing them.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
+from doorways_tui.tui.screens import main
+from doorways_tui.tui.widgets.welcome import Welcome
 from doorways_tui.workstation.demo import DEMO_CONFIG
 from engine.fetch import sha256_file
 from tests.app_fixtures import make_app, poll, populate, settle, write_png
 
 SIZE = (150, 40)
-# The welcome screen prints the library's path: keep it the same on every run.
-FIXED_ROOT = Path("/tmp/doorways-snapshot-library")
+# The welcome screen prints the library's path: it shows this one, whatever the test's
+# temporary library is called, so the snapshot is the same on every run.
+SHOWN_ROOT = Path("/tmp/doorways-snapshot-library")
 
 
 @pytest.fixture
-def library(monkeypatch) -> Path:
-    shutil.rmtree(FIXED_ROOT, ignore_errors=True)
-    monkeypatch.setenv("DOORWAYS_LIBRARY", str(FIXED_ROOT))
-    yield FIXED_ROOT
-    shutil.rmtree(FIXED_ROOT, ignore_errors=True)
+def library(monkeypatch, tmp_path) -> Path:
+    root = tmp_path / "library"
+    monkeypatch.setenv("DOORWAYS_LIBRARY", str(root))
+    return root
 
 
 @pytest.fixture
@@ -61,7 +62,12 @@ def test_main_screen_tree_open_on_seeds(snap_compare, triaged):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
 
 
-def test_welcome_on_an_empty_library(snap_compare, library):
+def test_welcome_on_an_empty_library(snap_compare, library, monkeypatch):
+    class ShownRoot(Welcome):
+        def __init__(self, root: Path, *, id: str | None = None) -> None:
+            super().__init__(SHOWN_ROOT, id=id)
+
+    monkeypatch.setattr(main, "Welcome", ShownRoot)
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
 
 

@@ -38,20 +38,6 @@ LAYERS: dict[str, int] = {
     "doorways_tui.__main__": 6,
 }
 
-# Import edges inside the one known circle (the MainScreen mixins, the loupe and compare
-# screens and the app import each other): removed by the screen branch; delete this
-# allow-list (and the ignore_imports in pyproject.toml) after merging it.
-KNOWN_CIRCLE: set[tuple[str, str]] = {
-    ("doorways_tui.tui.screens.main", "doorways_tui.tui.app"),
-    ("doorways_tui.tui.commands", "doorways_tui.tui.screens.main"),
-    ("doorways_tui.tui.screens.compare", "doorways_tui.tui.screens.main"),
-    ("doorways_tui.tui.screens.loupe", "doorways_tui.tui.screens.main"),
-    ("doorways_tui.tui.screens.main_actions", "doorways_tui.tui.screens.main"),
-    ("doorways_tui.tui.screens.main_browse", "doorways_tui.tui.screens.main"),
-    ("doorways_tui.tui.screens.triage_actions", "doorways_tui.tui.screens.main"),
-}
-
-
 def module_files() -> dict[str, Path]:
     """Every module of the two packages, by dotted name."""
     found = {}
@@ -219,8 +205,7 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 
 
 def test_no_import_circles():
-    graph = {m: {d for d in deps if (m, d) not in KNOWN_CIRCLE} for m, deps in GRAPH.items()}
-    assert cycles(graph) == []
+    assert cycles(GRAPH) == []
 
 
 def test_the_circle_finder_finds_circles():

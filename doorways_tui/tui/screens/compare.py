@@ -4,63 +4,39 @@ other seeds of its variant). Left/right pick a pane; the triage keys apply to it
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Footer
 
+from doorways_tui.core.triage import DOORS, REJECT, STAR, Flag, triage_kind
 from doorways_tui.store import Image
-from doorways_tui.store.files import library_path_or_none
-from doorways_tui.tui.screens.base import WorkerErrors
-from doorways_tui.tui.screens.keys import DOOR_BINDINGS
-from doorways_tui.tui.screens.serial import SerialOps
-from doorways_tui.tui.widgets.details import tags_text
-from doorways_tui.tui.widgets.preview import ImagePreview
+from doorways_tui.tui.keys import UNDO_BINDING, mark_binding
+from doorways_tui.tui.screens.base import ReportingScreen
+from doorways_tui.tui.serial import SerialOps
+from doorways_tui.tui.triage import Triage
+from doorways_tui.tui.widgets.compare_pane import ComparePane
 
-if TYPE_CHECKING:
-    from doorways_tui.tui.screens.main import MainScreen
-
-
-class ComparePane(Vertical, can_focus=True):
-    """One image with its seed and tags; the focused pane is the one the keys change."""
-
-    def __init__(self, image: Image, seed: int, protocol: str | None) -> None:
-        super().__init__(classes="compare-pane")
-        self.image = image
-        self.seed = seed
-        self._protocol = protocol
-
-    def compose(self) -> ComposeResult:
-        yield ImagePreview(protocol=self._protocol)
-        yield Static("", classes="compare-caption")
-
-    def set_image(self, image: Image, root) -> None:
-        self.image = image
-        shown = library_path_or_none(root, image.path)
-        self.query_one(ImagePreview).show(shown, version=image.sha256)
-        text = Text(f"#{image.id} · seed {self.seed} ", style="bold") + tags_text(image)
-        self.query_one(".compare-caption", Static).update(text)
+PANE_MARKS = (DOORS, STAR, REJECT)
+"""The marks the panes take (a flag's tooltip names the pane, not the image in view)."""
 
 
-class CompareScreen(WorkerErrors, Screen):
+class CompareScreen(ReportingScreen):
     CSS_PATH = "compare.tcss"
     BINDINGS = [
-        *DOOR_BINDINGS,
-        Binding("s", "triage('star')", "star", id="triage.star", tooltip="star this pane's image"),
-        Binding(
-            "x",
-            "triage('reject')",
-            "reject",
-            id="triage.reject",
-            tooltip="reject this pane's image",
+        *(
+            mark_binding(
+                key,
+                tooltip=f"{mark.verb} this pane's image" if isinstance(mark, Flag) else None,
+            )
+            for mark in PANE_MARKS
+            for key in mark.keys
         ),
-        Binding("u,ctrl+z", "undo", "undo", id="triage.undo", tooltip="undo the last change"),
+        UNDO_BINDING,
         Binding(
             "right,l,tab",
             "move(1)",
@@ -90,22 +66,29 @@ class CompareScreen(WorkerErrors, Screen):
     class Refused(Message):
         text: str
 
-    def __init__(self, main: MainScreen, images: list[Image]) -> None:
+    def __init__(self, triage: Triage, images: list[Image], protocol: str | None) -> None:
         super().__init__()
-        self.main = main
+        self.triage = triage
         self.images = images
+        self._protocol = protocol
+        # the panes' own queue: their writes come back here; the image in view is
+        # refreshed through the triage's queue once they have
         self.ops = SerialOps(self, self.Changed, self.Refused)
 
+    @property
+    def root(self) -> Path:
+        return self.triage.session.lib.root
+
     def compose(self) -> ComposeResult:
-        lib = self.main.session.lib
+        lib = self.triage.session.lib
         seeds = {image.id: lib.job(image.job_id).seed for image in self.images}
         with Horizontal(id="compare"):
             for image in self.images:
-                yield ComparePane(image, seeds[image.id], self.main.dapp.preview_protocol)
+                yield ComparePane(image, seeds[image.id], self._protocol)
         yield Footer()
 
     def on_mount(self) -> None:
-        root = self.main.dapp.library.root
+        root = self.root
         for pane in self.query(ComparePane):
             pane.set_image(pane.image, root)
         self.query(ComparePane).first().focus()
@@ -115,16 +98,12 @@ class CompareScreen(WorkerErrors, Screen):
         focused = self.focused
         return focused if isinstance(focused, ComparePane) else self.query(ComparePane).first()
 
-    def action_doors(self, n: int) -> None:
-        image_id = self.pane.image.id
-        self.ops.submit(lambda: [self.main.session.triage_image(image_id, "doors", n)])
-
-    def action_triage(self, kind: str) -> None:
-        image_id = self.pane.image.id
-        self.ops.submit(lambda: [self.main.session.triage_image(image_id, kind)])  # type: ignore[arg-type]
+    def action_mark(self, kind: str, value: int | None = None) -> None:
+        image_id, session, mark = self.pane.image.id, self.triage.session, triage_kind(kind)
+        self.ops.submit(lambda: [session.triage_image(image_id, mark, value)])
 
     def action_undo(self) -> None:
-        lib = self.main.session.lib
+        lib = self.triage.session.lib
 
         def undo() -> list[Image]:
             lib.undo()
@@ -139,12 +118,11 @@ class CompareScreen(WorkerErrors, Screen):
 
     @on(Changed)
     def _changed(self, event: Changed) -> None:
-        root = self.main.dapp.library.root
         by_id = {image.id: image for image in event.images}
         for pane in self.query(ComparePane):
             if pane.image.id in by_id:
-                pane.set_image(by_id[pane.image.id], root)
-        self.main.ops.submit(self.main.session.refresh, key="refresh")
+                pane.set_image(by_id[pane.image.id], self.root)
+        self.triage.refresh()
 
     @on(Refused)
     def _refused(self, event: Refused) -> None:

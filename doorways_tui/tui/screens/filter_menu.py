@@ -10,14 +10,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from doorways_tui.core.text import plain
+from doorways_tui.core.triage import DOORS_VIEW, DOORS_VIEW_WHAT, VIEWS, doors_view_label
 from doorways_tui.workstation.browse import View
-
-CHOICES = (
-    ("a", "all", "every image"),
-    ("u", "untagged", "no door count yet, not rejected"),
-    ("s", "starred", "the picks"),
-    ("x", "rejected", "figures, failures"),
-)
 
 
 class FilterMenu(ModalScreen[View | None]):
@@ -25,22 +19,22 @@ class FilterMenu(ModalScreen[View | None]):
     BINDINGS = [
         *(
             Binding(
-                key,
-                f"pick('{view}')",
-                view,
-                id=f"filter.{view}",
-                tooltip=f"show {view} images: {what}",
+                view.key,
+                f"pick({view.name!r})",
+                view.name,
+                id=f"filter.{view.name}",
+                tooltip=f"show {view.name} images: {view.what}",
             )
-            for key, view, what in CHOICES
+            for view in VIEWS
         ),
         *(
             Binding(
                 str(n),
                 f"doors({n})",
-                f"{n} doors",
+                doors_view_label(n),
                 show=False,
                 id=f"filter.doors-{n}",
-                tooltip=f"show images with {n} doors",
+                tooltip=f"show images with {doors_view_label(n)}",
             )
             for n in range(10)
         ),
@@ -56,13 +50,13 @@ class FilterMenu(ModalScreen[View | None]):
             # the label quotes the search text: plain, never markup
             yield Label(plain(f"Filter · now: {self.current.label()}"), classes="dialog-title")
             text = Text()
-            for key, view, what in CHOICES:
-                text.append(f" {key} ", style="reverse")
-                text.append(f" {view:<10}", style="bold")
-                text.append(f"{what}\n", style="dim")
+            for view in VIEWS:
+                text.append(f" {view.key} ", style="reverse")
+                text.append(f" {view.name:<10}", style="bold")
+                text.append(f"{view.what}\n", style="dim")
             text.append(" 0-9 ", style="reverse")
-            text.append(" doors     ", style="bold")
-            text.append("images with that many doors", style="dim")
+            text.append(f" {DOORS_VIEW:<10}", style="bold")
+            text.append(DOORS_VIEW_WHAT, style="dim")
             yield Static(text)
             yield Static(
                 "[b]Esc[/b] keep the current filter · the search (/) stays", classes="dialog-keys"
@@ -72,7 +66,7 @@ class FilterMenu(ModalScreen[View | None]):
         self.dismiss(View(view))
 
     def action_doors(self, n: int) -> None:
-        self.dismiss(View("doors", n))
+        self.dismiss(View(DOORS_VIEW, n))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -3,25 +3,20 @@ keys still working (cull full screen, like a photo tool's loupe view)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Static
 
 from doorways_tui.core.text import printable
+from doorways_tui.core.triage import triage_kind
 from doorways_tui.store.files import library_path_or_none
-from doorways_tui.tui.screens.base import WorkerErrors
-from doorways_tui.tui.screens.keys import TRIAGE_BINDINGS
-from doorways_tui.tui.screens.triage_actions import TriageActions
+from doorways_tui.tui.keys import TRIAGE_BINDINGS
+from doorways_tui.tui.screens.base import ReportingScreen
+from doorways_tui.tui.triage import Triage
 from doorways_tui.tui.widgets.details import tags_text
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.browse import ImageDetail
-
-if TYPE_CHECKING:
-    from doorways_tui.tui.screens.main import MainScreen
 
 
 def caption(detail: ImageDetail | None, status: str = "") -> Text:
@@ -39,36 +34,48 @@ def caption(detail: ImageDetail | None, status: str = "") -> Text:
     return text
 
 
-class LoupeScreen(WorkerErrors, TriageActions, Screen):
+class LoupeScreen(ReportingScreen):
+    """Shows the triage's image in view and sends the triage keys to it."""
+
     CSS_PATH = "loupe.tcss"
     BINDINGS = [
         *TRIAGE_BINDINGS,
         Binding("escape,z,q", "close", "back", id="loupe.close", tooltip="back to the workstation"),
     ]
 
-    def __init__(self, main: MainScreen) -> None:
+    def __init__(self, triage: Triage, protocol: str | None) -> None:
         super().__init__()
-        self._main = main
-
-    @property
-    def main_screen(self) -> MainScreen:
-        return self._main
+        self.triage = triage
+        self._protocol = protocol
 
     def compose(self) -> ComposeResult:
-        yield ImagePreview(id="loupe-image", protocol=self._main.dapp.preview_protocol)
+        yield ImagePreview(id="loupe-image", protocol=self._protocol)
         yield Static("", id="loupe-caption")
 
     def on_mount(self) -> None:
-        self.watch(self._main, "detail", self._show)
+        self._show(self.triage.detail)
+        self.triage.shown.subscribe(self, self._show, immediate=True)
 
     def _show(self, detail: ImageDetail | None) -> None:
         preview = self.query_one("#loupe-image", ImagePreview)
         if detail is None:
             preview.show(None)
         else:
-            shown = library_path_or_none(self._main.dapp.library.root, detail.image.path)
+            shown = library_path_or_none(self.triage.session.lib.root, detail.image.path)
             preview.show(shown, version=detail.version)
         self.query_one("#loupe-caption", Static).update(caption(detail))
+
+    def action_mark(self, kind: str, value: int | None = None) -> None:
+        self.triage.mark(triage_kind(kind), value)
+
+    def action_undo(self) -> None:
+        self.triage.undo()
+
+    def action_step(self, forward: bool, untriaged: bool) -> None:
+        self.triage.step(forward=forward, untriaged=untriaged)
+
+    def on_unmount(self) -> None:
+        self.triage.shown.unsubscribe(self)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,9 +1,11 @@
-"""The workstation: the tree on the left, the image in the middle, its details and the
-queue on the right. Keys triage the image in view; the dialogs and workers behind the
-other keys live in ``main_actions``.
+"""The workstation: the tree on the left, the image in view in the middle, its details and
+the queue on the right.
 
-Every library call runs off the UI thread: key actions go through ``SerialOps`` (one at a
-time, in order), the poll and the counts through thread workers on a second connection.
+The screen is composed of parts it owns: ``Triage`` (the session and the ordered queue its
+operations run in; the loupe and compare screens are handed the same one) and
+``MainTasks`` (the keys that open dialogs or start slow work). Every library call runs off
+the UI thread: key actions through the triage's queue, one at a time, in order; the poll,
+the counts and the tree's seeds through thread workers on a second connection.
 """
 
 from __future__ import annotations
@@ -16,18 +18,17 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.reactive import var
-from textual.screen import Screen
 from textual.widgets import Static
 
 from doorways_tui.core.text import plain
+from doorways_tui.core.triage import triage_kind
+from doorways_tui.store import ImageFilter
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.tui.compat.textual import app_keymap
-from doorways_tui.tui.screens.base import WorkerErrors
-from doorways_tui.tui.screens.keys import MAIN_BINDINGS, triage_keys
-from doorways_tui.tui.screens.main_actions import MainActions
-from doorways_tui.tui.screens.main_browse import BrowseHandlers
-from doorways_tui.tui.screens.serial import SerialOps
+from doorways_tui.tui.keys import MAIN_BINDINGS, triage_keys
+from doorways_tui.tui.screens.base import ReportingScreen
+from doorways_tui.tui.screens.main_tasks import MainTasks
+from doorways_tui.tui.triage import Triage
 from doorways_tui.tui.widgets import prefetch
 from doorways_tui.tui.widgets.details import Details
 from doorways_tui.tui.widgets.filter_bar import FilterBar
@@ -36,34 +37,25 @@ from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.tui.widgets.queue_panel import QueuePanel
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from doorways_tui.tui.widgets.welcome import Welcome
+from doorways_tui.tui.workbench import Workbench
 from doorways_tui.workstation import browse
-from doorways_tui.workstation.browse import ImageDetail, Position
+from doorways_tui.workstation.browse import ImageDetail, Position, View
 from doorways_tui.workstation.poll import Poller, Snapshot
-from doorways_tui.workstation.session import Session, Update
+from doorways_tui.workstation.session import Session
 
 if TYPE_CHECKING:
     from textual.timer import Timer
 
-    from doorways_tui.tui.app import DoorwaysApp
     from doorways_tui.tui.imaging import ImageCache, Request
 
 RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 
 
-class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
+class MainScreen(ReportingScreen):
     BINDINGS = MAIN_BINDINGS
     AUTO_FOCUS = "#tree"
     # below NARROW columns the side pane (details, queue) gives its room to the image
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
-
-    detail: var[ImageDetail | None] = var(None, init=False)
-    """The image in view (the loupe and compare screens watch it)."""
-
-    @dataclass
-    class Updated(Message):
-        """A session operation finished."""
-
-        update: Update
 
     @dataclass
     class Polled(Message):
@@ -85,14 +77,17 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         position: Position
         generation: int
 
-    def __init__(self, *, poll_interval: float = 0.5) -> None:
+    @dataclass
+    class SeedsLoaded(Message):
+        variant_id: int
+        rows: list[browse.SeedRow]
+
+    def __init__(self, bench: Workbench, *, poll_interval: float = 0.5) -> None:
         super().__init__()
-        app = self.dapp
-        self.session = Session(app.library)
-        self.poller = Poller(app.reader)
-        self.ops = SerialOps(
-            self, self.Updated, lambda text: self.Updated(Update(message=text, severity="warning"))
-        )
+        self.bench = bench
+        self.triage = Triage(self, Session(bench.library))
+        self.tasks = MainTasks(self, self.triage, bench, self.say)
+        self.poller = Poller(bench.reader)
         self.poll_interval = poll_interval
         self.snapshot: Snapshot | None = None
         self._empty_note: str | None = None  # the details' text with nothing in view
@@ -100,26 +95,28 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         self._count_generation = 0
         self._recount_timer: Timer | None = None
         self._counted_for: tuple = (None, None)
-        self.worker_offered = False  # the offer to start a worker is made once
 
     @property
-    def dapp(self) -> DoorwaysApp:
-        return self.app  # type: ignore[return-value]
+    def session(self) -> Session:
+        return self.triage.session
+
+    @property
+    def detail(self) -> ImageDetail | None:
+        """The image in view."""
+        return self.triage.detail
 
     def compose(self) -> ComposeResult:
-        protocol = self.dapp.preview_protocol
+        protocol = self.bench.preview_protocol
         with Horizontal(id="body"):
             yield VariantTree(id="tree")
             with Vertical(id="center"):
                 yield FilterBar(id="filter-bar")
                 yield ImagePreview(id="image", protocol=protocol)
-                yield Welcome(self.dapp.library.root, id="welcome")
+                yield Welcome(self.bench.root, id="welcome")
                 yield Static("", id="status-line")
             with Vertical(id="side"):
                 yield Details(id="details")
-                yield QueuePanel(
-                    self.dapp.library.root, id="queue-panel", preview_protocol=protocol
-                )
+                yield QueuePanel(self.bench.root, id="queue-panel", preview_protocol=protocol)
         yield DoorwaysFooter()
 
     def on_mount(self) -> None:
@@ -127,7 +124,7 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         self.query_one(VariantTree).give_way(triage_keys(app_keymap(self.app)))
         self.query_one(Welcome).display = False
         self._show_filter()
-        self.ops.submit(self.session.first, key="scope")
+        self.triage.submit(self.session.first, key="scope")
         self.poll()
         if self.poll_interval > 0:
             self.set_interval(self.poll_interval, self.poll)
@@ -135,12 +132,63 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
     @property
     def idle(self) -> bool:
         """No key's work is pending, nor a recount (tests wait for this)."""
-        return self.ops.idle and self._recount_timer is None
+        return self.triage.idle and self._recount_timer is None
+
+    # -- the keys -----------------------------------------------------------------------------
+
+    def action_mark(self, kind: str, value: int | None = None) -> None:
+        self.triage.mark(triage_kind(kind), value)
+
+    def action_undo(self) -> None:
+        self.triage.undo()
+
+    def action_step(self, forward: bool, untriaged: bool) -> None:
+        self.triage.step(forward=forward, untriaged=untriaged)
+
+    def action_reroll(self, n: int) -> None:
+        self.triage.submit(lambda: self.session.reroll(n))
+
+    def action_auto_advance(self) -> None:
+        self.triage.submit(self.session.toggle_auto_advance)
+
+    def action_search(self) -> None:
+        self.query_one(FilterBar).open_search(self.session.view.text)
+
+    def action_edit(self) -> None:
+        self.tasks.edit()
+
+    def action_init(self) -> None:
+        self.tasks.init()
+
+    def action_filter(self) -> None:
+        self.tasks.filter()
+
+    def action_loupe(self) -> None:
+        self.tasks.loupe()
+
+    def action_compare(self) -> None:
+        self.tasks.compare()
+
+    def action_export(self) -> None:
+        self.tasks.export()
+
+    def action_new_theme(self) -> None:
+        self.tasks.new_theme()
+
+    def action_demo(self) -> None:
+        self.tasks.demo()
+
+    def action_start_worker(self) -> None:
+        self.tasks.start_worker()
+
+    def set_view(self, view: View) -> None:
+        """Show ``view`` (the palette's filters)."""
+        self.triage.set_view(view)
 
     # -- the session ------------------------------------------------------------------------
 
-    @on(Updated)
-    def _updated(self, event: Updated) -> None:
+    @on(Triage.Updated)
+    def _updated(self, event: Triage.Updated) -> None:
         update = event.update
         if update.detail is not None or update.cleared:
             self._show_detail(update.detail, update.note)
@@ -156,14 +204,14 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
             self.recount()
 
     def _show_detail(self, detail: ImageDetail | None, note: str | None = None) -> None:
-        self.detail = detail
+        self.triage.show(detail)
         self._empty_note = note
         preview = self.query_one("#image", ImagePreview)
         if detail is None:
             preview.show(None)
             self.query_one(Details).show(None, self._empty_text())
             return
-        shown = library_path_or_none(self.dapp.library.root, detail.image.path)
+        shown = library_path_or_none(self.bench.root, detail.image.path)
         preview.show(shown, version=detail.version)
         self.query_one(Details).show(detail)
 
@@ -218,9 +266,9 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         )
 
     @work(thread=True, exclusive=True, group="count", exit_on_error=False)
-    def _count(self, flt, image_id: int | None, generation: int) -> None:
+    def _count(self, flt: ImageFilter, image_id: int | None, generation: int) -> None:
         self.post_message(
-            self.Counted(browse.position(self.dapp.reader, flt, image_id), generation)
+            self.Counted(browse.position(self.bench.reader, flt, image_id), generation)
         )
 
     @on(Counted)
@@ -228,6 +276,41 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         if event.generation == self._count_generation:
             self.position = event.position
             self._show_filter()
+
+    # -- the tree and the search box --------------------------------------------------------
+
+    @on(VariantTree.ScopeHighlighted)
+    def _scope(self, event: VariantTree.ScopeHighlighted) -> None:
+        scope = event.scope
+        self.triage.submit(lambda: self.session.set_scope(scope), key="scope")
+
+    @on(VariantTree.SeedHighlighted)
+    def _seed(self, event: VariantTree.SeedHighlighted) -> None:
+        job_id, scope = event.job_id, event.scope
+        self.triage.submit(lambda: self.session.show_job(job_id, scope), key="scope")
+
+    @on(VariantTree.SeedsWanted)
+    def _seeds_wanted(self, event: VariantTree.SeedsWanted) -> None:
+        self._load_seeds(event.variant_id)
+
+    @work(thread=True, group="seeds", exit_on_error=False)
+    def _load_seeds(self, variant_id: int) -> None:
+        self.post_message(
+            self.SeedsLoaded(variant_id, browse.seed_rows(self.bench.reader, variant_id))
+        )
+
+    @on(SeedsLoaded)
+    def _seeds_loaded(self, event: SeedsLoaded) -> None:
+        self.query_one(VariantTree).set_seeds(event.variant_id, event.rows)
+
+    @on(FilterBar.SearchSubmitted)
+    def _search(self, event: FilterBar.SearchSubmitted) -> None:
+        self.set_view(self.session.view.with_text(event.text))
+        self.query_one(VariantTree).focus()
+
+    @on(FilterBar.SearchClosed)
+    def _search_closed(self) -> None:
+        self.query_one(VariantTree).focus()
 
     # -- the poll -----------------------------------------------------------------------------
 
@@ -255,25 +338,25 @@ class MainScreen(WorkerErrors, BrowseHandlers, MainActions, Screen):
         self._follow_live(snap)
         if self.detail is None:  # the hint depends on whether anything is finished
             self.query_one(Details).show(None, self._empty_text())
-        if not first and self.detail is None and "job_done" in snap.kinds and self.ops.idle:
-            self.ops.submit(self.session.first, key="scope")
-        elif self.detail is not None and self.detail.image.id in snap.touched and self.ops.idle:
-            self.ops.submit(self.session.refresh, key="refresh")
+        if not first and self.detail is None and "job_done" in snap.kinds and self.triage.idle:
+            self.triage.submit(self.session.first, key="scope")
+        elif self.detail is not None and self.detail.image.id in snap.touched and self.triage.idle:
+            self.triage.refresh()
         if snap.kinds & {"job_done", "jobs_queued", "undo"}:
             self.recount()
-        self.offer_worker(snap)
+        self.tasks.offer_worker(snap)
 
     def _follow_live(self, snap: Snapshot) -> None:
         """A running job's preview in view keeps up with the job."""
         detail = self.detail
         if detail is None or detail.image.kind != "preview":
-            if detail is None and snap.previews and self.ops.idle:
+            if detail is None and snap.previews and self.triage.idle:
                 job_id = next(iter(snap.previews))
-                self.ops.submit(lambda: self.session.follow_job(job_id), key="live")
+                self.triage.submit(lambda: self.session.follow_job(job_id), key="live")
             return
         fresh = snap.previews.get(detail.job.id)
         if fresh is None:  # finished (or stopped): show what it left
-            self.ops.submit(lambda: self.session.follow_job(detail.job.id), key="live")
+            self.triage.submit(lambda: self.session.follow_job(detail.job.id), key="live")
         elif fresh.step != detail.image.step or fresh.sha256 != detail.image.sha256:
             self._show_detail(replace(detail, image=fresh))
 

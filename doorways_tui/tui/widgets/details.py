@@ -7,6 +7,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from doorways_tui.core.text import plain
+from doorways_tui.core.triage import DOORS, RATING, REJECT, STAR, UNTRIAGED
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
 from engine.config import shown_settings
@@ -15,23 +16,19 @@ from engine.config import shown_settings
 _IN_HEAD = frozenset({"seed"})
 
 
+SUMMARY_ORDER = (STAR, DOORS, REJECT, RATING)
+"""The details' order of the marks: the pick first."""
+
+
 def tags_text(image: Image) -> Text:
     """★ starred · 3 doors · ✗ rejected · ●●●○○ — or "untriaged"."""
-    parts: list[Text] = []
-    if image.starred:
-        parts.append(Text("★ starred", style="bold magenta"))
-    if image.door_count is not None:
-        parts.append(
-            Text(
-                f"{image.door_count} door{'s' if image.door_count != 1 else ''}", style="bold green"
-            )
-        )
-    if image.rejected:
-        parts.append(Text("✗ rejected", style="bold red"))
-    if image.rating is not None:
-        parts.append(Text("●" * image.rating + "○" * (5 - image.rating), style="yellow"))
+    parts = [
+        Text(badge, style=mark.style)
+        for mark in SUMMARY_ORDER
+        if (badge := mark.badge(mark.value(image))) is not None
+    ]
     if not parts:
-        return Text("untriaged", style="cyan")
+        return Text(UNTRIAGED.word, style=UNTRIAGED.style)
     return Text(" · ").join(parts)
 
 

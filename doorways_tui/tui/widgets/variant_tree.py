@@ -19,6 +19,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from doorways_tui.core.text import printable
+from doorways_tui.core.triage import DOORS, REJECT, STAR, UNTRIAGED
 from doorways_tui.store import VariantNode
 from doorways_tui.tui.compat.textual import drop_bindings
 from doorways_tui.workstation.browse import Scope, SeedRow
@@ -26,6 +27,8 @@ from doorways_tui.workstation.poll import TreeData
 
 NodeKind = Literal["all", "theme", "variant", "seed"]
 PROMPT_CHARS = 26
+SEED_ORDER = (STAR, REJECT, DOORS)
+"""The marks beside a run's seed, in this order (the rating is left to the details)."""
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ def counts_text(done: int, waiting: int, starred: int, untriaged: int, failed: i
         (done, "✓", "green"),
         (waiting, "⋯", "yellow"),
         (failed, "!", "bold red"),
-        (starred, "★", "bold magenta"),
-        (untriaged, "?", "cyan"),
+        (starred, STAR.glyph, STAR.style),
+        (untriaged, UNTRIAGED.glyph, UNTRIAGED.style),
     ):
         if value:
             text.append(f" {value}{mark}", style=style)
@@ -86,15 +89,12 @@ def seed_label(row: SeedRow) -> Text:
     elif row.status == "failed":
         text.append("  failed", style="red")
     elif image is not None:
-        if image.starred:
-            text.append(" ★", style="bold magenta")
-        if image.rejected:
-            text.append(" ✗", style="red")
-        if image.door_count is not None:
-            doors = image.door_count
-            text.append(f" {doors} door{'s' if doors != 1 else ''}", style="green")
+        for mark in SEED_ORDER:
+            brief = mark.brief(mark.value(image))
+            if brief is not None:
+                text.append(f" {brief}", style=mark.tree_style)
         if not image.triaged:
-            text.append(" ?", style="cyan")
+            text.append(f" {UNTRIAGED.glyph}", style=UNTRIAGED.style)
     return text
 
 

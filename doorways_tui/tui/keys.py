@@ -1,4 +1,5 @@
-"""The triage keys, shared by the main, loupe and compare screens.
+"""The main screen's keys; the triage keys among them (derived from the marks of
+``core.triage``) are shared by the loupe and compare screens.
 
 Every binding has an id, so a ``[keymap]`` table in the config can move it (the same id
 moves it on every screen). Keys follow culling tools where they do not clash with the
@@ -11,42 +12,28 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-DOOR_BINDINGS = [
-    Binding(
-        str(n),
-        f"doors({n})",
-        "doors" if n == 0 else f"{n} door{'s' if n != 1 else ''}",
-        show=n == 0,
-        key_display="0-9" if n == 0 else None,
-        id=f"triage.doors-{n}",
-        tooltip=f"this image has {n} door{'s' if n != 1 else ''}",
+from doorways_tui.core.triage import MARKS, MarkKey, views_summary
+
+
+def mark_binding(key: MarkKey, *, tooltip: str | None = None) -> Binding:
+    """The binding of one mark key; its action is ``mark(kind, value)`` on any screen."""
+    return Binding(
+        key.key,
+        f"mark({key.kind!r}, {key.value!r})",
+        key.label,
+        show=key.show,
+        key_display=key.key_display,
+        id=key.id,
+        tooltip=tooltip or key.tooltip,
     )
-    for n in range(10)
-]
+
+
+MARK_BINDINGS = [mark_binding(key) for mark in MARKS for key in mark.keys]
+UNDO_BINDING = Binding("u,ctrl+z", "undo", "undo", id="triage.undo", tooltip="undo the last change")
 
 TRIAGE_BINDINGS = [
-    *DOOR_BINDINGS,
-    Binding("s", "star", "star", id="triage.star", tooltip="star (pick) this image, or unstar it"),
-    Binding(
-        "x", "reject", "reject", id="triage.reject", tooltip="reject (figures, failed), or undo it"
-    ),
-    Binding(
-        "plus",
-        "rating(1)",
-        "rating +",
-        show=False,
-        id="triage.rating-up",
-        tooltip="raise the rating (1-5)",
-    ),
-    Binding(
-        "minus",
-        "rating(-1)",
-        "rating -",
-        show=False,
-        id="triage.rating-down",
-        tooltip="lower the rating (1-5)",
-    ),
-    Binding("u,ctrl+z", "undo", "undo", id="triage.undo", tooltip="undo the last change"),
+    *MARK_BINDINGS,
+    UNDO_BINDING,
     Binding(
         "n",
         "step(True, True)",
@@ -117,7 +104,7 @@ MAIN_BINDINGS = [
         "filter",
         "filter",
         id="view.filter",
-        tooltip="all / starred / untagged / rejected / by door count",
+        tooltip=views_summary(),
     ),
     Binding("slash", "search", "search", id="view.search", tooltip="search prompts and notes"),
     Binding(
@@ -169,6 +156,25 @@ MAIN_BINDINGS = [
         tooltip="start a worker in the background (it outlives the app and SSH)",
     ),
 ]
+
+
+def key_text(binding: Binding) -> str:
+    """The key a binding is known by ("0-9", "s"): its display, else its first key."""
+    return binding.key_display or binding.key.split(",")[0]
+
+
+_BY_ID = {b.id: b for b in MAIN_BINDINGS}
+
+
+def key_of(binding_id: str) -> str:
+    """The default key of a main screen binding, for the texts that name keys."""
+    return key_text(_BY_ID[binding_id])
+
+
+def key_hints(*ids: str) -> str:
+    """The default keys of the main screen's bindings ``ids`` with their words, as markup
+    for the welcome text: "[b]s[/b] (star), [b]u[/b] (undo)"."""
+    return ", ".join(f"[b]{key_of(i)}[/b] ({_BY_ID[i].description})" for i in ids)
 
 
 def bound_keys(binding: Binding, keymap: Mapping[str, str]) -> list[str]:

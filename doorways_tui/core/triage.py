@@ -1,0 +1,308 @@
+"""The triage vocabulary, said once: the marks an artist puts on an image (its column, keys,
+binding ids, words, glyph, style, undo words and export tag) and the views that list images
+by them. The key bindings, the details panel, the tree, the session's messages, undo's
+words, the export's tags, the filter menu and the palette all derive from these tables.
+
+Plain data and words: no Textual, no store (every layer above ``core`` may read it).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Literal, Protocol, get_args
+
+TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
+"""What a triage key asks of the session: set a mark, or step the rating up or down."""
+TRIAGE_KINDS: tuple[TriageKind, ...] = get_args(TriageKind)
+
+
+def triage_kind(name: str) -> TriageKind:
+    """``name`` as a ``TriageKind`` (a key's action names one as plain text)."""
+    for kind in TRIAGE_KINDS:
+        if kind == name:
+            return kind
+    raise ValueError(f"no triage mark is called {name!r}")
+
+
+def plural(n: int | None, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+class Marked(Protocol):
+    """An image's marks, as the store's ``Image`` has them."""
+
+    @property
+    def door_count(self) -> int | None: ...
+    @property
+    def starred(self) -> bool: ...
+    @property
+    def rejected(self) -> bool: ...
+    @property
+    def rating(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class MarkKey:
+    """One key that marks the image in view: the session's ``kind`` with ``value``."""
+
+    key: str  # Textual key names, comma separated
+    kind: TriageKind
+    value: int | None
+    id: str  # the binding id a ``[keymap]`` moves it by (the same on every screen)
+    label: str  # the footer's and the help's word
+    tooltip: str
+    show: bool = True  # in the footer
+    key_display: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Mark(ABC):
+    """One way to judge an image, stored in the images column ``field``."""
+
+    kind: TriageKind
+    field: str
+    keys: tuple[MarkKey, ...]
+    style: str  # its badge in the details panel
+    tree_style: str  # its brief mark beside a seed in the tree
+
+    def value(self, image: Marked) -> bool | int | None:
+        return getattr(image, self.field)
+
+    @abstractmethod
+    def badge(self, value: bool | int | None) -> str | None:
+        """The details panel's word ("★ starred"); None when the mark is not set."""
+
+    def brief(self, value: bool | int | None) -> str | None:
+        """The tree's short form beside a seed ("★"); None: not shown there."""
+        return self.badge(value)
+
+    @abstractmethod
+    def said(self, value: bool | int | None) -> str:
+        """What a key that left ``value`` did, for the status line."""
+
+    def undone(self, was: bool | int | None, where: str) -> str:
+        """What an undo that put ``was`` back did, in the artist's words."""
+        back = "none" if was is None else str(was)
+        return f"{self.field.replace('_', ' ')} on {where} (back to {back})"
+
+    @abstractmethod
+    def tag(self, value: bool | int | None) -> str | None:
+        """The export's tag ("doors:3"); None when the mark is not set."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flag(Mark):
+    """A mark one key toggles (star, reject)."""
+
+    verb: str  # "star"
+    unverb: str  # "unstar": what undoing a star did
+    glyph: str
+    adjective: str  # "starred": the badge's word and the export's tag
+    cleared: str  # "star removed": what the key said when it took the mark off
+
+    def badge(self, value: bool | int | None) -> str | None:
+        return f"{self.glyph} {self.adjective}" if value else None
+
+    def brief(self, value: bool | int | None) -> str | None:
+        return self.glyph if value else None
+
+    def said(self, value: bool | int | None) -> str:
+        return self.badge(value) or self.cleared
+
+    def undone(self, was: bool | int | None, where: str) -> str:
+        return f"{self.unverb if was else self.verb} on {where}"
+
+    def tag(self, value: bool | int | None) -> str | None:
+        return self.adjective if value else None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Count(Mark):
+    """How many of something the image shows (doors), one digit key each."""
+
+    unit: str  # "door"
+    tag_name: str  # "doors"
+
+    def badge(self, value: bool | int | None) -> str | None:
+        return None if value is None else plural(value, self.unit)
+
+    def said(self, value: bool | int | None) -> str:
+        return plural(value, self.unit)
+
+    def tag(self, value: bool | int | None) -> str | None:
+        return None if value is None else f"{self.tag_name}:{value}"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scale(Mark):
+    """A rating from 1 to ``top``, stepped up and down; shown as filled and empty dots."""
+
+    top: int
+    glyph: str  # a point of the rating
+    empty: str  # a point short of the top
+
+    def badge(self, value: bool | int | None) -> str | None:
+        return None if value is None else self.glyph * value + self.empty * (self.top - value)
+
+    def brief(self, value: bool | int | None) -> str | None:
+        return None  # the tree's seed labels leave the rating to the details
+
+    def said(self, value: bool | int | None) -> str:
+        return f"{self.field} {value}" if value else f"{self.field} cleared"
+
+    def tag(self, value: bool | int | None) -> str | None:
+        return None if value is None else f"{self.field}:{value}"
+
+
+def _door_key(n: int) -> MarkKey:
+    return MarkKey(
+        str(n),
+        "doors",
+        n,
+        f"triage.doors-{n}",
+        "doors" if n == 0 else plural(n, "door"),
+        f"this image has {plural(n, 'door')}",
+        show=n == 0,  # one footer entry, "0-9 doors", stands for the ten
+        key_display="0-9" if n == 0 else None,
+    )
+
+
+DOORS = Count(
+    kind="doors",
+    field="door_count",
+    keys=tuple(_door_key(n) for n in range(10)),
+    style="bold green",
+    tree_style="green",
+    unit="door",
+    tag_name="doors",
+)
+STAR = Flag(
+    kind="star",
+    field="starred",
+    keys=(
+        MarkKey("s", "star", None, "triage.star", "star", "star (pick) this image, or unstar it"),
+    ),
+    style="bold magenta",
+    tree_style="bold magenta",
+    verb="star",
+    unverb="unstar",
+    glyph="★",
+    adjective="starred",
+    cleared="star removed",
+)
+REJECT = Flag(
+    kind="reject",
+    field="rejected",
+    keys=(
+        MarkKey(
+            "x", "reject", None, "triage.reject", "reject", "reject (figures, failed), or undo it"
+        ),
+    ),
+    style="bold red",
+    tree_style="red",
+    verb="reject",
+    unverb="un-reject",
+    glyph="✗",
+    adjective="rejected",
+    cleared="no longer rejected",
+)
+RATING = Scale(
+    kind="rating",
+    field="rating",
+    keys=(
+        MarkKey(
+            "plus",
+            "rating_step",
+            1,
+            "triage.rating-up",
+            "rating +",
+            "raise the rating (1-5)",
+            show=False,
+        ),
+        MarkKey(
+            "minus",
+            "rating_step",
+            -1,
+            "triage.rating-down",
+            "rating -",
+            "lower the rating (1-5)",
+            show=False,
+        ),
+    ),  # fmt: skip
+    style="yellow",
+    tree_style="yellow",
+    top=5,
+    glyph="●",
+    empty="○",
+)
+
+MARKS: tuple[Mark, ...] = (DOORS, STAR, REJECT, RATING)
+"""Every mark, in the order of their keys and the export's tags."""
+MARK_BY_KIND: dict[str, Mark] = {m.kind: m for m in MARKS} | {"rating_step": RATING}
+MARK_BY_FIELD: dict[str, Mark] = {m.field: m for m in MARKS}
+
+
+@dataclass(frozen=True)
+class Unmarked:
+    """How an image with no door count that is not rejected is shown: still to triage."""
+
+    word: str = "untriaged"
+    glyph: str = "?"
+    style: str = "cyan"
+
+
+UNTRIAGED = Unmarked()
+
+
+def triage_words(kind: TriageKind, image: Marked) -> str:
+    """What a triage key did to ``image`` (as it is after the write): "3 doors"."""
+    mark = MARK_BY_KIND[kind]
+    return mark.said(mark.value(image))
+
+
+def export_tags(image: Marked) -> list[str]:
+    """The export's tags of ``image``: ["doors:3", "starred", "rating:4"]."""
+    return [tag for mark in MARKS if (tag := mark.tag(mark.value(image))) is not None]
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ViewKind:
+    """A filter on the images, by their marks: the store's ``ImageFilter.view``."""
+
+    name: str  # also its label
+    key: str  # in the filter menu
+    what: str  # what it lists
+
+
+VIEWS: tuple[ViewKind, ...] = (
+    ViewKind("all", "a", "every image"),
+    ViewKind("starred", "s", "the picks"),
+    ViewKind("untagged", "u", "no door count yet, not rejected"),
+    ViewKind("rejected", "x", "figures, failures"),
+)
+DOORS_VIEW = "doors"
+"""The view of the images with one door count (its digit is the filter menu's key)."""
+DOORS_VIEW_WHAT = "images with that many doors"
+VIEW_NAMES = frozenset(v.name for v in VIEWS)
+
+
+def doors_view_label(n: int | None) -> str:
+    return f"{n} doors"
+
+
+def view_label(view: str, door_count: int | None = None) -> str:
+    """The filter bar's name of a view: "starred", "3 doors"."""
+    if view == DOORS_VIEW:
+        return doors_view_label(door_count)
+    if view not in VIEW_NAMES:
+        raise ValueError(f"no view is called {view!r}")
+    return view
+
+
+def views_summary() -> str:
+    """The filter key's tooltip: "all / starred / untagged / rejected / by door count"."""
+    return " / ".join([*(v.name for v in VIEWS), "by door count"])

@@ -1,0 +1,128 @@
+"""The triage and view vocabulary (``core.triage``) and what is derived from it: every mark
+has keys with unique ids, words and a tag; the key bindings of the main, loupe and compare
+screens, the filter menu and the session's words follow the table. No app is run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import pytest
+from textual.actions import parse
+
+from doorways_tui.core import triage as vocab
+from doorways_tui.core.triage import (
+    MARK_BY_FIELD,
+    MARKS,
+    TRIAGE_KINDS,
+    VIEWS,
+    Flag,
+    Scale,
+    export_tags,
+    triage_kind,
+    triage_words,
+)
+from doorways_tui.store import Image
+from doorways_tui.tui.keys import MAIN_BINDINGS, MARK_BINDINGS, TRIAGE_BINDINGS
+from doorways_tui.tui.screens.compare import CompareScreen
+from doorways_tui.tui.screens.filter_menu import FilterMenu
+from doorways_tui.tui.screens.loupe import LoupeScreen
+from doorways_tui.tui.screens.main import MainScreen
+from doorways_tui.workstation.browse import View
+
+
+@dataclass(frozen=True)
+class Marks:
+    door_count: int | None = None
+    starred: bool = False
+    rejected: bool = False
+    rating: int | None = None
+
+
+MARKED = Marks(door_count=3, starred=True, rejected=True, rating=4)
+
+
+def test_every_mark_has_keys_with_unique_ids_a_badge_and_a_column():
+    keys = [key for mark in MARKS for key in mark.keys]
+    assert all(mark.keys for mark in MARKS)
+    assert len({k.id for k in keys}) == len(keys)
+    assert len({k.key for k in keys}) == len(keys)
+    assert all(k.id.startswith("triage.") and k.kind in TRIAGE_KINDS for k in keys)
+    columns = {f.name for f in fields(Image)}
+    for mark in MARKS:
+        assert mark.field in columns
+        assert mark.badge(mark.value(MARKED))  # set: shown in the details
+        assert mark.badge(mark.value(Marks())) is None  # unset: not shown
+        assert mark.tag(mark.value(Marks())) is None
+        if isinstance(mark, Flag | Scale):
+            assert len(mark.glyph) == 1 and mark.glyph in mark.badge(mark.value(MARKED))
+    assert {k.key for k in vocab.DOORS.keys} == {str(n) for n in range(10)}
+
+
+def test_triage_kind_accepts_only_the_tables_kinds():
+    assert triage_kind("star") == "star"
+    with pytest.raises(ValueError, match="no triage mark"):
+        triage_kind("stars")
+
+
+@pytest.mark.parametrize(
+    ("kind", "image", "said"),
+    [
+        ("doors", Marks(door_count=1), "1 door"),
+        ("doors", Marks(door_count=3), "3 doors"),
+        ("star", Marks(starred=True), "★ starred"),
+        ("star", Marks(), "star removed"),
+        ("reject", Marks(rejected=True), "✗ rejected"),
+        ("reject", Marks(), "no longer rejected"),
+        ("rating_step", Marks(rating=4), "rating 4"),
+        ("rating", Marks(), "rating cleared"),
+    ],
+)
+def test_the_words_a_triage_key_leaves(kind, image, said):
+    assert triage_words(kind, image) == said
+
+
+def test_the_undo_words_and_the_export_tags():
+    assert MARK_BY_FIELD["starred"].undone(True, "#4") == "unstar on #4"
+    assert MARK_BY_FIELD["rejected"].undone(False, "#4") == "reject on #4"
+    assert MARK_BY_FIELD["door_count"].undone(None, "#4") == "door count on #4 (back to none)"
+    assert MARK_BY_FIELD["rating"].undone(2, "#4") == "rating on #4 (back to 2)"
+    assert export_tags(MARKED) == ["doors:3", "starred", "rejected", "rating:4"]
+    assert export_tags(Marks()) == []
+
+
+def test_the_mark_bindings_are_the_tables_keys_on_every_screen():
+    keys = [key for mark in MARKS for key in mark.keys]
+    assert len(MARK_BINDINGS) == len(keys)
+    for binding, key in zip(MARK_BINDINGS, keys, strict=True):
+        assert (binding.key, binding.id, binding.description, binding.tooltip, binding.show) == (
+            key.key,
+            key.id,
+            key.label,
+            key.tooltip,
+            key.show,
+        )
+        _, action, params = parse(binding.action)
+        assert (action, params) == ("mark", (key.kind, key.value))
+    ids = {key.id for key in keys}
+    for screen in (MainScreen, LoupeScreen):
+        assert ids <= {b.id for b in screen.BINDINGS}
+        assert hasattr(screen, "action_mark")
+    assert set(TRIAGE_BINDINGS) <= set(MAIN_BINDINGS)
+    pane_ids = {key.id for mark in (vocab.DOORS, vocab.STAR, vocab.REJECT) for key in mark.keys}
+    compare = {b.id: b for b in CompareScreen.BINDINGS}
+    assert pane_ids <= set(compare) and hasattr(CompareScreen, "action_mark")
+    assert compare["triage.star"].tooltip == "star this pane's image"
+
+
+def test_the_views_and_the_filter_menu_follow_the_table():
+    names = [v.name for v in VIEWS]
+    assert len(set(names)) == len(names) and len({v.key for v in VIEWS}) == len(VIEWS)
+    assert not any(v.key.isdigit() for v in VIEWS)  # the digits pick a door count
+    menu = {b.id: b for b in FilterMenu.BINDINGS}
+    for view in VIEWS:
+        assert menu[f"filter.{view.name}"].key == view.key
+        assert View(view.name).label() == view.name
+    assert View(vocab.DOORS_VIEW, 2).label() == "2 doors"
+    with pytest.raises(ValueError, match="no view"):
+        View("favourites").label()
+    assert vocab.views_summary() == "all / starred / untagged / rejected / by door count"
