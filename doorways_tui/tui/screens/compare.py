@@ -98,7 +98,7 @@ class CompareScreen(WorkerErrors, Screen):
 
     def compose(self) -> ComposeResult:
         lib = self.main.session.lib
-        seeds = {image.id: lib.job(image.job_id).seed for image in self.images}
+        seeds = {image.id: lib.queue.job(image.job_id).seed for image in self.images}
         with Horizontal(id="compare"):
             for image in self.images:
                 yield ComparePane(image, seeds[image.id], self.main.dapp.preview_protocol)
@@ -127,8 +127,8 @@ class CompareScreen(WorkerErrors, Screen):
         lib = self.main.session.lib
 
         def undo() -> list[Image]:
-            lib.undo()
-            return [lib.image(p.image.id) for p in self.query(ComparePane)]
+            lib.history.undo()
+            return [lib.triage.image(p.image.id) for p in self.query(ComparePane)]
 
         self.ops.submit(undo)
 

@@ -227,7 +227,7 @@ class MainActions(TriageActions, Screen):
     def _ensure_worker(self, always: bool = False) -> None:
         """Start a detached worker unless one is alive (in a worker thread)."""
         dapp = self.main_screen.dapp
-        if not always and any(w.alive for w in dapp.reader.workers()):
+        if not always and any(w.alive for w in dapp.reader.workers.all()):
             return
         self.post_message(self.Notice("starting a worker in the background…"))
         launch = dapp.launch_worker(dapp.library.root, dapp.settings.device)
