@@ -57,7 +57,7 @@ def test_a_second_open_in_one_process_keeps_the_first_ones_locks(tmp_path):
     subprocess.run([sys.executable, "-c", opener, str(root)], env=env, cwd=cwd, check=True)
     first.tree.add_theme("written after the other process left")
     reader = "import sys; from doorways_tui.store import Library\n"
-    reader += "print([t.name for t in Library.open(sys.argv[1]).themes()])"
+    reader += "print([t.name for t in Library.open(sys.argv[1]).tree.themes()])"
     seen = subprocess.run(
         [sys.executable, "-c", reader, str(root)],
         env=env,
