@@ -6,17 +6,18 @@
 
 Callers use the parts the Library holds (``lib.tree``, ``lib.queue``, ``lib.claims``,
 ``lib.triage``, ``lib.workers``, ``lib.history``; see library.py), never delegating methods
-on ``Library`` itself, which only opens, closes and spans a ``transaction``. Every SQL
-statement of Doorways lives in this package (a test checks).
+on ``Library`` itself, which only opens, closes, spans a ``transaction`` and finds a stored
+file (``abspath``). Every SQL statement of Doorways lives in this package (a test checks).
 
 sqlite-utils or raw SQL:
 - sqlite-utils: plain inserts of rows nothing races for (themes, variants, undo steps, the
   ``meta`` upsert) and looking at the schema (``table_names``, ``columns_dict`` in
-  migrations and tests); its views (migration 7: ``images_with_tags``,
-  ``jobs_with_prompts``) make ``sqlite-utils`` and Datasette pleasant on a library.
+  migrations and tests). For people who open a library with the ``sqlite-utils`` CLI or
+  Datasette, migration 7 adds the views ``images_with_tags`` and ``jobs_with_prompts``.
 - raw SQL: everything concurrency rests on: claims, leases and ownership checks
   (``UPDATE ... WHERE lease = ? RETURNING``), requeues, the event log written in each of
-  those transactions, the worker upsert, and the browse queries whose plans are tested.
+  those transactions, the worker upsert (sqlite-utils' ``upsert`` probes the file by
+  creating a table), and the browse queries whose plans are tested.
   Every write runs in ``Database.write`` (``BEGIN IMMEDIATE``); sqlite-utils nests a
   savepoint inside it, never its own deferred ``BEGIN``.
 """

@@ -221,8 +221,9 @@ class Claims:
         reason: str,
         max_attempts: int,
     ) -> list[int]:
-        """Put the running jobs matching ``where`` back in the queue, from their checkpoint;
-        the attempt counts, so a job that keeps losing its worker ends failed."""
+        """Put the running jobs matching ``where`` back in the queue, from their checkpoint,
+        inside the caller's transaction (the workers part uses it when a worker id comes
+        back); the attempt counts, so a job that keeps losing its worker ends failed."""
         now = self._ctx.clock()
         rows = conn.execute(
             "UPDATE jobs SET"
@@ -266,7 +267,7 @@ class Claims:
                 reason="worker exited",
                 max_attempts=max_attempts,
             )
-            self.worker_after_job(conn, worker_id, self._ctx.clock())
+            self._worker_after_job(conn, worker_id, self._ctx.clock())
         return ids
 
     # -- while running --------------------------------------------------------------------
@@ -399,7 +400,7 @@ class Claims:
                 " eta_s = 0 WHERE id = ?",
                 (now, step, step, seconds, now, job_id),
             )
-            self.worker_after_job(conn, worker_id, now, done=1)
+            self._worker_after_job(conn, worker_id, now, done=1)
             self._ctx.event(
                 conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"]
             )
@@ -442,7 +443,7 @@ class Claims:
                 " eta_s = NULL WHERE id = ?",
                 (error, now, now, job_id),
             )
-            self.worker_after_job(conn, worker_id, now)
+            self._worker_after_job(conn, worker_id, now)
             self._ctx.event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
         return True
 
@@ -460,12 +461,12 @@ class Claims:
                 " it_per_s = NULL, eta_s = NULL WHERE id = ?",
                 (job_id,),
             )
-            self.worker_after_job(conn, worker_id, self._ctx.clock())
+            self._worker_after_job(conn, worker_id, self._ctx.clock())
             self._ctx.event(conn, "job_requeued", job_id=job_id, worker_id=worker_id, reason=reason)
         return True
 
     @staticmethod
-    def worker_after_job(
+    def _worker_after_job(
         conn: sqlite3.Connection, worker_id: str, now: float, *, done: int = 0
     ) -> None:
         """After one of its jobs ends: a worker running a batch still shows a running job

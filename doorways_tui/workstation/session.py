@@ -166,21 +166,21 @@ class Session:
         return new
 
     def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
-        lib = self.lib
+        lib = self.lib.triage  # the part that marks images
         if image.kind != "final":
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
-            return lib.triage.set_door_count(image.id, value), f"{value} door{'s' if value != 1 else ''}"
+            return lib.set_door_count(image.id, value), f"{value} door{'s' if value != 1 else ''}"
         if kind == "star":
-            new = lib.triage.toggle_star(image.id)
+            new = lib.toggle_star(image.id)
             return new, "★ starred" if new.starred else "star removed"
         if kind == "reject":
-            new = lib.triage.toggle_reject(image.id)
+            new = lib.toggle_reject(image.id)
             return new, "✗ rejected" if new.rejected else "no longer rejected"
         rating = value
         if kind == "rating_step":
             rating = max(1, min(5, (image.rating or 0) + (value or 0)))
-        new = lib.triage.set_rating(image.id, rating)
+        new = lib.set_rating(image.id, rating)
         return new, f"rating {new.rating}" if new.rating else "rating cleared"
 
     def undo(self) -> Update:

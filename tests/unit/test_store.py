@@ -40,7 +40,8 @@ def test_a_new_migration_applies_once(lib):
     extra = [*MIGRATIONS, (99, "test column", "ALTER TABLE themes ADD COLUMN colour TEXT")]
     assert migrate(lib.db, extra) == [99]
     assert migrate(lib.db, extra) == []
-    assert "colour" in [r[1] for r in lib.db.rows("PRAGMA table_info(themes)")]
+    with lib.db.locked() as db:
+        assert "colour" in db["themes"].columns_dict
 
 
 def test_a_failing_migration_rolls_back_whole(lib):

@@ -137,3 +137,16 @@ def test_the_store_refuses_a_foreign_step_unless_its_entry_is_named(lib, shell, 
     assert lib.history.undo(confirmed=refused.entry.id - 1).undone is False
     assert lib.history.undo(confirmed=refused.entry.id).undone
     assert not lib.triage.image(a).starred
+
+
+def test_a_step_from_before_origins_were_kept_counts_as_made_elsewhere(lib, images):
+    """Steps written before migration 6 have no origin: nobody can say they were this
+    app's, so ``u`` names them first."""
+    a = images[0]
+    lib.triage.set_door_count(a, 1)
+    lib.db.execute("UPDATE undo_log SET origin = NULL")
+    session = Session(lib)
+    assert "made elsewhere: a change to" in session.undo().message
+    assert lib.triage.image(a).door_count == 1
+    assert session.undo().message.startswith("undone:")
+    assert lib.triage.image(a).door_count is None
