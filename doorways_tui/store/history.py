@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from doorways_tui.store.context import StoreContext
+from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import Event, UndoEntry, UndoResult
 
 Undoer = Callable[[sqlite3.Connection, dict[str, Any]], UndoResult]
@@ -71,7 +72,10 @@ class History:
             entry = UndoEntry.from_row(row)
             if entry.origin != self._ctx.origin and entry.id != confirmed:
                 return UndoResult(entry.kind, "made elsewhere", entry=entry, undone=False)
-            result = self._undoers[entry.kind](conn, entry.payload())
+            undoer = self._undoers.get(entry.kind)
+            if undoer is None:
+                raise StoreError(f"undo step {entry.id} is a {entry.kind!r} step: cannot undo it")
+            result = undoer(conn, entry.payload())
             conn.execute("UPDATE undo_log SET undone = 1 WHERE id = ?", (entry.id,))
             self._ctx.event(conn, "undo", kind=entry.kind, summary=result.summary)
         return dataclasses.replace(result, entry=entry)

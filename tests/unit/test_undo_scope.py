@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from doorways_tui.store import Library
+from doorways_tui.store import Library, StoreError
 from doorways_tui.themes import parse_theme
 from doorways_tui.themes.library import queue_theme
 from doorways_tui.workstation.session import Session
@@ -150,3 +150,11 @@ def test_a_step_from_before_origins_were_kept_counts_as_made_elsewhere(lib, imag
     assert lib.triage.image(a).door_count == 1
     assert session.undo().message.startswith("undone:")
     assert lib.triage.image(a).door_count is None
+
+
+def test_a_step_of_an_unknown_kind_is_one_clear_refusal(lib, images):
+    lib.triage.toggle_star(images[0])
+    lib.db.execute("UPDATE undo_log SET kind = 'repaint'")
+    with pytest.raises(StoreError, match="is a 'repaint' step: cannot undo it"):
+        lib.history.undo()
+    assert lib.triage.image(images[0]).starred  # nothing changed
