@@ -92,25 +92,25 @@ def through_queue(
     from doorways_tui.worker import runner as worker_runner
 
     lib = Library.open(root)
-    theme = lib.add_theme("bench")
-    variant = lib.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
+    theme = lib.tree.add_theme("bench")
+    variant = lib.tree.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
     worker = Worker(lib, WorkerOptions(device=device, worker_id="bench", exit_when_idle=True))
     runner = worker._job_runner()
     runner._models, runner._models_for = models, config  # warm, like a worker after job 1
     saved = worker_runner._Progress.__call__, worker_runner.sha256_file
     if spent is not None:  # everything a direct loop does not do
-        lib.claim_job = spent.wrap("claim", lib.claim_job)
-        lib.finish_job = spent.wrap("finish", lib.finish_job)
+        lib.claims.claim_job = spent.wrap("claim", lib.claims.claim_job)
+        lib.claims.finish_job = spent.wrap("finish", lib.claims.finish_job)
         runner._config = spent.wrap("resume check", runner._config)
         worker_runner._Progress.__call__ = spent.wrap("step callback", saved[0])
         worker_runner.sha256_file = spent.wrap("sha256", saved[1])
     try:
         with Timer() as timer:
-            lib.queue_jobs(variant.id, range(jobs), config.to_dict(), undoable=False)
+            lib.queue.queue_jobs(variant.id, range(jobs), config.to_dict(), undoable=False)
             worker.run()
     finally:
         worker_runner._Progress.__call__, worker_runner.sha256_file = saved
-    assert lib.counts().done == jobs, lib.counts()
+    assert lib.queue.counts().done == jobs, lib.queue.counts()
     lib.close()
     return timer
 
@@ -119,26 +119,26 @@ def store_costs(root: Path, n: int = 1000) -> dict[str, float]:
     """Median milliseconds of a claim (with the stale sweep) and of a progress write, on
     a library holding ``n`` queued jobs; plus a triage write and the finish transaction."""
     lib = Library.open(root)
-    theme = lib.add_theme("costs")
-    variant = lib.root_variant(theme_id=theme.id, prompt="door")
-    lib.queue_jobs(variant.id, range(n), {"steps": 100}, undoable=False)
-    lib.register_worker("w", device="cpu")
+    theme = lib.tree.add_theme("costs")
+    variant = lib.tree.root_variant(theme_id=theme.id, prompt="door")
+    lib.queue.queue_jobs(variant.id, range(n), {"steps": 100}, undoable=False)
+    lib.workers.register("w", device="cpu")
     claims, progress, finishes, triage = [], [], [], []
     for k in range(min(n, 300)):
         t = time.perf_counter()
-        job = lib.claim_job("w")
+        job = lib.claims.claim_job("w")
         claims.append(time.perf_counter() - t)
         for step in range(5):
             t = time.perf_counter()
-            lib.update_progress(job.id, "w", step=step, total=100, it_per_s=10.0, eta_s=9.0)
+            lib.claims.update_progress(job.id, "w", step=step, total=100, it_per_s=10.0, eta_s=9.0)
             progress.append(time.perf_counter() - t)
         t = time.perf_counter()
-        image = lib.finish_job(
+        image = lib.claims.finish_job(
             job.id, "w", path=f"images/{k}.png", step=100, width=64, height=64, sha256="", seconds=1
         )
         finishes.append(time.perf_counter() - t)
         t = time.perf_counter()
-        lib.toggle_star(image.id)
+        lib.triage.toggle_star(image.id)
         triage.append(time.perf_counter() - t)
     lib.close()
     ms = {

@@ -50,10 +50,10 @@ def write_png(path: Path, seed: int, config: dict, size: tuple[int, int] = (64, 
 def finish_all(lib: Library, worker: str = "test-worker") -> list[int]:
     """Claim and finish every queued job with a fake image; returns the image ids."""
     ids = []
-    while (job := lib.claim_job(worker)) is not None:
+    while (job := lib.claims.claim_job(worker)) is not None:
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
         write_png(lib.abspath(rel), job.seed + 7 * job.variant_id, job.config_dict())
-        image = lib.finish_job(
+        image = lib.claims.finish_job(
             job.id, worker, path=rel, step=job.total, width=64, height=32,
             sha256=sha256_file(lib.abspath(rel)), seconds=2.5,
         )  # fmt: skip
@@ -66,19 +66,19 @@ def populate(root: Path, *, seeds: int = 3, prompts=PROMPTS, child: bool = True)
     """A theme with a variant per prompt (and a child edit of the first), ``seeds`` finished
     images each. Returns the image ids in order."""
     with Library.open(root) as lib:
-        theme = lib.add_theme("doors")
+        theme = lib.tree.add_theme("doors")
         first = None
         for prompt in prompts:
-            variant = lib.root_variant(theme_id=theme.id, prompt=prompt, style="by James Gurney")
+            variant = lib.tree.root_variant(theme_id=theme.id, prompt=prompt, style="by James Gurney")
             first = first or variant
-            lib.queue_jobs(variant.id, range(seeds), CONFIG, undoable=False)
+            lib.queue.queue_jobs(variant.id, range(seeds), CONFIG, undoable=False)
         if child and first is not None:
-            kid = lib.add_variant(
+            kid = lib.tree.add_variant(
                 prompt="underwater entrance to heaven | underwater entrance to hell",
                 parent_id=first.id, edit_kind="modifier", edit_text="+underwater",
                 undoable=False,
             )  # fmt: skip
-            lib.queue_jobs(kid.id, range(2), CONFIG, undoable=False)
+            lib.queue.queue_jobs(kid.id, range(2), CONFIG, undoable=False)
         return finish_all(lib)
 
 

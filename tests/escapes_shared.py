@@ -54,13 +54,13 @@ def plant_app_library(root: Path) -> dict[str, int]:
     a queued job and a failed one; then the payload in every text column the app shows."""
     populate(root)
     with Library.open(root) as lib:
-        lib.register_worker("w1", device="cpu", pid=os.getpid())
-        lib.queue_jobs(1, [20, 21, 22], {**CONFIG, "prompts": "x"}, undoable=False)
-        failed = lib.claim_job("w1")
-        running = lib.claim_job("w1")
+        lib.workers.register("w1", device="cpu", pid=os.getpid())
+        lib.queue.queue_jobs(1, [20, 21, 22], {**CONFIG, "prompts": "x"}, undoable=False)
+        failed = lib.claims.claim_job("w1")
+        running = lib.claims.claim_job("w1")
         assert failed is not None and running is not None
-        lib.fail_job(failed.id, "w1", "boom")
-        lib.update_progress(running.id, "w1", step=3, total=12, it_per_s=2.0, eta_s=4.5)
+        lib.claims.fail_job(failed.id, "w1", "boom")
+        lib.claims.update_progress(running.id, "w1", step=3, total=12, it_per_s=2.0, eta_s=4.5)
     db = sqlite3.connect(root / "library.db")
     with db:
         db.execute("UPDATE themes SET name = name || ?", (PAYLOAD,))
@@ -84,11 +84,11 @@ def plant(root: Path) -> None:
     the entry checks would."""
     with Library.open(root) as lib:
         seed_jobs(lib, 3, prompt="entrance to heaven")
-        lib.register_worker("w1", device="cpu", pid=os.getpid(), host="elsewhere")
-        lib.claim_job("w1")
-        failed = lib.claim_job("w1")
+        lib.workers.register("w1", device="cpu", pid=os.getpid(), host="elsewhere")
+        lib.claims.claim_job("w1")
+        failed = lib.claims.claim_job("w1")
         assert failed is not None
-        lib.fail_job(failed.id, "w1", "boom")
+        lib.claims.fail_job(failed.id, "w1", "boom")
     db = sqlite3.connect(root / "library.db")
     with db:
         db.execute("UPDATE themes SET name = name || ?", (PAYLOAD,))

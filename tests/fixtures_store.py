@@ -47,16 +47,16 @@ def new_library(path: Path, clock: Clock | None = None) -> Library:
 def seed_jobs(
     lib: Library, n: int, *, prompt: str = "entrance to heaven", config=None
 ) -> list[Job]:
-    theme = lib.add_theme("doors")
-    variant = lib.root_variant(theme_id=theme.id, prompt=prompt)
-    return lib.queue_jobs(variant.id, range(n), config or TINY, undoable=False)
+    theme = lib.tree.add_theme("doors")
+    variant = lib.tree.root_variant(theme_id=theme.id, prompt=prompt)
+    return lib.queue.queue_jobs(variant.id, range(n), config or TINY, undoable=False)
 
 
 def finish_fake(lib: Library, job: Job, worker_id: str = "w1") -> int:
     """Finish a claimed job with a small fake PNG-named file; returns the image id."""
     rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
     atomic_write_bytes(lib.abspath(rel), f"image {job.id}".encode())
-    image = lib.finish_job(
+    image = lib.claims.finish_job(
         job.id,
         worker_id,
         path=rel,

@@ -29,12 +29,12 @@ def small_library(root: Path) -> None:
 
     with Library.open(root) as lib:
         seed_jobs(lib, 2)
-        job = lib.claim_job("w1")
+        job = lib.claims.claim_job("w1")
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
         lib.abspath(rel).parent.mkdir(parents=True, exist_ok=True)
         PILImage.new("RGB", (64, 64), (90, 40, 20)).save(lib.abspath(rel))
-        image = lib.finish_job(
+        image = lib.claims.finish_job(
             job.id, "w1", path=rel, step=job.total, width=64, height=64,
             sha256=sha256_file(lib.abspath(rel)), seconds=1.0,
         )  # fmt: skip
-        lib.toggle_star(image.id)
+        lib.triage.toggle_star(image.id)

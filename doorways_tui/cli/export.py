@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:
-            theme = lib.theme_by_name(args.theme)
+            theme = lib.tree.theme_by_name(args.theme)
             if theme is None:
                 raise StoreError(f"no theme named {args.theme!r}")
             theme_id = theme.id
@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         except ExportError as exc:
             raise StoreError(str(exc)) from None
         for image_id, why in result.bad:
-            where = lib.image(image_id).path
+            where = lib.triage.image(image_id).path
             print(
                 printable(f"doorways: warning: image {image_id} ({where}): {why}; not exported"),
                 file=sys.stderr,

@@ -87,19 +87,19 @@ def run_add(args: argparse.Namespace) -> int:
     confirm_large(len(seeds), yes=args.yes)
     with open_library(args, create=True) as lib:
         if args.variant is not None:
-            variant = lib.variant(args.variant)
+            variant = lib.tree.variant(args.variant)
             config = config_from_args(args, prompts=variant.prompt, style=variant.style)
         else:
             if not (args.prompt or "").strip():
                 raise StoreError("queue add needs a prompt (or --variant ID)")
             config = config_from_args(args)
-            theme = lib.add_theme(args.theme)
-            variant = lib.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
-        jobs = lib.queue_jobs(
+            theme = lib.tree.add_theme(args.theme)
+            variant = lib.tree.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
+        jobs = lib.queue.queue_jobs(
             variant.id, seeds, config.to_dict(), priority=args.priority, undoable=False
         )
-        counts = lib.counts()
-        workers = sum(w.alive for w in lib.workers())
+        counts = lib.queue.counts()
+        workers = sum(w.alive for w in lib.workers.all())
     ids = f"{jobs[0].id}-{jobs[-1].id}" if len(jobs) > 1 else str(jobs[0].id)
     print(
         f"queued {len(jobs)} job(s) [{ids}] for variant {variant.id}: {variant.prompt!r}"
@@ -113,10 +113,10 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     with open_library(args, readonly=True) as lib:
         if args.status or args.all:
-            items = _as_items(lib, lib.jobs(status=args.status, limit=args.limit))
+            items = _as_items(lib, lib.queue.jobs(status=args.status, limit=args.limit))
         else:
-            items = lib.queue_view(queued_limit=args.limit)
-        counts = lib.counts()
+            items = lib.queue.queue_view(queued_limit=args.limit)
+        counts = lib.queue.counts()
     if args.json:
         for item in items:
             print(json.dumps(_item_dict(item), sort_keys=True))
@@ -142,7 +142,7 @@ def _as_items(lib: Library, jobs) -> list[QueueItem]:
     items = []
     for job in jobs:
         if job.variant_id not in prompts:
-            prompts[job.variant_id] = lib.variant(job.variant_id).prompt
+            prompts[job.variant_id] = lib.tree.variant(job.variant_id).prompt
         data = {k: getattr(job, k) for k in QueueItem.__dataclass_fields__ if k != "prompt"}
         items.append(QueueItem(**data, prompt=prompts[job.variant_id]))
     return items
@@ -204,7 +204,7 @@ def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, don
     with open_library(args) as lib:
         ids = list(args.ids)
         if also:
-            ids += [j.id for j in lib.jobs(status=also, limit=1_000_000)]
+            ids += [j.id for j in lib.queue.jobs(status=also, limit=1_000_000)]
         if not ids:
             raise StoreError(f"queue {args.queue_command} needs job ids (or {flag})")
         for job_id in ids:
@@ -217,17 +217,17 @@ def run_cancel(args: argparse.Namespace) -> int:
     (one line: a million queued jobs is one statement, not a million commits)."""
     if not args.all_queued:
         return _each_job(
-            args, also=None, flag="--all-queued", act=Library.cancel_job, done="cancelled"
+            args, also=None, flag="--all-queued", act=lambda lib, i: lib.queue.cancel_job(i), done="cancelled"
         )
     with open_library(args) as lib:
         for job_id in args.ids:
-            print(f"job {lib.cancel_job(job_id).id} cancelled")
-        print(f"cancelled {lib.cancel_queued()} queued job(s)")
+            print(f"job {lib.queue.cancel_job(job_id).id} cancelled")
+        print(f"cancelled {lib.queue.cancel_queued()} queued job(s)")
     return 0
 
 
 def run_retry(args: argparse.Namespace) -> int:
     also = "failed" if args.failed else None
     return _each_job(
-        args, also=also, flag="--failed", act=lambda lib, i: lib.retry_job(i), done="queued again"
+        args, also=also, flag="--failed", act=lambda lib, i: lib.queue.retry_job(i), done="queued again"
     )

@@ -39,14 +39,14 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
     now = lib.clock()
     workers = [
         w
-        for w in lib.workers(stale_after=stale_after, seen_within=86400)
+        for w in lib.workers.all(stale_after=stale_after, seen_within=86400)
         if not (w.dead and w.heartbeat < now - FORGET_WORKERS_AFTER_S)
     ]
-    counts = lib.counts()
-    recent = lib.recent_throughput(window_s=3600)
+    counts = lib.queue.counts()
+    recent = lib.queue.recent_throughput(window_s=3600)
     mean = recent.mean_job_s
     alive = sum(w.alive for w in workers)
-    running = {j.id: j for j in lib.jobs(status="running", limit=1000)}
+    running = {j.id: j for j in lib.queue.jobs(status="running", limit=1000)}
     done_fractions = [j.step / j.total if j.total else 0.0 for j in running.values()]
     eta = queue_eta(counts.queued, done_fractions, mean, alive)
     return {
@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
     """Only looks (a read-only open: a backup on read-only media can be shown) unless
     ``--prune`` asks it to forget workers."""
     with open_library(args, readonly=not args.prune) as lib:
-        pruned = lib.prune_workers() if args.prune else []
+        pruned = lib.workers.prune() if args.prune else []
         data = gather(lib, stale_after=args.stale_after)
     if args.prune and not args.json:
         print(f"forgot {len(pruned)} stopped or dead worker(s)")

@@ -147,7 +147,7 @@ def _wait_registered(
     deadline = time.monotonic() + wait_s
     with open_library(args) as lib:
         while time.monotonic() < deadline:
-            if lib.db.row("SELECT 1 FROM workers WHERE id = ?", (worker_id,)) is not None:
+            if lib.workers.registered(worker_id):
                 return True
             if proc.poll() is not None:
                 return False

@@ -86,7 +86,7 @@ class ExportResult:
 def all_images(lib: Library, flt: ImageFilter, page: int = 1000) -> Iterator[Image]:
     after: int | None = None
     while True:
-        batch = lib.images(flt, after_id=after, limit=page)
+        batch = lib.triage.images(flt, after_id=after, limit=page)
         yield from batch
         if len(batch) < page:
             return
@@ -133,11 +133,11 @@ def read_sound(lib: Library, image: Image) -> tuple[bytes | None, str | None]:
 
 
 def record_for(lib: Library, image: Image, cache: dict[int, Any]) -> dict[str, Any]:
-    job = lib.job(image.job_id)
-    variant = cache.get(image.variant_id) or lib.variant(image.variant_id)
+    job = lib.queue.job(image.job_id)
+    variant = cache.get(image.variant_id) or lib.tree.variant(image.variant_id)
     cache[image.variant_id] = variant
     theme_key = -variant.theme_id
-    theme = cache.get(theme_key) or lib.theme(variant.theme_id)
+    theme = cache.get(theme_key) or lib.tree.theme(variant.theme_id)
     cache[theme_key] = theme
     config = job.config_dict()
     meta = png_metadata(source_path(lib, image))

@@ -1,4 +1,4 @@
-"""The queue as a worker sees it: claim, report progress, checkpoint, finish, fail, release.
+"""The claims part: the queue as a worker sees it: claim, report progress, checkpoint, finish, fail, release.
 
 Every write a worker makes about a job checks that the job is still ``running`` and still
 its own (``_owned``: its worker id and, from a worker, the lease of its claim). A job
@@ -22,8 +22,9 @@ import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
+from doorways_tui.store.context import StoreContext
 from doorways_tui.store.files import numbered_relpath, remove_quietly
-from doorways_tui.store.jobs import JobsMixin, config_problem
+from doorways_tui.store.jobs import config_problem
 from doorways_tui.store.records import Image, Job
 
 DEFAULT_STALE_AFTER = 60.0
@@ -84,7 +85,14 @@ def _never_left(staged: Path | None) -> Iterator[None]:
             remove_quietly(staged)
 
 
-class ClaimsMixin(JobsMixin):
+class Claims:
+    """What workers do to jobs: claim, report, finish, fail, give back. ``lib.claims``;
+    raw SQL throughout (each write checks ownership and lease in one statement)."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+        self._db = ctx.db
+
     def claim_job(
         self,
         worker_id: str,
@@ -114,9 +122,9 @@ class ClaimsMixin(JobsMixin):
                 f" THEN json_extract(config, '$.{key}') END, ?) IS ?"
             )
             params += [(defaults or {}).get(key), value]
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
-            now = self.clock()
+            now = self._ctx.clock()
             while True:
                 found = conn.execute(
                     "SELECT id, config FROM jobs WHERE status = 'queued'" + match + ""
@@ -140,7 +148,7 @@ class ClaimsMixin(JobsMixin):
                 "UPDATE workers SET state = 'running', current_job = ?, heartbeat = ? WHERE id = ?",
                 (job.id, now, worker_id),
             )
-            self._event(
+            self._ctx.event(
                 conn, "job_claimed", job_id=job.id, worker_id=worker_id, attempt=job.attempts
             )
         return job
@@ -154,7 +162,7 @@ class ClaimsMixin(JobsMixin):
             "UPDATE jobs SET status = 'failed', error = ?, finished = ? WHERE id = ?",
             (error, now, job_id),
         )
-        self._event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
+        self._ctx.event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
 
     def requeue_stale(
         self,
@@ -166,7 +174,7 @@ class ClaimsMixin(JobsMixin):
         ``max_attempts``); returns their ids. Gone: its heartbeat is older than
         ``stale_after``, or it ran on this machine (``this_machine``) and its process no
         longer exists."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             return self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
 
     def _requeue_orphans(
@@ -175,15 +183,15 @@ class ClaimsMixin(JobsMixin):
         ids = []
         if gone := self._gone_workers(conn):
             marks = ",".join("?" * len(gone))
-            ids = self._requeue(
+            ids = self.requeue(
                 conn,
                 f"worker_id IN ({marks})",
                 gone,
                 reason="worker gone",
                 max_attempts=max_attempts,
             )
-        cutoff = self.clock() - stale_after
-        return ids + self._requeue(
+        cutoff = self._ctx.clock() - stale_after
+        return ids + self.requeue(
             conn,
             "heartbeat IS NULL OR heartbeat < ?",
             [cutoff],
@@ -204,7 +212,7 @@ class ClaimsMixin(JobsMixin):
         ).fetchall()
         return [worker_id for worker_id, pid in rows if not pid_running(pid)]
 
-    def _requeue(
+    def requeue(
         self,
         conn: sqlite3.Connection,
         where: str,
@@ -213,9 +221,10 @@ class ClaimsMixin(JobsMixin):
         reason: str,
         max_attempts: int,
     ) -> list[int]:
-        """Put the running jobs matching ``where`` back in the queue, from their checkpoint;
-        the attempt counts, so a job that keeps losing its worker ends failed."""
-        now = self.clock()
+        """Put the running jobs matching ``where`` back in the queue, from their checkpoint,
+        inside the caller's transaction (the workers part uses it when a worker id comes
+        back); the attempt counts, so a job that keeps losing its worker ends failed."""
+        now = self._ctx.clock()
         rows = conn.execute(
             "UPDATE jobs SET"
             " status = CASE WHEN attempts >= ? THEN 'failed' ELSE 'queued' END,"
@@ -229,7 +238,7 @@ class ClaimsMixin(JobsMixin):
             (max_attempts, max_attempts, _REQUEUE_REASONS[reason], max_attempts, now, *params),
         ).fetchall()
         for row in rows:
-            self._event(
+            self._ctx.event(
                 conn, "job_requeued", job_id=row[0], reason=reason, status=row[1], from_step=row[2]
             )
         return [r[0] for r in rows]
@@ -250,15 +259,15 @@ class ClaimsMixin(JobsMixin):
         params: list[object] = [worker_id]
         for job_id, lease in leases.items():
             params += [job_id, lease]
-        with self.db.write() as conn:
-            ids = self._requeue(
+        with self._db.write() as conn:
+            ids = self.requeue(
                 conn,
                 f"worker_id = ? AND ({pairs})",
                 params,
                 reason="worker exited",
                 max_attempts=max_attempts,
             )
-            self._worker_after_job(conn, worker_id, self.clock())
+            self._worker_after_job(conn, worker_id, self._ctx.clock())
         return ids
 
     # -- while running --------------------------------------------------------------------
@@ -277,9 +286,9 @@ class ClaimsMixin(JobsMixin):
         """Record progress (also a heartbeat). False: the job is no longer this worker's."""
         where, params = _owned_where(job_id, worker_id, lease)
         return (
-            self.db.execute(
+            self._db.execute(
                 f"UPDATE jobs SET step = ?, total = ?, it_per_s = ?, eta_s = ?, heartbeat = ? WHERE {where}",
-                (step, total, it_per_s, eta_s, self.clock(), *params),
+                (step, total, it_per_s, eta_s, self._ctx.clock(), *params),
             )
             > 0
         )
@@ -298,13 +307,13 @@ class ClaimsMixin(JobsMixin):
         attempt's temporary file) the file moves to ``path`` only if the job is still this
         worker's, else it is removed; without, it is already there."""
         where, params = _owned_where(job_id, worker_id, lease)
-        with _never_left(staged), self.db.write() as conn:
+        with _never_left(staged), self._db.write() as conn:
             owned = conn.execute(
                 f"UPDATE jobs SET checkpoint = ?, checkpoint_step = ?, heartbeat = ? WHERE {where}",
-                (path, step, self.clock(), *params),
+                (path, step, self._ctx.clock(), *params),
             ).rowcount
             if owned and staged is not None:
-                os.replace(staged, self.abspath(path))
+                os.replace(staged, self._ctx.abspath(path))
         return owned > 0
 
     def set_preview(
@@ -322,7 +331,7 @@ class ClaimsMixin(JobsMixin):
     ) -> bool:
         """Record the job's live preview (one row per job, replaced each time). With
         ``staged`` the file moves into place as ``finish_job`` moves a final."""
-        with _never_left(staged), self.db.write() as conn:
+        with _never_left(staged), self._db.write() as conn:
             job = self._owned(conn, job_id, worker_id, lease)
             if job is None:
                 return False
@@ -338,12 +347,12 @@ class ClaimsMixin(JobsMixin):
                 " ON CONFLICT(job_id, kind) DO UPDATE SET path = excluded.path,"
                 " step = excluded.step, width = excluded.width, height = excluded.height,"
                 " sha256 = excluded.sha256, created = excluded.created",
-                (job_id, job.variant_id, path, step, width, height, sha256, self.clock()),
+                (job_id, job.variant_id, path, step, width, height, sha256, self._ctx.clock()),
             )
             if staged is not None:
-                os.replace(staged, self.abspath(path))
+                os.replace(staged, self._ctx.abspath(path))
         if old_path is not None and old_path != path:
-            remove_quietly(self.abspath(old_path))
+            remove_quietly(self._ctx.abspath(old_path))
         return True
 
     # -- ending ---------------------------------------------------------------------------
@@ -370,13 +379,13 @@ class ClaimsMixin(JobsMixin):
         already there, the next free numbered name (the returned image says which); if the
         job is not this worker's any more, or anything fails, the file is removed. Without
         ``staged`` the file is already at ``path``."""
-        with _never_left(staged), self.db.write() as conn:
+        with _never_left(staged), self._db.write() as conn:
             job = self._owned(conn, job_id, worker_id, lease)
             if job is None:
                 return None
             if staged is not None:
                 path = self._free_image_path(conn, path)
-            now = self.clock()
+            now = self._ctx.clock()
             row = conn.execute(
                 "INSERT INTO images(job_id, variant_id, path, kind, step, width, height, sha256,"
                 " created) VALUES (?, ?, ?, 'final', ?, ?, ?, ?, ?) RETURNING *",
@@ -392,13 +401,15 @@ class ClaimsMixin(JobsMixin):
                 (now, step, step, seconds, now, job_id),
             )
             self._worker_after_job(conn, worker_id, now, done=1)
-            self._event(conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"])
+            self._ctx.event(
+                conn, "job_done", job_id=job_id, worker_id=worker_id, image_id=row["id"]
+            )
             if staged is not None:  # last: if the move fails, the whole finish rolls back
-                os.replace(staged, self.abspath(path))
+                os.replace(staged, self._ctx.abspath(path))
         if preview is not None and preview[0] != path:
-            self.remove_file(preview[0])
+            self._ctx.remove_file(preview[0])
         if job.checkpoint:
-            self.remove_file(job.checkpoint)
+            self._ctx.remove_file(job.checkpoint)
         return Image.from_row(row)
 
     def _free_image_path(
@@ -414,7 +425,7 @@ class ClaimsMixin(JobsMixin):
                 return candidate
             if conn.execute("SELECT 1 FROM images WHERE path = ?", (candidate,)).fetchone():
                 continue
-            if not os.path.lexists(self.abspath(candidate)):
+            if not os.path.lexists(self._ctx.abspath(candidate)):
                 return candidate
         raise AssertionError("unreachable")
 
@@ -423,17 +434,17 @@ class ClaimsMixin(JobsMixin):
     ) -> bool:
         """Mark the job failed with a message for the artist; its checkpoint stays, so a
         retry resumes."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if self._owned(conn, job_id, worker_id, lease) is None:
                 return False
-            now = self.clock()
+            now = self._ctx.clock()
             conn.execute(
                 "UPDATE jobs SET status = 'failed', error = ?, finished = ?, heartbeat = ?,"
                 " eta_s = NULL WHERE id = ?",
                 (error, now, now, job_id),
             )
             self._worker_after_job(conn, worker_id, now)
-            self._event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
+            self._ctx.event(conn, "job_failed", job_id=job_id, worker_id=worker_id, error=error)
         return True
 
     def release_job(
@@ -441,7 +452,7 @@ class ClaimsMixin(JobsMixin):
     ) -> bool:
         """Give a job back to the queue (the worker is stopping); it resumes from its
         checkpoint. Counts as no attempt, since the job did nothing wrong."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if self._owned(conn, job_id, worker_id, lease) is None:
                 return False
             conn.execute(
@@ -450,8 +461,8 @@ class ClaimsMixin(JobsMixin):
                 " it_per_s = NULL, eta_s = NULL WHERE id = ?",
                 (job_id,),
             )
-            self._worker_after_job(conn, worker_id, self.clock())
-            self._event(conn, "job_requeued", job_id=job_id, worker_id=worker_id, reason=reason)
+            self._worker_after_job(conn, worker_id, self._ctx.clock())
+            self._ctx.event(conn, "job_requeued", job_id=job_id, worker_id=worker_id, reason=reason)
         return True
 
     @staticmethod
@@ -467,11 +478,6 @@ class ClaimsMixin(JobsMixin):
             " THEN 'running' ELSE 'idle' END WHERE id = ?",
             (done, now, worker_id, worker_id, worker_id),
         )
-
-    def owns(self, job_id: int, worker_id: str, *, lease: int | None = None) -> bool:
-        """True while the job is running on this worker (on this claim, given a lease)."""
-        where, params = _owned_where(job_id, worker_id, lease)
-        return self.db.row(f"SELECT 1 FROM jobs WHERE {where}", params) is not None
 
     def _owned(
         self, conn: sqlite3.Connection, job_id: int, worker_id: str, lease: int | None = None

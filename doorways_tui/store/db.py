@@ -214,6 +214,13 @@ class Database:
             self.db.conn.close()
 
     @contextmanager
+    def locked(self) -> Iterator[sqlite_utils.Database]:
+        """The sqlite-utils database, for one look at the schema (``table_names``,
+        ``columns_dict``) while no other thread uses the connection."""
+        with self._lock:
+            yield self.db
+
+    @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error.
 

@@ -1,12 +1,14 @@
-"""The queue as the artist sees it: queue, spawn, reroll, cancel, retry, list, count."""
+"""The queue part, as the artist sees it: queue, spawn, reroll, cancel, retry, list, count.
+(The worker's side of the same jobs table is the claims part.)"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from doorways_tui.store.base import strict_json
+from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import (
     JOB_STATES,
@@ -14,9 +16,10 @@ from doorways_tui.store.records import (
     QueueCounts,
     QueueItem,
     Throughput,
+    UndoResult,
     Variant,
 )
-from doorways_tui.store.tree import TreeMixin
+from doorways_tui.store.tree import Tree
 from engine.config import SQLITE_INT_MAX
 
 # Keys of a generation config that belong to one attempt, never to a queued job.
@@ -63,7 +66,14 @@ def config_problem(text: str | None) -> str | None:
     return None
 
 
-class JobsMixin(TreeMixin):
+class Queue:
+    """Jobs as the artist queues and sees them. ``lib.queue``; spawning grows the tree."""
+
+    def __init__(self, ctx: StoreContext, tree: Tree) -> None:
+        self._ctx = ctx
+        self._db = ctx.db
+        self._tree = tree
+
     # -- adding work ----------------------------------------------------------------------
 
     def queue_jobs(
@@ -78,12 +88,10 @@ class JobsMixin(TreeMixin):
         """Queue one job per seed for a variant. ``config`` is a generation config as a dict
         (``GenerationConfig.to_dict()``); its prompt, style and seed come from the variant
         and the seed. Undo cancels the jobs that are still queued."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             jobs = self._insert_jobs(conn, variant_id, seeds, config, priority)
             if undoable:
-                self._push_undo(
-                    conn, "spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]}
-                )
+                self._ctx.push_undo("spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]})
         return jobs
 
     def spawn(
@@ -99,8 +107,8 @@ class JobsMixin(TreeMixin):
         priority: int = 0,
     ) -> tuple[Variant, list[Job]]:
         """Add a child variant and queue its seeds, as one undoable step."""
-        with self.db.write() as conn:
-            variant = self._insert_variant(
+        with self._db.write() as conn:
+            variant = self._tree.insert_variant(
                 conn,
                 prompt=prompt,
                 parent_id=parent_id,
@@ -110,8 +118,8 @@ class JobsMixin(TreeMixin):
                 edit_text=edit_text,
             )
             jobs = self._insert_jobs(conn, variant.id, seeds, config, priority)
-            self._push_undo(
-                conn, "spawn", {"variant_id": variant.id, "job_ids": [j.id for j in jobs]}
+            self._ctx.push_undo(
+                "spawn", {"variant_id": variant.id, "job_ids": [j.id for j in jobs]}
             )
         return variant, jobs
 
@@ -127,7 +135,7 @@ class JobsMixin(TreeMixin):
         same config and seeds the variant has not used yet. Undoable."""
         if (job_id is None) == (image_id is None):
             raise StoreError("reroll needs a job or an image")
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             if image_id is not None:
                 found = conn.execute(
                     "SELECT job_id FROM images WHERE id = ?", (image_id,)
@@ -138,13 +146,8 @@ class JobsMixin(TreeMixin):
             base = self._job_in(conn, job_id)
             seeds = self._unused_seeds(conn, base.variant_id, n)
             jobs = self._insert_jobs(conn, base.variant_id, seeds, base.config_dict(), priority)
-            self._push_undo(conn, "spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]})
+            self._ctx.push_undo("spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]})
         return jobs
-
-    def unused_seeds(self, variant_id: int, n: int) -> list[int]:
-        """The next ``n`` seeds above every seed this variant has used."""
-        with self.db.write() as conn:
-            return self._unused_seeds(conn, variant_id, n)
 
     def _unused_seeds(self, conn: sqlite3.Connection, variant_id: int, n: int) -> list[int]:
         top = conn.execute(
@@ -166,7 +169,7 @@ class JobsMixin(TreeMixin):
             raise StoreError(f"no variant {variant_id}")
         variant = Variant.from_row(row)
         jobs: list[Job] = []
-        now = self.clock()
+        now = self._ctx.clock()
         for seed in seeds:
             # Every seed is checked; the rest of the config is the same for each, so the
             # engine's check runs once. A raise rolls back the seeds inserted before it.
@@ -184,7 +187,9 @@ class JobsMixin(TreeMixin):
             ).fetchone()
             jobs.append(Job.from_row(inserted))
         if jobs:
-            self._event(conn, "jobs_queued", variant_id=variant_id, job_ids=[j.id for j in jobs])
+            self._ctx.event(
+                conn, "jobs_queued", variant_id=variant_id, job_ids=[j.id for j in jobs]
+            )
         return jobs
 
     # -- changing work --------------------------------------------------------------------
@@ -192,7 +197,7 @@ class JobsMixin(TreeMixin):
     def cancel_job(self, job_id: int) -> Job:
         """Cancel a queued or running job (a running one stops at its worker's next
         heartbeat; its preview goes now). Cancelling a cancelled job does nothing."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status == "cancelled":
                 return job
@@ -203,16 +208,16 @@ class JobsMixin(TreeMixin):
             conn.execute(
                 "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
                 " checkpoint_step = NULL WHERE id = ?",
-                (self.clock(), job_id),
+                (self._ctx.clock(), job_id),
             )
             previews = conn.execute(
                 "DELETE FROM images WHERE job_id = ? AND kind = 'preview' RETURNING path", (job_id,)
             ).fetchall()
-            self._event(conn, "job_cancelled", job_id=job_id, was=job.status)
+            self._ctx.event(conn, "job_cancelled", job_id=job_id, was=job.status)
         for row in previews:
-            self.remove_file(row[0])
+            self._ctx.remove_file(row[0])
         if job.status == "queued" and job.checkpoint:
-            self.remove_file(job.checkpoint)
+            self._ctx.remove_file(job.checkpoint)
         return self.job(job_id)
 
     def cancel_queued(self) -> int:
@@ -220,7 +225,7 @@ class JobsMixin(TreeMixin):
         there are (a million is one UPDATE, not a million transactions); their previews
         and checkpoints go too. Returns how many were cancelled."""
         queued = "SELECT id FROM jobs WHERE status = 'queued'"
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             files = conn.execute(
                 f"DELETE FROM images WHERE kind = 'preview' AND job_id IN ({queued}) RETURNING path"
             ).fetchall()
@@ -230,18 +235,18 @@ class JobsMixin(TreeMixin):
             n = conn.execute(
                 "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
                 " checkpoint_step = NULL WHERE status = 'queued'",
-                (self.clock(),),
+                (self._ctx.clock(),),
             ).rowcount
             if n:
-                self._event(conn, "jobs_cancelled", count=n, was="queued")
+                self._ctx.event(conn, "jobs_cancelled", count=n, was="queued")
         for row in files:
-            self.remove_file(row[0])
+            self._ctx.remove_file(row[0])
         return n
 
     def retry_job(self, job_id: int, *, priority: int | None = None) -> Job:
         """Put a failed or cancelled job back in the queue (resuming from its checkpoint
         if it has one)."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status not in ("failed", "cancelled"):
                 raise StoreError(
@@ -253,18 +258,13 @@ class JobsMixin(TreeMixin):
                 " priority = COALESCE(?, priority) WHERE id = ?",
                 (priority, job_id),
             )
-            self._event(conn, "job_retried", job_id=job_id, was=job.status)
-        return self.job(job_id)
-
-    def set_priority(self, job_id: int, priority: int) -> Job:
-        self.job(job_id)
-        self.db.execute("UPDATE jobs SET priority = ? WHERE id = ?", (priority, job_id))
+            self._ctx.event(conn, "job_retried", job_id=job_id, was=job.status)
         return self.job(job_id)
 
     # -- reading --------------------------------------------------------------------------
 
     def job(self, job_id: int) -> Job:
-        row = self.db.row("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        row = self._db.row("SELECT * FROM jobs WHERE id = ?", (job_id,))
         if row is None:
             raise StoreError(f"no job {job_id}")
         return Job.from_row(row)
@@ -293,34 +293,26 @@ class JobsMixin(TreeMixin):
             where.append("variant_id = ?")
             params.append(variant_id)
         sql = f"SELECT * FROM jobs WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
-        return [Job.from_row(r) for r in self.db.rows(sql, (*params, limit))]
+        return [Job.from_row(r) for r in self._db.rows(sql, (*params, limit))]
 
     def queue_view(self, *, queued_limit: int = 500, failed_limit: int = 20) -> list[QueueItem]:
         """Running jobs, then queued ones in the order workers will take them, then the
         most recent failures; each with its prompt and progress."""
         base = f"SELECT {_QUEUE_COLUMNS} FROM jobs j JOIN variants v ON v.id = j.variant_id"
-        running = self.db.rows(f"{base} WHERE j.status = 'running' ORDER BY j.started, j.id")
-        queued = self.db.rows(
+        running = self._db.rows(f"{base} WHERE j.status = 'running' ORDER BY j.started, j.id")
+        queued = self._db.rows(
             f"{base} WHERE j.status = 'queued' ORDER BY j.priority DESC, j.id LIMIT ?",
             (queued_limit,),
         )
-        failed = self.db.rows(
+        failed = self._db.rows(
             f"{base} WHERE j.status = 'failed' ORDER BY j.finished DESC, j.id DESC LIMIT ?",
             (failed_limit,),
         )
         return [QueueItem.from_row(r) for r in (*running, *queued, *failed)]
 
     def counts(self) -> QueueCounts:
-        rows = self.db.rows("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+        rows = self._db.rows("SELECT status, COUNT(*) FROM jobs GROUP BY status")
         return QueueCounts(**{r[0]: r[1] for r in rows})
-
-    def throughput(self, *, window_s: float = 3600.0) -> float:
-        """Jobs finished per hour over the last ``window_s`` seconds."""
-        since = self.clock() - window_s
-        n = self.db.scalar(
-            "SELECT COUNT(*) FROM jobs WHERE finished >= ? AND status = 'done'", (since,)
-        )
-        return n * 3600.0 / window_s
 
     def recent_throughput(
         self, *, window_s: float = 3600.0, min_elapsed_s: float = 60.0
@@ -328,8 +320,8 @@ class JobsMixin(TreeMixin):
         """Jobs done in the last ``window_s`` seconds, measured over the time actually
         elapsed since the first of them started (not the whole window: two minutes of
         work is not an hour's), but never less than ``min_elapsed_s``."""
-        now = self.clock()
-        row = self.db.row(
+        now = self._ctx.clock()
+        row = self._db.row(
             "SELECT COUNT(*), MIN(COALESCE(started, finished - seconds, finished)), AVG(seconds)"
             " FROM jobs WHERE status = 'done' AND finished >= ?",
             (now - window_s,),
@@ -339,3 +331,49 @@ class JobsMixin(TreeMixin):
             return Throughput(0, 0.0, 0.0, None)
         elapsed = min(window_s, max(min_elapsed_s, now - first))
         return Throughput(done, elapsed, done * 3600.0 / elapsed, mean)
+
+    def seeds_by_variant(self, theme_id: int) -> dict[int, set[int]]:
+        """The seeds each variant of a theme already has a job for (queued or not)."""
+        seeds: dict[int, set[int]] = {}
+        for variant_id, seed in self._db.rows(
+            "SELECT variant_id, seed FROM jobs"
+            " WHERE variant_id IN (SELECT id FROM variants WHERE theme_id = ?)",
+            (theme_id,),
+        ):
+            seeds.setdefault(variant_id, set()).add(seed)
+        return seeds
+
+    # -- undo -----------------------------------------------------------------------------
+
+    def record_spawn_undo(self, job_ids: list[int], *, variant_id: int | None = None) -> None:
+        """One undo step for work queued by several calls (e.g. a whole theme): undo
+        cancels those jobs still queued, and drops ``variant_id`` if nothing uses it."""
+        with self._db.write():
+            self._ctx.push_undo("spawn", {"variant_id": variant_id, "job_ids": list(job_ids)})
+
+    def undo_spawn(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
+        """Revert a spawn step inside the history's undo transaction: its still-queued jobs
+        are cancelled, and a variant it made goes if nothing else uses it."""
+        # The ids travel as one JSON parameter, never one SQL variable each: a theme of a
+        # million jobs is one statement (SQLite allows 32766 variables by default).
+        ids = json.dumps(data["job_ids"])
+        cancelled = [
+            r[0]
+            for r in conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished = ?"
+                " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'"
+                " RETURNING id",
+                (self._ctx.clock(), ids),
+            )
+        ]
+        variant_id = data.get("variant_id")
+        removed = variant_id is not None and self._tree.drop_unused_variant(conn, variant_id, ids)
+        summary = f"cancelled {len(cancelled)} queued job(s)"
+        if removed:
+            summary += f", removed variant {variant_id}"
+        return UndoResult(
+            "spawn",
+            summary,
+            job_ids=tuple(sorted(cancelled)),
+            variant_id=variant_id if removed else None,
+        )

@@ -1,46 +1,80 @@
 """The Library: one folder holding ``library.db`` (SQLite, WAL) and the image files.
 
 Open it with ``Library.open(path)``; every process (the app, each worker, the CLI) opens its
-own. One instance may be shared by threads of one process (calls are serialised). The
-methods come from the mixins, grouped by table:
+own. One instance may be shared by threads of one process (calls are serialised). It holds
+its parts, each handed the same ``StoreContext`` (connection, folder, clock, undo origin):
 
-- tree.py      themes and the prompt-variant tree (with per-node counts)
-- jobs.py      queueing, spawning, rerolls, cancel/retry, the queue view and counts
-- claims.py    what workers do: claim, progress, checkpoint, preview, finish, fail, release
-- images.py    image lists and filters, next/previous untriaged, triage writes
-- workers.py   worker rows and heartbeats
-- this file    opening (whole libraries only: see ``Library.open``), the event log, undo
+- ``lib.tree``     themes and the prompt-variant tree (with per-node counts)   tree.py
+- ``lib.queue``    queueing, spawning, rerolls, cancel/retry, the queue view    jobs.py
+- ``lib.claims``   what workers do: claim, progress, checkpoint, finish, fail   claims.py
+- ``lib.triage``   image lists, filters, stepping, positions, triage writes     triage.py
+- ``lib.workers``  worker rows and heartbeats                                   workers.py
+- ``lib.history``  the event log and undo                                       history.py
+
+This file opens (whole libraries only: see ``Library.open``) and closes.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
+from doorways_tui.store.claims import Claims
+from doorways_tui.store.context import StoreContext, process_origin
 from doorways_tui.store.db import (
+    Database,
     StoreError,
     check_database_file,
     create_database,
     is_not_a_database,
     raise_not_a_database,
 )
-from doorways_tui.store.files import STORED_DIRS, db_path
+from doorways_tui.store.files import STORED_DIRS, db_path, library_path
+from doorways_tui.store.history import History
+from doorways_tui.store.jobs import Queue
 from doorways_tui.store.migrations import (
     migrate,
     missing_tables,
     newer_schema_error,
     table_names,
 )
-from doorways_tui.store.records import Event, UndoResult
-from doorways_tui.store.workers import WorkersMixin
+from doorways_tui.store.tree import Tree
+from doorways_tui.store.triage import Triage
+from doorways_tui.store.workers import Workers
 
 
-class Library(WorkersMixin):
-    """Themes, variants, jobs, images, workers, events and undo, in one SQLite file."""
+class Library:
+    """Themes, variants, jobs, images, workers, events and undo, in one SQLite file; the
+    parts hold the operations (``lib.queue.reroll(...)``), this holds the parts."""
+
+    def __init__(
+        self,
+        root: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        readonly: bool = False,
+        origin: str | None = None,
+    ) -> None:
+        self.root = Path(root)
+        self.clock = clock
+        self.readonly = readonly
+        self.db = Database(db_path(self.root), readonly=readonly)
+        ctx = StoreContext(self.root, self.db, clock, origin or process_origin())
+        self.tree = Tree(ctx)
+        self.queue = Queue(ctx, self.tree)
+        self.claims = Claims(ctx)
+        self.triage = Triage(ctx)
+        self.workers = Workers(ctx, self.claims)
+        self.history = History(
+            ctx, {"triage": self.triage.undo_triage, "spawn": self.queue.undo_spawn}
+        )
+
+    def abspath(self, relpath: str) -> Path:
+        """The file on disk for a path the library stores (relative to its folder); one
+        that would lead outside the library is a ``StoreError`` (see ``library_path``)."""
+        return library_path(self.root, relpath)
 
     @classmethod
     def open(
@@ -50,6 +84,7 @@ class Library(WorkersMixin):
         create: bool = True,
         readonly: bool = False,
         clock: Callable[[], float] = time.time,
+        origin: str | None = None,
     ) -> Library:
         """Open (creating and migrating if needed) the library in folder ``root``.
 
@@ -59,7 +94,8 @@ class Library(WorkersMixin):
         cannot be opened is a ``StoreError`` with a one-line reason, never a traceback, and
         leaves the library as it was: an empty or foreign ``library.db``, a folder holding
         images but no database, a schema newer than this Doorways (refused for writing), a
-        missing table, an unwritable place."""
+        missing table, an unwritable place. ``origin`` names the writer in the undo log
+        (this process, unless told: a test plays another process with it)."""
         root = Path(root).expanduser()
         if root.exists() and not root.is_dir():
             raise StoreError(f"{root} is a file, not a library folder")
@@ -69,7 +105,7 @@ class Library(WorkersMixin):
                 raise StoreError(f"no library at {root}")
             _create(root, clock)
         try:
-            library = cls(root, clock=clock, readonly=readonly)
+            library = cls(root, clock=clock, readonly=readonly, origin=origin)
         except (OSError, sqlite3.Error) as exc:
             raise _cannot("open", root, exc) from None
         try:
@@ -126,104 +162,6 @@ class Library(WorkersMixin):
         """One ``BEGIN IMMEDIATE`` transaction around several library calls (they join it):
         ``with lib.transaction(): ...`` commits all of them or none."""
         return self.db.write()
-
-    # -- event log ------------------------------------------------------------------------
-
-    def log_event(self, kind: str, /, **data: Any) -> None:
-        """Append to the event log (the app may log its own actions too)."""
-        with self.db.write() as conn:
-            self._event(conn, kind, **data)
-
-    def events(
-        self, *, after_id: int = 0, kind: str | None = None, limit: int = 500
-    ) -> list[Event]:
-        """Events in order; poll with the last id seen as ``after_id`` to get new ones."""
-        sql, params = "SELECT * FROM events WHERE id > ?", [after_id]
-        if kind is not None:
-            sql += " AND kind = ?"
-            params.append(kind)
-        rows = self.db.rows(sql + " ORDER BY id LIMIT ?", (*params, limit))
-        return [Event.from_row(r) for r in rows]
-
-    # -- undo -----------------------------------------------------------------------------
-
-    def record_spawn_undo(self, job_ids: list[int], *, variant_id: int | None = None) -> None:
-        """One undo step for work queued by several calls (e.g. a whole theme): undo
-        cancels those jobs still queued, and drops ``variant_id`` if nothing uses it."""
-        with self.db.write() as conn:
-            self._push_undo(conn, "spawn", {"variant_id": variant_id, "job_ids": list(job_ids)})
-
-    def can_undo(self) -> bool:
-        return self.db.row("SELECT 1 FROM undo_log WHERE undone = 0 LIMIT 1") is not None
-
-    def undo(self) -> UndoResult | None:
-        """Revert the latest change not yet undone (a triage write, or a spawn/queue/reroll:
-        its still-queued jobs are cancelled, and a variant it made is removed if nothing
-        else uses it). Returns what was undone, or None when there is nothing to undo."""
-        with self.db.write() as conn:
-            row = conn.execute(
-                "SELECT * FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-            if row is None:
-                return None
-            data = json.loads(row["data"])
-            if row["kind"] == "triage":
-                result = self._undo_triage(conn, data)
-            else:
-                result = self._undo_spawn(conn, data)
-            conn.execute("UPDATE undo_log SET undone = 1 WHERE id = ?", (row["id"],))
-            self._event(conn, "undo", kind=row["kind"], summary=result.summary)
-        return result
-
-    def _undo_triage(self, conn, data: dict[str, Any]) -> UndoResult:
-        image_id, before = data["image_id"], data["before"]
-        if conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is not None:
-            self._set_fields(conn, image_id, before)
-        fields = ", ".join(f"{k}={v!r}" for k, v in before.items())
-        return UndoResult("triage", f"image {image_id}: {fields} restored", image_id=image_id)
-
-    def _undo_spawn(self, conn, data: dict[str, Any]) -> UndoResult:
-        # The ids travel as one JSON parameter, never one SQL variable each: a theme of a
-        # million jobs is one statement (SQLite allows 32766 variables by default).
-        ids = json.dumps(data["job_ids"])
-        cancelled = [
-            r[0]
-            for r in conn.execute(
-                "UPDATE jobs SET status = 'cancelled', finished = ?"
-                " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'queued'"
-                " RETURNING id",
-                (self.clock(), ids),
-            )
-        ]
-        variant_id = data.get("variant_id")
-        removed = variant_id is not None and self._drop_unused_variant(conn, variant_id, ids)
-        summary = f"cancelled {len(cancelled)} queued job(s)"
-        if removed:
-            summary += f", removed variant {variant_id}"
-        return UndoResult(
-            "spawn",
-            summary,
-            job_ids=tuple(sorted(cancelled)),
-            variant_id=variant_id if removed else None,
-        )
-
-    def _drop_unused_variant(self, conn, variant_id: int, job_ids: str) -> bool:
-        """Delete a spawned variant if it has no children, no images, and no jobs other than
-        the cancelled ones of its spawn (``job_ids``, a JSON list)."""
-        if conn.execute("SELECT 1 FROM variants WHERE parent_id = ?", (variant_id,)).fetchone():
-            return False
-        if conn.execute("SELECT 1 FROM images WHERE variant_id = ?", (variant_id,)).fetchone():
-            return False
-        other = conn.execute(
-            "SELECT 1 FROM jobs WHERE variant_id = ? AND (status != 'cancelled'"
-            " OR id NOT IN (SELECT value FROM json_each(?))) LIMIT 1",
-            (variant_id, job_ids),
-        ).fetchone()
-        if other is not None:
-            return False
-        conn.execute("DELETE FROM jobs WHERE variant_id = ?", (variant_id,))
-        conn.execute("DELETE FROM variants WHERE id = ?", (variant_id,))
-        return True
 
 
 # -- a new library ---------------------------------------------------------------------------

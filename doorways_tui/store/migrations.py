@@ -15,12 +15,11 @@ Times are unix seconds (REAL). Paths are relative to the library folder.
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 
 from doorways_tui import __version__
-from doorways_tui.store.db import Database, StoreError
+from doorways_tui.store.db import Database, StoreError, retry_busy
 
 Migration = tuple[int, str, str]
 
@@ -164,12 +163,41 @@ _WORKER_MACHINE = """
 ALTER TABLE workers ADD COLUMN machine TEXT;
 """
 
+# Undo is per process: ``u`` in the app undoes its own steps and asks before undoing one
+# made elsewhere (a theme queued from a shell). Steps written before this have no origin.
+_UNDO_ORIGIN = """
+ALTER TABLE undo_log ADD COLUMN origin TEXT;
+"""
+
+# Views for people who open the library with the ``sqlite-utils`` CLI or Datasette: the
+# finished images with their tags and prompts, and the jobs with theirs.
+_VIEWS = """
+CREATE VIEW images_with_tags AS
+SELECT i.id, i.path, t.name AS theme, v.prompt, v.style, j.seed,
+       i.starred, i.rejected, i.door_count, i.rating, i.note,
+       i.variant_id, i.job_id, i.width, i.height, i.created
+FROM images i
+JOIN variants v ON v.id = i.variant_id
+JOIN themes t ON t.id = v.theme_id
+JOIN jobs j ON j.id = i.job_id
+WHERE i.kind = 'final';
+CREATE VIEW jobs_with_prompts AS
+SELECT j.id, t.name AS theme, v.prompt, v.style, j.seed, j.status,
+       j.step, j.total, j.attempts, j.worker_id, j.error, j.seconds,
+       j.variant_id, j.created, j.started, j.finished
+FROM jobs j
+JOIN variants v ON v.id = j.variant_id
+JOIN themes t ON t.id = v.theme_id;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
     (3, "a lease number for each claim of a job", _JOB_LEASE),
     (4, "library metadata", _META),
     (5, "the machine a worker's pid belongs to", _WORKER_MACHINE),
+    (6, "the process each undo step came from", _UNDO_ORIGIN),
+    (7, "views for sqlite-utils and Datasette", _VIEWS),
 ]
 
 
@@ -181,7 +209,9 @@ def _ensure_table(db: Database) -> None:
 
 
 def table_names(db: Database) -> set[str]:
-    return {r[0] for r in db.rows("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    """The library's tables (sqlite-utils reads the schema; retried while busy)."""
+    with db.locked() as sdb:
+        return set(retry_busy(sdb.table_names))
 
 
 def applied_versions(db: Database) -> list[int]:
@@ -268,19 +298,15 @@ def migrate(
             )
             done.append(version)
         if done:
-            _record_version(conn, max([*have, *done]))
+            _record_version(db, max([*have, *done]))
     return done
 
 
-def _record_version(conn: sqlite3.Connection, version: int) -> None:
+def _record_version(db: Database, version: int) -> None:
     """The schema version in the header (readable without a table) and who wrote it."""
-    conn.execute(f"PRAGMA user_version = {int(version)}")
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
-        conn.execute(
-            "INSERT INTO meta(key, value) VALUES ('needs_doorways', ?)"
-            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (__version__,),
-        )
+    db.conn.execute(f"PRAGMA user_version = {int(version)}")
+    if "meta" in table_names(db):
+        db.db["meta"].insert({"key": "needs_doorways", "value": __version__}, replace=True)
 
 
 def _split(sql: str) -> list[str]:

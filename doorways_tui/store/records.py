@@ -186,14 +186,33 @@ class Event(_Row):
 
 
 @dataclass(frozen=True, slots=True)
+class UndoEntry(_Row):
+    """One step in the undo log: ``kind`` (triage | spawn), what it changed (``data``, as
+    JSON), and the process that made it (``origin``; None for steps older than that)."""
+
+    id: int
+    ts: float
+    kind: str
+    data: str
+    origin: str | None = None
+
+    def payload(self) -> dict[str, Any]:
+        return json.loads(self.data)
+
+
+@dataclass(frozen=True, slots=True)
 class UndoResult:
-    """What ``Library.undo`` reverted: ``kind`` (triage | spawn) and a one-line summary."""
+    """What ``lib.history.undo`` reverted: ``kind`` (triage | spawn), a one-line summary,
+    and the log ``entry`` it undid. ``undone`` False: the newest step was made elsewhere
+    and was left as it is (``entry`` says which); nothing changed."""
 
     kind: str
     summary: str
     image_id: int | None = None
     job_ids: tuple[int, ...] = ()
     variant_id: int | None = None
+    entry: UndoEntry | None = None
+    undone: bool = True
 
 
 @dataclass(frozen=True, slots=True)

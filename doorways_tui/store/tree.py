@@ -1,10 +1,15 @@
-"""Themes and the tree of prompt variants."""
+"""The tree part: themes and the prompt variants grown from them, with per-node counts."""
 
 from __future__ import annotations
 
-from doorways_tui.store.base import LibraryBase
+import json
+import sqlite3
+from collections.abc import Iterable
+
+from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import EDIT_KINDS, Theme, Variant, VariantNode
+from doorways_tui.store.sql import untriaged_where
 from engine.text import describe_hidden
 
 
@@ -20,7 +25,7 @@ def theme_name(name: str) -> str:
     return name
 
 
-_TREE_SQL = """
+_TREE_SQL = f"""
 SELECT v.*,
        COALESCE(j.queued, 0) AS queued, COALESCE(j.running, 0) AS running,
        COALESCE(j.done, 0) AS done, COALESCE(j.failed, 0) AS failed,
@@ -36,7 +41,7 @@ LEFT JOIN (
 ) j ON j.variant_id = v.id
 LEFT JOIN (
     SELECT variant_id, COUNT(*) AS images, SUM(starred) AS starred,
-           SUM(door_count IS NULL AND rejected = 0) AS untriaged
+           SUM({untriaged_where("")}) AS untriaged
     FROM images
     WHERE kind = 'final' AND variant_id IN (SELECT id FROM variants WHERE theme_id = :theme)
     GROUP BY variant_id
@@ -45,41 +50,54 @@ WHERE v.theme_id = :theme
 ORDER BY v.id
 """
 
+# The counts of a few variants (those a triage touched): indexed lookups per variant, so a
+# key press costs the same with 100 images or 100k.
+_NODES_SQL = f"""
+SELECT v.*,
+  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'queued') AS queued,
+  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'running') AS running,
+  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'done') AS done,
+  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'failed') AS failed,
+  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final') AS images,
+  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final'
+     AND i.starred = 1) AS starred,
+  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final'
+     AND {untriaged_where()}) AS untriaged
+FROM variants v
+WHERE v.id IN (SELECT DISTINCT variant_id FROM images WHERE id IN (SELECT value FROM json_each(?)))
+ORDER BY v.id
+"""
 
-class TreeMixin(LibraryBase):
+
+class Tree:
+    """Themes and variants. ``lib.tree``."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+        self._db = ctx.db
+
     # -- themes ---------------------------------------------------------------------------
 
     def add_theme(self, name: str) -> Theme:
         """Create a theme, or return the one with this name (names are unique)."""
         name = theme_name(name)
-        with self.db.write() as conn:
-            conn.execute(
-                "INSERT OR IGNORE INTO themes(name, created) VALUES (?, ?)", (name, self.clock())
-            )
+        with self._db.write() as conn:
+            self._db.db["themes"].insert({"name": name, "created": self._ctx.clock()}, ignore=True)
             row = conn.execute("SELECT * FROM themes WHERE name = ?", (name,)).fetchone()
         return Theme.from_row(row)
 
     def themes(self) -> list[Theme]:
-        return [Theme.from_row(r) for r in self.db.rows("SELECT * FROM themes ORDER BY name")]
+        return [Theme.from_row(r) for r in self._db.rows("SELECT * FROM themes ORDER BY name")]
 
     def theme(self, theme_id: int) -> Theme:
-        row = self.db.row("SELECT * FROM themes WHERE id = ?", (theme_id,))
+        row = self._db.row("SELECT * FROM themes WHERE id = ?", (theme_id,))
         if row is None:
             raise StoreError(f"no theme {theme_id}")
         return Theme.from_row(row)
 
     def theme_by_name(self, name: str) -> Theme | None:
-        row = self.db.row("SELECT * FROM themes WHERE name = ?", (theme_name(name),))
+        row = self._db.row("SELECT * FROM themes WHERE name = ?", (theme_name(name),))
         return None if row is None else Theme.from_row(row)
-
-    def rename_theme(self, theme_id: int, name: str) -> Theme:
-        self.theme(theme_id)
-        name = theme_name(name)
-        try:
-            self.db.execute("UPDATE themes SET name = ? WHERE id = ?", (name, theme_id))
-        except Exception as exc:  # sqlite3.IntegrityError: the name is taken
-            raise StoreError(f"a theme named {name!r} already exists") from exc
-        return self.theme(theme_id)
 
     # -- variants -------------------------------------------------------------------------
 
@@ -96,8 +114,8 @@ class TreeMixin(LibraryBase):
     ) -> Variant:
         """Add a node to the tree. A child inherits its parent's theme and (unless given)
         style; ``edit_kind`` is one of root, reroll, modifier, free, theme."""
-        with self.db.write() as conn:
-            variant = self._insert_variant(
+        with self._db.write() as conn:
+            variant = self.insert_variant(
                 conn,
                 prompt=prompt,
                 parent_id=parent_id,
@@ -107,12 +125,12 @@ class TreeMixin(LibraryBase):
                 edit_text=edit_text,
             )
             if undoable:
-                self._push_undo(conn, "spawn", {"variant_id": variant.id, "job_ids": []})
+                self._ctx.push_undo("spawn", {"variant_id": variant.id, "job_ids": []})
         return variant
 
-    def _insert_variant(
+    def insert_variant(
         self,
-        conn,
+        conn: sqlite3.Connection,
         *,
         prompt: str,
         parent_id: int | None,
@@ -121,6 +139,7 @@ class TreeMixin(LibraryBase):
         edit_kind: str,
         edit_text: str,
     ) -> Variant:
+        """``add_variant`` inside the caller's transaction (the queue's spawn), no undo."""
         if edit_kind not in EDIT_KINDS:
             raise StoreError(f"edit kind {edit_kind!r} is not one of {', '.join(EDIT_KINDS)}")
         if not prompt.strip():
@@ -137,17 +156,29 @@ class TreeMixin(LibraryBase):
             raise StoreError("a root variant needs a theme")
         if conn.execute("SELECT 1 FROM themes WHERE id = ?", (theme_id,)).fetchone() is None:
             raise StoreError(f"no theme {theme_id}")
-        row = conn.execute(
-            "INSERT INTO variants(theme_id, parent_id, prompt, style, edit_kind, edit_text,"
-            " created) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *",
-            (theme_id, parent_id, prompt.strip(), style or "", edit_kind, edit_text, self.clock()),
-        ).fetchone()
-        return Variant.from_row(row)
+        new_id = (
+            self._db.db["variants"]
+            .insert(
+                {
+                    "theme_id": theme_id,
+                    "parent_id": parent_id,
+                    "prompt": prompt.strip(),
+                    "style": style or "",
+                    "edit_kind": edit_kind,
+                    "edit_text": edit_text,
+                    "created": self._ctx.clock(),
+                }
+            )
+            .last_pk
+        )
+        return Variant.from_row(
+            conn.execute("SELECT * FROM variants WHERE id = ?", (new_id,)).fetchone()
+        )
 
     def root_variant(self, *, theme_id: int, prompt: str, style: str = "") -> Variant:
         """The root variant with this prompt and style in the theme, created if missing;
         so queueing the same prompt twice grows one node, not two."""
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             row = conn.execute(
                 "SELECT * FROM variants WHERE theme_id = ? AND parent_id IS NULL"
                 " AND prompt = ? AND style = ? ORDER BY id LIMIT 1",
@@ -155,7 +186,7 @@ class TreeMixin(LibraryBase):
             ).fetchone()
             if row is not None:
                 return Variant.from_row(row)
-            return self._insert_variant(
+            return self.insert_variant(
                 conn,
                 prompt=prompt,
                 parent_id=None,
@@ -165,21 +196,48 @@ class TreeMixin(LibraryBase):
                 edit_text="",
             )
 
+    def drop_unused_variant(self, conn: sqlite3.Connection, variant_id: int, job_ids: str) -> bool:
+        """Delete a spawned variant (undo) if it has no children, no images, and no jobs
+        other than the cancelled ones of its spawn (``job_ids``, a JSON list)."""
+        if conn.execute("SELECT 1 FROM variants WHERE parent_id = ?", (variant_id,)).fetchone():
+            return False
+        if conn.execute("SELECT 1 FROM images WHERE variant_id = ?", (variant_id,)).fetchone():
+            return False
+        other = conn.execute(
+            "SELECT 1 FROM jobs WHERE variant_id = ? AND (status != 'cancelled'"
+            " OR id NOT IN (SELECT value FROM json_each(?))) LIMIT 1",
+            (variant_id, job_ids),
+        ).fetchone()
+        if other is not None:
+            return False
+        conn.execute("DELETE FROM jobs WHERE variant_id = ?", (variant_id,))
+        conn.execute("DELETE FROM variants WHERE id = ?", (variant_id,))
+        return True
+
     def variant(self, variant_id: int) -> Variant:
-        row = self.db.row("SELECT * FROM variants WHERE id = ?", (variant_id,))
+        row = self._db.row("SELECT * FROM variants WHERE id = ?", (variant_id,))
         if row is None:
             raise StoreError(f"no variant {variant_id}")
         return Variant.from_row(row)
 
     def variants(self, theme_id: int) -> list[Variant]:
-        rows = self.db.rows("SELECT * FROM variants WHERE theme_id = ? ORDER BY id", (theme_id,))
+        rows = self._db.rows("SELECT * FROM variants WHERE theme_id = ? ORDER BY id", (theme_id,))
         return [Variant.from_row(r) for r in rows]
 
     def children(self, variant_id: int) -> list[Variant]:
-        rows = self.db.rows("SELECT * FROM variants WHERE parent_id = ? ORDER BY id", (variant_id,))
+        rows = self._db.rows(
+            "SELECT * FROM variants WHERE parent_id = ? ORDER BY id", (variant_id,)
+        )
         return [Variant.from_row(r) for r in rows]
 
-    def tree(self, theme_id: int) -> list[VariantNode]:
+    # -- with counts ----------------------------------------------------------------------
+
+    def nodes(self, theme_id: int) -> list[VariantNode]:
         """Every variant of a theme with its job and image counts, in id order (parents
         before children). One aggregated query: no per-node round trips."""
-        return [VariantNode.from_row(r) for r in self.db.rows(_TREE_SQL, {"theme": theme_id})]
+        return [VariantNode.from_row(r) for r in self._db.rows(_TREE_SQL, {"theme": theme_id})]
+
+    def nodes_of_images(self, image_ids: Iterable[int]) -> list[VariantNode]:
+        """Fresh counts for the variants these images belong to (after a triage)."""
+        ids = json.dumps(sorted(set(image_ids)))
+        return [VariantNode.from_row(r) for r in self._db.rows(_NODES_SQL, (ids,))]

@@ -1,4 +1,4 @@
-"""Worker processes as rows: registration, heartbeats, and who is alive."""
+"""The workers part: worker processes as rows: registration, heartbeats, who is alive."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from pathlib import Path
 from doorways_tui.store.claims import (
     DEFAULT_MAX_ATTEMPTS,
     DEFAULT_STALE_AFTER,
+    Claims,
     pid_running,
     this_machine,
 )
+from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.files import remove_quietly, stale_temp_files
-from doorways_tui.store.images import ImagesMixin
 from doorways_tui.store.records import WorkerInfo
 
 WORKER_STATES = ("starting", "idle", "running", "stopping", "stopped")
@@ -31,8 +32,16 @@ TEMP_SWEEP_AFTER = 600.0
 FORGET_WORKERS_AFTER_S = 3600
 
 
-class WorkersMixin(ImagesMixin):
-    def register_worker(
+class Workers:
+    """Worker rows. ``lib.workers``; registering gives back what a previous process of the
+    same worker id still held (through the claims part)."""
+
+    def __init__(self, ctx: StoreContext, claims: Claims) -> None:
+        self._ctx = ctx
+        self._db = ctx.db
+        self._claims = claims
+
+    def register(
         self,
         worker_id: str,
         *,
@@ -49,9 +58,9 @@ class WorkersMixin(ImagesMixin):
         process's ``this_machine()`` unless told; just ``host`` when only that is told)."""
         if machine is None:
             machine = this_machine() if host is None else host
-        now = self.clock()
-        with self.db.write() as conn:
-            self._requeue(
+        now = self._ctx.clock()
+        with self._db.write() as conn:
+            self._claims.requeue(
                 conn,
                 "worker_id = ?",
                 [worker_id],
@@ -77,8 +86,8 @@ class WorkersMixin(ImagesMixin):
                     log_path,
                 ),
             )
-            self._event(conn, "worker_started", worker_id=worker_id, device=device)
-        return self.worker(worker_id)
+            self._ctx.event(conn, "worker_started", worker_id=worker_id, device=device)
+        return self.get(worker_id)
 
     def heartbeat(
         self, worker_id: str, job_id: int | None = None, *, lease: int | None = None
@@ -86,8 +95,8 @@ class WorkersMixin(ImagesMixin):
         """Refresh the worker's heartbeat, and its job's if it has one. Returns False when
         that job is no longer running on this worker (cancelled, or taken back), or (given
         the lease of its claim) no longer on that claim."""
-        now = self.clock()
-        with self.db.write() as conn:
+        now = self._ctx.clock()
+        with self._db.write() as conn:
             conn.execute("UPDATE workers SET heartbeat = ? WHERE id = ?", (now, worker_id))
             if job_id is None:
                 return True
@@ -102,33 +111,33 @@ class WorkersMixin(ImagesMixin):
     def sweep_temp_files(self, *, older_than: float = TEMP_SWEEP_AFTER) -> list[Path]:
         """Remove the temporary files that killed workers left in the library (older than
         ``older_than`` seconds, named after no live worker); returns those removed."""
-        live = [w.id for w in self.workers() if w.alive]
+        live = [w.id for w in self.all() if w.alive]
         stale = stale_temp_files(
-            self.root, older_than=older_than, now=time.time(), live_workers=live
+            self._ctx.root, older_than=older_than, now=time.time(), live_workers=live
         )
         for path in stale:
             remove_quietly(path)
         return stale
 
-    def set_worker_state(self, worker_id: str, state: str) -> None:
+    def set_state(self, worker_id: str, state: str) -> None:
         assert state in WORKER_STATES, state
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             conn.execute(
                 "UPDATE workers SET state = ?, heartbeat = ?,"
                 " current_job = CASE WHEN ? IN ('idle', 'stopped') THEN NULL ELSE current_job END"
                 " WHERE id = ?",
-                (state, self.clock(), state, worker_id),
+                (state, self._ctx.clock(), state, worker_id),
             )
             if state == "stopped":
-                self._event(conn, "worker_stopped", worker_id=worker_id)
+                self._ctx.event(conn, "worker_stopped", worker_id=worker_id)
 
-    def worker(self, worker_id: str, *, stale_after: float = DEFAULT_STALE_AFTER) -> WorkerInfo:
-        row = self.db.row("SELECT * FROM workers WHERE id = ?", (worker_id,))
+    def get(self, worker_id: str, *, stale_after: float = DEFAULT_STALE_AFTER) -> WorkerInfo:
+        row = self._db.row("SELECT * FROM workers WHERE id = ?", (worker_id,))
         if row is None:
             raise StoreError(f"no worker {worker_id}")
         return self._worker_info(row, stale_after)
 
-    def workers(
+    def all(
         self,
         *,
         stale_after: float = DEFAULT_STALE_AFTER,
@@ -137,35 +146,39 @@ class WorkersMixin(ImagesMixin):
     ) -> list[WorkerInfo]:
         """Workers, newest first, each marked alive when its heartbeat is fresh and (on
         this machine) its process exists."""
-        now = self.clock()
+        now = self._ctx.clock()
         sql, params = "SELECT * FROM workers WHERE 1", []
         if not include_stopped:
             sql += " AND state != 'stopped'"
         if seen_within is not None:
             sql += " AND heartbeat >= ?"
             params.append(now - seen_within)
-        rows = self.db.rows(sql + " ORDER BY started DESC", params)
+        rows = self._db.rows(sql + " ORDER BY started DESC", params)
         return [self._worker_info(row, stale_after) for row in rows]
 
-    def prune_workers(self, *, older_than: float = 0.0) -> list[str]:
+    def prune(self, *, older_than: float = 0.0) -> list[str]:
         """Delete the rows of stopped workers and dead ones (this machine, process gone)
         whose last heartbeat is at least ``older_than`` seconds old. Returns their ids."""
-        cutoff = self.clock() - older_than
+        cutoff = self._ctx.clock() - older_than
         gone = [
             w.id
-            for w in self.workers(include_stopped=True, seen_within=None)
+            for w in self.all(include_stopped=True, seen_within=None)
             if (w.state == "stopped" or w.dead) and w.heartbeat <= cutoff
         ]
         if gone:
             marks = ",".join("?" * len(gone))
-            with self.db.write() as conn:
+            with self._db.write() as conn:
                 conn.execute(f"DELETE FROM workers WHERE id IN ({marks})", gone)
-                self._event(conn, "workers_pruned", worker_ids=gone)
+                self._ctx.event(conn, "workers_pruned", worker_ids=gone)
         return gone
+
+    def registered(self, worker_id: str) -> bool:
+        """Whether a worker with this id has a row yet (a started worker has registered)."""
+        return self._db.row("SELECT 1 FROM workers WHERE id = ?", (worker_id,)) is not None
 
     def _worker_info(self, row: sqlite3.Row, stale_after: float) -> WorkerInfo:
         data = dict(row)
-        alive = row["state"] != "stopped" and row["heartbeat"] >= self.clock() - stale_after
+        alive = row["state"] != "stopped" and row["heartbeat"] >= self._ctx.clock() - stale_after
         dead = False
         # Only a pid on this machine can be checked (an older library read-only has no
         # ``machine``; a row from before it had one is judged by its heartbeat).

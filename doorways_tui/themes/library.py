@@ -44,7 +44,7 @@ def queue_theme(
     """
     variants = expand(theme) if variants is None else variants
     with library.transaction():
-        node = library.theme_by_name(theme.name) if dry_run else library.add_theme(theme.name)
+        node = library.tree.theme_by_name(theme.name) if dry_run else library.tree.add_theme(theme.name)
         theme_id = None if node is None else node.id
         known, seeds = _existing(library, theme_id)
         roots: dict[tuple[str, ...], int | None] = {}
@@ -66,10 +66,10 @@ def queue_theme(
             existing += len(variant.seeds) - len(missing)
             new_jobs += len(missing)
             if missing and not dry_run and variant_id is not None:
-                jobs = library.queue_jobs(variant_id, missing, variant.config, undoable=False)
+                jobs = library.queue.queue_jobs(variant_id, missing, variant.config, undoable=False)
                 job_ids += [job.id for job in jobs]
         if job_ids:  # one undo step for the whole theme: it cancels the jobs still queued
-            library.record_spawn_undo(job_ids)
+            library.queue.record_spawn_undo(job_ids)
     return QueueReport(theme_id, new_variants, new_jobs, existing, tuple(job_ids))
 
 
@@ -80,17 +80,9 @@ def _existing(
     if theme_id is None:
         return {}, {}
     known: dict[_Key, int] = {}
-    for v in library.variants(theme_id):
+    for v in library.tree.variants(theme_id):
         known.setdefault((v.parent_id, v.prompt, v.style), v.id)
-    seeds: dict[int, set[int]] = {}
-    rows = library.db.rows(
-        "SELECT variant_id, seed FROM jobs"
-        " WHERE variant_id IN (SELECT id FROM variants WHERE theme_id = ?)",
-        (theme_id,),
-    )
-    for variant_id, seed in rows:
-        seeds.setdefault(variant_id, set()).add(seed)
-    return known, seeds
+    return known, library.queue.seeds_by_variant(theme_id)
 
 
 def _add_variant(
@@ -98,7 +90,7 @@ def _add_variant(
 ) -> int:
     if parent is None:
         edit_text = f"{variant.group}: {variant.label}"
-        made = library.add_variant(
+        made = library.tree.add_variant(
             prompt=variant.prompt,
             theme_id=theme_id,
             style=style,
@@ -108,7 +100,7 @@ def _add_variant(
         )
     else:
         edit_text = ", ".join(p for p in (variant.doorway, variant.modifier) if p)
-        made = library.add_variant(
+        made = library.tree.add_variant(
             prompt=variant.prompt,
             parent_id=parent,
             style=style,

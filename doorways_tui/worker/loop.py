@@ -45,11 +45,11 @@ def _same_device(a: str, b: str) -> bool:
 def same_device_workers(lib: Library, worker_id: str) -> list:
     """Other live workers on this host using the device worker ``worker_id`` registered
     with (two workers on one GPU share its memory and its time: usually a mistake)."""
-    me = lib.worker(worker_id)
+    me = lib.workers.get(worker_id)
     host = socket.gethostname()
     return [
         w
-        for w in lib.workers()
+        for w in lib.workers.all()
         if w.id != worker_id and w.alive and w.host == host and _same_device(w.device, me.device)
     ]
 
@@ -59,7 +59,7 @@ def device_warning(lib: Library, worker_id: str) -> str | None:
     others = same_device_workers(lib, worker_id)
     if not others:
         return None
-    me = lib.worker(worker_id)
+    me = lib.workers.get(worker_id)
     names = ", ".join(f"{w.id} (pid {w.pid})" for w in others)
     return (
         f"warning: {me.device} already has {len(others)} live worker(s) on this host: {names};"
@@ -85,12 +85,12 @@ class Worker:
     def run(self) -> int:
         """The main loop; returns how many jobs this worker ran (done or failed)."""
         device = self._check_device()
-        self.lib.register_worker(self.id, device=device, log_path=log_relpath(self.id))
+        self.lib.workers.register(self.id, device=device, log_path=log_relpath(self.id))
         log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
         if warning := device_warning(self.lib, self.id):
             log.warning("%s", warning)
-        self.lib.prune_workers(older_than=FORGET_WORKERS_AFTER_S)
-        if swept := self.lib.sweep_temp_files():
+        self.lib.workers.prune(older_than=FORGET_WORKERS_AFTER_S)
+        if swept := self.lib.workers.sweep_temp_files():
             log.info("removed %d temporary file(s) left by killed workers", len(swept))
         beat = threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)
         beat.start()
@@ -99,7 +99,7 @@ class Worker:
         finally:
             self.stop.set()
             beat.join(timeout=5)
-            self.lib.set_worker_state(self.id, "stopped")
+            self.lib.workers.set_state(self.id, "stopped")
             log.info("worker %s stopped after %d job(s)", self.id, self.jobs_run)
         return self.jobs_run
 
@@ -108,14 +108,14 @@ class Worker:
         while not self.stop.is_set():
             if self.options.max_jobs is not None and self.jobs_run >= self.options.max_jobs:
                 return
-            job = self.lib.claim_job(
+            job = self.lib.claims.claim_job(
                 self.id,
                 stale_after=self.options.stale_after,
                 max_attempts=self.options.max_attempts,
             )
             if job is None:
                 if not idle:
-                    self.lib.set_worker_state(self.id, "idle")
+                    self.lib.workers.set_state(self.id, "idle")
                     idle = True
                 if self.options.exit_when_idle:
                     return
@@ -139,7 +139,7 @@ class Worker:
         heartbeat goes stale, so any worker (even one started with --exit-when-idle) runs
         them next."""
         try:
-            back = self.lib.abandon_jobs(
+            back = self.lib.claims.abandon_jobs(
                 self.id, self.current_jobs, max_attempts=self.options.max_attempts
             )
         except Exception:  # the database itself failing: the heartbeat going stale will do
@@ -164,7 +164,7 @@ class Worker:
             return []  # it will fail alone
         more = []
         while len(more) < limit - 1 and not self.stop.is_set():
-            job = self.lib.claim_job(
+            job = self.lib.claims.claim_job(
                 self.id,
                 stale_after=self.options.stale_after,
                 max_attempts=self.options.max_attempts,
@@ -202,7 +202,7 @@ class Worker:
         while not self.stop.wait(interval):
             for job_id, lease in list(self.current_jobs.items()) or [(None, None)]:
                 try:
-                    owned = self.lib.heartbeat(self.id, job_id, lease=lease)
+                    owned = self.lib.workers.heartbeat(self.id, job_id, lease=lease)
                 except Exception:  # a heartbeat must never kill the worker
                     log.exception("heartbeat failed")
                     continue

@@ -142,7 +142,7 @@ class JobRunner:
                 log.warning(
                     "job %d: out of memory in a batch of %d; requeued to run alone", job.id, size
                 )
-                self.lib.release_job(
+                self.lib.claims.release_job(
                     job.id, self.worker_id, reason="out of memory in a batch", lease=job.lease
                 )
                 return "released"
@@ -197,7 +197,7 @@ class JobRunner:
                 result.config,
                 extra={"job_id": job.id, "losses": result.losses},
             )
-            image = self.lib.finish_job(
+            image = self.lib.claims.finish_job(
                 job.id,
                 self.worker_id,
                 path=rel,
@@ -229,14 +229,14 @@ class JobRunner:
                 self.checkpoint(job, exc.state, exc.step)
             except DoorwaysError as error:  # it resumes from an older checkpoint
                 log.warning("job %d: %s", job.id, error)
-        self.lib.release_job(job.id, self.worker_id, reason="worker stopping", lease=job.lease)
+        self.lib.claims.release_job(job.id, self.worker_id, reason="worker stopping", lease=job.lease)
         log.info("job %d: stopped at step %d and put back in the queue", job.id, exc.step)
         return "released"
 
     def _lost(self, job: Job) -> Outcome:
         """The job was cancelled or given to another worker: leave it alone. (Its preview
         went with the cancel, and no file of ours reached its place once it was not ours.)"""
-        status = self.lib.job(job.id).status
+        status = self.lib.queue.job(job.id).status
         if status == "cancelled":
             remove_quietly(self.lib.abspath(checkpoint_relpath(job.id)))
         log.info("job %d: no longer ours (%s); dropped", job.id, status)
@@ -244,7 +244,7 @@ class JobRunner:
 
     def _fail(self, job: Job, message: str) -> Outcome:
         log.warning("job %d failed: %s", job.id, message)
-        if not self.lib.fail_job(job.id, self.worker_id, message, lease=job.lease):
+        if not self.lib.claims.fail_job(job.id, self.worker_id, message, lease=job.lease):
             return self._lost(job)
         return "failed"
 
@@ -255,7 +255,7 @@ class JobRunner:
         staged = self.staged(job, rel)
         try:
             save_state(staged, state)
-            owned = self.lib.set_checkpoint(
+            owned = self.lib.claims.set_checkpoint(
                 job.id, self.worker_id, path=rel, step=step, staged=staged, lease=job.lease
             )
         except OSError as exc:
@@ -302,7 +302,7 @@ class _Progress:
             self.last_checkpoint = now
         if preview is not None or last or now - self.last_write >= options.progress_s:
             self._owned(
-                self.lib.update_progress(
+                self.lib.claims.update_progress(
                     self.job.id,
                     self.worker_id,
                     step=step,
@@ -318,7 +318,7 @@ class _Progress:
         staged = self.runner.staged(self.job, self.preview_rel)
         try:
             save_png(staged, preview, self.config, extra={"job_id": self.job.id, "step": step})
-            owned = self.lib.set_preview(
+            owned = self.lib.claims.set_preview(
                 self.job.id,
                 self.worker_id,
                 path=self.preview_rel,

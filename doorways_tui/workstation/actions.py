@@ -33,7 +33,7 @@ class Queued:
 
 def reroll(lib: Library, image_id: int, n: int = 1) -> Queued:
     """``n`` more seeds of the image's variant, same config."""
-    return Queued(tuple(lib.reroll(image_id=image_id, n=n)))
+    return Queued(tuple(lib.queue.reroll(image_id=image_id, n=n)))
 
 
 def edit_prompt(
@@ -41,8 +41,8 @@ def edit_prompt(
 ) -> Queued:
     """A child variant of the image's variant with ``prompt``, queued with the image's seed
     (so the edit's effect can be compared seed for seed)."""
-    job = lib.job(image.job_id)
-    variant, jobs = lib.spawn(
+    job = lib.queue.job(image.job_id)
+    variant, jobs = lib.queue.spawn(
         parent_id=image.variant_id,
         prompt=prompt,
         edit_kind=edit_kind,
@@ -71,10 +71,10 @@ def prepare_init(lib: Library, image: Image) -> Path:
 
 def queue_init(lib: Library, image: Image, init_path: Path) -> Queued:
     """A child variant (same prompt) whose run starts from ``init_path``."""
-    job = lib.job(image.job_id)
-    variant = lib.variant(image.variant_id)
+    job = lib.queue.job(image.job_id)
+    variant = lib.tree.variant(image.variant_id)
     config = {**job.config_dict(), "init_image": str(Path(init_path).resolve())}
-    child, jobs = lib.spawn(
+    child, jobs = lib.queue.spawn(
         parent_id=variant.id,
         prompt=variant.prompt,
         edit_kind="free",
@@ -102,7 +102,7 @@ def start_detached_worker(
     deadline = time.monotonic() + timeout
     with Library.open(library) as lib:
         while time.monotonic() < deadline:
-            if lib.db.row("SELECT 1 FROM workers WHERE id = ?", (started.worker_id,)):
+            if lib.workers.registered(started.worker_id):
                 return WorkerLaunch(
                     True,
                     f"worker {started.worker_id} started (pid {started.pid}); "

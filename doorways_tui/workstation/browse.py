@@ -11,11 +11,19 @@ from typing import Any, Literal
 
 from doorways_tui.core.png import png_metadata
 from doorways_tui.core.triage import view_label
-from doorways_tui.store import Image, ImageFilter, Job, Library, StoreError, Theme, Variant
+from doorways_tui.store import (
+    Image,
+    ImageFilter,
+    Job,
+    Library,
+    Position,
+    StoreError,
+    Theme,
+    Variant,
+)
 from doorways_tui.store.files import library_path_or_none
 
 ScopeKind = Literal["all", "theme", "variant"]
-_FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
 
 
 @dataclass(frozen=True)
@@ -77,11 +85,6 @@ class ImageDetail:
         return f"{self.image.sha256}:{self.image.step}"
 
 
-@dataclass(frozen=True)
-class Position:
-    index: int  # 1-based position of the image in the filtered list (0: not in it)
-    total: int
-    untriaged: int
 
 
 def lineage(lib: Library, variant: Variant, limit: int = 8) -> tuple[str, ...]:
@@ -90,7 +93,7 @@ def lineage(lib: Library, variant: Variant, limit: int = 8) -> tuple[str, ...]:
     node: Variant | None = variant
     while node is not None and len(steps) < limit:
         steps.append("root" if node.edit_kind == "root" else (node.edit_text or node.edit_kind))
-        node = lib.variant(node.parent_id) if node.parent_id is not None else None
+        node = lib.tree.variant(node.parent_id) if node.parent_id is not None else None
     return tuple(reversed(steps))
 
 
@@ -101,13 +104,13 @@ def load_detail(
     (a dict the caller keeps) saves re-reading a PNG's losses and a variant's lineage
     when the same image is shown again after a triage key."""
     if isinstance(image, int):
-        image = lib.image(image)
+        image = lib.triage.image(image)
     cache = {} if cache is None else cache
     if len(cache) > 4096:
         cache.clear()
-    job = lib.job(image.job_id)
-    variant = lib.variant(image.variant_id)
-    theme = lib.theme(variant.theme_id)
+    job = lib.queue.job(image.job_id)
+    variant = lib.tree.variant(image.variant_id)
+    theme = lib.tree.theme(variant.theme_id)
     losses: dict[str, float] = {}
     if read_png and image.kind == "final":
         key = ("losses", image.id, image.sha256)
@@ -137,7 +140,7 @@ def load_detail(
 
 def first_image(lib: Library, flt: ImageFilter) -> Image | None:
     """Where a pass starts: the first untriaged image, else the first image."""
-    return lib.next_untriaged(0, flt) or next(iter(lib.images(flt, limit=1)), None)
+    return lib.triage.next_untriaged(0, flt) or next(iter(lib.triage.images(flt, limit=1)), None)
 
 
 def step(
@@ -146,25 +149,17 @@ def step(
     """The next/previous image (optionally only untriaged ones) from ``current``."""
     if current is None and forward:
         return first_image(lib, flt)
-    return lib.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
+    return lib.triage.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
 
 
 def position(lib: Library, flt: ImageFilter, image_id: int | None) -> Position:
     """Where ``image_id`` stands in the filtered list, how long it is, how many untriaged."""
-    where, params = flt.where()
-    row = lib.db.row(
-        f"SELECT COUNT(*), SUM(i.door_count IS NULL AND i.rejected = 0),"
-        f" SUM(i.id <= ?) {_FROM} WHERE {where}",
-        (image_id if image_id is not None else -1, *params),
-    )
-    total, untriaged, before = (row[0] or 0, row[1] or 0, row[2] or 0) if row else (0, 0, 0)
-    index = before if image_id is not None and before else 0
-    return Position(index=index, total=total, untriaged=untriaged)
+    return lib.triage.position(flt, image_id)
 
 
 def job_image(lib: Library, job_id: int) -> Image | None:
     """A job's final image, else its live preview, else None."""
-    found = lib.images_for_job(job_id)
+    found = lib.triage.images_for_job(job_id)
     finals = [i for i in found if i.kind == "final"]
     return (finals or found or [None])[0]
 
@@ -172,19 +167,14 @@ def job_image(lib: Library, job_id: int) -> Image | None:
 def siblings(lib: Library, image: Image, limit: int = 4) -> list[Image]:
     """Images to compare with ``image``: it, then other seeds of its variant (starred
     first, then untriaged, then the rest), ``limit`` in all."""
-    rows = lib.db.rows(
-        "SELECT * FROM images WHERE variant_id = ? AND kind = 'final' AND id != ?"
-        " ORDER BY starred DESC, rejected, (door_count IS NOT NULL), id LIMIT ?",
-        (image.variant_id, image.id, max(0, limit - 1)),
-    )
-    return [image, *(Image.from_row(r) for r in rows)]
+    return lib.triage.siblings(image, limit)
 
 
 def images_by_id(lib: Library, ids: list[int]) -> list[Image]:
     out = []
     for image_id in ids:
         try:
-            out.append(lib.image(image_id))
+            out.append(lib.triage.image(image_id))
         except StoreError:
             continue
     return out
@@ -204,7 +194,9 @@ class SeedRow:
 
 def seed_rows(lib: Library, variant_id: int, limit: int = 2000) -> list[SeedRow]:
     """The variant's runs (not cancelled ones) by seed, with their final images."""
-    jobs = [j for j in lib.jobs(variant_id=variant_id, limit=limit) if j.status != "cancelled"]
-    finals = {i.job_id: i for i in lib.images_for_variant(variant_id)}
+    jobs = [
+        j for j in lib.queue.jobs(variant_id=variant_id, limit=limit) if j.status != "cancelled"
+    ]
+    finals = {i.job_id: i for i in lib.triage.images_for_variant(variant_id)}
     rows = [SeedRow(j.id, j.seed, j.status, j.step, j.total, finals.get(j.id)) for j in jobs]
     return sorted(rows, key=lambda r: (r.seed, r.job_id))

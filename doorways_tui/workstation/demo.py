@@ -58,12 +58,12 @@ def queue_demo(
     again adds only the seeds a variant does not have yet."""
     config = {**DEMO_CONFIG, **(config or {})}
     with lib.transaction():
-        theme = lib.add_theme(DEMO_THEME)
-        root = lib.root_variant(theme_id=theme.id, prompt=DEMO_ROOT, style=DEMO_STYLE)
+        theme = lib.tree.add_theme(DEMO_THEME)
+        root = lib.tree.root_variant(theme_id=theme.id, prompt=DEMO_ROOT, style=DEMO_STYLE)
         variants = [root]
-        existing = {v.prompt: v for v in lib.children(root.id)}
+        existing = {v.prompt: v for v in lib.tree.children(root.id)}
         for prompt, edit_text in DEMO_CHILDREN:
-            child = existing.get(prompt) or lib.add_variant(
+            child = existing.get(prompt) or lib.tree.add_variant(
                 prompt=prompt,
                 parent_id=root.id,
                 edit_kind="modifier",
@@ -73,7 +73,7 @@ def queue_demo(
             variants.append(child)
         new_jobs = 0
         for variant in variants:
-            have = {j.seed for j in lib.jobs(variant_id=variant.id, limit=10_000)}
+            have = {j.seed for j in lib.queue.jobs(variant_id=variant.id, limit=10_000)}
             todo = [s for s in seeds if s not in have]
-            new_jobs += len(lib.queue_jobs(variant.id, todo, config, undoable=False))
+            new_jobs += len(lib.queue.queue_jobs(variant.id, todo, config, undoable=False))
     return DemoReport(theme.id, new_jobs, tuple(v.id for v in variants))

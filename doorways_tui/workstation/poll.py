@@ -37,37 +37,11 @@ class TreeData:
         return not self.themes and not self.partial
 
 
-# The counts of a few variants (those a triage touched): indexed lookups per variant, so a
-# key press costs the same with 100 images or 100k.
-_NODES_SQL = """
-SELECT v.*,
-  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'queued') AS queued,
-  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'running') AS running,
-  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'done') AS done,
-  (SELECT COUNT(*) FROM jobs j WHERE j.variant_id = v.id AND j.status = 'failed') AS failed,
-  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final') AS images,
-  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final'
-     AND i.starred = 1) AS starred,
-  (SELECT COUNT(*) FROM images i WHERE i.variant_id = v.id AND i.kind = 'final'
-     AND i.door_count IS NULL AND i.rejected = 0) AS untriaged
-FROM variants v WHERE v.id IN ({marks}) ORDER BY v.id
-"""
-
-
 def load_nodes(lib: Library, image_ids: set[int]) -> TreeData:
-    """Fresh counts for the variants of these images."""
-    ids = sorted(image_ids)
-    marks = ",".join("?" * len(ids))
-    variant_ids = [
-        r[0]
-        for r in lib.db.rows(f"SELECT DISTINCT variant_id FROM images WHERE id IN ({marks})", ids)
-    ]
-    if not variant_ids:
-        return TreeData((), {}, partial=True)
-    rows = lib.db.rows(_NODES_SQL.format(marks=",".join("?" * len(variant_ids))), variant_ids)
+    """Fresh counts for the variants of these images (indexed lookups per variant, so a
+    key press costs the same with 100 images or 100k)."""
     nodes: dict[int, list[VariantNode]] = {}
-    for row in rows:
-        node = VariantNode.from_row(row)
+    for node in lib.tree.nodes_of_images(image_ids):
         nodes.setdefault(node.theme_id, []).append(node)
     return TreeData((), {k: tuple(v) for k, v in nodes.items()}, partial=True)
 
@@ -99,8 +73,8 @@ class Snapshot:
 
 
 def load_tree(lib: Library) -> TreeData:
-    themes = tuple(lib.themes())
-    return TreeData(themes=themes, nodes={t.id: tuple(lib.tree(t.id)) for t in themes})
+    themes = tuple(lib.tree.themes())
+    return TreeData(themes=themes, nodes={t.id: tuple(lib.tree.nodes(t.id)) for t in themes})
 
 
 class Poller:
@@ -117,11 +91,11 @@ class Poller:
         kinds: set[str] = set()
         touched: set[int] = set()
         if self.last_event is None:
-            self.last_event = int(lib.db.scalar("SELECT COALESCE(MAX(id), 0) FROM events"))
+            self.last_event = lib.history.last_event_id()
             want_tree = True
         else:
             while True:
-                events = lib.events(after_id=self.last_event, limit=500)
+                events = lib.history.events(after_id=self.last_event, limit=500)
                 for event in events:
                     kinds.add(event.kind)
                     if event.kind in ("triage", "undo"):
@@ -131,11 +105,11 @@ class Poller:
                     self.last_event = event.id
                 if len(events) < 500:
                     break
-        queue = lib.queue_view(queued_limit=QUEUED_SHOWN, failed_limit=FAILED_SHOWN)
+        queue = lib.queue.queue_view(queued_limit=QUEUED_SHOWN, failed_limit=FAILED_SHOWN)
         running = [q for q in queue if q.status == "running"]
         previews: dict[int, Image] = {}
         for item in running:
-            for image in lib.images_for_job(item.id):
+            for image in lib.triage.images_for_job(item.id):
                 if image.kind == "preview":
                     previews[item.id] = image
         only_triage = kinds == {"triage"} and not want_tree
@@ -144,13 +118,13 @@ class Poller:
         if only_triage:
             tree = load_nodes(lib, touched)
         if changed:  # counts move only with jobs' events: skip the two scans otherwise
-            self._counts = lib.counts()
-            self._total = int(lib.db.scalar("SELECT COUNT(*) FROM images WHERE kind = 'final'"))
+            self._counts = lib.queue.counts()
+            self._total = lib.triage.final_count()
         return Snapshot(
             queue=tuple(q for q in queue if q.status != "failed"),
             failed=tuple(q for q in queue if q.status == "failed"),
             counts=self._counts,
-            workers=tuple(lib.workers(include_stopped=False)),
+            workers=tuple(lib.workers.all(include_stopped=False)),
             previews=previews,
             last_event=self.last_event,
             kinds=frozenset(kinds),

@@ -8,7 +8,6 @@ shows each returned ``Update``. Every triage write is saved at once and undoable
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -45,6 +44,11 @@ class Session:
         self.auto_advance = False
         self.current: Image | None = None
         self._cache: dict = {}  # losses and lineages already read (see load_detail)
+        self._elsewhere: int | None = None  # a step made elsewhere that ``u`` named; see undo
+
+    def _key(self) -> None:
+        """A key that moves or changes the view: a pending "press u again" lapses."""
+        self._elsewhere = None
 
     @property
     def flt(self) -> ImageFilter:
@@ -67,6 +71,7 @@ class Session:
         return self._show(browse.first_image(self.lib, self.flt))
 
     def step(self, *, forward: bool, untriaged: bool) -> Update:
+        self._key()
         current = self.current.id if self.current else None
         found = browse.step(self.lib, current, self.flt, forward=forward, untriaged=untriaged)
         if found is None:
@@ -77,15 +82,17 @@ class Session:
         return self._show(found)
 
     def show_image(self, image_id: int) -> Update:
-        return self._show(self.lib.image(image_id))
+        self._key()
+        return self._show(self.lib.triage.image(image_id))
 
     def show_job(self, job_id: int, scope: Scope | None = None) -> Update:
         """A run picked in the tree: its final image, or its live preview."""
+        self._key()
         if scope is not None:
             self.scope = scope
         image = browse.job_image(self.lib, job_id)
         if image is None:
-            job = self.lib.job(job_id)
+            job = self.lib.queue.job(job_id)
             self.current = None
             if job.status == "failed":
                 note = f"seed {job.seed} failed: {job.error or 'no error was recorded'}"
@@ -108,6 +115,7 @@ class Session:
         return Update()
 
     def set_scope(self, scope: Scope) -> Update:
+        self._key()
         self.scope = scope
         if (
             self.current is not None
@@ -118,26 +126,19 @@ class Session:
         return self.first()
 
     def set_view(self, view: View) -> Update:
+        self._key()
         self.view = view
         return self.first()
 
     def _in_view(self, image: Image) -> bool:
-        where, params = replace(self.flt, kind=image.kind).where()
-        return (
-            self.lib.db.row(
-                f"SELECT 1 FROM images i JOIN variants v ON v.id = i.variant_id"
-                f" WHERE {where} AND i.id = ?",
-                (*params, image.id),
-            )
-            is not None
-        )
+        return self.lib.triage.matches(replace(self.flt, kind=image.kind), image.id)
 
     def refresh(self) -> Update:
         """Reload the image in view (someone else may have changed it)."""
         if self.current is None:
             return self.first()
         try:
-            return self._show(self.lib.image(self.current.id))
+            return self._show(self.lib.triage.image(self.current.id))
         except StoreError:
             return self.first()
 
@@ -159,13 +160,13 @@ class Session:
 
     def triage_image(self, image_id: int, kind: TriageKind, value: int | None = None) -> Image:
         """Triage any image (the compare screen's panes); the view stays where it is."""
-        new, _ = self._write(self.lib.image(image_id), kind, value)
+        new, _ = self._write(self.lib.triage.image(image_id), kind, value)
         if self.current is not None and self.current.id == image_id:
             self.current = new
         return new
 
     def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
-        lib = self.lib
+        lib = self.lib.triage  # the part that marks images
         if image.kind != "final":
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
@@ -182,16 +183,24 @@ class Session:
         return new, triage_words(kind, new)
 
     def undo(self) -> Update:
-        latest = self.lib.db.row(
-            "SELECT data FROM undo_log WHERE undone = 0 ORDER BY id DESC LIMIT 1"
-        )
-        result = self.lib.undo()
+        """Undo the newest step, saying what was undone (the store returns the entry it
+        reverted, read and undone in one transaction). A newest step made elsewhere (a
+        theme queued from a shell) is only named at the first ``u``: a second ``u`` with
+        no other key between undoes it."""
+        confirmed, self._elsewhere = self._elsewhere, None
+        result = self.lib.history.undo(confirmed=confirmed)
         if result is None:
             return Update(message="nothing to undo", severity="warning")
-        said = "undone: " + undo_text(result, json.loads(latest["data"]) if latest else {})
+        data = result.entry.payload() if result.entry is not None else {}
+        if not result.undone and result.entry is not None:
+            self._elsewhere = result.entry.id
+            what = elsewhere_text(result.entry.kind, data)
+            message = f"the last step was made elsewhere: {what}; press u again to undo it"
+            return Update(message=message, severity="warning")
+        said = "undone: " + undo_text(result, data)
         if result.kind == "triage" and result.image_id is not None:
             try:
-                return self._show(self.lib.image(result.image_id), message=said, wrote=True)
+                return self._show(self.lib.triage.image(result.image_id), message=said, wrote=True)
             except StoreError:
                 pass
         refreshed = self.refresh()
@@ -211,7 +220,7 @@ class Session:
         return Update(message=f"reroll: {queued.summary()}", wrote=True)
 
     def edit(self, image_id: int, prompt: str, *, edit_kind: str, edit_text: str) -> Update:
-        image = self.lib.image(image_id)
+        image = self.lib.triage.image(image_id)
         queued = actions.edit_prompt(
             self.lib, image, prompt, edit_kind=edit_kind, edit_text=edit_text
         )
@@ -220,16 +229,28 @@ class Session:
     def init_run(self, image_id: int, path: str) -> Update:
         from pathlib import Path
 
-        image = self.lib.image(image_id)
+        image = self.lib.triage.image(image_id)
         queued = actions.queue_init(self.lib, image, Path(path))
         return Update(message=f"init image: {queued.summary()}", wrote=True)
 
     def toggle_auto_advance(self) -> Update:
+        self._key()
         self.auto_advance = not self.auto_advance
         state = "on: a door count or a reject moves to the next untriaged image"
         return Update(
             message=f"auto-advance {state if self.auto_advance else 'off'}", view=self.view
         )
+
+
+def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
+    """A step another process made, before it is undone: "3 jobs queued", "a change to
+    #12 (door count)"."""
+    if kind == "triage":
+        fields = ", ".join(name.replace("_", " ") for name in data.get("after") or {})
+        return f"a change to #{data.get('image_id')} ({fields})"
+    n = len(data.get("job_ids") or ())
+    what = f"{plural(n, 'job')} queued" if n else "a new variant"
+    return what + (" in a new variant" if n and data.get("variant_id") is not None else "")
 
 
 def plural(n: int, word: str) -> str:

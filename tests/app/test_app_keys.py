@@ -76,9 +76,9 @@ async def test_T_opens_the_new_theme_dialog_and_it_queues(library):
         if isinstance(app.screen, NewThemeScreen):  # models not downloaded: it asked first
             await pilot.press("ctrl+s")
             await settle(pilot)
-        theme = app.library.theme_by_name(request.theme.name)
+        theme = app.library.tree.theme_by_name(request.theme.name)
         assert theme is not None
-        assert len(app.library.jobs(status="queued", limit=10_000)) == request.job_count
+        assert len(app.library.queue.jobs(status="queued", limit=10_000)) == request.job_count
         assert any("job(s) queued" in str(n.message) for n in app._notifications)
 
 
@@ -127,7 +127,7 @@ async def test_compare_keys(library):
         assert focused() == 2  # wraps around
         await pilot.press("x")
         await settle(pilot)
-        assert app.library.image(panes[2].image.id).rejected
+        assert app.library.triage.image(panes[2].image.id).rejected
         assert "rejected" in str(panes[2].query_one(".compare-caption").render())
         await pilot.press("q")
         await settle(pilot)
@@ -170,12 +170,12 @@ async def test_escape_closes_the_export_and_init_dialogs_without_doing_anything(
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, MainScreen)
-        assert app.library.jobs(status="queued") == []
+        assert app.library.queue.jobs(status="queued") == []
 
 
 async def test_start_worker_offer_n_declines(library):
     with Library.open(library) as lib:
-        lib.reroll(image_id=1, n=2)
+        lib.queue.reroll(image_id=1, n=2)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher, offer_worker=True)
     async with app.run_test(size=(100, 30)) as pilot:

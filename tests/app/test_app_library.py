@@ -41,9 +41,9 @@ async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root
         assert launcher.calls == [app.library.root]
         await poll(pilot)
         assert not app.screen.query_one("#welcome").display
-        theme = app.library.theme_by_name(DEMO_THEME)
+        theme = app.library.tree.theme_by_name(DEMO_THEME)
         assert theme is not None
-        jobs = app.library.jobs(status="queued")
+        jobs = app.library.queue.jobs(status="queued")
         assert len(jobs) == 9
         config = json.loads(jobs[0].config)
         assert (config["vqgan"], config["clip"], config["width"], config["height"]) == (
@@ -55,7 +55,7 @@ async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root
         assert config["panorama"] == "cosine" and config["style"] == "by James Gurney"
         await pilot.press("d")  # again: nothing new
         await settle(pilot)
-        assert len(app.library.jobs(status="queued")) == 9
+        assert len(app.library.queue.jobs(status="queued")) == 9
 
 
 async def test_w_starts_a_worker(root):
@@ -72,9 +72,9 @@ async def test_w_starts_a_worker(root):
 
 async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
     with Library.open(root) as lib:
-        theme = lib.add_theme("t")
-        variant = lib.root_variant(theme_id=theme.id, prompt="a door")
-        lib.queue_jobs(variant.id, [0, 1], DEMO_CONFIG, undoable=False)
+        theme = lib.tree.add_theme("t")
+        variant = lib.tree.root_variant(theme_id=theme.id, prompt="a door")
+        lib.queue.queue_jobs(variant.id, [0, 1], DEMO_CONFIG, undoable=False)
     launcher = FakeLauncher()
     app = make_app(launch_worker=launcher, offer_worker=True)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -91,8 +91,8 @@ async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
 async def test_E_exports_starred_images(root, tmp_path):
     populate(root)
     with Library.open(root) as lib:
-        lib.toggle_star(2)
-        lib.toggle_star(4)
+        lib.triage.toggle_star(2)
+        lib.triage.toggle_star(4)
     app = make_app()
     out = tmp_path / "out"
     async with app.run_test(size=(100, 30)) as pilot:
@@ -111,14 +111,14 @@ async def test_E_exports_starred_images(root, tmp_path):
 
 async def test_running_job_shows_its_preview_and_progress(root):
     with Library.open(root) as lib:
-        theme = lib.add_theme("t")
-        variant = lib.root_variant(theme_id=theme.id, prompt="a door")
-        lib.queue_jobs(variant.id, [5], {**DEMO_CONFIG, "steps": 40}, undoable=False)
-        lib.register_worker("w1", device="cpu")
-        job = lib.claim_job("w1")
+        theme = lib.tree.add_theme("t")
+        variant = lib.tree.root_variant(theme_id=theme.id, prompt="a door")
+        lib.queue.queue_jobs(variant.id, [5], {**DEMO_CONFIG, "steps": 40}, undoable=False)
+        lib.workers.register("w1", device="cpu")
+        job = lib.claims.claim_job("w1")
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
         write_png(lib.abspath(rel), 5, job.config_dict())
-        lib.set_preview(
+        lib.claims.set_preview(
             job.id,
             "w1",
             path=rel,
@@ -127,7 +127,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
             height=32,
             sha256=sha256_file(lib.abspath(rel)),
         )
-        lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
+        lib.claims.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -148,7 +148,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
         assert "seed 5" in seed_label() and "25%" in seed_label()
         with Library.open(root) as lib:
             write_png(lib.abspath(rel), 6, job.config_dict())
-            lib.set_preview(
+            lib.claims.set_preview(
                 job.id,
                 "w1",
                 path=rel,
@@ -157,7 +157,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
                 height=32,
                 sha256=sha256_file(lib.abspath(rel)),
             )
-            lib.update_progress(job.id, "w1", step=20, total=40, it_per_s=2.0, eta_s=10)
+            lib.claims.update_progress(job.id, "w1", step=20, total=40, it_per_s=2.0, eta_s=10)
         await poll(pilot)
         assert screen.detail.image.step == 20  # the live preview followed the job
         assert "20/40" in str(row.query_one(".job-stats").render())
@@ -166,7 +166,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
         with Library.open(root) as lib:
             final = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="final")
             write_png(lib.abspath(final), 7, job.config_dict())
-            lib.finish_job(
+            lib.claims.finish_job(
                 job.id,
                 "w1",
                 path=final,
@@ -200,12 +200,12 @@ async def test_progress_only_polls_collapse():
 def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:
     """A job of the first variant, claimed by a worker, with a live preview."""
     with Library.open(root) as lib:
-        lib.register_worker("w1", device="cpu")
-        (job,) = lib.queue_jobs(1, [seed], {**DEMO_CONFIG, "steps": 40}, undoable=False)
-        job = lib.claim_job("w1")
+        lib.workers.register("w1", device="cpu")
+        (job,) = lib.queue.queue_jobs(1, [seed], {**DEMO_CONFIG, "steps": 40}, undoable=False)
+        job = lib.claims.claim_job("w1")
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=seed, kind="preview")
         write_png(lib.abspath(rel), seed, job.config_dict())
-        lib.set_preview(
+        lib.claims.set_preview(
             job.id, "w1", path=rel, step=10, width=64, height=32,
             sha256=sha256_file(lib.abspath(rel)),
         )  # fmt: skip
@@ -228,7 +228,7 @@ async def test_an_empty_filter_shows_no_live_run_and_triage_does_nothing(root):
         with Library.open(root) as lib:
             final = image_relpath(variant_id=variant_id, job_id=job_id, seed=7, kind="final")
             write_png(lib.abspath(final), 7, DEMO_CONFIG)
-            lib.finish_job(
+            lib.claims.finish_job(
                 job_id, "w1", path=final, step=40, width=64, height=32,
                 sha256=sha256_file(lib.abspath(final)), seconds=20,
             )  # fmt: skip

@@ -46,7 +46,7 @@ async def test_r_queues_the_same_variant_with_a_new_seed(library):
         }
         assert job["seed"] not in used
         config = json.loads(job["config"])
-        parent = json.loads(app.library.job(detail.job.id).config)
+        parent = json.loads(app.library.queue.job(detail.job.id).config)
         assert config == {**parent, "seed": job["seed"]}  # same config, models included
         assert "reroll" in str(app.screen.query_one("#status-line").render())
 
@@ -138,6 +138,6 @@ async def test_i_queues_a_run_from_the_image_file(library):
         job = jobs(app)[0]
         config = json.loads(job["config"])
         assert config["init_image"] == str(copy.resolve())
-        child = app.library.variant(job["variant_id"])
+        child = app.library.tree.variant(job["variant_id"])
         assert child.parent_id == detail.variant.id and child.prompt == detail.variant.prompt
         assert child.edit_text == f"init: image {detail.image.id}"

@@ -92,7 +92,7 @@ async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
     with Library.open(tmp_path / "lib") as library:
         report = queue_theme(library, request.theme, request.variants)
         assert (report.new_variants, report.new_jobs) == (10, 30)
-        assert library.theme_by_name("Norse") is not None
+        assert library.tree.theme_by_name("Norse") is not None
 
 
 async def test_a_bad_file_shows_the_error_and_cannot_be_queued(tmp_path: Path):

@@ -36,10 +36,10 @@ def library(monkeypatch, tmp_path) -> Path:
 def triaged(library) -> Path:
     populate(library)
     with Library.open(library) as lib:
-        lib.toggle_star(1)
-        lib.set_door_count(1, 2)
-        lib.toggle_reject(3)
-        lib.set_rating(1, 4)
+        lib.triage.toggle_star(1)
+        lib.triage.set_door_count(1, 2)
+        lib.triage.toggle_reject(3)
+        lib.triage.set_rating(1, 4)
     return library
 
 
@@ -73,15 +73,15 @@ def test_welcome_on_an_empty_library(snap_compare, library, monkeypatch):
 
 def test_running_job_with_live_preview(snap_compare, library):
     with Library.open(library) as lib:
-        theme = lib.add_theme("t")
-        variant = lib.root_variant(theme_id=theme.id, prompt="entrance to heaven")
-        lib.queue_jobs(variant.id, [5, 6, 7], DEMO_CONFIG, undoable=False)
-        job = lib.claim_job("w1")  # no worker row: the panel says none is running
+        theme = lib.tree.add_theme("t")
+        variant = lib.tree.root_variant(theme_id=theme.id, prompt="entrance to heaven")
+        lib.queue.queue_jobs(variant.id, [5, 6, 7], DEMO_CONFIG, undoable=False)
+        job = lib.claims.claim_job("w1")  # no worker row: the panel says none is running
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
         write_png(lib.abspath(rel), 5, job.config_dict())
-        lib.set_preview(job.id, "w1", path=rel, step=10, width=64, height=32,
+        lib.claims.set_preview(job.id, "w1", path=rel, step=10, width=64, height=32,
                         sha256=sha256_file(lib.abspath(rel)))  # fmt: skip
-        lib.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
+        lib.claims.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
 
 

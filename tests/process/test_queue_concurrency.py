@@ -22,11 +22,11 @@ _CLAIMER = textwrap.dedent(
     from doorways_tui.store.files import atomic_write_bytes
 
     lib, me = Library.open(sys.argv[1]), sys.argv[2]
-    while (job := lib.claim_job(me)) is not None:
-        lib.update_progress(job.id, me, step=1, total=2)
+    while (job := lib.claims.claim_job(me)) is not None:
+        lib.claims.update_progress(job.id, me, step=1, total=2)
         rel = f"images/{job.id}.png"
         atomic_write_bytes(lib.abspath(rel), b"x")
-        assert lib.finish_job(job.id, me, path=rel, step=2, width=1, height=1, sha256="", seconds=0)
+        assert lib.claims.finish_job(job.id, me, path=rel, step=2, width=1, height=1, sha256="", seconds=0)
     """
 )
 
@@ -40,15 +40,15 @@ _WRITER = textwrap.dedent(
     me, stop = "busy", time.monotonic() + float(sys.argv[2])
     n = 0
     while time.monotonic() < stop:
-        job = lib.claim_job(me)
+        job = lib.claims.claim_job(me)
         if job is None:
-            lib.reroll(job_id=1, n=5)
+            lib.queue.reroll(job_id=1, n=5)
             continue
         for step in range(20):
-            lib.update_progress(job.id, me, step=step, total=20)
-            lib.heartbeat(me, job.id)
-        lib.fail_job(job.id, me, "made to fail")
-        lib.log_event("noise", n=n)
+            lib.claims.update_progress(job.id, me, step=step, total=20)
+            lib.workers.heartbeat(me, job.id)
+        lib.claims.fail_job(job.id, me, "made to fail")
+        lib.history.log_event("noise", n=n)
         n += 1
     print(n)
     """
@@ -71,17 +71,17 @@ def test_four_processes_claim_each_of_200_jobs_exactly_once(root):
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 4, errors
     with Library.open(root) as lib:
-        claims = Counter(e.payload()["job_id"] for e in lib.events(kind="job_claimed"))
+        claims = Counter(e.payload()["job_id"] for e in lib.history.events(kind="job_claimed"))
         assert claims == Counter({j.id: 1 for j in jobs})
-        assert lib.counts().done == 200 and len(lib.images()) == 200
-        assert {j.attempts for j in lib.jobs(limit=500)} == {1}
+        assert lib.queue.counts().done == 200 and len(lib.triage.images()) == 200
+        assert {j.attempts for j in lib.queue.jobs(limit=500)} == {1}
 
 
 def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
     with Library.open(root) as lib:
         seed_jobs(lib, 1)
-        finish_fake(lib, lib.claim_job("w0"), "w0")
-        image_id = lib.images()[0].id
+        finish_fake(lib, lib.claims.claim_job("w0"), "w0")
+        image_id = lib.triage.images()[0].id
     writer = subprocess.Popen(
         [sys.executable, "-c", _WRITER, str(root), "8"],
         env=subprocess_env(root),
@@ -94,10 +94,10 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
         with Library.open(root) as lib:
             lib.db.conn.execute("PRAGMA busy_timeout = 50")  # even with a short wait, no error
             for k in range(60):
-                lib.toggle_star(image_id)
-                lib.set_note(image_id, f"note {k}")
-                lib.queue_view()
-                lib.tree(1)
+                lib.triage.toggle_star(image_id)
+                lib.triage.set_note(image_id, f"note {k}")
+                lib.queue.queue_view()
+                lib.tree.nodes(1)
             for args in (
                 ["queue", "list"],
                 ["status"],
@@ -112,5 +112,5 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
     assert writer.returncode == 0, err
     assert int(out) > 0 and "locked" not in err
     with Library.open(root) as lib:
-        assert lib.image(image_id).note == "note 59"
-        assert lib.counts().failed == int(out)
+        assert lib.triage.image(image_id).note == "note 59"
+        assert lib.queue.counts().failed == int(out)

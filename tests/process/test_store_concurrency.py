@@ -19,7 +19,7 @@ def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
     code = (
         "import sys, time; from doorways_tui.store import Library\n"
         f"time.sleep(max(0.0, {start} - time.time()))\n"
-        "lib = Library.open(sys.argv[1]); lib.add_theme(sys.argv[2]); lib.close()"
+        "lib = Library.open(sys.argv[1]); lib.tree.add_theme(sys.argv[2]); lib.close()"
     )
     procs = [
         subprocess.Popen(
@@ -34,7 +34,7 @@ def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
     errors = [p.communicate(timeout=120)[1] for p in procs]
     assert [p.returncode for p in procs] == [0] * 6, errors
     with Library.open(root) as lib:
-        assert sorted(t.name for t in lib.themes()) == [f"t{n}" for n in range(6)]
+        assert sorted(t.name for t in lib.tree.themes()) == [f"t{n}" for n in range(6)]
         assert applied_versions(lib.db) == [m[0] for m in MIGRATIONS]
     assert not [p for p in root.iterdir() if p.name.endswith(".new")]
 
@@ -55,9 +55,9 @@ def test_a_second_open_in_one_process_keeps_the_first_ones_locks(tmp_path):
     env, cwd = subprocess_env(tmp_path), ROOT
     opener = "import sys; from doorways_tui.store import Library; Library.open(sys.argv[1]).close()"
     subprocess.run([sys.executable, "-c", opener, str(root)], env=env, cwd=cwd, check=True)
-    first.add_theme("written after the other process left")
+    first.tree.add_theme("written after the other process left")
     reader = "import sys; from doorways_tui.store import Library\n"
-    reader += "print([t.name for t in Library.open(sys.argv[1]).themes()])"
+    reader += "print([t.name for t in Library.open(sys.argv[1]).tree.themes()])"
     seen = subprocess.run(
         [sys.executable, "-c", reader, str(root)],
         env=env,

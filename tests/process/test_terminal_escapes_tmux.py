@@ -95,7 +95,7 @@ def test_worker_detach_prints_the_device_warning_as_escapes(tmp_path, monkeypatc
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:
-        lib.register_worker("first", device="cpu")
+        lib.workers.register("first", device="cpu")
     db = sqlite3.connect(root / "library.db")
     with db:
         db.execute("UPDATE workers SET id = id || ?", (PAYLOAD,))
@@ -107,7 +107,7 @@ def test_worker_detach_prints_the_device_warning_as_escapes(tmp_path, monkeypatc
 
     def fake_start(library, *, device, worker_id, args):
         with Library.open(library) as lib:
-            lib.register_worker(worker_id, device="cpu", pid=12345678)
+            lib.workers.register(worker_id, device="cpu", pid=12345678)
         return worker_module.Detached(4242, worker_id, root / "logs" / "w.log", FakeProcess())
 
     monkeypatch.setattr(worker_module, "start_detached", fake_start)

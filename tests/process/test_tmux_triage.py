@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from doorways_tui.store import Library
+from doorways_tui.store import ImageFilter, Library
 from tests.fixtures_store import CLI, ROOT, subprocess_env
 
 pytestmark = pytest.mark.skipif(
@@ -87,10 +87,10 @@ def made_library(tmp_path: Path, model_dir: Path) -> Path:
     """Four images from the tiny models, made by a real worker run to the end."""
     root = tmp_path / "library"
     with Library.open(root) as lib:
-        theme = lib.add_theme("doors")
+        theme = lib.tree.add_theme("doors")
         for prompt in ("entrance to heaven | entrance to hell", "a gate in the forest"):
-            variant = lib.root_variant(theme_id=theme.id, prompt=prompt)
-            lib.queue_jobs(variant.id, [0, 1], TINY, undoable=False)
+            variant = lib.tree.root_variant(theme_id=theme.id, prompt=prompt)
+            lib.queue.queue_jobs(variant.id, [0, 1], TINY, undoable=False)
     env = subprocess_env(root, model_dir)
     done = subprocess.run(
         [sys.executable, "-c", CLI, "--library", str(root), "worker", "--device", "cpu",
@@ -99,13 +99,13 @@ def made_library(tmp_path: Path, model_dir: Path) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     with Library.open(root) as lib:
-        assert lib.count_images() == 4
+        assert lib.triage.position(ImageFilter(), None).total == 4
     return root
 
 
 def image_ids(root: Path) -> list[int]:
     with Library.open(root) as lib:
-        return [image.id for image in lib.images(limit=10)]
+        return [image.id for image in lib.triage.images(limit=10)]
 
 
 def test_triage_a_handful_of_images_in_a_real_terminal(made_library: Path, model_dir: Path):
@@ -145,5 +145,5 @@ def test_triage_a_handful_of_images_in_a_real_terminal(made_library: Path, model
     finally:
         tmux.kill()
     with Library.open(root) as lib:
-        rows = [(i.door_count, i.rejected, i.starred) for i in lib.images(limit=10)]
+        rows = [(i.door_count, i.rejected, i.starred) for i in lib.triage.images(limit=10)]
     assert rows == [(3, False, False), (None, True, False), (0, False, True), (None, False, False)]

@@ -11,7 +11,7 @@ def test_worker_detach_warns_on_stderr_about_a_busy_device(tmp_path, monkeypatch
 
     root = tmp_path / "lib"
     with Library.open(root) as lib:
-        lib.register_worker("first", device="cpu")
+        lib.workers.register("first", device="cpu")
 
     class FakeProcess:
         def poll(self):
@@ -19,7 +19,7 @@ def test_worker_detach_warns_on_stderr_about_a_busy_device(tmp_path, monkeypatch
 
     def fake_start(library, *, device, worker_id, args):
         with Library.open(library) as lib:
-            lib.register_worker(worker_id, device="cpu", pid=12345678)
+            lib.workers.register(worker_id, device="cpu", pid=12345678)
         return worker_module.Detached(4242, worker_id, root / "logs" / "w.log", FakeProcess())
 
     monkeypatch.setattr(worker_module, "start_detached", fake_start)

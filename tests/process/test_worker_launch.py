@@ -18,10 +18,10 @@ def test_the_real_launcher_starts_a_detached_worker(root):
     launch = actions.start_detached_worker(root, "cpu", timeout=90)
     assert launch.ok, launch.message
     with Library.open(root) as lib:
-        workers = lib.workers()
+        workers = lib.workers.all()
         assert len(workers) == 1 and workers[0].alive and workers[0].device == "cpu"
         os.kill(workers[0].pid, signal.SIGTERM)  # the worker this test started
         deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and lib.worker(workers[0].id).state != "stopped":
+        while time.monotonic() < deadline and lib.workers.get(workers[0].id).state != "stopped":
             time.sleep(0.1)
-        assert lib.worker(workers[0].id).state == "stopped"
+        assert lib.workers.get(workers[0].id).state == "stopped"

@@ -75,17 +75,17 @@ def test_two_workers_claim_each_of_20_jobs_exactly_once(lib, tmp_path):
         assert b.wait(180) == 0, (tmp_path / "b.log").read_text()
     finally:
         stop(a, b)
-    done = lib.jobs(status="done")
+    done = lib.queue.jobs(status="done")
     assert sorted(j.id for j in done) == [j.id for j in jobs]
     assert all(j.attempts == 1 and j.worker_id in ("a", "b") for j in done)
-    claims = Counter(e.payload()["job_id"] for e in lib.events(kind="job_claimed"))
+    claims = Counter(e.payload()["job_id"] for e in lib.history.events(kind="job_claimed"))
     assert claims == Counter({j.id: 1 for j in jobs})
-    images = lib.images()
+    images = lib.triage.images()
     assert sorted(i.job_id for i in images) == [j.id for j in jobs]
     for image in images:
         assert sha256_file(lib.abspath(image.path)) == image.sha256
-    assert sum(lib.worker(w).jobs_done for w in ("a", "b")) == 20
-    assert {lib.worker(w).state for w in ("a", "b")} == {"stopped"}
+    assert sum(lib.workers.get(w).jobs_done for w in ("a", "b")) == 20
+    assert {lib.workers.get(w).state for w in ("a", "b")} == {"stopped"}
 
 
 def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp_path):
@@ -93,7 +93,7 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
     first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first")
     try:
         wait_for(
-            lambda: (lib.job(job.id).checkpoint_step or 0) >= 4,
+            lambda: (lib.queue.job(job.id).checkpoint_step or 0) >= 4,
             timeout=120,
             what="a checkpoint",
             procs=[first],
@@ -102,7 +102,7 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
         first.wait(10)
     finally:
         stop(first)
-    orphan = lib.job(job.id)
+    orphan = lib.queue.job(job.id)
     assert orphan.status == "running" and orphan.worker_id == "first" and orphan.step < 16
     at = orphan.checkpoint_step
     assert lib.abspath(orphan.checkpoint).is_file()
@@ -114,15 +114,15 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
         assert second.wait(180) == 0, second_log.read_text()
     finally:
         stop(second)
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.worker_id, done.attempts, done.step) == ("done", "second", 2, 16)
     assert f"job {job.id}: resuming from step {at}" in second_log.read_text()
-    requeued = [e.payload() for e in lib.events(kind="job_requeued")]
+    requeued = [e.payload() for e in lib.history.events(kind="job_requeued")]
     # its process is gone on this host: requeued at the first claim, not after --stale-after
     assert requeued == [
         {"job_id": job.id, "reason": "worker gone", "status": "queued", "from_step": at}
     ]
-    (image,) = lib.images_for_job(job.id)  # one final, the preview gone
+    (image,) = lib.triage.images_for_job(job.id)  # one final, the preview gone
     assert image.kind == "final" and sha256_file(lib.abspath(image.path)) == image.sha256
     assert not any(lib.abspath("checkpoints").iterdir())
     assert [p.name for p in lib.abspath("images").rglob("*.png")] == [Path(image.path).name]
@@ -133,17 +133,17 @@ def test_sigterm_stops_after_the_step_and_requeues_with_the_latent(lib, tmp_path
     log = tmp_path / "w.log"
     worker = start_worker(lib, log, "--worker-id", "w")
     try:
-        wait_for(lambda: lib.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
+        wait_for(lambda: lib.queue.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(60) == 0, log.read_text()
     finally:
         stop(worker)
-    back = lib.job(job.id)
+    back = lib.queue.job(job.id)
     assert (back.status, back.worker_id, back.attempts) == ("queued", None, 0)
     assert back.checkpoint_step is not None and back.checkpoint_step >= 2
     assert back.step == back.checkpoint_step and lib.abspath(back.checkpoint).is_file()
-    assert lib.worker("w").state == "stopped"
-    assert [e.payload()["reason"] for e in lib.events(kind="job_requeued")] == ["worker stopping"]
+    assert lib.workers.get("w").state == "stopped"
+    assert [e.payload()["reason"] for e in lib.history.events(kind="job_requeued")] == ["worker stopping"]
     assert "put back in the queue" in log.read_text()
 
 
@@ -172,7 +172,7 @@ def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp
     b = None
     try:
         wait_for(
-            lambda: (lib.job(job.id).checkpoint_step or 0) >= 2,
+            lambda: (lib.queue.job(job.id).checkpoint_step or 0) >= 2,
             timeout=120,
             what="a checkpoint",
             procs=[a],
@@ -182,7 +182,7 @@ def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp
         b_log = tmp_path / "b.log"
         b = start_worker(lib, b_log, "--worker-id", "b", "--max-jobs", "1")
         assert b.wait(180) == 0, b_log.read_text()
-        assert (lib.job(job.id).status, lib.job(job.id).worker_id) == ("done", "b")
+        assert (lib.queue.job(job.id).status, lib.queue.job(job.id).worker_id) == ("done", "b")
         os.kill(a.pid, signal.SIGCONT)
         wait_for(
             lambda: "no longer ours" in a_log.read_text(),
@@ -194,7 +194,7 @@ def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp
         assert a.wait(60) == 0, a_log.read_text()
     finally:
         stop(a, *([b] if b else []))
-    (image,) = lib.images_for_job(job.id)
+    (image,) = lib.triage.images_for_job(job.id)
     assert sha256_file(lib.abspath(image.path)) == image.sha256
     assert [p.name for p in lib.abspath("images").rglob("*") if p.is_file()] == [
         Path(image.path).name
@@ -208,7 +208,7 @@ def test_a_second_signal_gives_the_job_back_at_once(lib, tmp_path):
     log = tmp_path / "w.log"
     worker = start_worker(lib, log, "--worker-id", "w")
     try:
-        wait_for(lambda: lib.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
+        wait_for(lambda: lib.queue.job(job.id).step >= 2, timeout=120, what="progress", procs=[worker])
         freeze(worker, lib)  # so both signals are pending together: the second one lands
         worker.send_signal(signal.SIGTERM)
         worker.send_signal(signal.SIGINT)
@@ -216,9 +216,9 @@ def test_a_second_signal_gives_the_job_back_at_once(lib, tmp_path):
         assert worker.wait(60) == 130, log.read_text()
     finally:
         stop(worker)
-    back = lib.job(job.id)
+    back = lib.queue.job(job.id)
     assert (back.status, back.worker_id) == ("queued", None)
-    assert lib.worker("w").state == "stopped"
+    assert lib.workers.get("w").state == "stopped"
     assert "interrupted" in log.read_text()
 
 
@@ -227,7 +227,7 @@ def test_a_job_whose_worker_was_killed_early_runs_on_an_exit_when_idle_worker(li
     first = start_worker(lib, tmp_path / "first.log", "--worker-id", "first")
     try:
         wait_for(
-            lambda: lib.job(job.id).status == "running", timeout=120, what="a claim", procs=[first]
+            lambda: lib.queue.job(job.id).status == "running", timeout=120, what="a claim", procs=[first]
         )
         os.kill(first.pid, signal.SIGKILL)  # while it loads its models, or soon after
         first.wait(10)
@@ -239,7 +239,7 @@ def test_a_job_whose_worker_was_killed_early_runs_on_an_exit_when_idle_worker(li
         assert second.wait(180) == 0, log.read_text()
     finally:
         stop(second)
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.worker_id, done.attempts) == ("done", "second", 2)
 
 
@@ -252,14 +252,14 @@ def test_detach_outlives_its_terminal_and_logs_to_a_file(lib, tmp_path):
     try:
         assert os.getsid(pid) == pid != os.getsid(0)  # its own session: no SIGHUP from us
         assert log.parent == lib.root / "logs" and log.name.startswith("worker-")
-        wait_for(lambda: lib.job(job.id).status == "done", timeout=120, what="the job")
+        wait_for(lambda: lib.queue.job(job.id).status == "done", timeout=120, what="the job")
         wait_for(lambda: not _running(pid), timeout=30, what="the worker to exit")
     finally:
         if _running(pid):
             os.kill(pid, signal.SIGKILL)
     text = log.read_text()
     assert f"job {job.id}: done" in text and "stopped after 1 job" in text
-    (worker,) = lib.workers(include_stopped=True)
+    (worker,) = lib.workers.all(include_stopped=True)
     assert worker.pid == pid and worker.log_path == str(log.relative_to(lib.root))
 
 

@@ -347,27 +347,27 @@ def test_a_claim_fails_bad_rows_alone_and_takes_the_next(lib):
     poison(lib, jobs[0].id, OLD_NAN_ROW)
     poison(lib, jobs[1].id, json.dumps({**FAST, "cutn": 10**6}))
     poison(lib, jobs[2].id, "{not json")
-    claimed = lib.claim_job("w")
+    claimed = lib.claims.claim_job("w")
     assert claimed is not None and claimed.id == jobs[3].id
-    failed = {j.id: j for j in lib.jobs(status="failed")}
+    failed = {j.id: j for j in lib.queue.jobs(status="failed")}
     assert sorted(failed) == [j.id for j in jobs[:3]]
     assert "edge_symmetry must be a finite number, got nan" in failed[jobs[0].id].error
     assert "cutn must be from 1 to 1024" in failed[jobs[1].id].error
     assert "not valid JSON" in failed[jobs[2].id].error
-    assert lib.claim_job("w") is None
-    assert {e.payload()["job_id"] for e in lib.events(kind="job_failed")} == set(failed)
+    assert lib.claims.claim_job("w") is None
+    assert {e.payload()["job_id"] for e in lib.history.events(kind="job_failed")} == set(failed)
 
 
 def test_a_batching_claim_skips_a_malformed_row_without_crashing(lib):
     good, bad, other = seed_jobs(lib, 3, config=FAST)
     poison(lib, bad.id, OLD_NAN_ROW)
-    first = lib.claim_job("w")
+    first = lib.claims.claim_job("w")
     assert first.id == good.id
-    more = lib.claim_job("w", like={"width": 64}, defaults={"width": 256})
+    more = lib.claims.claim_job("w", like={"width": 64}, defaults={"width": 256})
     assert more.id == other.id  # the malformed row is not its size: it waits, unclaimed
-    assert lib.job(bad.id).status == "queued"
-    assert lib.claim_job("w") is None  # a plain claim reaches it, and fails it
-    assert lib.job(bad.id).status == "failed"
+    assert lib.queue.job(bad.id).status == "queued"
+    assert lib.claims.claim_job("w") is None  # a plain claim reaches it, and fails it
+    assert lib.queue.job(bad.id).status == "failed"
 
 
 @pytest.mark.parametrize("batch", [1, 4])
@@ -380,22 +380,22 @@ def test_a_worker_fails_nan_rows_and_finishes_the_rest(lib, model_dir, shared_mo
         device="cpu", model_dir=model_dir, worker_id="w", exit_when_idle=True, batch=batch
     )
     run_worker(lib, options, install_signals=False)
-    status = {j.id: (j.status, j.error or "") for j in lib.jobs()}
+    status = {j.id: (j.status, j.error or "") for j in lib.queue.jobs()}
     assert [status[j.id][0] for j in jobs] == ["done", "failed", "done", "done"]
     assert "edge_symmetry must be a finite number" in status[jobs[1].id][1]
-    assert len(lib.images()) == 3 and not lib.jobs(status="running")
+    assert len(lib.triage.images()) == 3 and not lib.queue.jobs(status="running")
 
 
 def test_the_store_refuses_to_write_nan(lib):
     from doorways_tui.store import StoreError
 
-    theme = lib.add_theme("doors")
-    variant = lib.root_variant(theme_id=theme.id, prompt="door")
+    theme = lib.tree.add_theme("doors")
+    variant = lib.tree.root_variant(theme_id=theme.id, prompt="door")
     with pytest.raises(StoreError, match=r"job config holds a number that is not finite \(lr\)"):
-        lib.queue_jobs(variant.id, [0], {**FAST, "lr": math.nan})
+        lib.queue.queue_jobs(variant.id, [0], {**FAST, "lr": math.nan})
     with pytest.raises(StoreError, match="not finite"):
-        lib.log_event("note", value=math.inf)
-    assert lib.jobs() == []
+        lib.history.log_event("note", value=math.inf)
+    assert lib.queue.jobs() == []
 
 
 def test_pickle_payload_helper_is_real():
@@ -423,7 +423,7 @@ def test_an_app_edit_that_cannot_run_is_refused_before_it_is_queued(lib, prompt,
         lib.db.scalar("SELECT COUNT(*) FROM jobs"),
     )
     with pytest.raises(StoreError, match=r"nothing queued: .*" + re.escape(says)):
-        lib.spawn(
+        lib.queue.spawn(
             parent_id=job.variant_id, prompt=prompt, edit_kind="free", seeds=[1, 2],
             config=json.loads(job.config),
         )  # fmt: skip

@@ -38,8 +38,6 @@ def cli(capsys, root: Path, *args: str) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-
-
 def old_library(root: Path) -> None:
     """A library folder whose images survived but whose database did not."""
     art = root / "images" / "v000001" / "j000001-s0-final.png"
@@ -213,8 +211,6 @@ def test_library_open_errors_through_theme_queue_and_the_app_are_one_line(capsys
 # -- read-only commands open read-only ------------------------------------------------------
 
 
-
-
 @pytest.mark.parametrize("args", LOOKING, ids=lambda a: a[0])
 def test_looking_commands_open_the_database_read_only(capsys, tmp_path, monkeypatch, args):
     root = tmp_path / "lib"
@@ -234,15 +230,11 @@ def test_looking_commands_open_the_database_read_only(capsys, tmp_path, monkeypa
     assert (root / "library.db").read_bytes() == before
 
 
-
-
-
-
 def test_a_read_only_library_refuses_writes_in_one_line(tmp_path):
     root = tmp_path / "lib"
     small_library(root)
     with Library.open(root, readonly=True) as lib, pytest.raises(StoreError, match="read-only"):
-        lib.add_theme("more doors")
+        lib.tree.add_theme("more doors")
 
 
 # -- stored paths never lead outside the library --------------------------------------------
@@ -289,7 +281,7 @@ def test_queue_cancel_never_deletes_a_file_outside_the_library(capsys, tmp_path)
     code, _, err = cli(capsys, root, "queue", "cancel", "--all-queued")
     assert code == 0, err
     with Library.open(root) as lib:
-        assert [j.status for j in lib.jobs()] == ["cancelled"] * 3
+        assert [j.status for j in lib.queue.jobs()] == ["cancelled"] * 3
     assert all(path.read_bytes() == b"someone else's file" for path in victims.values())
 
 
@@ -299,11 +291,11 @@ def test_finishing_a_job_never_deletes_a_file_outside_the_library(tmp_path):
     with Library.open(root) as lib:
         paths = _escaping_paths(root, victims)
         seed_jobs(lib, 1)
-        job = lib.claim_job("w1")
+        job = lib.claims.claim_job("w1")
         _add_preview_row(lib, job, paths["absolute"])
         lib.db.execute("UPDATE jobs SET checkpoint = ? WHERE id = ?", (paths["symlink"], job.id))
         finish_fake(lib, job)
-        assert lib.job(job.id).status == "done"
+        assert lib.queue.job(job.id).status == "done"
     assert all(path.read_bytes() == b"someone else's file" for path in victims.values())
 
 
@@ -314,9 +306,9 @@ def test_export_never_copies_a_file_outside_the_library(capsys, tmp_path):
         paths = _escaping_paths(root, victims)
         seed_jobs(lib, 3)
         for kind in ("absolute", "dotdot", "symlink"):
-            image_id = finish_fake(lib, lib.claim_job("w1"))
+            image_id = finish_fake(lib, lib.claims.claim_job("w1"))
             lib.db.execute("UPDATE images SET path = ? WHERE id = ?", (paths[kind], image_id))
-            lib.toggle_star(image_id)
+            lib.triage.toggle_star(image_id)
     out_dir = tmp_path / "out"
     code, _, err = cli(capsys, root, "export", "--starred", str(out_dir), "--no-sheet")
     assert code == 1 and "Traceback" not in err
@@ -338,7 +330,7 @@ def test_the_app_never_reads_an_image_outside_the_library(tmp_path):
     PILImage.new("RGB", (4, 4)).save(outside, pnginfo=info)
     with Library.open(tmp_path / "lib") as lib:
         seed_jobs(lib, 1)
-        image_id = finish_fake(lib, lib.claim_job("w1"))
+        image_id = finish_fake(lib, lib.claims.claim_job("w1"))
         lib.db.execute("UPDATE images SET path = ? WHERE id = ?", (str(outside), image_id))
         assert load_detail(lib, image_id).losses == {}
 
@@ -351,7 +343,7 @@ def test_a_worker_never_resumes_from_a_checkpoint_outside_the_library(tmp_path):
     evil = save_state(tmp_path / "elsewhere.pt", {"step": 3})
     with Library.open(tmp_path / "lib") as lib:
         seed_jobs(lib, 1)
-        job = lib.claim_job("w1")
+        job = lib.claims.claim_job("w1")
         lib.db.execute("UPDATE jobs SET checkpoint = ? WHERE id = ?", (str(evil), job.id))
         runner = JobRunner(
             lib,
@@ -360,5 +352,5 @@ def test_a_worker_never_resumes_from_a_checkpoint_outside_the_library(tmp_path):
             should_stop=lambda: False,
             lost_jobs=set(),
         )
-        config = runner._config(lib.job(job.id))
+        config = runner._config(lib.queue.job(job.id))
     assert config.resume_latent is None and config.start_step == 0

@@ -210,7 +210,7 @@ pairs = [["Sea", "Sky"]]
     )
     with Library.open(lib_path) as lib:
         run_worker(lib, options, install_signals=False)
-        jobs = lib.jobs()
+        jobs = lib.queue.jobs()
         assert jobs and all(j.status == "failed" for j in jobs)
         assert all(str(evil_clip) in (j.error or "") for j in jobs)
     assert not marker.exists()

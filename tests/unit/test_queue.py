@@ -45,20 +45,20 @@ def test_a_reroll_past_the_largest_seed_queues_nothing(root, top):
     """Seeds go up from the variant's largest: the second (or first) is past what SQLite
     holds. One line, and not even the seeds before it are queued."""
     with Library.open(root) as lib:
-        variant = lib.root_variant(theme_id=lib.add_theme("doors").id, prompt="a door")
-        (job,) = lib.queue_jobs(variant.id, [top], TINY)
+        variant = lib.tree.root_variant(theme_id=lib.tree.add_theme("doors").id, prompt="a door")
+        (job,) = lib.queue.queue_jobs(variant.id, [top], TINY)
         with pytest.raises(StoreError, match=rf"nothing queued: seed must .*, got {2**63}$"):
-            lib.reroll(job_id=job.id, n=2)
-        assert [j.seed for j in lib.jobs()] == [top]
+            lib.queue.reroll(job_id=job.id, n=2)
+        assert [j.seed for j in lib.queue.jobs()] == [top]
 
 
 @pytest.mark.parametrize("bad", [2**63, -1, True, 1.5, "7"])
 def test_every_seed_queued_is_checked_not_only_the_first(root, bad):
     with Library.open(root) as lib:
-        variant = lib.root_variant(theme_id=lib.add_theme("doors").id, prompt="a door")
+        variant = lib.tree.root_variant(theme_id=lib.tree.add_theme("doors").id, prompt="a door")
         with pytest.raises(StoreError, match=r"nothing queued: seed must be a whole number"):
-            lib.queue_jobs(variant.id, [0, bad], TINY)
-        assert lib.jobs() == []
+            lib.queue.queue_jobs(variant.id, [0, bad], TINY)
+        assert lib.queue.jobs() == []
 
 
 # -- queue add / list / cancel / retry -------------------------------------------------------
@@ -74,7 +74,7 @@ def test_queue_add_stores_full_config_per_seed(capsys, root):
     )  # fmt: skip
     assert code == 0 and "queued 8 job(s) [1-8]" in out
     with Library.open(root) as lib:
-        jobs = sorted(lib.jobs(), key=lambda j: j.id)
+        jobs = sorted(lib.queue.jobs(), key=lambda j: j.id)
         assert [j.seed for j in jobs] == list(range(1, 9))
         cfg = jobs[3].config_dict()
         assert (cfg["seed"], cfg["panorama"], cfg["edge_symmetry"], cfg["vqgan"]) == (
@@ -85,9 +85,9 @@ def test_queue_add_stores_full_config_per_seed(capsys, root):
         )
         assert (cfg["width"], cfg["steps"], cfg["style"]) == (64, 4, "by James Gurney")
         assert {j.priority for j in jobs} == {2} and {j.total for j in jobs} == {4}
-        (theme,) = lib.themes()
+        (theme,) = lib.tree.themes()
         assert theme.name == "heaven and hell"
-        (node,) = lib.tree(theme.id)
+        (node,) = lib.tree.nodes(theme.id)
         assert (node.prompt, node.queued) == ("entrance to heaven | entrance to hell", 8)
     # The same prompt again grows the same node; --variant queues onto a node by id.
     cli(capsys, root, "queue", "add", "entrance to heaven | entrance to hell", "--seeds", "9",
@@ -97,8 +97,8 @@ def test_queue_add_stores_full_config_per_seed(capsys, root):
     )
     assert code == 0
     with Library.open(root) as lib:
-        assert lib.tree(1)[0].queued == 11
-        assert lib.jobs()[0].config_dict()["style"] == "by James Gurney"
+        assert lib.tree.nodes(1)[0].queued == 11
+        assert lib.queue.jobs()[0].config_dict()["style"] == "by James Gurney"
 
 
 def test_queue_add_rejects_bad_options_without_queueing(capsys, root):
@@ -109,16 +109,16 @@ def test_queue_add_rejects_bad_options_without_queueing(capsys, root):
     code, _, err = cli(capsys, root, "queue", "add", "--variant", "42", *TINY_ARGS)
     assert code == 2 and "no variant 42" in err
     with Library.open(root) as lib:
-        assert lib.jobs() == []
+        assert lib.queue.jobs() == []
 
 
 def test_queue_list_cancel_retry(capsys, root):
     cli(capsys, root, "queue", "add", "a door in the sky", "--seeds", "1-4", *TINY_ARGS)
     with Library.open(root) as lib:
-        running = lib.claim_job("w1")
-        lib.update_progress(running.id, "w1", step=2, total=4, it_per_s=3.5, eta_s=1.0)
-        lib.claim_job("w1")
-        lib.fail_job(2, "w1", "out of memory: try fewer cutouts")
+        running = lib.claims.claim_job("w1")
+        lib.claims.update_progress(running.id, "w1", step=2, total=4, it_per_s=3.5, eta_s=1.0)
+        lib.claims.claim_job("w1")
+        lib.claims.fail_job(2, "w1", "out of memory: try fewer cutouts")
     code, out, _ = cli(capsys, root, "queue", "list")
     assert code == 0
     lines = out.splitlines()
@@ -146,7 +146,7 @@ def test_queue_list_cancel_retry(capsys, root):
     code, out, _ = cli(capsys, root, "queue", "list", "--status", "cancelled", "--json")
     assert [json.loads(line)["id"] for line in out.splitlines()] == [1]
     with Library.open(root) as lib:
-        assert {j.id: j.status for j in lib.jobs()} == {
+        assert {j.id: j.status for j in lib.queue.jobs()} == {
             1: "cancelled",
             2: "queued",
             3: "queued",
@@ -159,11 +159,11 @@ def test_queue_list_cancel_retry(capsys, root):
 def test_status_shows_workers_queue_and_throughput(capsys, root):
     with Library.open(root) as lib:
         jobs = seed_jobs(lib, 3)
-        lib.register_worker("alive-1", device="cuda:1")
-        lib.register_worker("dead-1", device="cuda:0", pid=999_999_999)
-        finish_fake(lib, lib.claim_job("alive-1"), "alive-1")
-        lib.claim_job("alive-1")
-        lib.update_progress(jobs[1].id, "alive-1", step=5, total=12)
+        lib.workers.register("alive-1", device="cuda:1")
+        lib.workers.register("dead-1", device="cuda:0", pid=999_999_999)
+        finish_fake(lib, lib.claims.claim_job("alive-1"), "alive-1")
+        lib.claims.claim_job("alive-1")
+        lib.claims.update_progress(jobs[1].id, "alive-1", step=5, total=12)
     code, out, _ = cli(capsys, root, "status")
     assert code == 0
     assert "1 running, 1 queued, 1 done" in out
@@ -179,13 +179,6 @@ def test_status_shows_workers_queue_and_throughput(capsys, root):
 
 
 # -- several processes on one library ---------------------------------------------------------
-
-
-
-
-
-
-
 
 
 def _item(**kw):
@@ -258,9 +251,9 @@ def test_queue_add_creates_a_missing_library(capsys, tmp_path):
 def test_status_shows_a_killed_worker_as_dead_without_a_job_and_prunes_it(capsys, root):
     with Library.open(root) as lib:
         jobs = seed_jobs(lib, 1)
-        lib.register_worker("killed", device="cuda:0", pid=999_999_999)
-        lib.claim_job("killed")
-        lib.update_progress(jobs[0].id, "killed", step=5, total=12)
+        lib.workers.register("killed", device="cuda:0", pid=999_999_999)
+        lib.claims.claim_job("killed")
+        lib.claims.update_progress(jobs[0].id, "killed", step=5, total=12)
         lib.db.execute("UPDATE workers SET current_job = ?, state = 'running'", (jobs[0].id,))
     code, out, _ = cli(capsys, root, "status")
     line = next(line for line in out.splitlines() if line.startswith("killed"))
@@ -299,7 +292,7 @@ def test_queue_add_checks_image_files_and_stores_absolute_paths(capsys, root, tm
         monkeypatch.undo()
     assert code == 0, err
     with Library.open(root) as lib:
-        (job,) = lib.jobs(status="queued")
+        (job,) = lib.queue.jobs(status="queued")
         assert json.loads(job.config)["image_prompts"] == [f"{tmp_path / 'ok.png'}:0.5"]
 
 
@@ -332,7 +325,7 @@ def test_theme_queue_asks_before_more_than_500_new_jobs(capsys, root):
         " add --yes to queue them"
     )
     with Library.open(root) as lib:
-        assert lib.jobs() == []
+        assert lib.queue.jobs() == []
     code, out, _ = cli(capsys, root, *args, "--seeds", "4", "--dry-run")
     assert code == 0 and "would add 165 new variants and 660 jobs" in out
     code, out, _ = cli(capsys, root, *args, "--seeds", "3", "--yes")
@@ -344,29 +337,29 @@ def test_theme_queue_asks_before_more_than_500_new_jobs(capsys, root):
 def test_cancel_all_queued_is_one_transaction(root):
     with Library.open(root) as lib:
         jobs = seed_jobs(lib, 50)
-        running = lib.claim_job("w1")
+        running = lib.claims.claim_job("w1")
         statements: list[str] = []
         lib.db.conn.set_trace_callback(statements.append)
-        assert lib.cancel_queued() == 49
+        assert lib.queue.cancel_queued() == 49
         lib.db.conn.set_trace_callback(None)
         assert sum(s.startswith("BEGIN") for s in statements) == 1
         assert len(statements) < 10  # a few statements, not one per job
-        assert lib.job(running.id).status == "running"
-        assert {lib.job(j.id).status for j in jobs if j.id != running.id} == {"cancelled"}
-        assert lib.cancel_queued() == 0
+        assert lib.queue.job(running.id).status == "running"
+        assert {lib.queue.job(j.id).status for j in jobs if j.id != running.id} == {"cancelled"}
+        assert lib.queue.cancel_queued() == 0
 
 
 def test_cancel_all_queued_removes_their_checkpoints(root):
     with Library.open(root) as lib:
         (job,) = seed_jobs(lib, 1)
-        claimed = lib.claim_job("w1")
+        claimed = lib.claims.claim_job("w1")
         rel = checkpoint_relpath(claimed.id)
         atomic_write_bytes(lib.abspath(rel), b"state")
-        lib.set_checkpoint(claimed.id, "w1", path=rel, step=3)
-        lib.release_job(claimed.id, "w1", reason="stopping")  # queued again, resumes at 3
-        assert lib.job(job.id).status == "queued" and lib.abspath(rel).exists()
-        assert lib.cancel_queued() == 1
-        assert not lib.abspath(rel).exists() and lib.job(job.id).checkpoint is None
+        lib.claims.set_checkpoint(claimed.id, "w1", path=rel, step=3)
+        lib.claims.release_job(claimed.id, "w1", reason="stopping")  # queued again, resumes at 3
+        assert lib.queue.job(job.id).status == "queued" and lib.abspath(rel).exists()
+        assert lib.queue.cancel_queued() == 1
+        assert not lib.abspath(rel).exists() and lib.queue.job(job.id).checkpoint is None
 
 
 def test_cancel_all_queued_from_the_cli_prints_one_line(capsys, root):
@@ -375,7 +368,7 @@ def test_cancel_all_queued_from_the_cli_prints_one_line(capsys, root):
     code, out, _ = cli(capsys, root, "queue", "cancel", "--all-queued")
     assert code == 0 and out == "cancelled 1200 queued job(s)\n"
     with Library.open(root) as lib:
-        assert lib.counts().cancelled == 1200
+        assert lib.queue.counts().cancelled == 1200
 
 
 def _large_spawn(lib: Library, n: int) -> tuple[list[int], int]:
@@ -383,7 +376,7 @@ def _large_spawn(lib: Library, n: int) -> tuple[list[int], int]:
     queue or a spawn records them); SQLite's default variable limit on the connection."""
     lib.db.conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 32766)  # builds differ
     (root_job,) = seed_jobs(lib, 1)
-    child = lib.add_variant(
+    child = lib.tree.add_variant(
         prompt="door", parent_id=root_job.variant_id, edit_kind="modifier", undoable=False
     )
     first = root_job.id + 1
@@ -394,26 +387,26 @@ def _large_spawn(lib: Library, n: int) -> tuple[list[int], int]:
             ((first + seed, child.id, seed) for seed in range(n)),
         )
     ids = list(range(first, first + n))
-    lib.record_spawn_undo(ids, variant_id=child.id)
+    lib.queue.record_spawn_undo(ids, variant_id=child.id)
     return ids, child.id
 
 
 def test_undo_of_a_spawn_beyond_sqlites_variable_limit(root):
     with Library.open(root) as lib:
         ids, child = _large_spawn(lib, 40_000)
-        started = lib.claim_job("w1")  # the root job; then one of the spawn
-        started = lib.claim_job("w1")
-        result = lib.undo()
+        started = lib.claims.claim_job("w1")  # the root job; then one of the spawn
+        started = lib.claims.claim_job("w1")
+        result = lib.history.undo()
         assert result.summary == "cancelled 39999 queued job(s)"
         assert len(result.job_ids) == 39_999 and started.id not in result.job_ids
-        assert lib.counts().queued == 0 and lib.job(started.id).status == "running"
-        assert lib.variant(child) is not None  # a job of it still runs: the variant stays
+        assert lib.queue.counts().queued == 0 and lib.queue.job(started.id).status == "running"
+        assert lib.tree.variant(child) is not None  # a job of it still runs: the variant stays
 
 
 def test_undo_of_a_large_spawn_drops_its_unused_variant(root):
     with Library.open(root) as lib:
         ids, child = _large_spawn(lib, 40_000)
-        result = lib.undo()
+        result = lib.history.undo()
         assert result.variant_id == child and len(result.job_ids) == 40_000
         with pytest.raises(StoreError):
-            lib.variant(child)
+            lib.tree.variant(child)

@@ -214,13 +214,13 @@ def test_store_refuses_a_hidden_character_in_a_theme_name(tmp_path):
     from doorways_tui.store import StoreError
 
     with Library.open(tmp_path / "lib") as lib:
-        theme = lib.add_theme("fine")
+        lib.tree.add_theme("fine")
         for name in ("t\x1b]0;pwn\x07", "a\u200bb", "t\udcff", "x\u2028y"):
             with pytest.raises(StoreError, match="^theme name (contains|is not valid UTF-8)"):
-                lib.add_theme(name)
+                lib.tree.add_theme(name)
             with pytest.raises(StoreError, match="^theme name"):
-                lib.rename_theme(theme.id, name)
-        assert [t.name for t in lib.themes()] == ["fine"]
-        assert lib.add_theme(f"Scotland {SCOTLAND}").name == f"Scotland {SCOTLAND}"
+                lib.tree.theme_by_name(name)  # the CLI's look-up checks names too
+        assert [t.name for t in lib.tree.themes()] == ["fine"]
+        assert lib.tree.add_theme(f"Scotland {SCOTLAND}").name == f"Scotland {SCOTLAND}"
 
 

@@ -131,8 +131,8 @@ def test_queue_is_idempotent_and_adds_only_what_is_new(capsys, theme_file, tmp_p
     )
     assert out.splitlines()[-1] == "added 0 new variants and 4 jobs (8 already in the library)"
     with Library.open(lib) as library:
-        assert library.counts().queued == 12
-        assert [t.name for t in library.themes()] == ["Norse ∙ Egyptian"]
+        assert library.queue.counts().queued == 12
+        assert [t.name for t in library.tree.themes()] == ["Norse ∙ Egyptian"]
 
 
 def test_theme_tree_in_the_library(tmp_path):
@@ -140,7 +140,7 @@ def test_theme_tree_in_the_library(tmp_path):
     with Library.open(tmp_path / "lib") as library:
         report = queue_theme(library, theme)
         assert (report.new_variants, report.new_jobs, report.existing_jobs) == (4, 8, 0)
-        variants = library.variants(report.theme_id)
+        variants = library.tree.variants(report.theme_id)
         shape = [(v.parent_id, v.edit_kind, v.edit_text, v.prompt) for v in variants]
         first, third = variants[0].id, variants[2].id
         assert shape == [
@@ -160,7 +160,7 @@ def test_theme_tree_in_the_library(tmp_path):
             (third, "theme", "gate", "gate to Fields of A’aru | gate to Maw of Ammut"),
         ]
         assert {v.style for v in variants} == {"by James Gurney"}
-        jobs = library.jobs(variant_id=first)
+        jobs = library.queue.jobs(variant_id=first)
         assert sorted(j.seed for j in jobs) == [0, 1]
         config = jobs[0].config_dict()
         assert (config["prompts"], config["width"], config["steps"]) == (
@@ -178,8 +178,8 @@ def test_unicode_survives_the_library_and_file_names(tmp_path):
     with Library.open(root) as library:
         theme_id = queue_theme(library, theme).theme_id
     with Library.open(root) as library:  # a fresh connection reads what was written
-        prompts = [v.prompt for v in library.variants(theme_id)]
-        assert library.theme(theme_id).name == "Norse ∙ Egyptian"
+        prompts = [v.prompt for v in library.tree.variants(theme_id)]
+        assert library.tree.theme(theme_id).name == "Norse ∙ Egyptian"
         assert queue_theme(library, parse_theme(THEME)).new_variants == 0
     assert prompts[0] == "doorway to Valhalla | doorway to Fólkvangr"
     assert "Fields of A’aru" in prompts[2]
@@ -197,9 +197,9 @@ def test_undo_cancels_a_whole_theme_queue(tmp_path):
     with Library.open(tmp_path / "lib") as library:
         queue_theme(library, theme, expand(theme, seeds=1))
         queue_theme(library, theme)
-        result = library.undo()
+        result = library.history.undo()
         assert result is not None and len(result.job_ids) == 4
-        assert (library.counts().queued, library.counts().cancelled) == (4, 4)
+        assert (library.queue.counts().queued, library.queue.counts().cancelled) == (4, 4)
 
 
 # -- models -----------------------------------------------------------------------------
@@ -215,7 +215,7 @@ def test_queue_refuses_models_that_are_not_downloaded(capsys, theme_file, tmp_pa
     )
     assert "--models demo" in err and "--allow-missing-models" in err
     with Library.open(lib) as library:
-        assert library.counts().queued == 0
+        assert library.queue.counts().queued == 0
     code, _, err = run(
         capsys, "--library", lib, "theme", "queue", str(theme_file), "--vqgan", "demo"
     )
@@ -237,7 +237,7 @@ def test_allow_missing_models_queues_with_a_warning(capsys, theme_file, tmp_path
     assert lines[2].startswith("warning: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet")
     assert lines[-1] == "added 4 new variants and 8 jobs (0 already in the library)"
     with Library.open(lib) as library:
-        configs = [j.config_dict() for j in library.jobs()]
+        configs = [j.config_dict() for j in library.queue.jobs()]
     assert {(c["vqgan"], c["clip"]) for c in configs} == {("vqgan_imagenet_f16_16384", "ViT-B/16")}
 
 
@@ -251,7 +251,7 @@ def test_models_demo_applies_to_every_job(capsys, theme_file, tmp_path):
         "models: demo + demo (tiny random-weight demo models: for trying Doorways out, not for art)"
     )
     with Library.open(lib) as library:
-        configs = [j.config_dict() for j in library.jobs()]
+        configs = [j.config_dict() for j in library.queue.jobs()]
     assert len(configs) == 8
     assert {(c["vqgan"], c["clip"]) for c in configs} == {("demo", "demo")}
 

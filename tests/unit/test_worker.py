@@ -49,49 +49,49 @@ def options(model_dir, **changes) -> WorkerOptions:
 def test_runs_jobs_writes_previews_checkpoints_and_final(lib, model_dir):
     (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 6, "preview_every": 2})
     seen: list[tuple[str, int | None]] = []
-    original = lib.set_preview
+    original = lib.claims.set_preview
 
     def spy(job_id, worker_id, **kw):
-        seen.append((kw["path"], lib.job(job_id).checkpoint_step))
+        seen.append((kw["path"], lib.queue.job(job_id).checkpoint_step))
         return original(job_id, worker_id, **kw)
 
-    lib.set_preview = spy
+    lib.claims.set_preview = spy
     assert run_worker(lib, options(model_dir), install_signals=False) == 1
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.step, done.attempts, done.checkpoint) == ("done", 6, 1, None)
     assert len(seen) == 2 and seen[0][0].endswith("-preview.png")  # steps 2 and 4, not 6
-    (image,) = lib.images_for_job(job.id)
+    (image,) = lib.triage.images_for_job(job.id)
     path = lib.abspath(image.path)
     assert image.kind == "final" and (image.width, image.height) == (64, 64) and path.is_file()
     assert not lib.abspath(seen[0][0]).exists()  # the preview went with the final
     assert not any(lib.abspath("checkpoints").iterdir())
     meta = read_png_metadata(path)
     assert meta["job_id"] == job.id and meta["config"]["seed"] == job.seed
-    worker = lib.worker("w-test")
+    worker = lib.workers.get("w-test")
     assert (worker.state, worker.jobs_done) == ("stopped", 1)
 
 
 def test_bad_jobs_fail_alone_and_the_worker_goes_on(lib, model_dir):
     good = seed_jobs(lib, 1, config=FAST)[0]
-    variant = lib.variant(good.variant_id)
+    variant = lib.tree.variant(good.variant_id)
     # the store refuses both now; rows written by an older version still hold them
     for bad in ({**FAST, "colour": "red"}, {**FAST, "cutn": 0}):
         with pytest.raises(StoreError, match="nothing queued"):
-            lib.queue_jobs(variant.id, [9], bad)
-    bad_key, bad_value = lib.queue_jobs(variant.id, [10, 11], FAST)
+            lib.queue.queue_jobs(variant.id, [9], bad)
+    bad_key, bad_value = lib.queue.queue_jobs(variant.id, [10, 11], FAST)
     for job, bad in ((bad_key, {"colour": "red"}), (bad_value, {"cutn": 0})):
         stored = json.dumps({**json.loads(job.config), **bad})
         lib.db.execute("UPDATE jobs SET config = ? WHERE id = ?", (stored, job.id))
-    no_weights = lib.queue_jobs(variant.id, [12], {**FAST, "vqgan": "no_such_vqgan"})[0]
-    last = lib.queue_jobs(variant.id, [13], FAST)[0]
+    no_weights = lib.queue.queue_jobs(variant.id, [12], {**FAST, "vqgan": "no_such_vqgan"})[0]
+    last = lib.queue.queue_jobs(variant.id, [13], FAST)[0]
     # the two bad configs fail when claimed, before they run: 3 jobs run
     assert run_worker(lib, options(model_dir), install_signals=False) == 3
-    status = {j.id: (j.status, j.error or "") for j in lib.jobs()}
+    status = {j.id: (j.status, j.error or "") for j in lib.queue.jobs()}
     assert status[good.id][0] == status[last.id][0] == "done"
     assert status[bad_key.id][0] == "failed" and "colour" in status[bad_key.id][1]
     assert status[bad_value.id][0] == "failed" and "cutn" in status[bad_value.id][1]
     assert status[no_weights.id][0] == "failed" and "no_such_vqgan" in status[no_weights.id][1]
-    assert len(lib.images()) == 2
+    assert len(lib.triage.images()) == 2
 
 
 def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
@@ -109,7 +109,7 @@ def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
 
     monkeypatch.setattr(runner_module, "generate_batch", flaky)
     run_worker(lib, options(model_dir), install_signals=False)
-    first, second = lib.job(jobs[0].id), lib.job(jobs[1].id)
+    first, second = lib.queue.job(jobs[0].id), lib.queue.job(jobs[1].id)
     assert first.status == "failed" and "fewer cutouts" in first.error
     assert second.status == "done"
 
@@ -122,7 +122,7 @@ def test_models_are_loaded_once_for_jobs_that_share_them(lib, model_dir, shared_
 
 def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
     (slow,) = seed_jobs(lib, 1, config={**TINY, "steps": 400, "preview_every": 2})
-    (after,) = lib.queue_jobs(slow.variant_id, [99], FAST, priority=-1)
+    (after,) = lib.queue.queue_jobs(slow.variant_id, [99], FAST, priority=-1)
     other = Library.open(lib.root)  # the artist's process
     worker_thread = threading.Thread(
         target=run_worker,
@@ -131,17 +131,17 @@ def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
     )
     worker_thread.start()
     deadline = time.monotonic() + 60
-    while other.job(slow.id).checkpoint_step is None:
+    while other.queue.job(slow.id).checkpoint_step is None:
         assert time.monotonic() < deadline, "no checkpoint written"
         time.sleep(0.05)
-    other.cancel_job(slow.id)
+    other.queue.cancel_job(slow.id)
     worker_thread.join(timeout=60)
     assert not worker_thread.is_alive()
-    cancelled = other.job(slow.id)
+    cancelled = other.queue.job(slow.id)
     assert cancelled.status == "cancelled" and cancelled.step < 400
-    assert other.images_for_job(slow.id) == []
+    assert other.triage.images_for_job(slow.id) == []
     assert not any(lib.abspath("checkpoints").iterdir())
-    assert other.job(after.id).status == "done"  # the worker went on
+    assert other.queue.job(after.id).status == "done"  # the worker went on
     files = {p.name for p in (lib.root / "images").rglob("*") if p.is_file()}
     assert files == {f"j{after.id:06d}-s99-final.png"}
     other.close()
@@ -149,16 +149,16 @@ def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
 
 def test_a_missing_checkpoint_restarts_the_job(lib, model_dir):
     (job,) = seed_jobs(lib, 1, config=FAST)
-    lib.claim_job("ghost")
-    lib.set_checkpoint(job.id, "ghost", path="checkpoints/job-000001.pt", step=1)  # never written
-    lib.release_job(job.id, "ghost", reason="test")
+    lib.claims.claim_job("ghost")
+    lib.claims.set_checkpoint(job.id, "ghost", path="checkpoints/job-000001.pt", step=1)  # never written
+    lib.claims.release_job(job.id, "ghost", reason="test")
     run_worker(lib, options(model_dir), install_signals=False)
-    assert lib.job(job.id).status == "done"
+    assert lib.queue.job(job.id).status == "done"
 
 
 def test_jobs_of_one_size_run_as_a_batch(lib, model_dir, monkeypatch):
     jobs = seed_jobs(lib, 5, config=FAST)
-    (odd,) = lib.queue_jobs(jobs[0].variant_id, [77], {**FAST, "width": 128}, priority=-1)
+    (odd,) = lib.queue.queue_jobs(jobs[0].variant_id, [77], {**FAST, "width": 128}, priority=-1)
     real = runner_module.generate_batch
     batches = []
 
@@ -172,8 +172,8 @@ def test_jobs_of_one_size_run_as_a_batch(lib, model_dir, monkeypatch):
     assert run_worker(lib, opts, install_signals=False) == 6
     assert [len(b) for b in batches] == [3, 2, 1]  # the 128-wide job is never mixed in
     assert batches[-1] == [(77, 128)]
-    assert all(lib.job(j.id).status == "done" for j in [*jobs, odd])
-    assert len({lib.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
+    assert all(lib.queue.job(j.id).status == "done" for j in [*jobs, odd])
+    assert len({lib.triage.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
 
 
 def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, monkeypatch):
@@ -192,16 +192,16 @@ def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, mo
     opts.batch = 3
     assert run_worker(lib, opts, install_signals=False) == 3
     assert sizes == [3, 1, 1, 1]
-    assert all(lib.job(j.id).status == "done" for j in jobs)
+    assert all(lib.queue.job(j.id).status == "done" for j in jobs)
 
 
 def test_a_second_worker_on_the_same_device_is_warned_about(lib):
     from doorways_tui.worker.loop import device_warning
 
-    lib.register_worker("first", device="cuda")
-    lib.register_worker("second", device="cuda:0")
-    lib.register_worker("other-gpu", device="cuda:1")
-    lib.register_worker("killed", device="cuda:0", pid=999_999_999)
+    lib.workers.register("first", device="cuda")
+    lib.workers.register("second", device="cuda:0")
+    lib.workers.register("other-gpu", device="cuda:1")
+    lib.workers.register("killed", device="cuda:0", pid=999_999_999)
     warning = device_warning(lib, "second")
     assert warning is not None and "first" in warning and "killed" not in warning
     assert device_warning(lib, "other-gpu") is None

@@ -81,7 +81,7 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
         if len(calls) > 1:  # B's run: a real one
             return real(configs, callbacks=callbacks, cancels=cancels, models=models, **kw)
         lib.db.execute("UPDATE jobs SET heartbeat = 0")  # A froze: its heartbeat went stale
-        taken = lib.claim_job("b")
+        taken = lib.claims.claim_job("b")
         assert taken is not None and taken.id == job.id
         b_outcomes.extend(runner(lib, "b", model_dir).run_batch([taken]))
         # A wakes up and runs to the end without noticing (no cancel check): its callbacks
@@ -91,12 +91,12 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
         return [result]
 
     monkeypatch.setattr(runner_module, "generate_batch", frozen_a)
-    mine = lib.claim_job("a")
+    mine = lib.claims.claim_job("a")
     assert runner(lib, "a", model_dir).run_batch([mine]) == ["lost"]
     assert b_outcomes == ["done"]
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.worker_id) == ("done", "b")
-    (image,) = lib.images_for_job(job.id)
+    (image,) = lib.triage.images_for_job(job.id)
     assert sha256_file(lib.abspath(image.path)) == image.sha256  # B's image, untouched
     assert files_under(lib.root / "images") == {image.path.removeprefix("images/")}
     assert not any((lib.root / "checkpoints").iterdir())
@@ -106,20 +106,21 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
 def test_an_old_claim_of_the_same_worker_id_writes_nothing(lib, tmp_path):
     """A worker id reused by a new process: the old process's claim has an older lease."""
     (job,) = seed_jobs(lib, 1)
-    old = lib.claim_job("w")
+    old = lib.claims.claim_job("w")
     lib.db.execute("UPDATE jobs SET heartbeat = 0")
-    new = lib.claim_job("w")
+    new = lib.claims.claim_job("w")
     assert (new.id, new.worker_id) == (old.id, "w") and new.lease == old.lease + 1
     staged = tmp_path / "lib" / "images" / ".late.tmp"
     staged.write_bytes(b"old")
     rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
     kw = dict(path=rel, step=1, width=1, height=1, sha256="x", seconds=1.0, staged=staged)
-    assert lib.finish_job(job.id, "w", lease=old.lease, **kw) is None
+    assert lib.claims.finish_job(job.id, "w", lease=old.lease, **kw) is None
     assert not staged.exists() and not lib.abspath(rel).exists()
-    assert not lib.heartbeat("w", job.id, lease=old.lease)
-    assert not lib.update_progress(job.id, "w", step=1, total=2, lease=old.lease)
-    assert not lib.fail_job(job.id, "w", "late", lease=old.lease)
-    assert lib.owns(job.id, "w", lease=new.lease) and not lib.owns(job.id, "w", lease=old.lease)
+    assert not lib.workers.heartbeat("w", job.id, lease=old.lease)
+    assert not lib.claims.update_progress(job.id, "w", step=1, total=2, lease=old.lease)
+    assert not lib.claims.fail_job(job.id, "w", "late", lease=old.lease)
+    still = lib.queue.job(job.id)
+    assert (still.status, still.worker_id, still.lease) == ("running", "w", new.lease)
 
 
 # -- files the library has no row for ---------------------------------------------------------
@@ -137,7 +138,7 @@ def test_an_image_file_without_a_row_is_never_replaced(lib, model_dir):
     assert run_worker(lib, options(model_dir), install_signals=False) == 1
     for rel, data in leftovers.items():
         assert lib.abspath(rel).read_bytes() == data
-    (image,) = lib.images_for_job(job.id)
+    (image,) = lib.triage.images_for_job(job.id)
     assert image.path.endswith("-final-2.png") and image.path not in leftovers
     assert sha256_file(lib.abspath(image.path)) == image.sha256
     assert files_under(lib.root / "images") == {
@@ -166,13 +167,13 @@ def test_a_full_disk_writing_the_final_fails_the_job_with_the_reason(lib, model_
 
     monkeypatch.setattr(PILImage.Image, "save", save)
     assert run_worker(lib, options(model_dir), install_signals=False) == 2
-    failed = lib.job(first.id)
+    failed = lib.queue.job(first.id)
     assert failed.status == "failed" and failed.error.startswith("disk full writing images/")
     assert "-final.png" in failed.error
-    assert lib.job(second.id).status == "done"
-    assert lib.images_for_job(first.id) == []
+    assert lib.queue.job(second.id).status == "done"
+    assert lib.triage.images_for_job(first.id) == []
     assert temp_files(lib.root) == []
-    assert lib.worker("w-test").state == "stopped"
+    assert lib.workers.get("w-test").state == "stopped"
 
 
 def test_a_full_disk_writing_a_checkpoint_fails_the_job_with_the_reason(
@@ -191,7 +192,7 @@ def test_a_full_disk_writing_a_checkpoint_fails_the_job_with_the_reason(
 
     monkeypatch.setattr(torch, "save", save)
     assert run_worker(lib, options(model_dir), install_signals=False) == 1
-    failed = lib.job(job.id)
+    failed = lib.queue.job(job.id)
     assert failed.status == "failed"
     assert failed.error == (
         "disk full writing checkpoints/job-000001.pt: free some space, then retry the job"
@@ -210,22 +211,22 @@ def _dead_pid() -> int:
 
 def test_a_job_whose_worker_process_is_gone_runs_at_once_even_exit_when_idle(lib, model_dir):
     (job,) = seed_jobs(lib, 1, config=FAST)
-    lib.register_worker("crashed", device="cpu", pid=_dead_pid())
-    assert lib.claim_job("crashed").id == job.id  # then killed during its model load
+    lib.workers.register("crashed", device="cpu", pid=_dead_pid())
+    assert lib.claims.claim_job("crashed").id == job.id  # then killed during its model load
     assert run_worker(lib, options(model_dir), install_signals=False) == 1  # stale after 60 s
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.worker_id, done.attempts) == ("done", "w-test", 2)
-    (requeued,) = [e.payload() for e in lib.events(kind="job_requeued")]
+    (requeued,) = [e.payload() for e in lib.history.events(kind="job_requeued")]
     assert requeued["reason"] == "worker gone"
 
 
 def test_a_worker_restarted_under_the_same_id_gives_back_its_old_jobs(lib, model_dir):
     """The old process (same id, so its row now carries the new pid) died mid-job."""
     (job,) = seed_jobs(lib, 1, config=FAST)
-    lib.register_worker("w-test", device="cpu", pid=_dead_pid())
-    lib.claim_job("w-test")
+    lib.workers.register("w-test", device="cpu", pid=_dead_pid())
+    lib.claims.claim_job("w-test")
     assert run_worker(lib, options(model_dir), install_signals=False) == 1
-    done = lib.job(job.id)
+    done = lib.queue.job(job.id)
     assert (done.status, done.attempts) == ("done", 2)
 
 
@@ -233,9 +234,9 @@ def test_a_worker_restarted_under_the_same_id_gives_back_its_old_jobs(lib, model
 
 def test_a_live_or_frozen_worker_on_this_host_keeps_its_job(lib):
     (job,) = seed_jobs(lib, 1)
-    lib.register_worker("alive", device="cpu")  # this process
-    lib.claim_job("alive")
-    assert lib.requeue_stale() == [] and lib.job(job.id).status == "running"
+    lib.workers.register("alive", device="cpu")  # this process
+    lib.claims.claim_job("alive")
+    assert lib.claims.requeue_stale() == [] and lib.queue.job(job.id).status == "running"
 
 
 def test_leaving_mid_job_gives_the_job_back_at_once(lib, model_dir, monkeypatch):
@@ -248,17 +249,17 @@ def test_leaving_mid_job_gives_the_job_back_at_once(lib, model_dir, monkeypatch)
     monkeypatch.setattr(runner_module, "generate_batch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_worker(lib, options(model_dir), install_signals=False)
-    back = lib.job(job.id)
+    back = lib.queue.job(job.id)
     assert (back.status, back.worker_id, back.attempts) == ("queued", None, 1)
-    assert lib.worker("w-test").state == "stopped"
-    assert [e.payload()["reason"] for e in lib.events(kind="job_requeued")] == ["worker exited"]
+    assert lib.workers.get("w-test").state == "stopped"
+    assert [e.payload()["reason"] for e in lib.history.events(kind="job_requeued")] == ["worker exited"]
 
 
 # -- temporary files left by kill -9 -----------------------------------------------------------
 
 
 def test_a_starting_worker_sweeps_temporary_files_killed_workers_left(lib, model_dir):
-    lib.register_worker("busy", device="cpu")  # alive: this process, a fresh heartbeat
+    lib.workers.register("busy", device="cpu")  # alive: this process, a fresh heartbeat
     folder = lib.root / "images" / "v000001"
     folder.mkdir(parents=True)
     hour_ago = time.time() - 3600
@@ -296,19 +297,19 @@ def test_the_sweep_follows_a_symlinked_images_folder_and_stays_in_the_stored_fol
         path.write_bytes(b"partial")
         os.utime(path, (hour_ago, hour_ago))
     with Library.open(root) as library:
-        swept = library.sweep_temp_files()
+        swept = library.workers.sweep_temp_files()
     assert swept == [root / "images" / "v000001" / old.name]
     assert not old.exists() and outside.exists()
 
 
 def test_a_starting_worker_forgets_workers_gone_for_over_an_hour(lib, model_dir):
     """``status`` only looks now; a starting worker is what keeps old rows from piling up."""
-    lib.register_worker("old-stopped", device="cpu", log_path="logs/worker-old-stopped.log")
-    lib.set_worker_state("old-stopped", "stopped")
-    lib.register_worker("recent-stopped", device="cpu", log_path="logs/worker-recent.log")
-    lib.set_worker_state("recent-stopped", "stopped")
+    lib.workers.register("old-stopped", device="cpu", log_path="logs/worker-old-stopped.log")
+    lib.workers.set_state("old-stopped", "stopped")
+    lib.workers.register("recent-stopped", device="cpu", log_path="logs/worker-recent.log")
+    lib.workers.set_state("recent-stopped", "stopped")
     lib.db.execute("UPDATE workers SET heartbeat = heartbeat - 7200 WHERE id = 'old-stopped'")
     run_worker(lib, options(model_dir))
-    ids = {w.id for w in lib.workers(include_stopped=True, seen_within=None)}
+    ids = {w.id for w in lib.workers.all(include_stopped=True, seen_within=None)}
     assert "old-stopped" not in ids
     assert {"recent-stopped", "w-test"} <= ids

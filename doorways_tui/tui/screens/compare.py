@@ -61,6 +61,7 @@ class CompareScreen(ReportingScreen):
         """Images changed by a key (or an undo): repaint their panes."""
 
         images: list[Image]
+        said: str = ""  # what an undo did, to show
 
     @dataclass
     class Refused(Message):
@@ -73,7 +74,7 @@ class CompareScreen(ReportingScreen):
         self._protocol = protocol
         # the panes' own queue: their writes come back here; the image in view is
         # refreshed through the triage's queue once they have
-        self.ops = SerialOps(self, self.Changed, self.Refused)
+        self.ops = SerialOps(self, self._changed_message, self.Refused)
 
     @property
     def root(self) -> Path:
@@ -81,7 +82,7 @@ class CompareScreen(ReportingScreen):
 
     def compose(self) -> ComposeResult:
         lib = self.triage.session.lib
-        seeds = {image.id: lib.job(image.job_id).seed for image in self.images}
+        seeds = {image.id: lib.queue.job(image.job_id).seed for image in self.images}
         with Horizontal(id="compare"):
             for image in self.images:
                 yield ComparePane(image, seeds[image.id], self._protocol)
@@ -103,11 +104,13 @@ class CompareScreen(ReportingScreen):
         self.ops.submit(lambda: [session.triage_image(image_id, mark, value)])
 
     def action_undo(self) -> None:
-        lib = self.triage.session.lib
+        session = self.triage.session
+        ids = [p.image.id for p in self.query(ComparePane)]
 
-        def undo() -> list[Image]:
-            lib.undo()
-            return [lib.image(p.image.id) for p in self.query(ComparePane)]
+        def undo() -> tuple[list[Image], str]:
+            # through the session: a step made elsewhere is named before it is undone
+            said = session.undo().message
+            return [session.lib.triage.image(i) for i in ids], said
 
         self.ops.submit(undo)
 
@@ -116,8 +119,14 @@ class CompareScreen(ReportingScreen):
         index = panes.index(self.pane) if self.pane in panes else 0
         panes[(index + delta) % len(panes)].focus()
 
+    def _changed_message(self, result: list[Image] | tuple[list[Image], str]) -> Changed:
+        images, said = result if isinstance(result, tuple) else (result, "")
+        return self.Changed(images, said)
+
     @on(Changed)
     def _changed(self, event: Changed) -> None:
+        if event.said:
+            self.notify(event.said)
         by_id = {image.id: image for image in event.images}
         for pane in self.query(ComparePane):
             if pane.image.id in by_id:

@@ -194,7 +194,7 @@ class MainTasks:
     def _ensure_worker(self, always: bool = False) -> None:
         """Start a detached worker unless one is alive (in a worker thread)."""
         bench = self.bench
-        if not always and any(w.alive for w in bench.reader.workers()):
+        if not always and any(w.alive for w in bench.reader.workers.all()):
             return
         self._notify("starting a worker in the background…")
         launch = bench.launch_worker(bench.root, bench.device)

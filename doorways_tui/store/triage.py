@@ -1,4 +1,5 @@
-"""Images: the filtered lists the browser shows, stepping through them, and triage writes.
+"""The triage part: the filtered image lists the browser shows, stepping through them,
+where an image stands in its list, and the triage writes (marks).
 
 Lists are ordered by image id (oldest first), so paging with ``after_id`` is stable while
 workers keep adding images. Every triage write stores the previous values in the undo log
@@ -11,20 +12,29 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from doorways_tui.store.claims import ClaimsMixin
+from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
-from doorways_tui.store.records import IMAGE_KINDS, Image
+from doorways_tui.store.records import IMAGE_KINDS, Image, UndoResult
+from doorways_tui.store.sql import IMAGES_JOIN, untriaged_where
 
 VIEWS = ("all", "starred", "untagged", "rejected", "doors")
-_UNTRIAGED = "i.door_count IS NULL AND i.rejected = 0"
 
 _VIEW_SQL = {
     "all": "1",
     "starred": "i.starred = 1",
-    "untagged": _UNTRIAGED,
+    "untagged": untriaged_where(),
     "rejected": "i.rejected = 1",
 }
 _TRIAGE_FIELDS = ("door_count", "rejected", "starred", "rating", "note")
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """An image's place in a filtered list."""
+
+    index: int  # 1-based position of the image in the filtered list (0: not in it)
+    total: int
+    untriaged: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,14 +84,20 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-_FROM = "FROM images i JOIN variants v ON v.id = i.variant_id"
+_FROM = f"FROM {IMAGES_JOIN}"
 
 
-class ImagesMixin(ClaimsMixin):
+class Triage:
+    """Images: reading, browsing, marking. ``lib.triage``."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self._ctx = ctx
+        self._db = ctx.db
+
     # -- reading --------------------------------------------------------------------------
 
     def image(self, image_id: int) -> Image:
-        row = self.db.row("SELECT * FROM images WHERE id = ?", (image_id,))
+        row = self._db.row("SELECT * FROM images WHERE id = ?", (image_id,))
         if row is None:
             raise StoreError(f"no image {image_id}")
         return Image.from_row(row)
@@ -99,21 +115,17 @@ class ImagesMixin(ClaimsMixin):
         if after_id is not None:
             where += " AND i.id > ?"
             params.append(after_id)
-        rows = self.db.rows(
+        rows = self._db.rows(
             f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id LIMIT ?", (*params, limit)
         )
         return [Image.from_row(r) for r in rows]
-
-    def count_images(self, flt: ImageFilter | None = None) -> int:
-        where, params = (flt or ImageFilter()).where()
-        return int(self.db.scalar(f"SELECT COUNT(*) {_FROM} WHERE {where}", params))
 
     def images_for_variant(self, variant_id: int, *, kind: str = "final") -> list[Image]:
         return self.images(ImageFilter(variant_id=variant_id, kind=kind), limit=1_000_000)
 
     def images_for_job(self, job_id: int) -> list[Image]:
         """The job's final image and/or its live preview."""
-        rows = self.db.rows("SELECT * FROM images WHERE job_id = ? ORDER BY kind, id", (job_id,))
+        rows = self._db.rows("SELECT * FROM images WHERE job_id = ? ORDER BY kind, id", (job_id,))
         return [Image.from_row(r) for r in rows]
 
     def neighbour(
@@ -129,19 +141,50 @@ class ImagesMixin(ClaimsMixin):
         rejected."""
         where, params = (flt or ImageFilter()).where()
         if untriaged:
-            where += f" AND {_UNTRIAGED}"
+            where += f" AND {untriaged_where()}"
         op, order = (">", "ASC") if forward else ("<", "DESC")
         if image_id is not None:
             where += f" AND i.id {op} ?"
             params.append(image_id)
-        row = self.db.row(f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id {order} LIMIT 1", params)
+        row = self._db.row(
+            f"SELECT i.* {_FROM} WHERE {where} ORDER BY i.id {order} LIMIT 1", params
+        )
         return None if row is None else Image.from_row(row)
 
     def next_untriaged(self, after_id: int = 0, flt: ImageFilter | None = None) -> Image | None:
         return self.neighbour(after_id, forward=True, flt=flt, untriaged=True)
 
-    def previous_untriaged(self, before_id: int, flt: ImageFilter | None = None) -> Image | None:
-        return self.neighbour(before_id, forward=False, flt=flt, untriaged=True)
+    def position(self, flt: ImageFilter, image_id: int | None) -> Position:
+        """Where ``image_id`` stands in the filtered list, how long it is, how many of it
+        are untriaged: one query."""
+        where, params = flt.where()
+        row = self._db.row(
+            f"SELECT COUNT(*), SUM({untriaged_where()}), SUM(i.id <= ?) {_FROM} WHERE {where}",
+            (image_id if image_id is not None else -1, *params),
+        )
+        total, untriaged, before = (row[0] or 0, row[1] or 0, row[2] or 0) if row else (0, 0, 0)
+        index = before if image_id is not None and before else 0
+        return Position(index=index, total=total, untriaged=untriaged)
+
+    def matches(self, flt: ImageFilter, image_id: int) -> bool:
+        """Whether the image is in the list ``flt`` shows."""
+        where, params = flt.where()
+        found = self._db.row(f"SELECT 1 {_FROM} WHERE {where} AND i.id = ?", (*params, image_id))
+        return found is not None
+
+    def siblings(self, image: Image, limit: int = 4) -> list[Image]:
+        """Images to compare with ``image``: it, then other seeds of its variant (starred
+        first, then untriaged, then the rest), ``limit`` in all."""
+        rows = self._db.rows(
+            "SELECT * FROM images WHERE variant_id = ? AND kind = 'final' AND id != ?"
+            " ORDER BY starred DESC, rejected, (door_count IS NOT NULL), id LIMIT ?",
+            (image.variant_id, image.id, max(0, limit - 1)),
+        )
+        return [image, *(Image.from_row(r) for r in rows)]
+
+    def final_count(self) -> int:
+        """How many finished images the library holds."""
+        return int(self._db.scalar("SELECT COUNT(*) FROM images WHERE kind = 'final'"))
 
     # -- triage (each undoable) -----------------------------------------------------------
 
@@ -167,7 +210,7 @@ class ImagesMixin(ClaimsMixin):
         return self._triage(image_id, note=note)
 
     def _triage(self, image_id: int, *, toggle: str | None = None, **values: Any) -> Image:
-        with self.db.write() as conn:
+        with self._db.write() as conn:
             row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
             if row is None:
                 raise StoreError(f"no image {image_id}")
@@ -175,12 +218,18 @@ class ImagesMixin(ClaimsMixin):
                 values[toggle] = 0 if row[toggle] else 1
             before = {k: row[k] for k in values}
             self._set_fields(conn, image_id, values)
-            self._push_undo(
-                conn, "triage", {"image_id": image_id, "before": before, "after": values}
-            )
-            self._event(conn, "triage", image_id=image_id, **values)
+            self._ctx.push_undo("triage", {"image_id": image_id, "before": before, "after": values})
+            self._ctx.event(conn, "triage", image_id=image_id, **values)
             new = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
         return Image.from_row(new)
+
+    def undo_triage(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
+        """Revert a triage step inside the history's undo transaction."""
+        image_id, before = data["image_id"], data["before"]
+        if conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is not None:
+            self._set_fields(conn, image_id, before)
+        fields = ", ".join(f"{k}={v!r}" for k, v in before.items())
+        return UndoResult("triage", f"image {image_id}: {fields} restored", image_id=image_id)
 
     @staticmethod
     def _set_fields(conn: sqlite3.Connection, image_id: int, values: dict[str, Any]) -> None:
