@@ -12,7 +12,7 @@ import time
 
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, StoreError
-from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.store.queue import LARGE_QUEUE
 from engine.errors import DoorwaysError
 
 

@@ -15,7 +15,7 @@ from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import confirm_large, open_library
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, QueueItem, StoreError
-from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.store.queue import LARGE_QUEUE
 from engine.config import SQLITE_INT_MAX
 
 DEFAULT_THEME = "unsorted"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from doorways_tui.core.text import printable
-from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.store.queue import LARGE_QUEUE
 
 DEFAULT_SHOW = 8
 MAX_WARNINGS = 20

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from doorways_tui.store.context import StoreContext
 from doorways_tui.store.files import numbered_relpath, remove_quietly
-from doorways_tui.store.jobs import config_problem
+from doorways_tui.store.queue import config_problem
 from doorways_tui.store.records import Image, Job
 
 DEFAULT_STALE_AFTER = 60.0

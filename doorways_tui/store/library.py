@@ -5,7 +5,7 @@ own. One instance may be shared by threads of one process (calls are serialised)
 its parts, each handed the same ``StoreContext`` (connection, folder, clock, undo origin):
 
 - ``lib.tree``     themes and the prompt-variant tree (with per-node counts)   tree.py
-- ``lib.queue``    queueing, spawning, rerolls, cancel/retry, the queue view    jobs.py
+- ``lib.queue``    queueing, spawning, rerolls, cancel/retry, the queue view    queue.py
 - ``lib.claims``   what workers do: claim, progress, checkpoint, finish, fail   claims.py
 - ``lib.triage``   image lists, filters, stepping, positions, triage writes     triage.py
 - ``lib.workers``  worker rows and heartbeats                                   workers.py
@@ -33,13 +33,13 @@ from doorways_tui.store.db import (
 )
 from doorways_tui.store.files import STORED_DIRS, db_path, library_path
 from doorways_tui.store.history import History
-from doorways_tui.store.jobs import Queue
 from doorways_tui.store.migrations import (
     migrate,
     missing_tables,
     newer_schema_error,
     table_names,
 )
+from doorways_tui.store.queue import Queue
 from doorways_tui.store.tree import Tree
 from doorways_tui.store.triage import Triage
 from doorways_tui.store.workers import Workers

@@ -34,7 +34,7 @@ from textual.widgets import (
 from textual.worker import get_current_worker
 
 from doorways_tui.core.text import plain, printable
-from doorways_tui.store.jobs import LARGE_QUEUE
+from doorways_tui.store.queue import LARGE_QUEUE
 from doorways_tui.themes import ThemeError, shipped_themes
 from doorways_tui.themes.models import DEMO, ModelCheck
 from doorways_tui.themes.request import ThemeRequest, build_request
