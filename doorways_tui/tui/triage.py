@@ -17,7 +17,7 @@ from textual.dom import DOMNode
 from textual.message import Message
 from textual.signal import Signal
 
-from doorways_tui.core.triage import TriageKind
+from doorways_tui.core.triage import TriageKind, triage_kind
 from doorways_tui.tui.serial import SerialOps
 from doorways_tui.workstation.browse import ImageDetail, View
 from doorways_tui.workstation.session import Session, Update
@@ -70,3 +70,20 @@ class Triage:
 
     def set_view(self, view: View) -> None:
         self.submit(lambda: self.session.set_view(view), key="scope")
+
+
+class TriageKeys:
+    """The key actions of a screen that shows the image in view (the main screen, the
+    loupe): each hands its key to the screen's ``Triage``. The bindings come from
+    ``tui.keys.TRIAGE_BINDINGS``."""
+
+    triage: Triage
+
+    def action_mark(self, kind: str, value: int | None = None) -> None:
+        self.triage.mark(triage_kind(kind), value)
+
+    def action_undo(self) -> None:
+        self.triage.undo()
+
+    def action_step(self, forward: bool, untriaged: bool) -> None:
+        self.triage.step(forward=forward, untriaged=untriaged)

@@ -9,11 +9,10 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from doorways_tui.core.text import printable
-from doorways_tui.core.triage import triage_kind
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.tui.keys import TRIAGE_BINDINGS
 from doorways_tui.tui.screens.base import ReportingScreen
-from doorways_tui.tui.triage import Triage
+from doorways_tui.tui.triage import Triage, TriageKeys
 from doorways_tui.tui.widgets.details import tags_text
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.browse import ImageDetail
@@ -34,7 +33,7 @@ def caption(detail: ImageDetail | None, status: str = "") -> Text:
     return text
 
 
-class LoupeScreen(ReportingScreen):
+class LoupeScreen(TriageKeys, ReportingScreen):
     """Shows the triage's image in view and sends the triage keys to it."""
 
     CSS_PATH = "loupe.tcss"
@@ -64,15 +63,6 @@ class LoupeScreen(ReportingScreen):
             shown = library_path_or_none(self.triage.session.lib.root, detail.image.path)
             preview.show(shown, version=detail.version)
         self.query_one("#loupe-caption", Static).update(caption(detail))
-
-    def action_mark(self, kind: str, value: int | None = None) -> None:
-        self.triage.mark(triage_kind(kind), value)
-
-    def action_undo(self) -> None:
-        self.triage.undo()
-
-    def action_step(self, forward: bool, untriaged: bool) -> None:
-        self.triage.step(forward=forward, untriaged=untriaged)
 
     def on_unmount(self) -> None:
         self.triage.shown.unsubscribe(self)

@@ -21,14 +21,13 @@ from textual.message import Message
 from textual.widgets import Static
 
 from doorways_tui.core.text import plain
-from doorways_tui.core.triage import triage_kind
 from doorways_tui.store import ImageFilter
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.tui.compat.textual import app_keymap
 from doorways_tui.tui.keys import MAIN_BINDINGS, triage_keys
 from doorways_tui.tui.screens.base import ReportingScreen
 from doorways_tui.tui.screens.main_tasks import MainTasks
-from doorways_tui.tui.triage import Triage
+from doorways_tui.tui.triage import Triage, TriageKeys
 from doorways_tui.tui.widgets import prefetch
 from doorways_tui.tui.widgets.details import Details
 from doorways_tui.tui.widgets.filter_bar import FilterBar
@@ -51,7 +50,7 @@ if TYPE_CHECKING:
 RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 
 
-class MainScreen(ReportingScreen):
+class MainScreen(TriageKeys, ReportingScreen):
     BINDINGS = MAIN_BINDINGS
     AUTO_FOCUS = "#tree"
     # below NARROW columns the side pane (details, queue) gives its room to the image
@@ -135,15 +134,6 @@ class MainScreen(ReportingScreen):
         return self.triage.idle and self._recount_timer is None
 
     # -- the keys -----------------------------------------------------------------------------
-
-    def action_mark(self, kind: str, value: int | None = None) -> None:
-        self.triage.mark(triage_kind(kind), value)
-
-    def action_undo(self) -> None:
-        self.triage.undo()
-
-    def action_step(self, forward: bool, untriaged: bool) -> None:
-        self.triage.step(forward=forward, untriaged=untriaged)
 
     def action_reroll(self, n: int) -> None:
         self.triage.submit(lambda: self.session.reroll(n))
