@@ -76,11 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"doorways: error: {printable(str(exc), newlines=True)}", file=sys.stderr)
         return 2
     handler = getattr(args, "handler", None)
-    if handler is None:
-        handler = _default_handler()
-        if handler is None:
-            parser.print_help()
-            return 0
+    if handler is None:  # no subcommand: the workstation
+        from doorways_tui.cli.app import run_app as handler
     try:
         return int(handler(args) or 0)
     except KeyboardInterrupt:
@@ -102,12 +99,3 @@ def _silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # no real stdout (tests, embedding)
         pass
-
-
-def _default_handler():
-    """With no subcommand: open the workstation if it is installed in this build."""
-    try:
-        module = importlib.import_module("doorways_tui.cli.app")
-    except ModuleNotFoundError:
-        return None
-    return module.run_app

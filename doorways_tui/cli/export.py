@@ -13,6 +13,7 @@ import sys
 from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
+from doorways_tui.core.triage import VIEWS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--starred", action="store_true", help="the starred images")
     which.add_argument(
         "--view",
-        choices=["all", "starred", "untagged", "rejected"],
+        choices=[view.name for view in VIEWS],
         help="the images of one view",
     )
     which.add_argument(
@@ -41,29 +42,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from doorways_tui.export.folder import ExportError, all_images, export_folder, export_images
-    from doorways_tui.store import ImageFilter, StoreError
+    from doorways_tui.export.folder import all_images, export_folder, export_images
+    from doorways_tui.store import ImageFilter
+    from engine.errors import DoorwaysError
 
     if not (args.starred or args.view or args.doors is not None):
-        raise StoreError("say which images: --starred, --view VIEW or --doors N")
-    try:
-        folder = export_folder(args.folder)
-    except ExportError as exc:
-        raise StoreError(str(exc)) from None
+        raise DoorwaysError("say which images: --starred, --view VIEW or --doors N")
+    folder = export_folder(args.folder)
     view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
     with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:
             theme = lib.tree.theme_by_name(args.theme)
             if theme is None:
-                raise StoreError(f"no theme named {args.theme!r}")
+                raise DoorwaysError(f"no theme named {args.theme!r}")
             theme_id = theme.id
         flt = ImageFilter(view=view, door_count=args.doors, text=args.search, theme_id=theme_id)
         flt.where()  # validates (a door count outside 0-9 matches nothing, but say so)
-        try:
-            result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
-        except ExportError as exc:
-            raise StoreError(str(exc)) from None
+        result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
         for image_id, why in result.bad:
             where = lib.triage.image(image_id).path
             print(

@@ -16,12 +16,14 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from engine.errors import DoorwaysError
+
 TEMP_PREFIX = ".doorways-export-"
 TEMP_SUFFIX = ".tmp"
 STALE_TEMP_S = 600.0  # older than this, a temporary file belongs to no running export
 
 
-class ExportError(Exception):
+class ExportError(DoorwaysError):
     """The folder cannot take the export (a file, unwritable, full). The message is one
     line saying why; what was already exported is whole, and a re-run resumes."""
 

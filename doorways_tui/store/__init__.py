@@ -11,13 +11,14 @@ file (``abspath``). Every SQL statement of Doorways lives in this package (a tes
 
 sqlite-utils or raw SQL:
 - sqlite-utils: plain inserts of rows nothing races for (themes, variants, undo steps, the
-  ``meta`` upsert) and looking at the schema (``table_names``, ``columns_dict`` in
-  migrations and tests). For people who open a library with the ``sqlite-utils`` CLI or
+  ``meta`` upsert) and looking at the schema (``table_names`` when a library is opened,
+  ``columns_dict`` in the tests). For people who open a library with the ``sqlite-utils`` CLI or
   Datasette, migration 7 adds the views ``images_with_tags`` and ``jobs_with_prompts``.
 - raw SQL: everything concurrency rests on: claims, leases and ownership checks
   (``UPDATE ... WHERE lease = ? RETURNING``), requeues, the event log written in each of
   those transactions, the worker upsert (sqlite-utils' ``upsert`` probes the file by
-  creating a table), and the browse queries whose plans are tested.
+  creating a table), queueing jobs (``INSERT ... RETURNING`` the ids, many at once), the
+  migrations and their ledger, and the browse queries whose plans are tested.
   Every write runs in ``Database.write`` (``BEGIN IMMEDIATE``); sqlite-utils nests a
   savepoint inside it, never its own deferred ``BEGIN``.
 """

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from textual.binding import Binding
 
 from doorways_tui.core.triage import MARKS, MarkKey, views_summary
+from doorways_tui.workstation.actions import REROLL_MANY
 
 
 def mark_binding(key: MarkKey, *, tooltip: str | None = None) -> Binding:
@@ -78,11 +79,11 @@ MAIN_BINDINGS = [
     ),
     Binding(
         "R",
-        "reroll(4)",
-        "4 seeds",
+        f"reroll({REROLL_MANY})",
+        f"{REROLL_MANY} seeds",
         show=False,
         id="runs.reroll-many",
-        tooltip="queue this variant with four new seeds",
+        tooltip=f"queue this variant with {REROLL_MANY} new seeds",
     ),
     Binding(
         "e",

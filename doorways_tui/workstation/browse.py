@@ -17,7 +17,6 @@ from doorways_tui.store import (
     Job,
     Library,
     Position,
-    StoreError,
     Theme,
     Variant,
 )
@@ -168,16 +167,6 @@ def siblings(lib: Library, image: Image, limit: int = 4) -> list[Image]:
     """Images to compare with ``image``: it, then other seeds of its variant (starred
     first, then untriaged, then the rest), ``limit`` in all."""
     return lib.triage.siblings(image, limit)
-
-
-def images_by_id(lib: Library, ids: list[int]) -> list[Image]:
-    out = []
-    for image_id in ids:
-        try:
-            out.append(lib.triage.image(image_id))
-        except StoreError:
-            continue
-    return out
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,23 @@ def test_each_migration_leaves_the_columns_it_says(lib):
         assert "machine" in db["workers"].columns_dict  # 5
         assert {"images_with_tags", "jobs_with_prompts"} <= set(db.view_names())  # 7
     assert max(m[0] for m in MIGRATIONS) == 7
+
+
+def test_a_sqlite_utils_insert_stays_inside_the_stores_transaction(lib):
+    """sqlite-utils 3.x committed its own insert (and so the caller's BEGIN IMMEDIATE);
+    4.x nests a savepoint. A write that fails after an insert must leave no row."""
+    with pytest.raises(RuntimeError), lib.db.write():
+        lib.db.db["themes"].insert({"name": "half-made", "created": 0.0})
+        assert lib.db.db.conn.in_transaction
+        raise RuntimeError("fails after the insert")
+    assert [t.name for t in lib.tree.themes()] == []
+
+
+def test_every_view_of_the_vocabulary_selects_something():
+    from doorways_tui.core import triage as vocabulary
+    from doorways_tui.store import VIEWS, ImageFilter
+
+    assert (*(v.name for v in vocabulary.VIEWS), vocabulary.DOORS_VIEW) == VIEWS
+    for view in VIEWS:
+        where, _ = ImageFilter(view=view, door_count=2).where()
+        assert where
