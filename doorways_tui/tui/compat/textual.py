@@ -1,6 +1,6 @@
 """Textual's private names (pinned ``textual>=8.2,<9``), each where Textual has no public
-way to do what the app needs. Contract tests: ``tests/unit/test_compat.py`` and, for the names that need a
-running app, ``tests/app/test_compat_app.py``."""
+way to do what the app needs. Contract tests: ``tests/unit/test_compat.py`` and, for the
+names that need a running app, ``tests/app/test_compat_app.py``."""
 
 from __future__ import annotations
 
