@@ -10,7 +10,7 @@ from doorways_tui.store.files import image_relpath
 from doorways_tui.tui.screens.export_dialog import ExportDialog
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.screens.start_worker import StartWorkerScreen
-from doorways_tui.tui.widgets.queue_panel import JobRow
+from doorways_tui.tui.widgets.job_row import JobRow
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from doorways_tui.workstation.demo import DEMO_CONFIG, DEMO_THEME
 from engine.fetch import sha256_file
