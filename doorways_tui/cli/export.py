@@ -13,6 +13,7 @@ import sys
 from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
+from doorways_tui.core.triage import DOORS_VIEW, STARRED_VIEW, VIEWS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     which.add_argument("--starred", action="store_true", help="the starred images")
     which.add_argument(
         "--view",
-        choices=["all", "starred", "untagged", "rejected"],
+        choices=[view.name for view in VIEWS],
         help="the images of one view",
     )
     which.add_argument(
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         folder = export_folder(args.folder)
     except ExportError as exc:
         raise StoreError(str(exc)) from None
-    view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
+    view = STARRED_VIEW if args.starred else (DOORS_VIEW if args.doors is not None else args.view)
     with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:

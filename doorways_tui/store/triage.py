@@ -12,12 +12,15 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from doorways_tui.core.triage import DOORS_VIEW
+from doorways_tui.core.triage import VIEWS as VIEW_KINDS
 from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import IMAGE_KINDS, Image, UndoResult
 from doorways_tui.store.sql import IMAGES_JOIN, untriaged_where
 
-VIEWS = ("all", "starred", "untagged", "rejected", "doors")
+VIEWS = (*(view.name for view in VIEW_KINDS), DOORS_VIEW)
+"""``core.triage``'s views; each but the doors view (a parameter) has its SQL here."""
 
 _VIEW_SQL = {
     "all": "1",
