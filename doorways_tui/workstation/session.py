@@ -17,6 +17,7 @@ from doorways_tui.core.triage import (
     RATING,
     TriageKind,
     advancing_words,
+    plural,
     triage_words,
 )
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
@@ -258,10 +259,6 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
     n = len(data.get("job_ids") or ())
     what = f"{plural(n, 'job')} queued" if n else "a new variant"
     return what + (" in a new variant" if n and data.get("variant_id") is not None else "")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def undo_text(result: UndoResult, data: dict[str, Any]) -> str:

@@ -195,8 +195,6 @@ async def test_progress_only_polls_collapse():
     assert not snap().can_replace(object())  # type: ignore[arg-type]
 
 
-
-
 def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:
     """A job of the first variant, claimed by a worker, with a live preview."""
     with Library.open(root) as lib:
