@@ -13,7 +13,7 @@ import sys
 from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
-from doorways_tui.core.triage import VIEWS
+from doorways_tui.core.triage import DOORS_VIEW, STARRED_VIEW, VIEWS
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if not (args.starred or args.view or args.doors is not None):
         raise DoorwaysError("say which images: --starred, --view VIEW or --doors N")
     folder = export_folder(args.folder)
-    view = "starred" if args.starred else ("doors" if args.doors is not None else args.view)
+    view = STARRED_VIEW if args.starred else (DOORS_VIEW if args.doors is not None else args.view)
     with open_library(args, readonly=True) as lib:
         theme_id = None
         if args.theme:

@@ -1,7 +1,9 @@
 """The triage vocabulary, said once: the marks an artist puts on an image (its column, keys,
-binding ids, words, glyph, style, undo words and export tag) and the views that list images
-by them. The key bindings, the details panel, the tree, the session's messages, undo's
-words, the export's tags, the filter menu and the palette all derive from these tables.
+binding ids, words, glyph, style, undo words, export tag, contact-sheet caption, and whether
+auto-advance moves on after it) and the views that list images by them. The key bindings,
+the details panel, the tree, the session's messages and auto-advance, undo's words, the
+export's tags, the contact sheet, the filter menu and the palette all derive from these
+tables.
 
 Plain data and words: no Textual, no store (every layer above ``core`` may read it).
 """
@@ -9,8 +11,9 @@ Plain data and words: no Textual, no store (every layer above ``core`` may read 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, Protocol, get_args
+from typing import Any, Literal, Protocol, get_args
 
 TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
 """What a triage key asks of the session: set a mark, or step the rating up or down."""
@@ -65,9 +68,17 @@ class Mark(ABC):
     keys: tuple[MarkKey, ...]
     style: str  # its badge in the details panel
     tree_style: str  # its brief mark beside a seed in the tree
+    advances: bool = False
+    """Setting it judges the image (it is no longer untriaged): with auto-advance on, the
+    session then moves on to the next untriaged image."""
 
     def value(self, image: Marked) -> bool | int | None:
         return getattr(image, self.field)
+
+    @property
+    def noun(self) -> str:
+        """The mark as a thing one sets: "door count", "reject"."""
+        return self.field.replace("_", " ")
 
     @abstractmethod
     def badge(self, value: bool | int | None) -> str | None:
@@ -84,7 +95,11 @@ class Mark(ABC):
     def undone(self, was: bool | int | None, where: str) -> str:
         """What an undo that put ``was`` back did, in the artist's words."""
         back = "none" if was is None else str(was)
-        return f"{self.field.replace('_', ' ')} on {where} (back to {back})"
+        return f"{self.noun} on {where} (back to {back})"
+
+    @abstractmethod
+    def caption(self, value: bool | int | None) -> str | None:
+        """The contact sheet's word ("*", "3 doors"); None when not set or not on the sheet."""
 
     @abstractmethod
     def tag(self, value: bool | int | None) -> str | None:
@@ -100,6 +115,11 @@ class Flag(Mark):
     glyph: str
     adjective: str  # "starred": the badge's word and the export's tag
     cleared: str  # "star removed": what the key said when it took the mark off
+    sheet_word: str  # the contact sheet's word: plain ASCII, its font may lack the glyph
+
+    @property
+    def noun(self) -> str:
+        return self.verb
 
     def badge(self, value: bool | int | None) -> str | None:
         return f"{self.glyph} {self.adjective}" if value else None
@@ -115,6 +135,9 @@ class Flag(Mark):
 
     def tag(self, value: bool | int | None) -> str | None:
         return self.adjective if value else None
+
+    def caption(self, value: bool | int | None) -> str | None:
+        return self.sheet_word if value else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -132,6 +155,13 @@ class Count(Mark):
 
     def tag(self, value: bool | int | None) -> str | None:
         return None if value is None else f"{self.tag_name}:{value}"
+
+    def label(self, n: int | None) -> str:
+        """The count as the filter bar and the contact sheet say it: "3 doors"."""
+        return f"{n} {self.tag_name}"
+
+    def caption(self, value: bool | int | None) -> str | None:
+        return None if value is None else self.label(value)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,6 +184,9 @@ class Scale(Mark):
     def tag(self, value: bool | int | None) -> str | None:
         return None if value is None else f"{self.field}:{value}"
 
+    def caption(self, value: bool | int | None) -> str | None:
+        return None  # the contact sheet leaves the rating to the sidecar
+
 
 def _door_key(n: int) -> MarkKey:
     return MarkKey(
@@ -174,6 +207,7 @@ DOORS = Count(
     keys=tuple(_door_key(n) for n in range(10)),
     style="bold green",
     tree_style="green",
+    advances=True,
     unit="door",
     tag_name="doors",
 )
@@ -190,6 +224,7 @@ STAR = Flag(
     glyph="★",
     adjective="starred",
     cleared="star removed",
+    sheet_word="*",
 )
 REJECT = Flag(
     kind="reject",
@@ -201,11 +236,13 @@ REJECT = Flag(
     ),
     style="bold red",
     tree_style="red",
+    advances=True,
     verb="reject",
     unverb="un-reject",
     glyph="✗",
     adjective="rejected",
     cleared="no longer rejected",
+    sheet_word="rejected",
 )
 RATING = Scale(
     kind="rating",
@@ -241,6 +278,17 @@ MARKS: tuple[Mark, ...] = (DOORS, STAR, REJECT, RATING)
 """Every mark, in the order of their keys and the export's tags."""
 MARK_BY_KIND: dict[str, Mark] = {m.kind: m for m in MARKS} | {"rating_step": RATING}
 MARK_BY_FIELD: dict[str, Mark] = {m.field: m for m in MARKS}
+SUMMARY_ORDER: tuple[Mark, ...] = (STAR, DOORS, REJECT, RATING)
+"""How a summary of an image's marks lists them (the details panel, the contact sheet's
+caption): the pick first."""
+ADVANCING: tuple[Mark, ...] = tuple(m for m in MARKS if m.advances)
+"""The marks that judge an image: what the store's "untriaged" predicate tests, and what
+auto-advance moves on after."""
+
+
+def advancing_words() -> str:
+    """What auto-advance moves on after: "a door count or a reject"."""
+    return " or ".join(f"a {mark.noun}" for mark in ADVANCING)
 
 
 @dataclass(frozen=True)
@@ -266,6 +314,14 @@ def export_tags(image: Marked) -> list[str]:
     return [tag for mark in MARKS if (tag := mark.tag(mark.value(image))) is not None]
 
 
+def sheet_marks(record: Mapping[str, Any]) -> list[str]:
+    """The contact sheet's caption marks of an exported record (its marks by field, as the
+    sidecar has them): ["*", "3 doors", "rejected"]."""
+    return [
+        word for mark in SUMMARY_ORDER if (word := mark.caption(record.get(mark.field))) is not None
+    ]
+
+
 # -- views -----------------------------------------------------------------------------------
 
 
@@ -278,9 +334,11 @@ class ViewKind:
     what: str  # what it lists
 
 
+STARRED_VIEW = "starred"
+"""The view of the picks (what the export's "starred" choice exports)."""
 VIEWS: tuple[ViewKind, ...] = (
     ViewKind("all", "a", "every image"),
-    ViewKind("starred", "s", "the picks"),
+    ViewKind(STARRED_VIEW, "s", "the picks"),
     ViewKind("untagged", "u", "no door count yet, not rejected"),
     ViewKind("rejected", "x", "figures, failures"),
 )
@@ -291,7 +349,7 @@ VIEW_NAMES = frozenset(v.name for v in VIEWS)
 
 
 def doors_view_label(n: int | None) -> str:
-    return f"{n} doors"
+    return DOORS.label(n)
 
 
 def view_label(view: str, door_count: int | None = None) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from doorways_tui.core.triage import sheet_marks
 from engine.text import hidden_chars
 
 THUMB_W = 256
@@ -22,15 +23,8 @@ MUTED = (150, 150, 160)
 
 
 def caption(record: dict[str, Any]) -> tuple[str, str]:
-    """Two short lines: seed and tags; the prompt, cut to fit."""
-    marks = []
-    if record.get("starred"):
-        marks.append("*")
-    if record.get("door_count") is not None:
-        marks.append(f"{record['door_count']} doors")
-    if record.get("rejected"):
-        marks.append("rejected")
-    first = f"#{record['image_id']}  seed {record['seed']}  " + "  ".join(marks)
+    """Two short lines: seed and marks (``core.triage``'s caption words); the prompt, cut to fit."""
+    first = f"#{record['image_id']}  seed {record['seed']}  " + "  ".join(sheet_marks(record))
     prompt = " ".join(str(record.get("prompt", "")).split())  # one line: newlines, tabs
     hidden = {index for index, _ in hidden_chars(prompt)}  # what a terminal would escape
     prompt = "".join(ch for index, ch in enumerate(prompt) if index not in hidden)

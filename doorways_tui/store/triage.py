@@ -12,20 +12,22 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from doorways_tui.core import triage as triage_vocabulary
+from doorways_tui.core.triage import DOORS_VIEW
+from doorways_tui.core.triage import VIEWS as VIEW_KINDS
 from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import IMAGE_KINDS, Image, UndoResult
 from doorways_tui.store.sql import IMAGES_JOIN, untriaged_where
 
-# The views are named in core.triage; here is what each selects.
+VIEWS = (*(view.name for view in VIEW_KINDS), DOORS_VIEW)
+"""``core.triage``'s views; each but the doors view (a parameter) has its SQL here."""
+
 _VIEW_SQL = {
     "all": "1",
     "starred": "i.starred = 1",
     "untagged": untriaged_where(),
     "rejected": "i.rejected = 1",
 }
-VIEWS = (*(view.name for view in triage_vocabulary.VIEWS), triage_vocabulary.DOORS_VIEW)
 _TRIAGE_FIELDS = ("door_count", "rejected", "starred", "rating", "note")
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-from doorways_tui.core.triage import MARKS, MarkKey, views_summary
+from doorways_tui.core.triage import MARKS, MarkKey, advancing_words, views_summary
 from doorways_tui.workstation.actions import REROLL_MANY
 
 
@@ -114,7 +114,7 @@ MAIN_BINDINGS = [
         "auto-advance",
         show=False,
         id="view.auto-advance",
-        tooltip="after a door count or reject, go to the next untriaged image",
+        tooltip=f"after {advancing_words()}, go to the next untriaged image",
     ),
     Binding("z", "loupe", "loupe", id="view.loupe", tooltip="this image, full screen"),
     Binding(

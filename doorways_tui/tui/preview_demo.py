@@ -126,7 +126,7 @@ class PreviewDemo(App[None]):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m doorways_tui.tui.widgets.preview",
+        prog="python -m doorways_tui.tui.preview_demo",
         description="Show images the way Doorways previews them, to check a terminal.",
     )
     parser.add_argument("images", nargs="*", type=Path, help="image files (none: a test card)")

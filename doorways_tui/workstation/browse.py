@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from doorways_tui.core.png import png_metadata
-from doorways_tui.core.triage import view_label
+from doorways_tui.core.triage import DOORS_VIEW, view_label
 from doorways_tui.store import (
     Image,
     ImageFilter,
@@ -52,7 +52,7 @@ class View:
     def image_filter(self, scope: Scope) -> ImageFilter:
         return ImageFilter(
             view=self.view,
-            door_count=self.door_count if self.view == "doors" else None,
+            door_count=self.door_count if self.view == DOORS_VIEW else None,
             text=self.text or None,
             theme_id=scope.theme_id if scope.kind == "theme" else None,
             variant_id=scope.variant_id if scope.kind == "variant" else None,

@@ -11,7 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-from doorways_tui.core.triage import MARK_BY_FIELD, RATING, TriageKind, triage_words
+from doorways_tui.core.triage import (
+    MARK_BY_FIELD,
+    MARK_BY_KIND,
+    RATING,
+    TriageKind,
+    advancing_words,
+    plural,
+    triage_words,
+)
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.workstation import actions, browse
@@ -152,7 +160,7 @@ class Session:
     def triage(self, kind: TriageKind, value: int | None = None) -> Update:
         """Triage the image in view (then, with auto-advance, move on)."""
         new, said = self._write(self._target(), kind, value)
-        if self.auto_advance and kind in ("doors", "reject"):
+        if self.auto_advance and MARK_BY_KIND[kind].advances:
             nxt = browse.step(self.lib, new.id, self.flt, forward=True, untriaged=True)
             if nxt is not None:
                 return self._show(nxt, message=f"#{new.id}: {said}", wrote=True)
@@ -236,7 +244,7 @@ class Session:
     def toggle_auto_advance(self) -> Update:
         self._key()
         self.auto_advance = not self.auto_advance
-        state = "on: a door count or a reject moves to the next untriaged image"
+        state = f"on: {advancing_words()} moves to the next untriaged image"
         return Update(
             message=f"auto-advance {state if self.auto_advance else 'off'}", view=self.view
         )
@@ -251,10 +259,6 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
     n = len(data.get("job_ids") or ())
     what = f"{plural(n, 'job')} queued" if n else "a new variant"
     return what + (" in a new variant" if n and data.get("variant_id") is not None else "")
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def undo_text(result: UndoResult, data: dict[str, Any]) -> str:

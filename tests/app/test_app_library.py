@@ -10,7 +10,7 @@ from doorways_tui.store.files import image_relpath
 from doorways_tui.tui.screens.export_dialog import ExportDialog
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.screens.start_worker import StartWorkerScreen
-from doorways_tui.tui.widgets.queue_panel import JobRow
+from doorways_tui.tui.widgets.job_row import JobRow
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from doorways_tui.workstation.demo import DEMO_CONFIG, DEMO_THEME
 from engine.fetch import sha256_file
@@ -193,8 +193,6 @@ async def test_progress_only_polls_collapse():
     assert snap().can_replace(snap())
     assert not snap(kinds=frozenset({"job_done"})).can_replace(snap())
     assert not snap().can_replace(object())  # type: ignore[arg-type]
-
-
 
 
 def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:

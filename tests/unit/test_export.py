@@ -23,7 +23,7 @@ from doorways_tui.export.folder import (
     export_images,
     image_problem,
 )
-from doorways_tui.export.sheet import contact_sheet
+from doorways_tui.export.sheet import caption, contact_sheet
 from doorways_tui.store import ImageFilter
 from engine.fetch import sha256_file
 from tests.export_shared import (
@@ -152,8 +152,6 @@ def test_undecodable_bytes_are_named(damage):
     assert image_problem(damage, None).startswith("it does not decode")
 
 
-
-
 @pytest.mark.parametrize(
     "target",
     ["FILE", "FILE/sub", "/proc", "/proc/doorways-export-test", "/proc/self/status", "", "  "],
@@ -243,8 +241,26 @@ def test_missing_files_are_skipped_and_reported(lib, tmp_path):
     assert [i for i, _ in result.bad] == [images[0].id]
 
 
+@pytest.mark.parametrize(
+    ("marks", "first"),
+    [
+        ({"starred": True, "door_count": 1, "rejected": True, "rating": 4}, "*  1 doors  rejected"),
+        ({"starred": False, "door_count": None, "rejected": False, "rating": 5}, ""),
+        ({"door_count": 0}, "0 doors"),
+        ({"starred": True}, "*"),
+        ({"rejected": True, "door_count": 3}, "3 doors  rejected"),
+    ],
+)
+def test_the_contact_sheets_caption_names_the_marks_in_ascii(marks, first):
+    """The pick first, then the door count, then a reject; the rating stays in the sidecar.
+    Plain ASCII: the sheet's fallback font has no star glyph."""
+    record = {"image_id": 7, "seed": 42, "prompt": "a door\nin a  wall", **marks}
+    assert caption(record) == (f"#7  seed 42  {first}".strip(), "a door in a wall")
 
 
+def test_the_contact_sheets_caption_cuts_a_long_prompt():
+    line1, line2 = caption({"image_id": 8, "seed": 1, "prompt": "x" * 50})
+    assert line1 == "#8  seed 1" and line2 == "x" * 39 + "…"
 
 
 def test_the_contact_sheet_shows_an_unreadable_file_as_a_gap(tmp_path):
@@ -268,5 +284,3 @@ def png_declaring(width: int, height: int) -> bytes:
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
-
-

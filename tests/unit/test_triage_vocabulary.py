@@ -1,14 +1,18 @@
 """The triage and view vocabulary (``core.triage``) and what is derived from it: every mark
 has keys with unique ids, words and a tag; the key bindings of the main, loupe and compare
-screens, the filter menu and the session's words follow the table. No app is run."""
+screens, the filter menu, the session's words and auto-advance, the contact sheet's caption,
+the store's views and the CLI's choices follow the table. No app is run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+import argparse
+import re
+from dataclasses import dataclass, fields, replace
 
 import pytest
 from textual.actions import parse
 
+from doorways_tui.cli import build_parser
 from doorways_tui.core import triage as vocab
 from doorways_tui.core.triage import (
     MARK_BY_FIELD,
@@ -21,13 +25,19 @@ from doorways_tui.core.triage import (
     triage_kind,
     triage_words,
 )
+from doorways_tui.export.sheet import caption
 from doorways_tui.store import Image
+from doorways_tui.store import triage as store_triage
+from doorways_tui.store.sql import untriaged_where
 from doorways_tui.tui.keys import MAIN_BINDINGS, MARK_BINDINGS, TRIAGE_BINDINGS
 from doorways_tui.tui.screens.compare import CompareScreen
 from doorways_tui.tui.screens.filter_menu import FilterMenu
 from doorways_tui.tui.screens.loupe import LoupeScreen
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.workstation.browse import View
+from doorways_tui.workstation.session import Session
+from tests.fixtures_store import finish_fake, seed_jobs
+from tests.store_shared import clock, lib  # noqa: F401  (fixtures)
 
 
 @dataclass(frozen=True)
@@ -126,3 +136,76 @@ def test_the_views_and_the_filter_menu_follow_the_table():
     with pytest.raises(ValueError, match="no view"):
         View("favourites").label()
     assert vocab.views_summary() == "all / starred / untagged / rejected / by door count"
+
+
+def test_the_store_and_the_cli_list_the_tables_views():
+    names = [v.name for v in VIEWS]
+    every = (*names, vocab.DOORS_VIEW)
+    assert every == store_triage.VIEWS
+    assert set(store_triage._VIEW_SQL) == set(names)  # each view has its SQL
+    export = _subcommand(build_parser(), "export")
+    (view_option,) = [a for a in export._actions if "--view" in a.option_strings]
+    assert list(view_option.choices) == names
+    assert vocab.STARRED_VIEW in names
+
+
+def _subcommand(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices[name]
+
+
+def test_the_contact_sheets_caption_follows_the_table():
+    record = {"image_id": 7, "seed": 42, "prompt": "a door", **vars(MARKED)}
+    assert vocab.sheet_marks(record) == ["*", "3 doors", "rejected"]
+    assert caption(record)[0] == "#7  seed 42  *  3 doors  rejected"
+    assert vocab.sheet_marks(vars(Marks(door_count=0))) == ["0 doors"]
+    assert vocab.sheet_marks(vars(Marks(rating=5))) == []  # the rating stays in the sidecar
+    for mark in MARKS:
+        word = mark.caption(mark.value(MARKED))
+        assert word is None or word.isascii()  # the sheet's fallback font may lack a glyph
+        assert mark.caption(mark.value(Marks())) is None
+    assert set(vocab.SUMMARY_ORDER) == set(MARKS)
+
+
+def test_the_marks_that_advance_are_the_ones_the_untriaged_predicate_tests():
+    assert vocab.ADVANCING == (vocab.DOORS, vocab.REJECT)
+    tested = set(re.findall(r"(\w+) (?:IS NULL|= 0)", untriaged_where("")))
+    assert tested == {mark.field for mark in vocab.ADVANCING}
+    assert vocab.advancing_words() == "a door count or a reject"
+
+
+@pytest.fixture
+def images(lib) -> list[int]:
+    seed_jobs(lib, 4)
+    return [finish_fake(lib, lib.claims.claim_job("w1")) for _ in range(4)]
+
+
+@pytest.mark.parametrize(("kind", "value"), [("doors", 2), ("reject", None), ("star", None)])
+def test_auto_advance_moves_on_after_the_marks_that_advance(lib, images, kind, value):
+    session = Session(lib)
+    session.show_image(images[0])
+    session.auto_advance = True
+    moved = session.triage(triage_kind(kind), value).detail.image.id != images[0]
+    assert moved == vocab.MARK_BY_KIND[kind].advances
+
+
+def test_auto_advance_reads_the_table(lib, images, monkeypatch):
+    """A star that judged the image would move on too: the session asks the table."""
+    monkeypatch.setitem(vocab.MARK_BY_KIND, "star", replace(vocab.STAR, advances=True))
+    session = Session(lib)
+    session.show_image(images[0])
+    session.auto_advance = True
+    assert session.triage("star").detail.image.id == images[1]
+
+
+def test_the_auto_advance_words_name_the_marks_that_advance(lib, monkeypatch):
+    session = Session(lib)
+    on = "auto-advance on: a door count or a reject moves to the next untriaged image"
+    assert session.toggle_auto_advance().message == on
+    assert session.toggle_auto_advance().message == "auto-advance off"
+    monkeypatch.setattr(vocab, "ADVANCING", (vocab.DOORS,))
+    assert "on: a door count moves" in session.toggle_auto_advance().message
+    tooltips = {b.id: b.tooltip for b in MAIN_BINDINGS}
+    assert tooltips["view.auto-advance"] == (
+        "after a door count or a reject, go to the next untriaged image"
+    )

@@ -1,5 +1,7 @@
 """The compare screen (``c``): two to four images side by side (the image in view and
-other seeds of its variant). Left/right pick a pane; the triage keys apply to it."""
+other seeds of its variant). Left/right pick a pane; the triage keys apply to it. ``u``
+undoes as the workstation's does (through the session: a step another process made is
+named first and undone at a second ``u``), and says what it did in a notification."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.widgets import Footer
 
 from doorways_tui.core.triage import DOORS, REJECT, STAR, Flag, triage_kind
@@ -61,7 +64,8 @@ class CompareScreen(ReportingScreen):
         """Images changed by a key (or an undo): repaint their panes."""
 
         images: list[Image]
-        said: str = ""  # what an undo did, to show
+        said: str = ""  # what an undo did (or asks), to show
+        severity: SeverityLevel = "information"
 
     @dataclass
     class Refused(Message):
@@ -107,10 +111,11 @@ class CompareScreen(ReportingScreen):
         session = self.triage.session
         ids = [p.image.id for p in self.query(ComparePane)]
 
-        def undo() -> tuple[list[Image], str]:
+        def undo() -> CompareScreen.Changed:
             # through the session: a step made elsewhere is named before it is undone
-            said = session.undo().message
-            return [session.lib.triage.image(i) for i in ids], said
+            update = session.undo()
+            images = [session.lib.triage.image(i) for i in ids]
+            return self.Changed(images, update.message or "", update.severity)
 
         self.ops.submit(undo)
 
@@ -119,14 +124,13 @@ class CompareScreen(ReportingScreen):
         index = panes.index(self.pane) if self.pane in panes else 0
         panes[(index + delta) % len(panes)].focus()
 
-    def _changed_message(self, result: list[Image] | tuple[list[Image], str]) -> Changed:
-        images, said = result if isinstance(result, tuple) else (result, "")
-        return self.Changed(images, said)
+    def _changed_message(self, result: list[Image] | Changed) -> Changed:
+        return result if isinstance(result, self.Changed) else self.Changed(result)
 
     @on(Changed)
     def _changed(self, event: Changed) -> None:
         if event.said:
-            self.notify(event.said)
+            self.notify(event.said, severity=event.severity)
         by_id = {image.id: image for image in event.images}
         for pane in self.query(ComparePane):
             if pane.image.id in by_id:

@@ -15,6 +15,7 @@ from pathlib import Path
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
+from doorways_tui.core.triage import STARRED_VIEW
 from doorways_tui.export.folder import all_images, default_folder, export_images
 from doorways_tui.store import Image, ImageFilter
 from doorways_tui.themes.request import ThemeRequest
@@ -142,7 +143,7 @@ class MainTasks:
 
         def done(request: ExportRequest | None) -> None:
             if request is not None:
-                self.export_to(request, ImageFilter(view="starred") if request.starred else flt)
+                self.export_to(request, ImageFilter(view=STARRED_VIEW) if request.starred else flt)
 
         self.screen.app.push_screen(ExportDialog(default_folder(), label), done)
 

@@ -7,17 +7,13 @@ from rich.text import Text
 from textual.widgets import Static
 
 from doorways_tui.core.text import plain
-from doorways_tui.core.triage import DOORS, RATING, REJECT, STAR, UNTRIAGED
+from doorways_tui.core.triage import SUMMARY_ORDER, UNTRIAGED
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
 from engine.config import shown_settings
 
 # Rows the panel shows elsewhere: the seed is in its first line.
 _IN_HEAD = frozenset({"seed"})
-
-
-SUMMARY_ORDER = (STAR, DOORS, REJECT, RATING)
-"""The details' order of the marks: the pick first."""
 
 
 def tags_text(image: Image) -> Text:

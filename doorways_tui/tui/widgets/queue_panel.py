@@ -10,43 +10,14 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Label, ProgressBar, Static
+from textual.widgets import Static
 
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import QueueItem
 from doorways_tui.store.files import library_path_or_none
+from doorways_tui.tui.widgets.job_row import JobRow
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.poll import Snapshot
-
-
-def stats_text(item: QueueItem) -> str:
-    rate = f"{item.it_per_s:.1f} it/s" if item.it_per_s else "starting"
-    return f"{item.step}/{item.total} · {rate} · ETA {duration(item.eta_s)}"
-
-
-class JobRow(Vertical):
-    """One running job: prompt and seed, a progress bar, and step / it/s / ETA."""
-
-    def __init__(self, item: QueueItem) -> None:
-        super().__init__(classes="job-row")
-        self.job_id = item.id
-        self._first = item
-
-    def compose(self) -> ComposeResult:
-        yield Label("", classes="job-title")
-        yield ProgressBar(total=max(1, self._first.total), show_eta=False, show_percentage=True)
-        yield Label("", classes="job-stats")
-
-    def on_mount(self) -> None:
-        self.set_item(self._first)
-
-    def set_item(self, item: QueueItem) -> None:
-        title = Text(no_wrap=True, overflow="ellipsis")
-        title.append(f"seed {item.seed} ", style="bold")
-        title.append(printable(item.prompt), style="dim")
-        self.query_one(".job-title", Label).update(title)
-        self.query_one(ProgressBar).update(total=max(1, item.total), progress=item.step)
-        self.query_one(".job-stats", Label).update(stats_text(item))
 
 
 class QueuePanel(Vertical):

@@ -1,0 +1,42 @@
+"""``JobRow``: one running job in the queue panel, with a live progress bar (step, it/s,
+ETA). The prompt comes from the library (any writer): it is shown through ``printable``."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, ProgressBar
+
+from doorways_tui.core.text import duration, printable
+from doorways_tui.store import QueueItem
+
+
+def stats_text(item: QueueItem) -> str:
+    rate = f"{item.it_per_s:.1f} it/s" if item.it_per_s else "starting"
+    return f"{item.step}/{item.total} · {rate} · ETA {duration(item.eta_s)}"
+
+
+class JobRow(Vertical):
+    """One running job: prompt and seed, a progress bar, and step / it/s / ETA."""
+
+    def __init__(self, item: QueueItem) -> None:
+        super().__init__(classes="job-row")
+        self.job_id = item.id
+        self._first = item
+
+    def compose(self) -> ComposeResult:
+        yield Label("", classes="job-title")
+        yield ProgressBar(total=max(1, self._first.total), show_eta=False, show_percentage=True)
+        yield Label("", classes="job-stats")
+
+    def on_mount(self) -> None:
+        self.set_item(self._first)
+
+    def set_item(self, item: QueueItem) -> None:
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append(f"seed {item.seed} ", style="bold")
+        title.append(printable(item.prompt), style="dim")
+        self.query_one(".job-title", Label).update(title)
+        self.query_one(ProgressBar).update(total=max(1, item.total), progress=item.step)
+        self.query_one(".job-stats", Label).update(stats_text(item))
