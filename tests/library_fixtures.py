@@ -66,7 +66,9 @@ def populate(root: Path, *, seeds: int = 3, prompts=PROMPTS, child: bool = True)
         theme = lib.tree.add_theme("doors")
         first = None
         for prompt in prompts:
-            variant = lib.tree.root_variant(theme_id=theme.id, prompt=prompt, style="by James Gurney")
+            variant = lib.tree.root_variant(
+                theme_id=theme.id, prompt=prompt, style="by James Gurney"
+            )
             first = first or variant
             lib.queue.queue_jobs(variant.id, range(seeds), CONFIG, undoable=False)
         if child and first is not None:

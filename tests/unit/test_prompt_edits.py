@@ -31,7 +31,11 @@ def test_modifiers_apply_to_each_positive_prompt():
 
 
 def test_weights_stay_with_their_sub_prompts():
-    assert split_prompts(" a door :2 | | b:-0.5 | c") == [("a door", ":2"), ("b", ":-0.5"), ("c", "")]
+    assert split_prompts(" a door :2 | | b:-0.5 | c") == [
+        ("a door", ":2"),
+        ("b", ":-0.5"),
+        ("c", ""),
+    ]
     edited = apply_modifiers("a door:2 | b:-0.5", [modifier("enormous")])
     assert edited == "enormous a door:2 | b:-0.5"
 

@@ -138,9 +138,7 @@ def test_a_variant_scope_lists_its_own_images_not_its_childrens(populated, sessi
     assert browse.position(populated, session.flt, 4) == browse.Position(1, 3, 3)
     assert shown(session.step(forward=True, untriaged=False)) == 5
     session.show_image(6)
-    assert session.step(forward=True, untriaged=False).message == (
-        "no image after this one in all"
-    )
+    assert session.step(forward=True, untriaged=False).message == "no image after this one in all"
     session.set_scope(Scope("variant", variant_id=1))
     assert browse.position(populated, session.flt, session.current.id).total == 3  # not 7, 8
 
@@ -285,9 +283,7 @@ def test_undo_of_a_reroll_cancels_its_queued_jobs(populated, session):
 
 
 def test_an_edit_queues_a_child_variant_and_undo_removes_it(populated, session):
-    update = session.edit(
-        2, "wild entrance to heaven", edit_kind="modifier", edit_text="+wild"
-    )
+    update = session.edit(2, "wild entrance to heaven", edit_kind="modifier", edit_text="+wild")
     (job,) = populated.queue.jobs(status="queued")
     child = populated.tree.variant(job.variant_id)
     assert (child.parent_id, child.prompt) == (1, "wild entrance to heaven")
@@ -295,9 +291,7 @@ def test_an_edit_queues_a_child_variant_and_undo_removes_it(populated, session):
     assert job.seed == 1  # image 2's seed: the edit compares seed for seed
     assert job.config_dict()["prompts"] == child.prompt
     assert job.config_dict()["vqgan"] == populated.queue.job(2).config_dict()["vqgan"]
-    assert update.message == (
-        "edit: 1 job(s) queued (seed 1) for “wild entrance to heaven”"
-    )
+    assert update.message == ("edit: 1 job(s) queued (seed 1) for “wild entrance to heaven”")
     assert browse.lineage(populated, child) == ("root", "+wild")
     update = session.undo()
     assert update.message == "undone: edit (1 queued job cancelled, its variant removed)"
@@ -319,6 +313,4 @@ def test_an_init_image_run_starts_from_an_editable_copy(populated, session):
     assert (child.parent_id, child.prompt) == (1, populated.tree.variant(1).prompt)
     assert child.edit_text == "init: image 3" and job.seed == 2
     assert update.message.startswith("init image: 1 job(s) queued (seed 2) for “")
-    assert session.undo().message == (
-        "undone: edit (1 queued job cancelled, its variant removed)"
-    )
+    assert session.undo().message == ("undone: edit (1 queued job cancelled, its variant removed)")
