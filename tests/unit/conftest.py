@@ -3,11 +3,13 @@ real PNGs, no engine) and a triage session over it, driven directly, without the
 
 Nothing here imports Textual; tests/process/test_import_hygiene.py checks that in a fresh
 interpreter (in this one the pytest-textual-snapshot plugin has already loaded Textual).
+And no unit test starts a child process: ``no_child_process`` refuses one.
 """
 
 from __future__ import annotations
 
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,3 +44,15 @@ def session(populated: Library) -> Session:
     session = Session(populated)
     session.first()
     return session
+
+
+@pytest.fixture(autouse=True)
+def no_child_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The unit tier starts no child process: a test that does belongs in tests/process."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a unit test started a child process: move it to tests/process")
+
+    monkeypatch.setattr(subprocess, "Popen", refuse)
+    monkeypatch.setattr(os, "fork", refuse)
+    monkeypatch.setattr(os, "posix_spawn", refuse)
