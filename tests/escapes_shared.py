@@ -8,8 +8,8 @@ import unicodedata
 from pathlib import Path
 
 from doorways_tui.store import Library
-from tests.app_fixtures import CONFIG, populate
 from tests.fixtures_store import seed_jobs
+from tests.library_fixtures import CONFIG, populate
 
 PAYLOAD = (
     "\x1b]0;PWNED\x07"  # window title, BEL-terminated

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.store import Library
-from tests.app_fixtures import populate
+from tests.library_fixtures import populate
 
 NASTY = 'a/b\\c: "door" <to> | hell?* \x00\u202e CON'
 

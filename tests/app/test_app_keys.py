@@ -1,5 +1,5 @@
 """The remaining keys (new theme, quit, dialogs' own keys), and the rules every binding
-follows: an id, a description, a palette entry; plus the pure helpers behind the keys."""
+follows in the running app: a palette entry for each."""
 
 from __future__ import annotations
 
@@ -18,12 +18,6 @@ from doorways_tui.tui.screens.loupe import LoupeScreen
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.tui.widgets.compare_pane import ComparePane
-from doorways_tui.workstation.prompt_edits import (
-    MODIFIERS,
-    apply_modifiers,
-    describe_edit,
-    modifier,
-)
 from tests.app_fixtures import FakeLauncher, main_screen, make_app, poll, populate, settle
 
 
@@ -32,15 +26,6 @@ def library() -> Path:
     root = Path(os.environ["DOORWAYS_LIBRARY"])
     populate(root)
     return root
-
-
-def test_every_binding_has_an_id_a_description_and_a_tooltip():
-    from doorways_tui.tui.app import known_binding_ids
-
-    ids = [b.id for b in MAIN_BINDINGS]
-    assert all(ids) and len(ids) == len(set(ids))
-    assert all(b.description and b.tooltip for b in MAIN_BINDINGS)
-    assert {"triage.star", "app.help", "edit.u", "compare.next"} <= known_binding_ids()
 
 
 async def test_every_main_action_is_in_the_palette(library):
@@ -186,19 +171,3 @@ async def test_start_worker_offer_n_declines(library):
         await settle(pilot)
         assert launcher.calls == [] and isinstance(app.screen, MainScreen)
         assert "w starts one" in str(main_screen(app).query_one("#queue-workers").render())
-
-
-def test_modifiers_apply_to_each_positive_prompt():
-    assert apply_modifiers("entrance to heaven | entrance to hell:0.5 | figures:-1",
-                           [modifier("wild"), modifier("gateway")]) == (
-        "wild gateway to heaven | wild gateway to hell:0.5 | figures:-1"
-    )  # fmt: skip
-    assert apply_modifiers("a lake", [modifier("in the early morning")]) == (
-        "a lake in the early morning"
-    )
-    assert apply_modifiers("a lake", [modifier("archway")]) == "a lake, archway"
-    once = apply_modifiers("a lake", [modifier("solitary")])
-    assert apply_modifiers(once, [modifier("solitary")]) == once  # no doubling
-    assert len({m.key for m in MODIFIERS}) == len(MODIFIERS)
-    assert describe_edit([modifier("wild")], free=False) == ("modifier", "+wild")
-    assert describe_edit([], free=True) == ("free", "edited")

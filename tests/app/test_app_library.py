@@ -182,19 +182,6 @@ async def test_running_job_shows_its_preview_and_progress(root):
         assert not list(screen.query(JobRow))
 
 
-async def test_progress_only_polls_collapse():
-    from doorways_tui.store import QueueCounts
-    from doorways_tui.workstation.poll import Snapshot
-
-    def snap(**kw) -> MainScreen.Polled:
-        base = dict(queue=(), counts=QueueCounts(), workers=(), previews={}, last_event=1)
-        return MainScreen.Polled(Snapshot(**{**base, **kw}))
-
-    assert snap().can_replace(snap())
-    assert not snap(kinds=frozenset({"job_done"})).can_replace(snap())
-    assert not snap().can_replace(object())  # type: ignore[arg-type]
-
-
 def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:
     """A job of the first variant, claimed by a worker, with a live preview."""
     with Library.open(root) as lib:

@@ -12,11 +12,9 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from rich.segment import ControlType, Segment
 from textual.app import App, ComposeResult
 from textual.geometry import Region
 from textual.screen import ModalScreen
-from textual.strip import Strip
 from textual.widgets import Static
 from textual.worker import WorkerCancelled, WorkerFailed
 
@@ -433,16 +431,3 @@ def test_snapshot_half_cell_preview(snap_compare, tmp_path):
         await settle(pilot)
 
     assert snap_compare(SnapApp(), terminal_size=(40, 14), run_before=loaded)
-
-
-def test_segments_after_full_width_text_survive_textual_cropping():
-    """The rule the Sixel path relies on, checked against Textual itself."""
-    sequence = "\x1bPq" + "#0~" * 50 + "\x1b\\"
-    control = [(ControlType.CURSOR_FORWARD, 0)]
-    strip = Strip([Segment(" " * 10), Segment(sequence, None, control)], 10)
-    assert strip.crop(0, 10).text.endswith(sequence)
-    assert strip.crop(3, 10).text.endswith(sequence)
-    assert sequence not in strip.crop(0, 9).text and "\x1bP" not in strip.crop(0, 9).text
-    # The trap: the same text as an ordinary segment is cut in half by a crop.
-    naive = Strip([Segment(" " * 4), Segment(sequence)])
-    assert "\x1bP" in naive.crop(0, 20).text and not naive.crop(0, 20).text.endswith("\x1b\\")
