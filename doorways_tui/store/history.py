@@ -77,5 +77,7 @@ class History:
                 raise StoreError(f"undo step {entry.id} is a {entry.kind!r} step: cannot undo it")
             result = undoer(conn, entry.payload())
             conn.execute("UPDATE undo_log SET undone = 1 WHERE id = ?", (entry.id,))
-            self._ctx.event(conn, "undo", kind=entry.kind, summary=result.summary)
+            # the image it changed, if any: pollers refresh that image
+            about = {} if result.image_id is None else {"image_id": result.image_id}
+            self._ctx.event(conn, "undo", kind=entry.kind, summary=result.summary, **about)
         return dataclasses.replace(result, entry=entry)

@@ -5,8 +5,6 @@ shells would."""
 
 from __future__ import annotations
 
-import pytest
-
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
 from doorways_tui.workstation.poll import FAILED_SHOWN, QUEUED_SHOWN, Poller
@@ -64,11 +62,6 @@ def test_an_undo_elsewhere_recounts_the_tree(populated, other):
     assert not snap.tree.partial and counts_by_variant(snap.tree)[3] == (2, 0, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the store's undo event carries no image_id, so an undo made elsewhere never "
-    "refreshes the image in view (the poller reads one for 'undo' events)",
-)
 def test_an_undo_elsewhere_names_the_image_it_changed(populated, other):
     poller = Poller(populated)
     other.triage.set_door_count(7, 1)
