@@ -46,10 +46,10 @@ _LAZY = {
     "save_png": "engine.images",
     "save_state": "engine.images",
     "Models": "engine.models",
-    "default_model_dir": "engine.models",
+    "default_model_dir": "engine.model_files",
     "load_models": "engine.models",
     "pick_device": "engine.models",
-    "resolve_models": "engine.models",
+    "resolve_models": "engine.model_files",
 }
 
 

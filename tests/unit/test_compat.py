@@ -97,5 +97,6 @@ def test_clip_releases_are_the_packages_models_with_their_sha256_urls():
 
     releases = clip_releases()
     assert list(releases) == clip.available_models()
+    assert releases == clip.clip._MODELS  # read from the source, the same as imported
     for url in releases.values():
         assert re.fullmatch(r"https://\S+/([0-9a-f]{64})/[^/]+\.pt", url), url
