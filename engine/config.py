@@ -191,12 +191,25 @@ class Prompt:
         return self.text if self.weight == 1.0 else f"{self.text}:{self.weight:g}"
 
 
-# The one rule for a prompt's weight: a trailing ``:number`` (``suffix`` as typed,
-# ``weight`` the number). The prompt-edit keys keep the suffix where it was.
+# The one rule for a prompt's weight, text and image prompts alike: a trailing ``:number``
+# (``suffix`` as typed, ``weight`` the number). ``nan`` and ``inf`` read as weights too, so
+# that the check refuses them by name instead of a path or a prompt keeping them as text;
+# what ``float`` alone would also read (``1_0``, ``0x1``) stays text. The prompt-edit keys
+# keep the suffix where it was.
 PROMPT_WEIGHT = re.compile(
-    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?))\s*$",
+    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?"
+    r"((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|(?i:nan|inf(inity)?))))\s*$",
     re.S,
 )
+
+
+def split_weight(spec: str) -> tuple[str, float] | None:
+    """``(text, weight)`` when ``spec`` ends in a weight (``PROMPT_WEIGHT``) after some
+    text, else None. The text is as typed (a path keeps its spaces)."""
+    match = PROMPT_WEIGHT.match(spec)
+    if match is None or not match.group("text").strip():
+        return None
+    return match.group("text"), float(match.group("weight"))
 
 
 def parse_prompts(spec: str) -> list[Prompt]:
@@ -210,23 +223,15 @@ def parse_prompts(spec: str) -> list[Prompt]:
         part = raw.strip()
         if not part:
             continue
-        match = PROMPT_WEIGHT.match(part)
-        if match and match.group("text").strip():
-            prompts.append(Prompt(match.group("text").strip(), float(match.group("weight"))))
-        else:
-            prompts.append(Prompt(part, 1.0))
+        weighted = split_weight(part)
+        text, weight = weighted if weighted else (part, 1.0)
+        prompts.append(Prompt(text.strip(), weight))
     return prompts
 
 
 def split_image_prompt(spec: str) -> tuple[str, float]:
-    """``"path:0.5"`` -> (path, 0.5); a tail that is not a number stays in the path."""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
-    return spec, 1.0
+    """``"path:0.5"`` -> (path, 0.5); a tail that is not a weight stays in the path."""
+    return split_weight(spec) or (spec, 1.0)
 
 
 def format_prompts(prompts: list[Prompt]) -> str:
