@@ -367,10 +367,11 @@ class GenerationConfig:
     # Models: registry names, local paths, or "demo" for the tiny random-weight models.
     vqgan: str = _name(
         "vqgan_imagenet_f16_16384",
-        Option(MODELS, "registry name or folder", model=True, label="models"),
+        Option(MODELS, "registry name or folder", metavar="NAME", model=True, label="models"),
     )
     clip: str = _name(
-        "ViT-B/32", Option(MODELS, "registry name or .pt path", model=True, label="models")
+        "ViT-B/32",
+        Option(MODELS, "registry name or .pt path", metavar="NAME", model=True, label="models"),
     )
     vqgan_config: str | None = _name(None, Option(MODELS, metavar="PATH"))
     vqgan_checkpoint: str | None = _name(None, Option(MODELS, metavar="PATH"))
