@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from doorways_tui.cli.args import config_value
-from engine.config import MODELS, GenerationConfig, Option, option, split_image_prompt
+from engine.config import GenerationConfig, split_image_prompt
 from engine.errors import ConfigError
+from engine.options import MODELS, Option, option
 
 DEMO_MODELS = "demo"  # --models demo: every model name not given is the tiny random one
 

@@ -272,7 +272,8 @@ def test_the_model_options_are_the_configs_model_fields(capsys):
 
     from doorways_tui.cli import theme as theme_cli
     from doorways_tui.cli.options import add_model_options, generation_flags, model_values
-    from engine.config import MODELS, GenerationConfig, Option
+    from engine.config import GenerationConfig
+    from engine.options import MODELS, Option
 
     model_flags = [f.flag for f in generation_flags() if f.option.model]
     assert model_flags == ["--vqgan", "--clip"]
