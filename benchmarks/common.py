@@ -49,7 +49,8 @@ def random_models(device: torch.device, *, size: str = "full"):
     """Models of the full-size (or tiny) architectures with random weights, in memory."""
     from clip.model import CLIP
 
-    from engine.models import ModelFiles, Models
+    from engine.model_files import ModelFiles
+    from engine.models import Models
     from engine.tiny import build_tiny_clip
     from engine.vqgan import VQGAN
 

@@ -4,8 +4,9 @@
                                        style="by James Gurney", panorama="cosine"),
                       callback=lambda step, info: ..., cancel=lambda: False)
 
-The config and errors import without torch; everything else loads on first use, so a
-command that only reads the library never pays for torch.
+The config (``config``, ``options``), the errors and which files a model needs
+(``model_files``) import without torch; everything else loads on first use, so a command
+that only reads the library or checks a theme's models never pays for torch.
 """
 
 from __future__ import annotations
@@ -46,10 +47,10 @@ _LAZY = {
     "save_png": "engine.images",
     "save_state": "engine.images",
     "Models": "engine.models",
-    "default_model_dir": "engine.models",
+    "default_model_dir": "engine.model_files",
     "load_models": "engine.models",
     "pick_device": "engine.models",
-    "resolve_models": "engine.models",
+    "resolve_models": "engine.model_files",
 }
 
 

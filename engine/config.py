@@ -8,10 +8,11 @@ metadata); ``check_value`` enforces both, for ``validate`` and for the CLI's opt
 Every source (CLI, theme, config file, app, a stored row) passes that one door, so no NaN,
 infinity, wrong type or absurd number reaches a worker or the library's JSON.
 
-Each field also carries an ``Option``: its command-line flag, ``--help`` group and help, and
-its row in the displays. The command line (``doorways_tui/cli/options.py``), the details
-panel and the PNG's parameters line (``shown_settings``) are derived from it, so a new
-setting, such as a loss term's weight (``loss_weight``), is one field here.
+Each field also carries an ``Option`` (``engine.options``): its command-line flag, ``--help``
+group and help, and its row in the displays. The command line (``doorways_tui/cli/
+options.py``), the details panel and the PNG's parameters line (``shown_settings``) are
+derived from it, so a new setting, such as a loss term's weight (``loss_weight``), is one
+field here.
 """
 
 from __future__ import annotations
@@ -22,11 +23,26 @@ import json
 import math
 import re
 import typing
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import ConfigError
+from engine.options import (
+    GENERATION,
+    MAX_LOSS_WEIGHT,
+    METHOD,
+    MODELS,
+    NOT_AN_OPTION,
+    Option,
+    choice_field,
+    loss_weight,
+    name_field,
+    number_field,
+    paths_field,
+    text_field,
+)
+from engine.options import shown_settings as _shown_settings
 from engine.text import describe_hidden, first_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
@@ -42,105 +58,8 @@ MAX_STEPS = 100_000  # hours at any size; the usual run is 300-1000 steps
 MAX_CUTN = 1024
 MAX_SIDE = 16_384  # per side; the area limit below is what bounds memory
 MAX_AREA = 4096 * 4096
-MAX_LOSS_WEIGHT = 100.0  # symmetry and init weights; useful values are 0.01-2
 MAX_PROMPT_WEIGHT = 100.0  # |weight| of a text or image prompt; useful values are -1..10
 MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any size
-
-
-@dataclass(frozen=True)
-class Bounds:
-    """A number's range: ``lo``..``hi`` (None: unbounded), an open end excludes its value."""
-
-    lo: float | None = None
-    hi: float | None = None
-    lo_open: bool = False
-    hi_open: bool = False
-    note: str = ""  # why the limit is there, for the message
-
-    def __contains__(self, value: float) -> bool:
-        if self.lo is not None and (value <= self.lo if self.lo_open else value < self.lo):
-            return False
-        return self.hi is None or (value < self.hi if self.hi_open else value <= self.hi)
-
-    def describe(self) -> str:
-        """``from 0 to 100000``, ``more than 0 and less than 10``, ``at least 1``..."""
-        if self.lo is not None and self.hi is not None and not (self.lo_open or self.hi_open):
-            return f"from {_number(self.lo)} to {_number(self.hi)}"
-        parts = []
-        if self.lo is not None:
-            parts.append(f"{'more than' if self.lo_open else 'at least'} {_number(self.lo)}")
-        if self.hi is not None:
-            parts.append(f"{'less than' if self.hi_open else 'at most'} {_number(self.hi)}")
-        return " and ".join(parts)
-
-
-def _number(x: float) -> str:
-    return str(x) if isinstance(x, int) else f"{x:g}"
-
-
-# -- how a setting meets people --------------------------------------------------------
-
-GENERATION, METHOD, MODELS = "generation", "the Doorways method", "models"  # --help groups
-
-
-@dataclass(frozen=True)
-class Option:
-    """How a setting meets people outside the engine: its command-line option and its row
-    in the displays (the details panel, the PNG's parameters line). Everything else is
-    derived from the field: the option's type, range and default, the check of its value.
-
-    A field whose ``group`` is empty is not on the command line (theme and config files
-    set it, or the engine itself); one whose ``label`` is empty is not shown. Fields that
-    share a ``flag`` take one text that the first one's ``split`` parses (``--size``);
-    fields that share a ``label`` share a row: their values joined by the first one's
-    ``sep``, then each with a ``part`` word as ``part value`` when it is not 0 (a loss
-    weight: "symmetry edge 0.5, tone 0.2"), the row left out when it has nothing to say."""
-
-    group: str = ""  # its group in --help
-    help: str = ""  # what it does; the range and the default are added
-    flag: str = ""  # "--name-with-dashes" unless given; a bare word is positional
-    metavar: str | None = None
-    split: Callable[[str], tuple[Any, ...]] | None = None  # one text -> the fields sharing the flag
-    image: bool = False  # path(s) of images a job reads: the command line checks them at once
-    model: bool = False  # a model name: left unset by the command line, so --models can fill it
-    label: str = ""  # its row in the displays
-    part: str = ""  # its word in a shared row, shown when not 0
-    sep: str = " · "  # between the values of a shared row
-
-
-NOT_AN_OPTION = Option()  # set from theme and config files, or by the engine (a resume)
-
-
-def loss_weight(default: float, *, row: str, part: str, help: str) -> Any:
-    """A loss term's weight: from 0 to ``MAX_LOSS_WEIGHT``, ``--name W`` on the command
-    line in the Doorways group, shown as ``part value`` in its ``row`` when not 0. A new
-    loss term is its loss and one of these."""
-    return _num(
-        default, 0, MAX_LOSS_WEIGHT, Option(METHOD, help, metavar="W", label=row, part=part)
-    )
-
-
-def _num(default: float, lo: float | None, hi: float | None, opt: Option, **kw: Any) -> Any:
-    """A numeric field with its range in the metadata (``lo_open``, ``hi_open``, ``note``)."""
-    return field(default=default, metadata={"bounds": Bounds(lo, hi, **kw), "option": opt})
-
-
-def _choice(default: str, choices: tuple[str, ...], opt: Option) -> Any:
-    return field(default=default, metadata={"choices": choices, "option": opt})
-
-
-def _text(default: str, label: str, opt: Option) -> Any:
-    """Free text a person typed: control and bidi characters are refused (named ``label``)."""
-    return field(default=default, metadata={"text": label, "option": opt})
-
-
-def _name(default: str | None, opt: Option) -> Any:
-    """A model name or a path: checked when it is used (a registry, a file)."""
-    return field(default=default, metadata={"option": opt})
-
-
-def _paths(opt: Option) -> Any:
-    return field(default_factory=list, metadata={"option": opt})
 
 
 # -- text a person typed ------------------------------------------------------------------
@@ -191,12 +110,25 @@ class Prompt:
         return self.text if self.weight == 1.0 else f"{self.text}:{self.weight:g}"
 
 
-# The one rule for a prompt's weight: a trailing ``:number`` (``suffix`` as typed,
-# ``weight`` the number). The prompt-edit keys keep the suffix where it was.
+# The one rule for a prompt's weight, text and image prompts alike: a trailing ``:number``
+# (``suffix`` as typed, ``weight`` the number). ``nan`` and ``inf`` read as weights too, so
+# that the check refuses them by name instead of a path or a prompt keeping them as text;
+# what ``float`` alone would also read (``1_0``, ``0x1``) stays text. The prompt-edit keys
+# keep the suffix where it was.
 PROMPT_WEIGHT = re.compile(
-    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?))\s*$",
+    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?"
+    r"((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|(?i:nan|inf(inity)?))))\s*$",
     re.S,
 )
+
+
+def split_weight(spec: str) -> tuple[str, float] | None:
+    """``(text, weight)`` when ``spec`` ends in a weight (``PROMPT_WEIGHT``) after some
+    text, else None. The text is as typed (a path keeps its spaces)."""
+    match = PROMPT_WEIGHT.match(spec)
+    if match is None or not match.group("text").strip():
+        return None
+    return match.group("text"), float(match.group("weight"))
 
 
 def parse_prompts(spec: str) -> list[Prompt]:
@@ -210,23 +142,15 @@ def parse_prompts(spec: str) -> list[Prompt]:
         part = raw.strip()
         if not part:
             continue
-        match = PROMPT_WEIGHT.match(part)
-        if match and match.group("text").strip():
-            prompts.append(Prompt(match.group("text").strip(), float(match.group("weight"))))
-        else:
-            prompts.append(Prompt(part, 1.0))
+        weighted = split_weight(part)
+        text, weight = weighted if weighted else (part, 1.0)
+        prompts.append(Prompt(text.strip(), weight))
     return prompts
 
 
 def split_image_prompt(spec: str) -> tuple[str, float]:
-    """``"path:0.5"`` -> (path, 0.5); a tail that is not a number stays in the path."""
-    head, sep, tail = spec.rpartition(":")
-    if sep and head:
-        try:
-            return head, float(tail)
-        except ValueError:
-            pass
-    return spec, 1.0
+    """``"path:0.5"`` -> (path, 0.5); a tail that is not a weight stays in the path."""
+    return split_weight(spec) or (spec, 1.0)
 
 
 def format_prompts(prompts: list[Prompt]) -> str:
@@ -255,7 +179,7 @@ def parse_size(text: str) -> tuple[int, int]:
 class GenerationConfig:
     """Everything one generation needs. Defaults follow the Doorways method."""
 
-    prompts: str = _text(
+    prompts: str = text_field(
         "entrance to the forest realm",
         "prompt",
         Option(
@@ -265,10 +189,10 @@ class GenerationConfig:
             flag="prompt",
         ),
     )
-    style: str = _text(  # appended to every positive prompt
+    style: str = text_field(  # appended to every positive prompt
         "", "style", Option(GENERATION, 'appended to each prompt, e.g. "by James Gurney"')
     )
-    image_prompts: list[str] = _paths(  # paths, "path:weight" allowed
+    image_prompts: list[str] = paths_field(  # paths, "path:weight" allowed
         Option(
             GENERATION,
             "aim at this image too, with an optional weight (repeat for more)",
@@ -277,7 +201,7 @@ class GenerationConfig:
             image=True,
         )
     )
-    width: int = _num(
+    width: int = number_field(
         256,
         1,
         MAX_SIDE,
@@ -290,15 +214,15 @@ class GenerationConfig:
             sep="×",
         ),
     )
-    height: int = _num(256, 1, MAX_SIDE, Option(GENERATION, flag="--size", label="size"))
-    steps: int = _num(
+    height: int = number_field(256, 1, MAX_SIDE, Option(GENERATION, flag="--size", label="size"))
+    steps: int = number_field(
         300,
         0,
         MAX_STEPS,
         Option(GENERATION, "optimisation steps", label="steps"),
         note="more is absurd: 300-1000 is usual",
     )
-    lr: float = _num(
+    lr: float = number_field(
         0.025,
         0,
         10,
@@ -306,24 +230,24 @@ class GenerationConfig:
         lo_open=True,
         hi_open=True,
     )
-    seed: int = _num(0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed"))
+    seed: int = number_field(0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed"))
     # Cutouts: how many CLIP views per step, and how large (fraction of the short side).
-    cutn: int = _num(
+    cutn: int = number_field(
         32,
         1,
         MAX_CUTN,
         Option(GENERATION, "cutouts per step", label="cutn"),
         note="each cutout costs memory; 32-128 is usual",
     )
-    cut_pow: float = _num(1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts"))
-    cut_min: float = _num(0.25, 0, 1, NOT_AN_OPTION, lo_open=True)  # of the short side
+    cut_pow: float = number_field(1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts"))
+    cut_min: float = number_field(0.25, 0, 1, NOT_AN_OPTION, lo_open=True)  # of the short side
     # Augmentations (no horizontal flip: it would fight symmetry).
-    aug_rotate: float = _num(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
-    aug_skew: float = _num(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
-    aug_blur: float = _num(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
-    aug_noise: float = _num(0.05, 0, 1, NOT_AN_OPTION)  # std of added noise, scaled per cutout
+    aug_rotate: float = number_field(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
+    aug_skew: float = number_field(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
+    aug_blur: float = number_field(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
+    aug_noise: float = number_field(0.05, 0, 1, NOT_AN_OPTION)  # std of added noise, scaled per cutout
     # Init image: path, optional blur (pixels), and weight of staying near its latent.
-    init_image: str | None = _name(
+    init_image: str | None = name_field(
         None,
         Option(
             GENERATION,
@@ -333,15 +257,15 @@ class GenerationConfig:
             label="init",
         ),
     )
-    init_blur: float = _num(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
-    init_weight: float = _num(
+    init_blur: float = number_field(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
+    init_weight: float = number_field(
         0.0,
         0,
         MAX_LOSS_WEIGHT,
         Option(GENERATION, "pull towards the init latent", label="init", part="weight"),
     )
     # The Doorways method.
-    panorama: str = _choice(
+    panorama: str = choice_field(
         "off", PANORAMA_MODES, Option(METHOD, "place | prompts left to right", label="panorama")
     )
     edge_symmetry: float = loss_weight(
@@ -353,30 +277,31 @@ class GenerationConfig:
     semantic_symmetry: float = loss_weight(
         0.0, row="symmetry", part="semantic", help="weight of the semantic symmetry loss"
     )
-    symmetry_blur: float = _num(  # sigma of the blur before symmetry terms
+    symmetry_blur: float = number_field(  # sigma of the blur before symmetry terms
         4.0, 0, MAX_BLUR, Option(METHOD, "blur before comparing the halves", metavar="SIGMA")
     )
-    size_weighting: str = _choice(
+    size_weighting: str = choice_field(
         "auto", SIZE_WEIGHTINGS, Option(METHOD, "how cutout sizes are weighted")
     )
     # Models: registry names, local paths, or "demo" for the tiny random-weight models.
-    vqgan: str = _name(
+    vqgan: str = name_field(
         "vqgan_imagenet_f16_16384",
-        Option(MODELS, "registry name or folder", model=True, label="models"),
+        Option(MODELS, "registry name or folder", metavar="NAME", model=True, label="models"),
     )
-    clip: str = _name(
-        "ViT-B/32", Option(MODELS, "registry name or .pt path", model=True, label="models")
+    clip: str = name_field(
+        "ViT-B/32",
+        Option(MODELS, "registry name or .pt path", metavar="NAME", model=True, label="models"),
     )
-    vqgan_config: str | None = _name(None, Option(MODELS, metavar="PATH"))
-    vqgan_checkpoint: str | None = _name(None, Option(MODELS, metavar="PATH"))
+    vqgan_config: str | None = name_field(None, Option(MODELS, metavar="PATH"))
+    vqgan_checkpoint: str | None = name_field(None, Option(MODELS, metavar="PATH"))
     # Output cadence.
-    preview_every: int = _num(25, 0, MAX_STEPS, Option(GENERATION, "steps between previews"))
-    report_every: int = _num(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
-    precision: str = _choice(  # auto: bf16 autocast on CUDA, fp32 on CPU
+    preview_every: int = number_field(25, 0, MAX_STEPS, Option(GENERATION, "steps between previews"))
+    report_every: int = number_field(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
+    precision: str = choice_field(  # auto: bf16 autocast on CUDA, fp32 on CPU
         "auto", PRECISIONS, Option(GENERATION, "autocast precision")
     )
-    resume_latent: str | None = _name(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
-    start_step: int = _num(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
+    resume_latent: str | None = name_field(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
+    start_step: int = number_field(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -520,49 +445,12 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def option(f: dataclasses.Field) -> Option:
-    """The field's ``Option`` (a field that declares none is not an option and not shown)."""
-    return f.metadata.get("option", NOT_AN_OPTION)
-
-
 def shown_settings(
     config: Mapping[str, Any], *, cls: type[GenerationConfig] = GenerationConfig
 ) -> list[tuple[str, str]]:
-    """The rows the displays show, ``(label, text)`` in field order, from each field's
-    ``Option``. ``config`` is a config as stored: a dict that may lack keys (an older
-    row, a test's partial config) or hold another writer's values, shown as they are."""
-    rows: dict[str, list[tuple[str, Option]]] = {}
-    for f in dataclasses.fields(cls):
-        if (opt := option(f)).label:
-            rows.setdefault(opt.label, []).append((f.name, opt))
-    out: list[tuple[str, str]] = []
-    for label, members in rows.items():
-        heads = [(config.get(name), opt) for name, opt in members if not opt.part]
-        parts = [
-            f"{opt.part} {value:g}"
-            for name, opt in members
-            if opt.part and _nonzero(value := config.get(name))
-        ]
-        if heads and all(value in (None, "") for value, _ in heads):
-            continue  # nothing to show it of: no init image, an old row without the key
-        text = heads[0][1].sep.join(_shown(value, opt) for value, opt in heads) if heads else ""
-        if parts:
-            text = f"{text} ({', '.join(parts)})" if text else ", ".join(parts)
-        if text:
-            out.append((label, text))
-    return out
-
-
-def _nonzero(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value != 0
-
-
-def _shown(value: Any, opt: Option) -> str:
-    if value is None:
-        return "?"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value).rsplit("/", 1)[-1] if opt.image else str(value)
+    """The rows the displays show of a stored config (``engine.options.shown_settings``
+    over the fields of ``GenerationConfig``, or of ``cls``)."""
+    return _shown_settings(config, cls=cls)
 
 
 def _check_type(name: str, hint: Any, value: Any) -> Any:

@@ -1,12 +1,11 @@
-"""Finding, fetching and loading the VQGAN and CLIP a config names.
+"""Fetching, verifying and loading the VQGAN and CLIP a config names (torch).
 
-Names resolve to files in the model cache (``<model_dir>/vqgan/NAME/``, ``<model_dir>/clip/``);
-``demo`` builds the tiny random-weight models; anything else is taken as a local path.
+Which files a name needs, and whether they are here, is ``engine.model_files`` (no torch,
+so the app can check a theme's models); ``demo`` models are built here, on first load.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,21 +13,21 @@ import torch
 
 from engine.clip_file import load_clip_file
 from engine.config import GenerationConfig
-from engine.errors import DeviceError, ModelError, ModelFileMissingError, UnknownModelError
+from engine.errors import DeviceError, ModelError, ModelFileMissingError
 from engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
-from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
+from engine.model_files import (
+    ModelFiles,
+    check_model_name,
+    clip_path,
+    default_model_dir,
+    resolve_models,
+    uses_demo,
+    vqgan_paths,
+)
+from engine.registry import VQGANS, clip_entry, vqgan_entry
 from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml
 
 VERIFIED_CACHE = "verified.json"  # registry files whose sha256 matched, by stat (fetch.py)
-
-
-def default_model_dir() -> Path:
-    env = os.environ.get("DOORWAYS_MODEL_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("doorways")) / "models"
 
 
 def pick_device(name: str | torch.device | None = None) -> torch.device:
@@ -52,115 +51,7 @@ def pick_device(name: str | torch.device | None = None) -> torch.device:
     return device
 
 
-# -- resolving names to files ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    vqgan_config: Path
-    vqgan_checkpoint: Path
-    clip: Path
-    label: str  # e.g. "vqgan_imagenet_f16_16384 + ViT-B/32"
-    # (file, sha256) of registry files with a known checksum, verified before any is read
-    checks: tuple[tuple[Path, str], ...] = ()
-
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (str(self.vqgan_config), str(self.vqgan_checkpoint), str(self.clip))
-
-
-def vqgan_paths(model_dir: Path, name: str) -> tuple[Path, Path]:
-    folder = Path(model_dir) / "vqgan" / name
-    return folder / "model.yaml", folder / "last.ckpt"
-
-
-def demo_paths(model_dir: Path) -> tuple[Path, Path, Path]:
-    """The files ``engine.tiny.ensure_demo_models`` builds under ``<model_dir>/demo``."""
-    root = Path(model_dir) / "demo"
-    return root / "vqgan" / "model.yaml", root / "vqgan" / "last.ckpt", root / "clip-tiny.pt"
-
-
-def clip_path(model_dir: Path, name: str) -> Path:
-    return Path(model_dir) / "clip" / (name.replace("/", "-").replace("@", "-") + ".pt")
-
-
-def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> ModelFiles:
-    """Turn the config's model names into files, with a fix-it message when absent."""
-    model_dir = Path(model_dir or default_model_dir())
-    demo = None
-    checks: list[tuple[Path, str | None]] = []
-    if "demo" in (config.vqgan, config.clip):
-        from engine.tiny import ensure_demo_models
-
-        demo = ensure_demo_models(model_dir)
-    if config.vqgan_config or config.vqgan_checkpoint:
-        if not (config.vqgan_config and config.vqgan_checkpoint):
-            raise ModelError("give both --vqgan-config and --vqgan-checkpoint")
-        yaml_path, ckpt_path = Path(config.vqgan_config), Path(config.vqgan_checkpoint)
-        vq_label = ckpt_path.name
-    elif config.vqgan == "demo":
-        yaml_path, ckpt_path, vq_label = demo["vqgan_config"], demo["vqgan_checkpoint"], "demo"
-    elif config.vqgan in VQGANS:
-        yaml_path, ckpt_path = vqgan_paths(model_dir, config.vqgan)
-        if not (yaml_path.is_file() and ckpt_path.is_file()):
-            raise ModelFileMissingError(
-                f"VQGAN {config.vqgan} is not downloaded yet: run `doorways models fetch {config.vqgan}` "
-                "(or use --models demo for the tiny random-weight demo models)"
-            )
-        vq_label = config.vqgan
-        entry = VQGANS[config.vqgan]
-        checks += [(yaml_path, entry.config_sha256), (ckpt_path, entry.checkpoint_sha256)]
-    elif Path(config.vqgan).expanduser().is_dir():
-        folder = Path(config.vqgan).expanduser()
-        yamls, ckpts = sorted(folder.glob("*.yaml")), sorted(folder.glob("*.ckpt"))
-        if not (yamls and ckpts):
-            raise ModelFileMissingError(
-                f"{folder} should hold a .yaml config and a .ckpt checkpoint"
-            )
-        yaml_path, ckpt_path, vq_label = yamls[0], ckpts[0], folder.name
-    else:
-        vqgan_entry(config.vqgan)  # raises UnknownModelError with the list
-        raise AssertionError("unreachable")
-    clip_file = _resolve_clip(config.clip, model_dir, demo)
-    if config.clip in clip_entries():
-        checks.append((clip_file, clip_entry(config.clip).sha256))
-    for path in (yaml_path, ckpt_path):
-        if not path.is_file():
-            raise ModelFileMissingError(f"model file not found: {path}")
-    label = f"{vq_label} + {'demo' if config.clip == 'demo' else config.clip}"
-    if demo is not None:
-        label += " (tiny random-weight demo models)"
-    known = tuple((path, sha) for path, sha in checks if sha)
-    return ModelFiles(yaml_path, ckpt_path, clip_file, label, known)
-
-
-def _resolve_clip(name: str, model_dir: Path, demo: dict | None) -> Path:
-    if name == "demo":
-        return demo["clip"]
-    if name in clip_entries():
-        path = clip_path(model_dir, name)
-        if not path.is_file():
-            raise ModelFileMissingError(
-                f"CLIP {name} is not downloaded yet: run `doorways models fetch {name}`"
-            )
-        return path
-    path = Path(name).expanduser()
-    if path.is_file():
-        return path
-    clip_entry(name)  # raises UnknownModelError with the list
-    raise AssertionError("unreachable")
-
-
 # -- fetching -------------------------------------------------------------------------
-
-
-def check_model_name(name: str) -> None:
-    """Raise ``UnknownModelError`` unless ``name`` is a model ``fetch_model`` can get."""
-    if name not in VQGANS and name not in clip_entries():
-        raise UnknownModelError(
-            f"unknown model {name!r}; known VQGANs: {', '.join(VQGANS)};"
-            f" CLIP: {', '.join(clip_entries())}"
-        )
 
 
 def fetch_model(
@@ -303,6 +194,10 @@ def load_models(
     (``engine.safe_load``): no model file's code or pickled callables ever run."""
     device = pick_device(device)
     model_dir = Path(model_dir or default_model_dir())
+    if uses_demo(config):
+        from engine.tiny import ensure_demo_models
+
+        ensure_demo_models(model_dir)
     files = resolve_models(config, model_dir)
     for path, sha256 in files.checks:
         verify_sha256(path, sha256, cache=model_dir / VERIFIED_CACHE)

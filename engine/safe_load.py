@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 import numpy
 import torch
 
+from engine.compat_torch import storage_key
 from engine.errors import CorruptCheckpointError
 
 MAX_PICKLE_BYTES = 64 << 20  # the structure of a checkpoint, not its tensors
@@ -323,7 +324,7 @@ def _read_zip(
         io.BytesIO(raw), storage=storage, script_objects=script_objects, inert=inert
     )
     result = unpickler.load()
-    return _checked(result, {d.untyped_storage()._cdata: d.numel() for d in loaded.values()})
+    return _checked(result, {storage_key(d): d.numel() for d in loaded.values()})
 
 
 def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]) -> Any:
@@ -360,9 +361,7 @@ def _read_legacy(path: Path, fh: BinaryIO, max_bytes: int, inert: frozenset[str]
         if numel * _itemsize(found.dtype) != found.data.numel():
             raise _Refused(f"holds a storage {key[:40]} of another size")
         _read_exactly(fh, found.data)
-    return _checked(
-        result, {s.data.untyped_storage()._cdata: s.data.numel() for s in storages.values()}
-    )
+    return _checked(result, {storage_key(s.data): s.data.numel() for s in storages.values()})
 
 
 def _checked(result: Any, nbytes: dict[int, int]) -> Any:
@@ -377,7 +376,7 @@ def _checked(result: Any, nbytes: dict[int, int]) -> Any:
             continue
         seen.add(id(obj))
         if isinstance(obj, torch.Tensor):
-            held = nbytes.get(obj.untyped_storage()._cdata)
+            held = nbytes.get(storage_key(obj))
             if held is None:
                 raise _Refused("has a tensor on a storage the file does not hold")
             view = (obj.storage_offset(), tuple(obj.shape), obj.stride())

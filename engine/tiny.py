@@ -197,14 +197,12 @@ def _atomic_save(obj: object, path: Path) -> None:
 
 def ensure_demo_models(cache_dir: Path) -> dict[str, Path]:
     """Build the demo models once into ``cache_dir/demo`` and return their paths."""
-    root = Path(cache_dir) / "demo"
-    yaml_path, ckpt_path, clip_path = (
-        root / "vqgan" / "model.yaml",
-        root / "vqgan" / "last.ckpt",
-        root / "clip-tiny.pt",
-    )
+    from engine.model_files import demo_paths
+
+    yaml_path, ckpt_path, clip_path = demo_paths(cache_dir)
+    root = clip_path.parent
     if not (yaml_path.is_file() and ckpt_path.is_file()):
-        write_tiny_vqgan(root / "vqgan")
+        write_tiny_vqgan(yaml_path.parent)
     if not clip_path.is_file():
         write_tiny_clip(clip_path)
     readme = root / "README.txt"

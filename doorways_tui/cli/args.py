@@ -14,8 +14,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import SQLITE_INT_MAX, Bounds, GenerationConfig
+from engine.config import SQLITE_INT_MAX, GenerationConfig
 from engine.errors import ConfigError
+from engine.options import Bounds
 
 
 def _show(text: str) -> str:

@@ -24,7 +24,7 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     from doorways_tui.core.settings import load_settings
-    from engine.models import clip_path, demo_paths, vqgan_paths
+    from engine.model_files import clip_path, demo_paths, vqgan_paths
     from engine.registry import VQGANS, clip_entries
 
     model_dir = load_settings().model_dir
@@ -66,7 +66,8 @@ def run_fetch(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
     from doorways_tui.core.settings import load_settings
-    from engine.models import check_model_name, fetch_model
+    from engine.model_files import check_model_name
+    from engine.models import fetch_model
 
     for name in args.names:  # a typo fails before anything is drawn or downloaded
         check_model_name(name)

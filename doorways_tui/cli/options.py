@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from doorways_tui.cli.args import config_value
-from engine.config import MODELS, GenerationConfig, Option, option, split_image_prompt
+from engine.config import GenerationConfig, split_image_prompt
 from engine.errors import ConfigError
+from engine.options import MODELS, Option, option
 
 DEMO_MODELS = "demo"  # --models demo: every model name not given is the tiny random one
 
@@ -65,18 +66,16 @@ def add_generation_options(
     cls: type[GenerationConfig] = GenerationConfig,
 ) -> None:
     """The options every command that makes images shares (generate, queue add), one per
-    field with an ``Option`` group, in its group of ``--help``."""
+    field with an ``Option`` group, in its group of ``--help``; the models group starts
+    with ``add_model_options``."""
     groups: dict[str, Any] = {}
 
     def group(title: str) -> Any:
         if title not in groups:
-            groups[title] = parser.add_argument_group(title)
-            if title == MODELS:  # the one option that is not a setting: it fills several
-                groups[title].add_argument(
-                    "--models",
-                    choices=[DEMO_MODELS],
-                    help="demo: the tiny random-weight models (no download)",
-                )
+            if title == MODELS:
+                groups[title] = add_model_options(parser, cls=cls)
+            else:
+                groups[title] = parser.add_argument_group(title)
         return groups[title]
 
     defaults = cls()
@@ -84,15 +83,57 @@ def add_generation_options(
         if flag.positional:  # the prompt; `queue add --variant ID` takes the variant's
             nargs = None if prompt_required else "?"
             parser.add_argument(flag.flag, nargs=nargs, default="", help=flag.option.help)
+        elif flag.option.model:
+            group(MODELS)  # add_model_options adds it
         else:
             group(flag.option.group).add_argument(flag.flag, **_keywords(flag, cls, defaults))
 
 
+def add_model_options(
+    parser: argparse.ArgumentParser,
+    *,
+    title: str = MODELS,
+    show_defaults: bool = True,
+    cls: type[GenerationConfig] = GenerationConfig,
+) -> Any:
+    """``--models demo`` and one option per model name field (``Option(model=True)``:
+    ``--vqgan``, ``--clip``), in a group of ``--help`` named ``title``, which it returns.
+    ``generate``, ``queue add`` and ``theme preview|queue`` share them; ``model_values``
+    reads them back. Each is unset unless given, so that ``--models`` can fill it."""
+    group = parser.add_argument_group(title)
+    group.add_argument(  # the one option that is not a setting: it fills several
+        "--models", choices=[DEMO_MODELS], help="demo: the tiny random-weight models (no download)"
+    )
+    defaults = cls()
+    for flag in generation_flags(cls):
+        if flag.option.model:
+            kwargs = _keywords(flag, cls, defaults, show_default=show_defaults)
+            group.add_argument(flag.flag, **kwargs)
+    return group
+
+
+def model_values(
+    args: argparse.Namespace, *, cls: type[GenerationConfig] = GenerationConfig
+) -> dict[str, str]:
+    """The model fields the options name (``add_model_options``): each one given, and
+    ``demo`` for those not given when ``--models demo`` is."""
+    demo = getattr(args, "models", None) == DEMO_MODELS
+    fill = DEMO_MODELS if demo else None
+    values = {
+        f.names[0]: getattr(args, f.dest) or fill for f in generation_flags(cls) if f.option.model
+    }
+    return {name: value for name, value in values.items() if value}
+
+
 def _keywords(
-    flag: GenerationFlag, cls: type[GenerationConfig], defaults: GenerationConfig
+    flag: GenerationFlag,
+    cls: type[GenerationConfig],
+    defaults: GenerationConfig,
+    *,
+    show_default: bool = True,
 ) -> dict[str, Any]:
     """``add_argument``'s keywords for ``flag``: type, choices and default from the field,
-    and its help with the range and the default added."""
+    and its help with the range and (unless not ``show_default``) the default added."""
     name, opt = flag.names[0], flag.option
     spec = {f.name: f for f in dataclasses.fields(cls)}[name]
     default = getattr(defaults, name)
@@ -109,9 +150,10 @@ def _keywords(
         kwargs["type"] = config_value(name, cls)
         notes.append(bounds.describe())
     if opt.model:  # unset unless given, so that --models can fill it
-        notes.append(f"default {default}".replace("%", "%%"))
+        if show_default:
+            notes.append(f"default {default}".replace("%", "%%"))
         default = None
-    elif default not in (None, "", []):
+    elif default not in (None, "", []) and show_default:
         notes.append("default %(default)s")
     kwargs["default"] = default
     help_text = opt.help.replace("%", "%%")
@@ -127,17 +169,14 @@ def config_from_args(
 ) -> GenerationConfig:
     """Build and validate a config from parsed options: each flag's value goes to its
     field(s); image paths are checked now and made absolute (workers run elsewhere)."""
-    values: dict[str, Any] = {}
-    demo = getattr(args, "models", None) == DEMO_MODELS
+    values: dict[str, Any] = model_values(args, cls=cls)
     for flag in generation_flags(cls):
         given, opt = getattr(args, flag.dest), flag.option
         if opt.split is not None:
             values.update(zip(flag.names, opt.split(given), strict=True))
             continue
-        if opt.model and not given:
-            given = DEMO_MODELS if demo else None
-        if given is None:
-            continue  # the config's default
+        if opt.model or given is None:
+            continue  # in already (model_values), or the config's default
         if opt.image:
             if isinstance(given, list):
                 given = [_checked_image_prompt(spec, flag.flag) for spec in given]

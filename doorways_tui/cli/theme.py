@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
+from doorways_tui.cli.options import add_model_options
 from doorways_tui.core.text import printable
 from doorways_tui.store.queue import LARGE_QUEUE
 
@@ -50,20 +51,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _theme_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("theme", metavar="FILE|NAME", help="a theme file, or a shipped pack's name")
     p.add_argument("--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant")
-    mo = p.add_argument_group("models (applied to every variant)")
-    mo.add_argument(
-        "--models", choices=["demo"], help="demo: the tiny random-weight models (no download)"
-    )
-    mo.add_argument("--vqgan", metavar="NAME", help="registry name or folder")
-    mo.add_argument("--clip", metavar="NAME", help="registry name or .pt path")
+    add_model_options(p, title="models (applied to every variant)", show_defaults=False)
 
 
 def _variants(args: argparse.Namespace, theme):
+    from doorways_tui.cli.options import model_values
     from doorways_tui.themes import expand
     from doorways_tui.themes.models import with_models
 
-    variants = expand(theme, seeds=args.seeds)
-    return with_models(variants, models=args.models, vqgan=args.vqgan, clip=args.clip)
+    return with_models(expand(theme, seeds=args.seeds), **model_values(args))
 
 
 def _check_models(args: argparse.Namespace, variants):

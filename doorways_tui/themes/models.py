@@ -3,7 +3,8 @@
 A theme queued on a machine with no weights downloaded makes hundreds of jobs that all fail,
 so the CLI and the dialog check first. ``with_models`` applies ``--models demo`` /
 ``--vqgan`` / ``--clip`` to every variant; ``check_models`` resolves each distinct pair of
-models against the model cache. The engine (and torch) is imported only when checking.
+models against the model cache (``engine.model_files``: files and the registry, no torch;
+the demo models count as ready, since the worker builds them on first use).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from pathlib import Path
 
 from doorways_tui.themes.model import Variant
 from engine.config import GenerationConfig
+from engine.errors import ModelError
+from engine.model_files import DEMO, resolve_models
 
-DEMO = "demo"
 DEMO_NOTE = "tiny random-weight demo models: for trying Doorways out, not for art"
 DEMO_HINT = "or pass --models demo"
 
@@ -72,9 +74,6 @@ def _name_of(config: GenerationConfig) -> str:
 
 def check_models(variants: Iterable[Variant], model_dir: Path | str | None = None) -> ModelCheck:
     """Resolve each distinct set of models the variants name (``demo`` builds the tiny ones)."""
-    from engine.errors import ModelError
-    from engine.models import resolve_models
-
     configs: dict[tuple, GenerationConfig] = {}
     for variant in variants:
         config = GenerationConfig.from_dict(dict(variant.config))

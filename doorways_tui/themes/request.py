@@ -49,7 +49,7 @@ def build_request(
 
     ``name`` renames the theme node; ``seeds`` replaces the theme's seeds with 0..seeds-1.
     ``models="demo"``, ``vqgan`` and ``clip`` replace every variant's models; with ``check``
-    the models are resolved against ``model_dir`` (this imports the engine, and torch).
+    the models are resolved against ``model_dir`` (files and the registry: no torch).
     """
     if (problem := describe_control("theme name", name)) is not None:
         raise ThemeError(problem)

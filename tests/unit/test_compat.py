@@ -1,5 +1,6 @@
 """Contract tests: each private name of another library that Doorways uses (gathered in
-``tui/compat/textual.py``, ``tui/compat/textual_image.py`` and ``engine/compat_clip.py``)
+``tui/compat/textual.py``, ``tui/compat/textual_image.py``, ``engine/compat_clip.py`` and
+``engine/compat_torch.py``)
 still exists and behaves as Doorways uses it. A release that moves one fails here, by
 name, instead of somewhere in the app. Two Textual names need a running app: see
 ``tests/app/test_compat_app.py``."""
@@ -97,5 +98,39 @@ def test_clip_releases_are_the_packages_models_with_their_sha256_urls():
 
     releases = clip_releases()
     assert list(releases) == clip.available_models()
+    assert releases == clip.clip._MODELS  # read from the source, the same as imported
     for url in releases.values():
         assert re.fullmatch(r"https://\S+/([0-9a-f]{64})/[^/]+\.pt", url), url
+
+
+# -- torch --------------------------------------------------------------------------------
+
+
+def test_storage_key_is_one_int_per_storage_shared_by_its_views():
+    import torch
+
+    from engine.compat_torch import storage_key
+
+    base = torch.arange(12.0)
+    view, other = base.view(3, 4)[1:], torch.arange(12.0)
+    assert type(storage_key(base)) is int
+    assert storage_key(base) == storage_key(view) == storage_key(view.view(-1)[3:])
+    assert storage_key(base) != storage_key(other)
+    rebuilt = torch.empty(0).set_(base.untyped_storage(), 2, torch.Size([5]), (1,))
+    assert storage_key(rebuilt) == storage_key(base)
+
+
+@pytest.mark.parametrize(
+    ("private", "home"),
+    [(r"\._cdata\b", "engine/compat_torch.py"), (r"\b_MODELS\b", "engine/compat_clip.py")],
+)
+def test_each_private_name_is_used_only_in_its_compat_module(private, home):
+    from tests.fixtures_store import ROOT
+
+    users = {
+        str(path.relative_to(ROOT))
+        for top in ("engine", "doorways_tui")
+        for path in (ROOT / top).rglob("*.py")
+        if re.search(private, path.read_text(encoding="utf-8"))
+    }
+    assert users == {home}

@@ -15,6 +15,7 @@ from engine.config import (
     parse_prompts,
     parse_size,
     snap_size,
+    split_image_prompt,
 )
 from engine.errors import ConfigError
 
@@ -27,6 +28,33 @@ def test_parse_prompts_weights_and_colons():
     ]
     assert parse_prompts("a:2.5e-1") == [Prompt("a", 0.25)]
     assert format_prompts(parse_prompts("a | b:-1")) == "a | b:-1"
+
+
+@pytest.mark.parametrize(
+    ("tail", "text", "weight"),
+    [
+        ("0.5", "door.png", 0.5),
+        (" -2e-1", "door.png", -0.2),
+        ("1_0", "door.png:1_0", 1.0),  # float() reads 10; it is not a weight
+        ("0x1", "door.png:0x1", 1.0),
+        ("dawn", "door.png:dawn", 1.0),
+        ("infinity", "door.png", math.inf),  # weight-looking: refused by the check
+        ("-Inf", "door.png", -math.inf),
+        ("nan", "door.png", math.nan),
+    ],
+)
+def test_one_weight_rule_for_prompts_and_image_prompts(tail, text, weight):
+    spec = f"door.png:{tail}"
+    [prompt] = parse_prompts(spec)
+    assert repr(split_image_prompt(spec)) == repr((prompt.text, prompt.weight))
+    assert repr(split_image_prompt(spec)) == repr((text, weight))
+    if not math.isfinite(weight):
+        for changes, label in [
+            ({"prompts": spec}, "prompt"),
+            ({"image_prompts": [spec]}, "image prompt"),
+        ]:
+            with pytest.raises(ConfigError, match=f"^{label} 'door.png' has weight {weight:g}"):
+                GenerationConfig(**changes)
 
 
 def test_style_is_appended_to_positive_prompts_only():

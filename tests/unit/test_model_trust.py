@@ -165,7 +165,7 @@ def test_a_release_whose_checksum_matches_is_still_read_as_data(
         "ViT-B/32": CLIPEntry("ViT-B/32", "", sha256_file(cached), 1),
     }
     monkeypatch.setattr(registry, "clip_entries", lambda: fake)
-    monkeypatch.setattr("engine.models.clip_entries", lambda: fake)
+    monkeypatch.setattr("engine.model_files.clip_entries", lambda: fake)
     with pytest.raises(CorruptCheckpointError):
         load_models(GenerationConfig(vqgan="demo", clip="ViT-B/32"), model_dir=models)
     assert not marker.exists()
@@ -217,7 +217,7 @@ pairs = [["Sea", "Sky"]]
 
 
 def test_malicious_vqgan_checkpoint(marker, torch_env, model_dir, tmp_path):
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     state = safe_torch_load(ckpt_path)
@@ -537,7 +537,7 @@ def test_views_that_end_at_their_storage_end_still_load(form, storage_growth, tm
 def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_dir, tmp_path):
     import zlib
 
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
 
     yaml_path = demo_paths(model_dir)[0]
     numel = 3 << 28  # 3 GiB of float32
@@ -565,7 +565,7 @@ def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_d
 def test_a_storage_declared_larger_than_its_entry_is_refused(model_dir, tmp_path):
     import zlib
 
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
 
     yaml_path = demo_paths(model_dir)[0]
     pkl = _pickled_state_declaring(750_000_000)
@@ -586,7 +586,7 @@ def test_a_checkpoint_larger_than_its_architecture_allows_is_refused(
     model_dir, tmp_path, monkeypatch
 ):
     import engine.vqgan
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     load_vqgan(yaml_path, ckpt_path)  # fits the default bound
@@ -601,7 +601,7 @@ def test_a_checkpoint_larger_than_its_architecture_allows_is_refused(
 
 
 def test_a_config_describing_a_giant_vqgan_is_refused_without_building_it(model_dir, tmp_path):
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     giant = tmp_path / "giant.yaml"
@@ -616,7 +616,7 @@ def test_known_vqgan_checksums_are_checked_before_loading(model_dir, tmp_path, m
     import dataclasses
 
     from engine import registry
-    from engine.models import demo_paths, vqgan_paths
+    from engine.model_files import demo_paths, vqgan_paths
 
     name = "vqgan_imagenet_f16_16384"
     models = _demo_copy(model_dir, tmp_path)

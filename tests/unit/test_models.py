@@ -205,7 +205,7 @@ def test_offline_fetch_names_every_missing_file_at_once(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert "0/?" not in out
     assert code == 2
-    from engine.models import vqgan_paths
+    from engine.model_files import vqgan_paths
 
     for dest in vqgan_paths(tmp_path, name):
         assert str(dest) in err
@@ -229,7 +229,7 @@ def test_models_list_never_cuts_names_and_says_whether_demo_is_built(
     tmp_path, monkeypatch, capsys, width
 ):
     from doorways_tui.cli import main
-    from engine.models import demo_paths
+    from engine.model_files import demo_paths
     from engine.registry import VQGANS, clip_entries
 
     monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))

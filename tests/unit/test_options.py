@@ -23,8 +23,9 @@ from doorways_tui.cli.options import (
 )
 from doorways_tui.core.text import duration
 from doorways_tui.workstation.prompt_edits import apply_modifiers, modifier, split_prompts
-from engine.config import GenerationConfig, loss_weight, option, parse_prompts, shown_settings
+from engine.config import GenerationConfig, parse_prompts, shown_settings
 from engine.images import parameters_line
+from engine.options import loss_weight, option
 
 FLAGS = [f for f in generation_flags() if not f.positional]
 
@@ -152,6 +153,32 @@ def test_a_new_loss_weight_is_on_the_command_line_in_the_config_and_shown(capsys
     with pytest.raises(SystemExit):
         parser.parse_args(["door", "--colour-balance", "nan"])
     assert "colour_balance must be a finite number" in capsys.readouterr().err
+
+
+def test_the_option_machinery_is_generic_and_apart_from_the_config():
+    """``engine.options`` knows no ``GenerationConfig``: any dataclass whose fields carry
+    ``Option`` records has its displays; ``engine.config`` declares its fields with it."""
+    import engine.config
+    import engine.options
+    from engine.options import MODELS, Option, number_field, shown_settings
+
+    assert "GenerationConfig" not in vars(engine.options)
+    assert engine.config.loss_weight is engine.options.loss_weight  # declared with it
+
+    @dataclasses.dataclass
+    class Upscale:
+        factor: float = number_field(2.0, 1, 8, Option(MODELS, "how much", label="upscale"))
+        model: str = dataclasses.field(
+            default="x", metadata={"option": Option(MODELS, label="upscale")}
+        )
+        quiet: int = number_field(0, 0, 1, Option(MODELS, "not shown"))
+
+    assert shown_settings({"factor": 4.0, "model": "esr/gan"}, cls=Upscale) == [
+        ("upscale", "4 · esr/gan")
+    ]
+    spec = {f.name: f for f in dataclasses.fields(Upscale)}["factor"]
+    assert spec.metadata["bounds"].describe() == "from 1 to 8"
+    assert [option(f).label for f in dataclasses.fields(GenerationConfig)].count("size") == 2
 
 
 # -- the displays ----------------------------------------------------------------------------

@@ -261,3 +261,49 @@ def test_preview_with_demo_models_has_no_warning(capsys, theme_file):
     assert code == 0
     assert "models: demo + demo (tiny random-weight" in out
     assert "warning" not in out
+
+
+def test_the_model_options_are_the_configs_model_fields(capsys):
+    """``theme preview|queue`` take the model options ``generate`` takes, derived from the
+    config's ``model=True`` fields: a new model field is an option of both, and it is
+    applied to every variant."""
+    import argparse
+    import dataclasses
+
+    from doorways_tui.cli import theme as theme_cli
+    from doorways_tui.cli.options import add_model_options, generation_flags, model_values
+    from engine.config import GenerationConfig
+    from engine.options import MODELS, Option
+
+    model_flags = [f.flag for f in generation_flags() if f.option.model]
+    assert model_flags == ["--vqgan", "--clip"]
+    for command in ("preview", "queue"):
+        with pytest.raises(SystemExit):
+            main(["theme", command, "--help"])
+        text = capsys.readouterr().out
+        group = text.split("models (applied to every variant):\n", 1)[1]
+        assert [line.split()[0] for line in group.splitlines() if line.startswith("  -")] == [
+            "--models",
+            *model_flags,
+        ]
+        assert "registry name or folder" in group and "default" not in group
+
+    @dataclasses.dataclass
+    class WithUpscaler(GenerationConfig):
+        upscaler: str = dataclasses.field(
+            default="none", metadata={"option": Option(MODELS, "an upscaler", model=True)}
+        )
+
+    parser = argparse.ArgumentParser()
+    add_model_options(parser, cls=WithUpscaler)
+    args = parser.parse_args(["--models", "demo", "--clip", "ViT-B/16"])
+    assert model_values(args, cls=WithUpscaler) == {
+        "vqgan": "demo",
+        "clip": "ViT-B/16",
+        "upscaler": "demo",
+    }
+    args = argparse.Namespace(seeds=None, models=None, vqgan=None, clip="ViT-B/16")
+    variants = theme_cli._variants(args, parse_theme(THEME))
+    assert {v.config["clip"] for v in variants} == {"ViT-B/16"}
+    plain = expand(parse_theme(THEME))
+    assert [v.config.get("vqgan") for v in variants] == [v.config.get("vqgan") for v in plain]
