@@ -41,10 +41,6 @@ def test_a_jobs_image_is_its_final_else_its_live_preview(populated):
     assert browse.job_image(populated, job.id).kind == "preview"
 
 
-def test_images_by_id_skips_the_missing(populated):
-    assert [i.id for i in browse.images_by_id(populated, [3, 99, 1])] == [3, 1]
-
-
 def test_lineage_runs_from_the_root_down(populated):
     child = populated.tree.variant(3)
     assert browse.lineage(populated, child) == ("root", "+underwater")
