@@ -34,9 +34,11 @@ from doorways_tui.store.db import (
 from doorways_tui.store.files import STORED_DIRS, db_path, library_path
 from doorways_tui.store.history import History
 from doorways_tui.store.migrations import (
+    known_version,
     migrate,
     missing_tables,
     newer_schema_error,
+    schema_version,
     table_names,
 )
 from doorways_tui.store.queue import Queue
@@ -147,7 +149,25 @@ class Library:
         except sqlite3.DatabaseError as exc:
             if is_not_a_database(exc):
                 raise_not_a_database(self.db.path)
+            if not self.readonly and "readonly database" in str(exc):
+                raise StoreError(self._cannot_write_here()) from None
             raise StoreError(f"cannot read {self.db.path}: {exc}") from None
+
+    def _cannot_write_here(self) -> str:
+        """Why a writer cannot use a library it cannot write (read-only media, a backup
+        without its WAL index, or one from an older Doorways that needs its migrations)."""
+        look = "commands that only look at it (doorways status, queue list, export) can"
+        try:
+            have = schema_version(self.db)
+        except sqlite3.Error:
+            have = None
+        if have is not None and have < (want := known_version()):
+            return (
+                f"{self.root} was made by an older Doorways (schema {have}; this one writes"
+                f" {want}) and cannot be written here to bring it up to date: open it once"
+                f" where it can be written; {look}"
+            )
+        return f"{self.root} cannot be written here (read-only media or permissions); {look}"
 
     def close(self) -> None:
         self.db.close()

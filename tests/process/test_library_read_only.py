@@ -75,3 +75,36 @@ def test_a_library_on_read_only_media_can_be_listed_and_exported(tmp_path, how):
             path.chmod(0o755 if path.is_dir() else 0o644)
     assert len(list(out_dir.glob("*.png"))) == 1
     assert snapshot(root) == before
+
+
+def test_a_writer_on_a_read_only_older_library_gets_one_line(tmp_path):
+    """A backup of an older library (schema 5, no WAL index beside it) on read-only media:
+    a command that writes says in one line that it cannot, and what can; nothing changes."""
+    from doorways_tui.store.db import create_database
+    from doorways_tui.store.files import STORED_DIRS, db_path
+    from doorways_tui.store.migrations import MIGRATIONS, migrate
+
+    root = tmp_path / "old"
+    root.mkdir()
+    for sub in STORED_DIRS:
+        (root / sub).mkdir()
+    create_database(db_path(root), lambda db: migrate(db, [m for m in MIGRATIONS if m[0] <= 5]))
+    before = snapshot(root)
+    prefix = _read_only_prefix("permissions", root)
+    try:
+        done = subprocess.run(
+            [*prefix, sys.executable, "-c", CLI, "--library", str(root), "queue", "add", "door"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=subprocess_env(root),
+            cwd=ROOT,
+        )
+    finally:
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "cannot be written here" in done.stderr and "doorways status" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert snapshot(root) == before

@@ -354,3 +354,27 @@ def test_a_worker_never_resumes_from_a_checkpoint_outside_the_library(tmp_path):
         )
         config = runner._config(lib.queue.job(job.id))
     assert config.resume_latent is None and config.start_step == 0
+
+
+def test_an_older_library_that_cannot_be_written_says_it_needs_upgrading(tmp_path, monkeypatch):
+    """Readable but not writable (its WAL index is there, the file is not writable): the
+    one line names the schema it has and the one this Doorways writes."""
+    import sqlite3
+
+    from doorways_tui.store import StoreError
+    from doorways_tui.store import library as library_module
+    from doorways_tui.store.db import create_database
+    from doorways_tui.store.files import db_path
+    from doorways_tui.store.migrations import MIGRATIONS, known_version, migrate
+
+    root = tmp_path / "old"
+    root.mkdir()
+    create_database(db_path(root), lambda db: migrate(db, [m for m in MIGRATIONS if m[0] <= 5]))
+
+    def cannot_write(*args, **kwargs):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(library_module, "migrate", cannot_write)
+    with pytest.raises(StoreError) as err:
+        library_module.Library.open(root)
+    assert f"older Doorways (schema 5; this one writes {known_version()})" in str(err.value)
