@@ -4,7 +4,7 @@ Each undo step carries the origin of the Library that wrote it (``context.proces
 one per process). ``undo`` reads the newest open step and reverts it in one transaction, and
 returns the entry it undid, so what the caller says is what happened even while other
 processes write. A step from another origin is reverted only when the caller names it
-(``confirmed``), so ``u`` in the app never silently cancels a theme queued from a shell.
+(``confirmed``), so ``u`` in the app never silently cancels what another window queued.
 """
 
 from __future__ import annotations

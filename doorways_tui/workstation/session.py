@@ -192,9 +192,10 @@ class Session:
 
     def undo(self) -> Update:
         """Undo the newest step, saying what was undone (the store returns the entry it
-        reverted, read and undone in one transaction). A newest step made elsewhere (a
-        theme queued from a shell) is only named at the first ``u``: a second ``u`` with
-        no other key between undoes it."""
+        reverted, read and undone in one transaction). A newest step made elsewhere (in
+        another window of the app, or before it restarted) is only named at the first
+        ``u``: a second ``u`` with no other key between undoes it. The message starts with
+        what to do, as a narrow status line keeps only its start."""
         confirmed, self._elsewhere = self._elsewhere, None
         result = self.lib.history.undo(confirmed=confirmed)
         if result is None:
@@ -203,7 +204,7 @@ class Session:
         if not result.undone and result.entry is not None:
             self._elsewhere = result.entry.id
             what = elsewhere_text(result.entry.kind, data)
-            message = f"the last step was made elsewhere: {what}; press u again to undo it"
+            message = f"press u again to undo a step made elsewhere: {what}"
             return Update(message=message, severity="warning")
         said = "undone: " + undo_text(result, data)
         if result.kind == "triage" and result.image_id is not None:

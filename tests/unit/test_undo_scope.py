@@ -1,6 +1,6 @@
 """Undo as the workstation's ``u`` does it (the session, no app): one transaction reads and
 reverts the newest step, so the message names what was undone; and ``u`` undoes this app's
-steps, asking before it undoes one another process made (a theme queued from a shell)."""
+steps, asking before it undoes one another process made (in another window of the app, or before it restarted)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_one_u_does_not_undo_a_theme_queued_from_a_shell(lib, shell):
     session = Session(lib)
     update = session.undo()
     assert update.message == (
-        "the last step was made elsewhere: 2 jobs queued; press u again to undo it"
+        "press u again to undo a step made elsewhere: 2 jobs queued"
     )
     assert lib.queue.counts().queued == 2  # nothing cancelled
     update = session.undo()
@@ -121,7 +121,7 @@ def test_a_step_made_elsewhere_is_named_by_what_it_changed(lib, shell, images):
     session = Session(lib)
     said = session.undo().message
     assert said == (
-        f"the last step was made elsewhere: a change to #{a} (door count); press u again to undo it"
+        f"press u again to undo a step made elsewhere: a change to #{a} (door count)"
     )
     assert lib.triage.image(a).door_count == 5
     session.undo()
