@@ -36,7 +36,8 @@ _origin: tuple[int, str] | None = None
 def process_origin() -> str:
     """This process's name in the undo log (host, pid and a random tag, so a pid reused
     later is another origin): ``u`` in the app undoes steps of its own origin, and asks
-    before undoing one made elsewhere (in another window of the app, or before it restarted)."""
+    before undoing one made elsewhere (in another window of the app, or before it
+    restarted)."""
     global _origin
     if _origin is None or _origin[0] != os.getpid():  # a forked child is another process
         _origin = (os.getpid(), f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}")

@@ -164,7 +164,8 @@ ALTER TABLE workers ADD COLUMN machine TEXT;
 """
 
 # Undo is per process: ``u`` in the app undoes its own steps and asks before undoing one
-# made elsewhere (in another window of the app, or before it restarted). Steps written before this have no origin.
+# made elsewhere (in another window of the app, or before it restarted). Steps written
+# before this have no origin.
 _UNDO_ORIGIN = """
 ALTER TABLE undo_log ADD COLUMN origin TEXT;
 """
