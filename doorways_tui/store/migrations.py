@@ -176,19 +176,24 @@ _VIEWS = """
 CREATE VIEW images_with_tags AS
 SELECT i.id, i.path, t.name AS theme, v.prompt, v.style, j.seed,
        i.starred, i.rejected, i.door_count, i.rating, i.note,
-       i.variant_id, i.job_id, i.width, i.height, i.created
+       i.variant_id, i.job_id, i.width, i.height,
+       datetime(i.created, 'unixepoch') AS created
 FROM images i
 JOIN variants v ON v.id = i.variant_id
 JOIN themes t ON t.id = v.theme_id
 JOIN jobs j ON j.id = i.job_id
-WHERE i.kind = 'final';
+WHERE i.kind = 'final'
+ORDER BY i.id;
 CREATE VIEW jobs_with_prompts AS
 SELECT j.id, t.name AS theme, v.prompt, v.style, j.seed, j.status,
        j.step, j.total, j.attempts, j.worker_id, j.error, j.seconds,
-       j.variant_id, j.created, j.started, j.finished
+       j.variant_id, datetime(j.created, 'unixepoch') AS created,
+       datetime(j.started, 'unixepoch') AS started,
+       datetime(j.finished, 'unixepoch') AS finished
 FROM jobs j
 JOIN variants v ON v.id = j.variant_id
-JOIN themes t ON t.id = v.theme_id;
+JOIN themes t ON t.id = v.theme_id
+ORDER BY j.id;
 """
 
 MIGRATIONS: list[Migration] = [

@@ -111,8 +111,10 @@ def test_jobs_with_prompts_shows_every_job_with_its_prompt(lib):
     jobs = seed_jobs(lib, 3, prompt="a door in the sky")
     lib.claims.claim_job("w1")
     with lib.db.locked() as db:
-        rows = {r["id"]: r for r in db["jobs_with_prompts"].rows}
-    assert sorted(rows) == [j.id for j in jobs]
+        listed = list(db["jobs_with_prompts"].rows)
+    rows = {r["id"]: r for r in listed}
+    assert [r["id"] for r in listed] == [j.id for j in jobs]  # in order, as a reader expects
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", r["created"]) for r in listed)
     assert {r["prompt"] for r in rows.values()} == {"a door in the sky"}
     assert sorted(r["status"] for r in rows.values()) == ["queued", "queued", "running"]
 
