@@ -33,16 +33,15 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 def parameters_line(config: GenerationConfig) -> str:
     """The summary other generators write under the 'parameters' key: the prompts, then
-    the settings the details panel shows (``shown_settings``), as ``Key: value``. Sizes
-    keep an ASCII ``x`` ("Size: 512x384"): that is how other tools parse them."""
+    the settings the details panel shows (``shown_settings``), as ``Key: value``. ASCII
+    only ("Size: 512x384", "Models: a / b"): that is what other tools parse."""
     prompts = "; ".join(str(p) for p in config.prompt_list())
     rows = shown_settings(config.to_dict(), cls=type(config))
+    ascii_text = str.maketrans({"×": "x", "·": "/"})
     return (
         prompts
         + "\n"
-        + ", ".join(
-            f"{label[:1].upper()}{label[1:]}: {text.replace('×', 'x')}" for label, text in rows
-        )
+        + ", ".join(f"{label[:1].upper()}{label[1:]}: {text.translate(ascii_text)}" for label, text in rows)
     )
 
 

@@ -216,7 +216,7 @@ def test_the_rows_of_a_stored_config_the_panel_and_the_png_share():
     assert parameters_line(config) == (
         "a door; fog:-0.5\nSize: 64x32, Steps: 12, Lr: 0.025, Seed: 3, Cutn: 4,"
         " Init: door.png (weight 0.3), Panorama: cosine, Symmetry: edge 0.5, semantic 0.25,"
-        " Models: demo · demo"
+        " Models: demo / demo"
     )
 
 
