@@ -138,7 +138,7 @@ def store_costs(root: Path, n: int = 1000) -> dict[str, float]:
         )
         finishes.append(time.perf_counter() - t)
         t = time.perf_counter()
-        lib.triage.toggle_star(image.id)
+        lib.images.toggle_star(image.id)
         triage.append(time.perf_counter() - t)
     lib.close()
     ms = {

@@ -21,7 +21,7 @@ def lib():
         # As an older version stored it: a worker now refuses to run such a prompt.
         library.db.execute("UPDATE variants SET prompt = ? WHERE prompt = 'nasty'", (NASTY,))
         for image_id in (1, 2, 4):
-            library.triage.toggle_star(image_id)
-        library.triage.set_door_count(2, 3)
-        library.triage.set_note(4, "keep")
+            library.images.toggle_star(image_id)
+        library.images.set_door_count(2, 3)
+        library.images.set_note(4, "keep")
         yield library

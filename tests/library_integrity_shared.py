@@ -37,4 +37,4 @@ def small_library(root: Path) -> None:
             job.id, "w1", path=rel, step=job.total, width=64, height=64,
             sha256=sha256_file(lib.abspath(rel)), seconds=1.0,
         )  # fmt: skip
-        lib.triage.toggle_star(image.id)
+        lib.images.toggle_star(image.id)

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         flt.where()  # validates (a door count outside 0-9 matches nothing, but say so)
         result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
         for image_id, why in result.bad:
-            where = lib.triage.image(image_id).path
+            where = lib.images.image(image_id).path
             print(
                 printable(f"doorways: warning: image {image_id} ({where}): {why}; not exported"),
                 file=sys.stderr,

@@ -86,7 +86,7 @@ class ExportResult:
 def all_images(lib: Library, flt: ImageFilter, page: int = 1000) -> Iterator[Image]:
     after: int | None = None
     while True:
-        batch = lib.triage.images(flt, after_id=after, limit=page)
+        batch = lib.images.images(flt, after_id=after, limit=page)
         yield from batch
         if len(batch) < page:
             return

@@ -2,10 +2,10 @@
 
     from doorways_tui.store import Library, ImageFilter
     lib = Library.open(settings.library)
-    lib.queue.reroll(image_id=12, n=2); lib.triage.set_door_count(12, 3); lib.history.undo()
+    lib.queue.reroll(image_id=12, n=2); lib.images.set_door_count(12, 3); lib.history.undo()
 
 Callers use the parts the Library holds (``lib.tree``, ``lib.queue``, ``lib.claims``,
-``lib.triage``, ``lib.workers``, ``lib.history``; see library.py), never delegating methods
+``lib.images``, ``lib.workers``, ``lib.history``; see library.py), never delegating methods
 on ``Library`` itself, which only opens, closes, spans a ``transaction`` and finds a stored
 file (``abspath``). Every SQL statement of Doorways lives in this package (a test checks).
 
@@ -24,6 +24,7 @@ sqlite-utils or raw SQL:
 """
 
 from doorways_tui.store.db import StoreError
+from doorways_tui.store.images import VIEWS, ImageFilter, Position
 from doorways_tui.store.library import Library
 from doorways_tui.store.records import (
     EDIT_KINDS,
@@ -40,7 +41,6 @@ from doorways_tui.store.records import (
     VariantNode,
     WorkerInfo,
 )
-from doorways_tui.store.triage import VIEWS, ImageFilter, Position
 
 __all__ = [
     "EDIT_KINDS",

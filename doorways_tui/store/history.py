@@ -23,7 +23,7 @@ Undoer = Callable[[sqlite3.Connection, dict[str, Any]], UndoResult]
 
 class History:
     """Events and undo. ``lib.history``; each undo kind is reverted by the part that wrote
-    it (``undoers``: triage by the triage part, spawn by the queue)."""
+    it (``undoers``: triage by the images part, spawn by the queue)."""
 
     def __init__(self, ctx: StoreContext, undoers: dict[str, Undoer]) -> None:
         self._ctx = ctx

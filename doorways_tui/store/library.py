@@ -7,7 +7,7 @@ its parts, each handed the same ``StoreContext`` (connection, folder, clock, und
 - ``lib.tree``     themes and the prompt-variant tree (with per-node counts)   tree.py
 - ``lib.queue``    queueing, spawning, rerolls, cancel/retry, the queue view    queue.py
 - ``lib.claims``   what workers do: claim, progress, checkpoint, finish, fail   claims.py
-- ``lib.triage``   image lists, filters, stepping, positions, triage writes     triage.py
+- ``lib.images``   image lists, filters, stepping, positions, triage writes     images.py
 - ``lib.workers``  worker rows and heartbeats                                   workers.py
 - ``lib.history``  the event log and undo                                       history.py
 
@@ -33,6 +33,7 @@ from doorways_tui.store.db import (
 )
 from doorways_tui.store.files import STORED_DIRS, db_path, library_path
 from doorways_tui.store.history import History
+from doorways_tui.store.images import Images
 from doorways_tui.store.migrations import (
     known_version,
     migrate,
@@ -43,7 +44,6 @@ from doorways_tui.store.migrations import (
 )
 from doorways_tui.store.queue import Queue
 from doorways_tui.store.tree import Tree
-from doorways_tui.store.triage import Triage
 from doorways_tui.store.workers import Workers
 
 
@@ -67,10 +67,10 @@ class Library:
         self.tree = Tree(ctx)
         self.queue = Queue(ctx, self.tree)
         self.claims = Claims(ctx)
-        self.triage = Triage(ctx)
+        self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
         self.history = History(
-            ctx, {"triage": self.triage.undo_triage, "spawn": self.queue.undo_spawn}
+            ctx, {"triage": self.images.undo_triage, "spawn": self.queue.undo_spawn}
         )
 
     def abspath(self, relpath: str) -> Path:

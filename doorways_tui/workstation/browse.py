@@ -103,7 +103,7 @@ def load_detail(
     (a dict the caller keeps) saves re-reading a PNG's losses and a variant's lineage
     when the same image is shown again after a triage key."""
     if isinstance(image, int):
-        image = lib.triage.image(image)
+        image = lib.images.image(image)
     cache = {} if cache is None else cache
     if len(cache) > 4096:
         cache.clear()
@@ -139,7 +139,7 @@ def load_detail(
 
 def first_image(lib: Library, flt: ImageFilter) -> Image | None:
     """Where a pass starts: the first untriaged image, else the first image."""
-    return lib.triage.next_untriaged(0, flt) or next(iter(lib.triage.images(flt, limit=1)), None)
+    return lib.images.next_untriaged(0, flt) or next(iter(lib.images.images(flt, limit=1)), None)
 
 
 def step(
@@ -148,17 +148,17 @@ def step(
     """The next/previous image (optionally only untriaged ones) from ``current``."""
     if current is None and forward:
         return first_image(lib, flt)
-    return lib.triage.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
+    return lib.images.neighbour(current, forward=forward, flt=flt, untriaged=untriaged)
 
 
 def position(lib: Library, flt: ImageFilter, image_id: int | None) -> Position:
     """Where ``image_id`` stands in the filtered list, how long it is, how many untriaged."""
-    return lib.triage.position(flt, image_id)
+    return lib.images.position(flt, image_id)
 
 
 def job_image(lib: Library, job_id: int) -> Image | None:
     """A job's final image, else its live preview, else None."""
-    found = lib.triage.images_for_job(job_id)
+    found = lib.images.images_for_job(job_id)
     finals = [i for i in found if i.kind == "final"]
     return (finals or found or [None])[0]
 
@@ -166,7 +166,7 @@ def job_image(lib: Library, job_id: int) -> Image | None:
 def siblings(lib: Library, image: Image, limit: int = 4) -> list[Image]:
     """Images to compare with ``image``: it, then other seeds of its variant (starred
     first, then untriaged, then the rest), ``limit`` in all."""
-    return lib.triage.siblings(image, limit)
+    return lib.images.siblings(image, limit)
 
 
 @dataclass(frozen=True)
@@ -186,6 +186,6 @@ def seed_rows(lib: Library, variant_id: int, limit: int = 2000) -> list[SeedRow]
     jobs = [
         j for j in lib.queue.jobs(variant_id=variant_id, limit=limit) if j.status != "cancelled"
     ]
-    finals = {i.job_id: i for i in lib.triage.images_for_variant(variant_id)}
+    finals = {i.job_id: i for i in lib.images.images_for_variant(variant_id)}
     rows = [SeedRow(j.id, j.seed, j.status, j.step, j.total, finals.get(j.id)) for j in jobs]
     return sorted(rows, key=lambda r: (r.seed, r.job_id))

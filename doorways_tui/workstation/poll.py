@@ -109,7 +109,7 @@ class Poller:
         running = [q for q in queue if q.status == "running"]
         previews: dict[int, Image] = {}
         for item in running:
-            for image in lib.triage.images_for_job(item.id):
+            for image in lib.images.images_for_job(item.id):
                 if image.kind == "preview":
                     previews[item.id] = image
         only_triage = kinds == {"triage"} and not want_tree
@@ -119,7 +119,7 @@ class Poller:
             tree = load_nodes(lib, touched)
         if changed:  # counts move only with jobs' events: skip the two scans otherwise
             self._counts = lib.queue.counts()
-            self._total = lib.triage.final_count()
+            self._total = lib.images.final_count()
         return Snapshot(
             queue=tuple(q for q in queue if q.status != "failed"),
             failed=tuple(q for q in queue if q.status == "failed"),

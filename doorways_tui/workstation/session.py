@@ -91,7 +91,7 @@ class Session:
 
     def show_image(self, image_id: int) -> Update:
         self._key()
-        return self._show(self.lib.triage.image(image_id))
+        return self._show(self.lib.images.image(image_id))
 
     def show_job(self, job_id: int, scope: Scope | None = None) -> Update:
         """A run picked in the tree: its final image, or its live preview."""
@@ -139,14 +139,14 @@ class Session:
         return self.first()
 
     def _in_view(self, image: Image) -> bool:
-        return self.lib.triage.matches(replace(self.flt, kind=image.kind), image.id)
+        return self.lib.images.matches(replace(self.flt, kind=image.kind), image.id)
 
     def refresh(self) -> Update:
         """Reload the image in view (someone else may have changed it)."""
         if self.current is None:
             return self.first()
         try:
-            return self._show(self.lib.triage.image(self.current.id))
+            return self._show(self.lib.images.image(self.current.id))
         except StoreError:
             return self.first()
 
@@ -168,13 +168,13 @@ class Session:
 
     def triage_image(self, image_id: int, kind: TriageKind, value: int | None = None) -> Image:
         """Triage any image (the compare screen's panes); the view stays where it is."""
-        new, _ = self._write(self.lib.triage.image(image_id), kind, value)
+        new, _ = self._write(self.lib.images.image(image_id), kind, value)
         if self.current is not None and self.current.id == image_id:
             self.current = new
         return new
 
     def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
-        lib = self.lib.triage  # the part that marks images
+        lib = self.lib.images  # the part that marks images
         if image.kind != "final":
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
@@ -209,7 +209,7 @@ class Session:
         said = "undone: " + undo_text(result, data)
         if result.kind == "triage" and result.image_id is not None:
             try:
-                return self._show(self.lib.triage.image(result.image_id), message=said, wrote=True)
+                return self._show(self.lib.images.image(result.image_id), message=said, wrote=True)
             except StoreError:
                 pass
         refreshed = self.refresh()
@@ -229,7 +229,7 @@ class Session:
         return Update(message=f"reroll: {queued.summary()}", wrote=True)
 
     def edit(self, image_id: int, prompt: str, *, edit_kind: str, edit_text: str) -> Update:
-        image = self.lib.triage.image(image_id)
+        image = self.lib.images.image(image_id)
         queued = actions.edit_prompt(
             self.lib, image, prompt, edit_kind=edit_kind, edit_text=edit_text
         )
@@ -238,7 +238,7 @@ class Session:
     def init_run(self, image_id: int, path: str) -> Update:
         from pathlib import Path
 
-        image = self.lib.triage.image(image_id)
+        image = self.lib.images.image(image_id)
         queued = actions.queue_init(self.lib, image, Path(path))
         return Update(message=f"init image: {queued.summary()}", wrote=True)
 

@@ -112,7 +112,7 @@ async def test_compare_keys(library):
         assert focused() == 2  # wraps around
         await pilot.press("x")
         await settle(pilot)
-        assert app.library.triage.image(panes[2].image.id).rejected
+        assert app.library.images.image(panes[2].image.id).rejected
         assert "rejected" in str(panes[2].query_one(".compare-caption").render())
         await pilot.press("q")
         await settle(pilot)

@@ -91,8 +91,8 @@ async def test_queued_jobs_and_no_worker_offer_to_start_one(root):
 async def test_E_exports_starred_images(root, tmp_path):
     populate(root)
     with Library.open(root) as lib:
-        lib.triage.toggle_star(2)
-        lib.triage.toggle_star(4)
+        lib.images.toggle_star(2)
+        lib.images.toggle_star(4)
     app = make_app()
     out = tmp_path / "out"
     async with app.run_test(size=(100, 30)) as pilot:

@@ -30,7 +30,7 @@ def in_view(app) -> int:
 
 async def test_opens_on_the_first_untriaged_image(library):
     with Library.open(library) as lib:
-        lib.triage.set_door_count(1, 2)
+        lib.images.set_door_count(1, 2)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot)
@@ -59,7 +59,7 @@ async def test_star_reject_toggle_and_are_saved_at_once(library):
         assert row(app, image)["starred"] == 1
         # another connection (another process) sees it: saved, not buffered
         with Library.open(library) as other:
-            assert other.triage.image(image).starred
+            assert other.images.image(image).starred
         await pilot.press("x")
         await settle(pilot)
         assert row(app, image)["rejected"] == 1

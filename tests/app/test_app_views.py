@@ -23,11 +23,11 @@ def library() -> Path:
     root = Path(os.environ["DOORWAYS_LIBRARY"])
     populate(root)
     with Library.open(root) as lib:
-        lib.triage.toggle_star(2)
-        lib.triage.toggle_star(5)
-        lib.triage.toggle_reject(3)
-        lib.triage.set_door_count(4, 2)
-        lib.triage.set_door_count(6, 2)
+        lib.images.toggle_star(2)
+        lib.images.toggle_star(5)
+        lib.images.toggle_reject(3)
+        lib.images.set_door_count(4, 2)
+        lib.images.set_door_count(6, 2)
     return root
 
 
@@ -133,7 +133,7 @@ async def test_z_opens_the_loupe_where_triage_keys_still_work(library):
         assert isinstance(app.screen, LoupeScreen)
         await pilot.press("7", "n")
         await settle(pilot)
-        assert app.library.triage.image(1).door_count == 7
+        assert app.library.images.image(1).door_count == 7
         assert "#2" in str(app.screen.query_one("#loupe-caption").render())
         await pilot.press("escape")
         assert not isinstance(app.screen, LoupeScreen)
@@ -150,13 +150,13 @@ async def test_c_compares_seeds_of_the_variant_and_triages_the_focused_pane(libr
         assert [p.image.id for p in panes] == [1, 2, 3]  # starred first, rejected last
         await pilot.press("right", "3")
         await settle(pilot)
-        assert app.library.triage.image(2).door_count == 3
+        assert app.library.images.image(2).door_count == 3
         await pilot.press("right", "s")
         await settle(pilot)
-        assert app.library.triage.image(3).starred
+        assert app.library.images.image(3).starred
         await pilot.press("u")
         await settle(pilot)
-        assert not app.library.triage.image(3).starred
+        assert not app.library.images.image(3).starred
         await pilot.press("escape")
         assert main_screen(app) is app.screen
 
@@ -192,10 +192,10 @@ async def test_keymap_from_the_config_remaps_a_key(library, tmp_path, monkeypatc
         main_screen(app).set_focus(None)
         await pilot.press("s")
         await settle(pilot)
-        assert not app.library.triage.image(1).starred  # s no longer stars
+        assert not app.library.images.image(1).starred  # s no longer stars
         await pilot.press("space")
         await settle(pilot)
-        assert app.library.triage.image(1).starred
+        assert app.library.images.image(1).starred
         assert any("nope.none" in str(n.message) for n in app._notifications)
 
 
@@ -208,7 +208,7 @@ async def test_palette_runs_an_action(library):
         await pilot.pause(0.3)
         await pilot.press("enter")
         await settle(pilot)
-        assert app.library.triage.image(1).starred
+        assert app.library.images.image(1).starred
 
 
 async def test_the_queue_panel_rule_does_not_reach_a_dialog_button_called_queue(library):
@@ -244,7 +244,7 @@ async def test_remapped_triage_keys_win_over_the_focused_tree(library, tmp_path,
         first = screen.detail.image.id
         await pilot.press("space")
         await settle(pilot)
-        assert app.library.triage.image(first).starred
+        assert app.library.images.image(first).starred
         entries = {e.binding_id: e.keys for e in help_entries(app)}
         assert entries["triage.star"] == "space"
         assert entries["nav.next-untriaged"] == "n ↓"

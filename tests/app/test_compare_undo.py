@@ -43,11 +43,11 @@ async def test_u_on_the_compare_screen_undoes_this_apps_step_and_asks_before_ano
         image = pane.image.id
         await pilot.press("right", "s")
         await settle(pilot)
-        assert app.library.triage.image(image).starred and "★" in caption(pane)
+        assert app.library.images.image(image).starred and "★" in caption(pane)
 
         await pilot.press("u")
         await settle(pilot)
-        assert not app.library.triage.image(image).starred and "★" not in caption(pane)
+        assert not app.library.images.image(image).starred and "★" not in caption(pane)
         assert last_note(app) == (f"undone: star on #{image}", "information")
 
         with Library.open(library, origin="a shell") as shell:  # another process's step

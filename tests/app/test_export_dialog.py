@@ -43,7 +43,7 @@ async def test_the_app_warns_when_an_export_skips_a_damaged_image(tmp_path):
     root = tmp_path / "library"
     ids = populate(root, seeds=1, prompts=["a door"], child=False)
     with Library.open(root) as lib:
-        (lib.root / lib.triage.image(ids[0]).path).write_bytes(b"not a png any more")
+        (lib.root / lib.images.image(ids[0]).path).write_bytes(b"not a png any more")
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)

@@ -36,10 +36,10 @@ def library(monkeypatch, tmp_path) -> Path:
 def triaged(library) -> Path:
     populate(library)
     with Library.open(library) as lib:
-        lib.triage.toggle_star(1)
-        lib.triage.set_door_count(1, 2)
-        lib.triage.toggle_reject(3)
-        lib.triage.set_rating(1, 4)
+        lib.images.toggle_star(1)
+        lib.images.set_door_count(1, 2)
+        lib.images.toggle_reject(3)
+        lib.images.set_rating(1, 4)
     return library
 
 

@@ -73,7 +73,7 @@ def test_four_processes_claim_each_of_200_jobs_exactly_once(root):
     with Library.open(root) as lib:
         claims = Counter(e.payload()["job_id"] for e in lib.history.events(kind="job_claimed"))
         assert claims == Counter({j.id: 1 for j in jobs})
-        assert lib.queue.counts().done == 200 and len(lib.triage.images()) == 200
+        assert lib.queue.counts().done == 200 and len(lib.images.images()) == 200
         assert {j.attempts for j in lib.queue.jobs(limit=500)} == {1}
 
 
@@ -81,7 +81,7 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
     with Library.open(root) as lib:
         seed_jobs(lib, 1)
         finish_fake(lib, lib.claims.claim_job("w0"), "w0")
-        image_id = lib.triage.images()[0].id
+        image_id = lib.images.images()[0].id
     writer = subprocess.Popen(
         [sys.executable, "-c", _WRITER, str(root), "8"],
         env=subprocess_env(root),
@@ -94,8 +94,8 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
         with Library.open(root) as lib:
             lib.db.conn.execute("PRAGMA busy_timeout = 50")  # even with a short wait, no error
             for k in range(60):
-                lib.triage.toggle_star(image_id)
-                lib.triage.set_note(image_id, f"note {k}")
+                lib.images.toggle_star(image_id)
+                lib.images.set_note(image_id, f"note {k}")
                 lib.queue.queue_view()
                 lib.tree.nodes(1)
             for args in (
@@ -112,5 +112,5 @@ def test_a_second_process_writing_never_shows_database_is_locked(root, capsys):
     assert writer.returncode == 0, err
     assert int(out) > 0 and "locked" not in err
     with Library.open(root) as lib:
-        assert lib.triage.image(image_id).note == "note 59"
+        assert lib.images.image(image_id).note == "note 59"
         assert lib.queue.counts().failed == int(out)

@@ -99,13 +99,13 @@ def made_library(tmp_path: Path, model_dir: Path) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     with Library.open(root) as lib:
-        assert lib.triage.position(ImageFilter(), None).total == 4
+        assert lib.images.position(ImageFilter(), None).total == 4
     return root
 
 
 def image_ids(root: Path) -> list[int]:
     with Library.open(root) as lib:
-        return [image.id for image in lib.triage.images(limit=10)]
+        return [image.id for image in lib.images.images(limit=10)]
 
 
 def test_triage_a_handful_of_images_in_a_real_terminal(made_library: Path, model_dir: Path):
@@ -145,5 +145,5 @@ def test_triage_a_handful_of_images_in_a_real_terminal(made_library: Path, model
     finally:
         tmux.kill()
     with Library.open(root) as lib:
-        rows = [(i.door_count, i.rejected, i.starred) for i in lib.triage.images(limit=10)]
+        rows = [(i.door_count, i.rejected, i.starred) for i in lib.images.images(limit=10)]
     assert rows == [(3, False, False), (None, True, False), (0, False, True), (None, False, False)]

@@ -80,7 +80,7 @@ def test_two_workers_claim_each_of_20_jobs_exactly_once(lib, tmp_path):
     assert all(j.attempts == 1 and j.worker_id in ("a", "b") for j in done)
     claims = Counter(e.payload()["job_id"] for e in lib.history.events(kind="job_claimed"))
     assert claims == Counter({j.id: 1 for j in jobs})
-    images = lib.triage.images()
+    images = lib.images.images()
     assert sorted(i.job_id for i in images) == [j.id for j in jobs]
     for image in images:
         assert sha256_file(lib.abspath(image.path)) == image.sha256
@@ -122,7 +122,7 @@ def test_kill_9_mid_job_then_another_worker_resumes_from_the_checkpoint(lib, tmp
     assert requeued == [
         {"job_id": job.id, "reason": "worker gone", "status": "queued", "from_step": at}
     ]
-    (image,) = lib.triage.images_for_job(job.id)  # one final, the preview gone
+    (image,) = lib.images.images_for_job(job.id)  # one final, the preview gone
     assert image.kind == "final" and sha256_file(lib.abspath(image.path)) == image.sha256
     assert not any(lib.abspath("checkpoints").iterdir())
     assert [p.name for p in lib.abspath("images").rglob("*.png")] == [Path(image.path).name]
@@ -194,7 +194,7 @@ def test_a_frozen_worker_that_wakes_after_a_takeover_overwrites_nothing(lib, tmp
         assert a.wait(60) == 0, a_log.read_text()
     finally:
         stop(a, *([b] if b else []))
-    (image,) = lib.triage.images_for_job(job.id)
+    (image,) = lib.images.images_for_job(job.id)
     assert sha256_file(lib.abspath(image.path)) == image.sha256
     assert [p.name for p in lib.abspath("images").rglob("*") if p.is_file()] == [
         Path(image.path).name

@@ -383,7 +383,7 @@ def test_a_worker_fails_nan_rows_and_finishes_the_rest(lib, model_dir, shared_mo
     status = {j.id: (j.status, j.error or "") for j in lib.queue.jobs()}
     assert [status[j.id][0] for j in jobs] == ["done", "failed", "done", "done"]
     assert "edge_symmetry must be a finite number" in status[jobs[1].id][1]
-    assert len(lib.triage.images()) == 3 and not lib.queue.jobs(status="running")
+    assert len(lib.images.images()) == 3 and not lib.queue.jobs(status="running")
 
 
 def test_the_store_refuses_to_write_nan(lib):

@@ -21,10 +21,10 @@ def test_seed_rows_list_a_variants_runs_by_seed_without_cancelled_ones(populated
 
 
 def test_siblings_put_the_image_first_then_picks_then_untriaged(populated):
-    populated.triage.set_door_count(4, 1)
-    populated.triage.toggle_star(6)
-    assert [i.id for i in browse.siblings(populated, populated.triage.image(4))] == [4, 6, 5]
-    assert [i.id for i in browse.siblings(populated, populated.triage.image(5), limit=2)] == [5, 6]
+    populated.images.set_door_count(4, 1)
+    populated.images.toggle_star(6)
+    assert [i.id for i in browse.siblings(populated, populated.images.image(4))] == [4, 6, 5]
+    assert [i.id for i in browse.siblings(populated, populated.images.image(5), limit=2)] == [5, 6]
 
 
 def test_a_jobs_image_is_its_final_else_its_live_preview(populated):

@@ -308,7 +308,7 @@ def test_export_never_copies_a_file_outside_the_library(capsys, tmp_path):
         for kind in ("absolute", "dotdot", "symlink"):
             image_id = finish_fake(lib, lib.claims.claim_job("w1"))
             lib.db.execute("UPDATE images SET path = ? WHERE id = ?", (paths[kind], image_id))
-            lib.triage.toggle_star(image_id)
+            lib.images.toggle_star(image_id)
     out_dir = tmp_path / "out"
     code, _, err = cli(capsys, root, "export", "--starred", str(out_dir), "--no-sheet")
     assert code == 1 and "Traceback" not in err

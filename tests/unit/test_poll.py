@@ -43,8 +43,8 @@ def test_a_quiet_library_gives_no_tree_and_keeps_the_counts(populated):
 def test_a_triage_elsewhere_recounts_only_its_variant(populated, other):
     poller = Poller(populated)
     poller.snapshot()
-    other.triage.set_door_count(4, 2)
-    other.triage.toggle_star(5)
+    other.images.set_door_count(4, 2)
+    other.images.toggle_star(5)
     snap = poller.snapshot()
     assert snap.kinds == frozenset({"triage"}) and snap.touched == frozenset({4, 5})
     assert snap.tree.partial and not snap.tree.empty and snap.tree.themes == ()
@@ -54,7 +54,7 @@ def test_a_triage_elsewhere_recounts_only_its_variant(populated, other):
 
 def test_an_undo_elsewhere_recounts_the_tree(populated, other):
     poller = Poller(populated)
-    other.triage.set_door_count(7, 1)
+    other.images.set_door_count(7, 1)
     assert counts_by_variant(poller.snapshot().tree)[3] == (2, 0, 1)
     other.history.undo()
     snap = poller.snapshot()
@@ -64,7 +64,7 @@ def test_an_undo_elsewhere_recounts_the_tree(populated, other):
 
 def test_an_undo_elsewhere_names_the_image_it_changed(populated, other):
     poller = Poller(populated)
-    other.triage.set_door_count(7, 1)
+    other.images.set_door_count(7, 1)
     poller.snapshot()
     other.history.undo()
     assert poller.snapshot().touched == frozenset({7})
@@ -76,8 +76,8 @@ def test_every_event_since_the_last_snapshot_is_read(populated, other):
     poller.snapshot()
     with other.transaction():
         for _ in range(500):
-            other.triage.toggle_star(1)
-        other.triage.toggle_star(8)
+            other.images.toggle_star(1)
+        other.images.toggle_star(8)
     snap = poller.snapshot()
     assert snap.touched == frozenset({1, 8})
     assert snap.last_event == other.history.last_event_id()

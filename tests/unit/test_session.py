@@ -20,16 +20,16 @@ def shown(update: Update) -> int | None:
 def marks(lib: Library, image_id: int) -> tuple:
     """The image's marks as another connection reads them (saved, not buffered)."""
     with Library.open(lib.root) as other:
-        image = other.triage.image(image_id)
+        image = other.images.image(image_id)
     return image.door_count, image.starred, image.rejected, image.rating
 
 
 def test_opens_on_the_first_untriaged_image_and_names_the_next_to_prepare(populated):
-    populated.triage.set_door_count(1, 2)
+    populated.images.set_door_count(1, 2)
     update = Session(populated).first()
     assert shown(update) == 2 and not update.cleared
     assert (update.scope, update.view) == (Scope(), View())
-    assert update.upcoming == str(populated.abspath(populated.triage.image(3).path))
+    assert update.upcoming == str(populated.abspath(populated.images.image(3).path))
     detail = update.detail
     assert (detail.variant.id, detail.job.seed, detail.theme.name) == (1, 1, "doors")
     assert detail.losses == {"prompt": 1.08, "total": 1.58}  # the PNG chunk of seed 1 + 7 * 1
@@ -153,11 +153,11 @@ def test_a_scope_that_holds_the_image_in_view_keeps_it(populated, session):
 
 
 def test_views_pick_their_images_and_report_counts(populated, session):
-    populated.triage.toggle_star(2)
-    populated.triage.toggle_star(5)
-    populated.triage.toggle_reject(3)
-    populated.triage.set_door_count(4, 2)
-    populated.triage.set_door_count(6, 2)
+    populated.images.toggle_star(2)
+    populated.images.toggle_star(5)
+    populated.images.toggle_reject(3)
+    populated.images.set_door_count(4, 2)
+    populated.images.set_door_count(6, 2)
     for view, first, label, total in (
         (View("starred"), 2, "starred", 2),
         (View("rejected"), 3, "rejected", 1),
@@ -192,7 +192,7 @@ def test_a_search_narrows_to_matching_prompts(populated, session):
 
 
 def test_refresh_shows_what_another_connection_wrote(populated, other, session):
-    other.triage.set_door_count(1, 5)
+    other.images.set_door_count(1, 5)
     assert session.current.door_count is None  # what was read before
     update = session.refresh()
     assert shown(update) == 1 and update.detail.image.door_count == 5
@@ -300,7 +300,7 @@ def test_an_edit_queues_a_child_variant_and_undo_removes_it(populated, session):
 
 
 def test_an_init_image_run_starts_from_an_editable_copy(populated, session):
-    image = populated.triage.image(3)
+    image = populated.images.image(3)
     path = actions.prepare_init(populated, image)
     assert path.read_bytes() == populated.abspath(image.path).read_bytes()
     path.write_bytes(b"edited by the artist")

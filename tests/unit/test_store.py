@@ -104,8 +104,8 @@ def test_tree_counts_in_one_query(lib):
     for _ in range(2):
         finish_fake(lib, lib.claims.claim_job("w1"))
     lib.claims.claim_job("w1")  # the third: running
-    image = lib.triage.images()[0]
-    lib.triage.toggle_star(image.id)
+    image = lib.images.images()[0]
+    lib.images.toggle_star(image.id)
     nodes = {n.id: n for n in lib.tree.nodes(theme.id)}
     assert (nodes[root.id].done, nodes[root.id].running, nodes[root.id].queued) == (2, 1, 1)
     assert (nodes[root.id].images, nodes[root.id].starred, nodes[root.id].untriaged) == (2, 1, 2)
@@ -147,7 +147,7 @@ def test_claim_order_priority_then_age(lib):
 def test_reroll_picks_unused_seeds_and_config(lib):
     jobs = seed_jobs(lib, 3)  # seeds 0, 1, 2
     finish_fake(lib, lib.claims.claim_job("w1"))
-    image = lib.triage.images()[0]
+    image = lib.images.images()[0]
     new = lib.queue.reroll(image_id=image.id, n=2)
     assert [j.seed for j in new] == [3, 4]
     assert config_of(new[0])["steps"] == TINY["steps"]
@@ -199,7 +199,7 @@ def test_stale_job_requeues_and_old_worker_loses_it(lib, clock):
         )
         is None
     )
-    assert lib.triage.images() == []
+    assert lib.images.images() == []
     assert [e.payload()["reason"] for e in lib.history.events(kind="job_requeued")] == ["stale"]
 
 
@@ -232,10 +232,10 @@ def test_preview_then_finish_keeps_one_final_image(lib):
         assert lib.claims.set_preview(
             job.id, "w1", path=preview, step=step, width=64, height=64, sha256="h"
         )
-    (only,) = lib.triage.images_for_job(job.id)
+    (only,) = lib.images.images_for_job(job.id)
     assert (only.kind, only.step) == ("preview", 8)
     image_id = finish_fake(lib, lib.queue.job(job.id))
-    (final,) = lib.triage.images_for_job(job.id)
+    (final,) = lib.images.images_for_job(job.id)
     assert final.id == image_id and final.kind == "final" and lib.abspath(final.path).is_file()
     assert not lib.abspath(preview).exists()
     done = lib.queue.job(job.id)
@@ -333,28 +333,28 @@ def four_images(lib) -> list[int]:
 
 def test_filters_and_untriaged_navigation(lib, four_images):
     a, b, c, d = four_images
-    lib.triage.set_door_count(a, 2)
-    lib.triage.toggle_reject(b)
-    lib.triage.toggle_star(c)
-    lib.triage.set_note(c, "gorgeous 100% arch")
-    assert [i.id for i in lib.triage.images(ImageFilter(view="untagged"))] == [c, d]
-    assert [i.id for i in lib.triage.images(ImageFilter(view="rejected"))] == [b]
-    assert [i.id for i in lib.triage.images(ImageFilter(view="starred"))] == [c]
-    assert [i.id for i in lib.triage.images(ImageFilter(view="doors", door_count=2))] == [a]
-    assert [i.id for i in lib.triage.images(ImageFilter(text="100%"))] == [c]
-    assert [i.id for i in lib.triage.images(ImageFilter(text="HEAVEN"))] == four_images
-    assert [i.id for i in lib.triage.images(after_id=b, limit=1)] == [c]
-    assert lib.triage.position(ImageFilter(view="untagged"), d) == Position(2, 2, 2)
-    assert lib.triage.position(ImageFilter(view="rejected"), b) == Position(1, 1, 0)
-    assert lib.triage.next_untriaged(a).id == c
-    assert lib.triage.next_untriaged(d) is None
-    assert lib.triage.neighbour(d, forward=False, untriaged=True).id == c
-    assert lib.triage.neighbour(c, forward=False, untriaged=True) is None
-    assert lib.triage.neighbour(a, flt=ImageFilter(view="untagged")).id == c
-    assert lib.triage.neighbour(None, forward=False).id == d
-    assert lib.triage.neighbour(None, forward=False, flt=ImageFilter(view="starred")).id == c
+    lib.images.set_door_count(a, 2)
+    lib.images.toggle_reject(b)
+    lib.images.toggle_star(c)
+    lib.images.set_note(c, "gorgeous 100% arch")
+    assert [i.id for i in lib.images.images(ImageFilter(view="untagged"))] == [c, d]
+    assert [i.id for i in lib.images.images(ImageFilter(view="rejected"))] == [b]
+    assert [i.id for i in lib.images.images(ImageFilter(view="starred"))] == [c]
+    assert [i.id for i in lib.images.images(ImageFilter(view="doors", door_count=2))] == [a]
+    assert [i.id for i in lib.images.images(ImageFilter(text="100%"))] == [c]
+    assert [i.id for i in lib.images.images(ImageFilter(text="HEAVEN"))] == four_images
+    assert [i.id for i in lib.images.images(after_id=b, limit=1)] == [c]
+    assert lib.images.position(ImageFilter(view="untagged"), d) == Position(2, 2, 2)
+    assert lib.images.position(ImageFilter(view="rejected"), b) == Position(1, 1, 0)
+    assert lib.images.next_untriaged(a).id == c
+    assert lib.images.next_untriaged(d) is None
+    assert lib.images.neighbour(d, forward=False, untriaged=True).id == c
+    assert lib.images.neighbour(c, forward=False, untriaged=True) is None
+    assert lib.images.neighbour(a, flt=ImageFilter(view="untagged")).id == c
+    assert lib.images.neighbour(None, forward=False).id == d
+    assert lib.images.neighbour(None, forward=False, flt=ImageFilter(view="starred")).id == c
     with pytest.raises(StoreError):
-        lib.triage.images(ImageFilter(view="doors"))
+        lib.images.images(ImageFilter(view="doors"))
 
 
 @pytest.mark.parametrize(
@@ -376,18 +376,18 @@ def test_view_indexes_serve_a_bound_kind(lib, index, condition):
 
 def test_triage_writes_and_undo_in_order(lib, four_images):
     a = four_images[0]
-    assert lib.triage.set_door_count(a, 3).door_count == 3
-    assert lib.triage.toggle_star(a).starred is True
-    assert lib.triage.set_rating(a, 5).rating == 5
-    assert lib.triage.set_note(a, "keep").note == "keep"
-    assert lib.triage.toggle_reject(a).rejected is True
+    assert lib.images.set_door_count(a, 3).door_count == 3
+    assert lib.images.toggle_star(a).starred is True
+    assert lib.images.set_rating(a, 5).rating == 5
+    assert lib.images.set_note(a, "keep").note == "keep"
+    assert lib.images.toggle_reject(a).rejected is True
     with pytest.raises(StoreError):
-        lib.triage.set_door_count(a, 10)
+        lib.images.set_door_count(a, 10)
     with pytest.raises(StoreError):
-        lib.triage.set_rating(a, 0)
+        lib.images.set_rating(a, 0)
     undone = [lib.history.undo() for _ in range(5)]
     assert all(u.kind == "triage" and u.image_id == a for u in undone)
-    image = lib.triage.image(a)
+    image = lib.images.image(a)
     assert (image.door_count, image.starred, image.rating, image.note, image.rejected) == (
         None,
         False,
@@ -457,22 +457,22 @@ def test_ui_queries_search_indexes_never_scan_images(lib, four_images, monkeypat
     four: SQLite's plan (which, without ANALYZE, does not depend on how many rows there
     are) searches an index for images, and never reads the whole table."""
     a, b, c, d = four_images
-    image = lib.triage.image(a)
+    image = lib.images.image(a)
     theme = lib.tree.themes()[0]
     variant_id = image.variant_id
     for name, call in {
         "tree": lambda: lib.tree.nodes(theme.id),
         "tree after a triage": lambda: lib.tree.nodes_of_images({a, c}),
-        "starred page": lambda: lib.triage.images(ImageFilter(view="starred"), after_id=b),
-        "variant page": lambda: lib.triage.images(ImageFilter(variant_id=variant_id)),
-        "doors page": lambda: lib.triage.images(ImageFilter(view="doors", door_count=4)),
-        "rejected page": lambda: lib.triage.images(ImageFilter(view="rejected")),
-        "next untriaged": lambda: lib.triage.next_untriaged(b),
-        "prev untriaged": lambda: lib.triage.neighbour(d, forward=False, untriaged=True),
-        "position": lambda: lib.triage.position(ImageFilter(view="untagged"), c),
-        "in view": lambda: lib.triage.matches(ImageFilter(theme_id=theme.id), c),
-        "siblings": lambda: lib.triage.siblings(image),
-        "job's images": lambda: lib.triage.images_for_job(image.job_id),
+        "starred page": lambda: lib.images.images(ImageFilter(view="starred"), after_id=b),
+        "variant page": lambda: lib.images.images(ImageFilter(variant_id=variant_id)),
+        "doors page": lambda: lib.images.images(ImageFilter(view="doors", door_count=4)),
+        "rejected page": lambda: lib.images.images(ImageFilter(view="rejected")),
+        "next untriaged": lambda: lib.images.next_untriaged(b),
+        "prev untriaged": lambda: lib.images.neighbour(d, forward=False, untriaged=True),
+        "position": lambda: lib.images.position(ImageFilter(view="untagged"), c),
+        "in view": lambda: lib.images.matches(ImageFilter(theme_id=theme.id), c),
+        "siblings": lambda: lib.images.siblings(image),
+        "job's images": lambda: lib.images.images_for_job(image.job_id),
     }.items():
         for sql, plan in _plans(lib, call, monkeypatch).items():
             on_images = [step for step in plan if re.match(r"(SEARCH|SCAN) (images|i)\b", step)]

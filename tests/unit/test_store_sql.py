@@ -88,16 +88,16 @@ def test_images_with_tags_reads_an_image_with_its_prompt_theme_and_tags(lib):
     jobs = seed_jobs(lib, 2, prompt="a door in the sea")
     first = finish_fake(lib, lib.claims.claim_job("w1"))
     lib.claims.claim_job("w1")  # the second stays running: no final image, not in the view
-    lib.triage.set_door_count(first, 3)
-    lib.triage.toggle_star(first)
-    lib.triage.set_note(first, "keep")
+    lib.images.set_door_count(first, 3)
+    lib.images.toggle_star(first)
+    lib.images.set_note(first, "keep")
     with lib.db.locked() as db:
         rows = list(db["images_with_tags"].rows)
         columns = set(db["images_with_tags"].columns_dict)
     assert {"id", "path", "prompt", "theme", "seed", "starred", "rejected", "door_count",
             "rating", "note"} <= columns  # fmt: skip
     (row,) = rows
-    image = lib.triage.image(first)
+    image = lib.images.image(first)
     assert row["id"] == first and row["path"] == image.path
     assert (row["prompt"], row["theme"], row["seed"]) == (
         "a door in the sea",

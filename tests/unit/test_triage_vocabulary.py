@@ -27,7 +27,7 @@ from doorways_tui.core.triage import (
 )
 from doorways_tui.export.sheet import caption
 from doorways_tui.store import Image
-from doorways_tui.store import triage as store_triage
+from doorways_tui.store import images as store_images
 from doorways_tui.store.sql import untriaged_where
 from doorways_tui.tui.keys import MAIN_BINDINGS, MARK_BINDINGS, TRIAGE_BINDINGS
 from doorways_tui.tui.screens.compare import CompareScreen
@@ -141,8 +141,8 @@ def test_the_views_and_the_filter_menu_follow_the_table():
 def test_the_store_and_the_cli_list_the_tables_views():
     names = [v.name for v in VIEWS]
     every = (*names, vocab.DOORS_VIEW)
-    assert every == store_triage.VIEWS
-    assert set(store_triage._VIEW_SQL) == set(names)  # each view has its SQL
+    assert every == store_images.VIEWS
+    assert set(store_images._VIEW_SQL) == set(names)  # each view has its SQL
     export = _subcommand(build_parser(), "export")
     (view_option,) = [a for a in export._actions if "--view" in a.option_strings]
     assert list(view_option.choices) == names

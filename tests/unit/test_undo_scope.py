@@ -44,12 +44,12 @@ def shell(lib, tmp_path, clock):
 
 def test_undo_returns_the_entry_it_undid(lib, images):
     a = images[0]
-    lib.triage.set_door_count(a, 4)
+    lib.images.set_door_count(a, 4)
     result = lib.history.undo()
     assert result.undone and result.image_id == a
     assert result.entry.kind == "triage" and result.entry.origin == lib.history._ctx.origin
     assert result.entry.payload()["before"] == {"door_count": None}
-    assert lib.triage.image(a).door_count is None
+    assert lib.images.image(a).door_count is None
     assert lib.history.undo() is None
 
 
@@ -65,7 +65,7 @@ def test_the_message_names_the_step_undone_even_if_another_came_in_first(lib, im
     undo = lib.history.undo
 
     def racing_undo(**kw):
-        second.triage.toggle_star(b)  # lands between the key press and the undo
+        second.images.toggle_star(b)  # lands between the key press and the undo
         return undo(**kw)
 
     monkeypatch.setattr(lib.history, "undo", racing_undo)
@@ -74,8 +74,8 @@ def test_the_message_names_the_step_undone_even_if_another_came_in_first(lib, im
     finally:
         second.close()
     assert said.startswith("undone:") and f"#{b}" in said and f"#{a}" not in said, said
-    assert not lib.triage.image(b).starred  # what the message says was undone, was
-    assert lib.triage.image(a).door_count == 2  # and the other step stands
+    assert not lib.images.image(b).starred  # what the message says was undone, was
+    assert lib.images.image(a).door_count == 2  # and the other step stands
 
 
 def test_one_u_does_not_undo_a_theme_queued_from_a_shell(lib, shell):
@@ -111,50 +111,50 @@ def test_the_apps_own_newer_step_is_undone_at_once(lib, shell, images):
     session.show_image(a)
     session.triage("doors", 3)
     assert session.undo().message.startswith("undone:")
-    assert lib.triage.image(a).door_count is None
+    assert lib.images.image(a).door_count is None
     assert lib.queue.counts().queued == 2  # the shell's theme is still queued
 
 
 def test_a_step_made_elsewhere_is_named_by_what_it_changed(lib, shell, images):
     a = images[0]
-    shell.triage.set_door_count(a, 5)
+    shell.images.set_door_count(a, 5)
     session = Session(lib)
     said = session.undo().message
     assert said == (
         f"press u again to undo a step made elsewhere: a change to #{a} (door count)"
     )
-    assert lib.triage.image(a).door_count == 5
+    assert lib.images.image(a).door_count == 5
     session.undo()
-    assert lib.triage.image(a).door_count is None
+    assert lib.images.image(a).door_count is None
 
 
 def test_the_store_refuses_a_foreign_step_unless_its_entry_is_named(lib, shell, images):
     a = images[0]
-    shell.triage.toggle_star(a)
+    shell.images.toggle_star(a)
     refused = lib.history.undo()
     assert not refused.undone and refused.entry.origin == "a shell"
-    assert lib.triage.image(a).starred
+    assert lib.images.image(a).starred
     assert lib.history.undo(confirmed=refused.entry.id - 1).undone is False
     assert lib.history.undo(confirmed=refused.entry.id).undone
-    assert not lib.triage.image(a).starred
+    assert not lib.images.image(a).starred
 
 
 def test_a_step_from_before_origins_were_kept_counts_as_made_elsewhere(lib, images):
     """Steps written before migration 6 have no origin: nobody can say they were this
     app's, so ``u`` names them first."""
     a = images[0]
-    lib.triage.set_door_count(a, 1)
+    lib.images.set_door_count(a, 1)
     lib.db.execute("UPDATE undo_log SET origin = NULL")
     session = Session(lib)
     assert "made elsewhere: a change to" in session.undo().message
-    assert lib.triage.image(a).door_count == 1
+    assert lib.images.image(a).door_count == 1
     assert session.undo().message.startswith("undone:")
-    assert lib.triage.image(a).door_count is None
+    assert lib.images.image(a).door_count is None
 
 
 def test_a_step_of_an_unknown_kind_is_one_clear_refusal(lib, images):
-    lib.triage.toggle_star(images[0])
+    lib.images.toggle_star(images[0])
     lib.db.execute("UPDATE undo_log SET kind = 'repaint'")
     with pytest.raises(StoreError, match="is a 'repaint' step: cannot undo it"):
         lib.history.undo()
-    assert lib.triage.image(images[0]).starred  # nothing changed
+    assert lib.images.image(images[0]).starred  # nothing changed

@@ -60,7 +60,7 @@ def test_runs_jobs_writes_previews_checkpoints_and_final(lib, model_dir):
     done = lib.queue.job(job.id)
     assert (done.status, done.step, done.attempts, done.checkpoint) == ("done", 6, 1, None)
     assert len(seen) == 2 and seen[0][0].endswith("-preview.png")  # steps 2 and 4, not 6
-    (image,) = lib.triage.images_for_job(job.id)
+    (image,) = lib.images.images_for_job(job.id)
     path = lib.abspath(image.path)
     assert image.kind == "final" and (image.width, image.height) == (64, 64) and path.is_file()
     assert not lib.abspath(seen[0][0]).exists()  # the preview went with the final
@@ -91,7 +91,7 @@ def test_bad_jobs_fail_alone_and_the_worker_goes_on(lib, model_dir):
     assert status[bad_key.id][0] == "failed" and "colour" in status[bad_key.id][1]
     assert status[bad_value.id][0] == "failed" and "cutn" in status[bad_value.id][1]
     assert status[no_weights.id][0] == "failed" and "no_such_vqgan" in status[no_weights.id][1]
-    assert len(lib.triage.images()) == 2
+    assert len(lib.images.images()) == 2
 
 
 def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
@@ -139,7 +139,7 @@ def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
     assert not worker_thread.is_alive()
     cancelled = other.queue.job(slow.id)
     assert cancelled.status == "cancelled" and cancelled.step < 400
-    assert other.triage.images_for_job(slow.id) == []
+    assert other.images.images_for_job(slow.id) == []
     assert not any(lib.abspath("checkpoints").iterdir())
     assert other.queue.job(after.id).status == "done"  # the worker went on
     files = {p.name for p in (lib.root / "images").rglob("*") if p.is_file()}
@@ -173,7 +173,7 @@ def test_jobs_of_one_size_run_as_a_batch(lib, model_dir, monkeypatch):
     assert [len(b) for b in batches] == [3, 2, 1]  # the 128-wide job is never mixed in
     assert batches[-1] == [(77, 128)]
     assert all(lib.queue.job(j.id).status == "done" for j in [*jobs, odd])
-    assert len({lib.triage.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
+    assert len({lib.images.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
 
 
 def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, monkeypatch):

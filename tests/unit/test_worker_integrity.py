@@ -94,7 +94,7 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
     assert b_outcomes == ["done"]
     done = lib.queue.job(job.id)
     assert (done.status, done.worker_id) == ("done", "b")
-    (image,) = lib.triage.images_for_job(job.id)
+    (image,) = lib.images.images_for_job(job.id)
     assert sha256_file(lib.abspath(image.path)) == image.sha256  # B's image, untouched
     assert files_under(lib.root / "images") == {image.path.removeprefix("images/")}
     assert not any((lib.root / "checkpoints").iterdir())
@@ -136,7 +136,7 @@ def test_an_image_file_without_a_row_is_never_replaced(lib, model_dir):
     assert run_worker(lib, options(model_dir), install_signals=False) == 1
     for rel, data in leftovers.items():
         assert lib.abspath(rel).read_bytes() == data
-    (image,) = lib.triage.images_for_job(job.id)
+    (image,) = lib.images.images_for_job(job.id)
     assert image.path.endswith("-final-2.png") and image.path not in leftovers
     assert sha256_file(lib.abspath(image.path)) == image.sha256
     assert files_under(lib.root / "images") == {
@@ -169,7 +169,7 @@ def test_a_full_disk_writing_the_final_fails_the_job_with_the_reason(lib, model_
     assert failed.status == "failed" and failed.error.startswith("disk full writing images/")
     assert "-final.png" in failed.error
     assert lib.queue.job(second.id).status == "done"
-    assert lib.triage.images_for_job(first.id) == []
+    assert lib.images.images_for_job(first.id) == []
     assert temp_files(lib.root) == []
     assert lib.workers.get("w-test").state == "stopped"
 

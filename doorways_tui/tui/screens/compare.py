@@ -114,7 +114,7 @@ class CompareScreen(ReportingScreen):
         def undo() -> CompareScreen.Changed:
             # through the session: a step made elsewhere is named before it is undone
             update = session.undo()
-            images = [session.lib.triage.image(i) for i in ids]
+            images = [session.lib.images.image(i) for i in ids]
             return self.Changed(images, update.message or "", update.severity)
 
         self.ops.submit(undo)

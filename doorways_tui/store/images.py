@@ -1,4 +1,4 @@
-"""The triage part: the filtered image lists the browser shows, stepping through them,
+"""The images part: the filtered image lists the browser shows, stepping through them,
 where an image stands in its list, and the triage writes (marks).
 
 Lists are ordered by image id (oldest first), so paging with ``after_id`` is stable while
@@ -90,8 +90,8 @@ def _escape_like(text: str) -> str:
 _FROM = f"FROM {IMAGES_JOIN}"
 
 
-class Triage:
-    """Images: reading, browsing, marking. ``lib.triage``."""
+class Images:
+    """Images: reading, browsing, marking. ``lib.images``."""
 
     def __init__(self, ctx: StoreContext) -> None:
         self._ctx = ctx
