@@ -26,7 +26,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("folder", metavar="DIR", help="where to put them (created if missing)")
     which = p.add_mutually_exclusive_group()
-    which.add_argument("--starred", action="store_true", help="the starred images")
+    which.add_argument(
+        "--starred",
+        action="store_true",
+        help="the starred images, except any also rejected (rejected wins)",
+    )
     which.add_argument(
         "--view",
         choices=[view.name for view in VIEWS],

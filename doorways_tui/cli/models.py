@@ -100,9 +100,20 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 def run_verify(args: argparse.Namespace) -> int:
     from doorways_tui.core.settings import load_settings
-    from engine.models import verify_model
+    from engine.model_files import DEMO, check_model_name, demo_paths
 
+    for name in args.names:  # a typo fails before any model is hashed or loaded
+        if name != DEMO:
+            check_model_name(name)
     model_dir = load_settings().model_dir
     for name in args.names:
+        if name == DEMO:
+            # Built from fixed seeds on first use, never downloaded: no checksum to check.
+            built = all(p.is_file() for p in demo_paths(model_dir))
+            state = "built" if built else "not built yet (built on first use)"
+            print(f"{DEMO}: {state}; tiny models made here, not downloaded: nothing to verify")
+            continue
+        from engine.models import verify_model
+
         print(verify_model(name, model_dir))
     return 0

@@ -1,7 +1,9 @@
 """``doorways queue add|list|cancel|retry``: the job queue from the shell.
 
 Everything goes through the library, so these commands, the workers and the app all see
-the same queue. Only ``queue add`` touches the engine's config (to validate options).
+the same queue. Only ``queue add`` touches the engine's config (to validate options) and,
+like ``theme queue``, refuses models whose weights are not downloaded (no torch: files and
+the registry) unless told ``--allow-missing-models``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def parse_seeds(text: str) -> list[int]:
 
 def register(sub: argparse._SubParsersAction) -> None:
     from doorways_tui.cli.options import add_generation_options
+    from doorways_tui.cli.theme import add_allow_missing_models
 
     q = sub.add_parser("queue", help="add, list, cancel and retry queued jobs")
     qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
@@ -60,6 +63,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument(
         "--yes", action="store_true", help=f"queue more than {LARGE_QUEUE} jobs without asking"
     )
+    add_allow_missing_models(add)
     add.set_defaults(handler=run_add)
 
     ls = qs.add_parser("list", help="running and queued jobs, and recent failures")
@@ -82,6 +86,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_add(args: argparse.Namespace) -> int:
     from doorways_tui.cli.options import config_from_args
+    from doorways_tui.cli.theme import refuse_missing_models
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.themes.models import check_configs
 
     seeds = parse_seeds(args.seeds) if args.seeds else [args.seed]
     confirm_large(len(seeds), yes=args.yes)
@@ -93,6 +100,9 @@ def run_add(args: argparse.Namespace) -> int:
             if not (args.prompt or "").strip():
                 raise StoreError("queue add needs a prompt (or --variant ID)")
             config = config_from_args(args)
+        models = check_configs([config], load_settings().model_dir)
+        refuse_missing_models(models, allow=args.allow_missing_models)
+        if args.variant is None:
             theme = lib.tree.add_theme(args.theme)
             variant = lib.tree.root_variant(theme_id=theme.id, prompt=config.prompts, style=config.style)
         jobs = lib.queue.queue_jobs(
@@ -105,6 +115,8 @@ def run_add(args: argparse.Namespace) -> int:
         f"queued {len(jobs)} job(s) [{ids}] for variant {variant.id}: {variant.prompt!r}"
         f" ({counts.queued} queued, {counts.running} running, {workers} worker(s) alive)"
     )
+    if not models.ready:
+        print(f"warning: {models.refusal()}")
     if not workers:
         print("no worker is running: start one with `doorways worker --detach`")
     return 0
@@ -200,11 +212,15 @@ def queue_table(items: list[QueueItem]):
 
 def _each_job(args: argparse.Namespace, *, also: str | None, flag: str, act, done: str) -> int:
     """Apply ``act(lib, job_id)`` to the ids given, plus every job in status ``also``
-    when ``flag`` was passed; print one line per job."""
+    when ``flag`` was passed; print one line per job (or one line that there are none,
+    exit 0, as ``cancel --all-queued`` with an empty queue)."""
     with open_library(args) as lib:
         ids = list(args.ids)
         if also:
             ids += [j.id for j in lib.queue.jobs(status=also, limit=1_000_000)]
+            if not ids:  # asked for every such job, and there are none: nothing to do
+                print(f"no {also} jobs to {args.queue_command}")
+                return 0
         if not ids:
             raise StoreError(f"queue {args.queue_command} needs job ids (or {flag})")
         for job_id in ids:

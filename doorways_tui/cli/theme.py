@@ -11,13 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from doorways_tui.cli.options import add_model_options
 from doorways_tui.core.text import printable
 from doorways_tui.store.queue import LARGE_QUEUE
 
+if TYPE_CHECKING:
+    from doorways_tui.themes.models import ModelCheck
+
 DEFAULT_SHOW = 8
+ALLOW_MISSING_MODELS = "--allow-missing-models"
 MAX_WARNINGS = 20
 
 
@@ -40,12 +44,28 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help=f"queue more than {LARGE_QUEUE} new jobs without asking",
     )
-    queue.add_argument(
-        "--allow-missing-models",
+    add_allow_missing_models(queue)
+    queue.set_defaults(handler=run_queue)
+
+
+def add_allow_missing_models(p: argparse.ArgumentParser) -> None:
+    """The one override of the model check, the same for ``theme queue`` and ``queue add``."""
+    p.add_argument(
+        ALLOW_MISSING_MODELS,
         action="store_true",
         help="queue even if the models are not downloaded (fetch them before starting a worker)",
     )
-    queue.set_defaults(handler=run_queue)
+
+
+def refuse_missing_models(models: ModelCheck, *, allow: bool) -> None:
+    """Jobs on models whose weights are not here would all fail seconds after a worker took
+    them: refuse, with the engine's fix-it line, unless told ``--allow-missing-models``."""
+    from engine.errors import DoorwaysError
+
+    if not (models.ready or allow):
+        raise DoorwaysError(
+            f"{models.refusal()}; nothing queued ({ALLOW_MISSING_MODELS} queues anyway)"
+        )
 
 
 def _theme_args(p: argparse.ArgumentParser) -> None:
@@ -132,16 +152,12 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from doorways_tui.cli.common import confirm_large, open_library
     from doorways_tui.themes import job_count, load_theme, long_prompts, summary
     from doorways_tui.themes.library import queue_theme
-    from engine.errors import DoorwaysError
 
     out = out or sys.stdout
     theme = load_theme(args.theme)
     variants = _variants(args, theme)
     models = _check_models(args, variants)
-    if not (models.ready or args.allow_missing_models or args.dry_run):
-        raise DoorwaysError(
-            f"{models.refusal()}; nothing queued (--allow-missing-models queues anyway)"
-        )
+    refuse_missing_models(models, allow=args.allow_missing_models or args.dry_run)
     _print(f"{theme.name}: {summary(theme, variants)}", out)
     _print(models.line(), out)
     if not models.ready:

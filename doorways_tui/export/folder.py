@@ -26,7 +26,7 @@ from typing import Any
 from PIL import Image as PILImage
 
 from doorways_tui.core.png import png_metadata
-from doorways_tui.core.triage import export_tags
+from doorways_tui.core.triage import STARRED_VIEW, export_tags
 from doorways_tui.export.files import (
     ExportError,
     check_folder,
@@ -84,10 +84,16 @@ class ExportResult:
 
 
 def all_images(lib: Library, flt: ImageFilter, page: int = 1000) -> Iterator[Image]:
+    """The images an export of ``flt`` takes (``export --starred`` and the app's export).
+
+    Rejected wins: an export of the starred view leaves out an image that is also
+    rejected (a pick the artist later turned down is not a pick). The browse view is not
+    narrowed: it still shows such an image, so it can be un-rejected."""
+    picks = flt.view == STARRED_VIEW
     after: int | None = None
     while True:
         batch = lib.images.images(flt, after_id=after, limit=page)
-        yield from batch
+        yield from (image for image in batch if not (picks and image.rejected))
         if len(batch) < page:
             return
         after = batch[-1].id

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from doorways_tui.core.triage import plural
 from doorways_tui.themes.model import (
     CLIP_CONTEXT,
     MAX_SEEDS,
@@ -60,21 +61,17 @@ def job_count(variants: Sequence[Variant]) -> int:
 def summary(theme: Theme, variants: Sequence[Variant]) -> str:
     """``4 groups, 33 pairs x 5 doorway words x 1 modifier = 165 variants x 2 seeds = 330 jobs``."""
     seeds = {len(v.seeds) for v in variants} or {len(theme.seeds)}
-    seeds_text = f"{seeds.pop()} seeds" if len(seeds) == 1 else "seeds"
+    seeds_text = plural(seeds.pop(), "seed") if len(seeds) == 1 else "seeds"
     return (
-        f"{_n(len(theme.groups), 'group')}, {_n(theme.set_count, _set_noun(theme))} x "
-        f"{_n(len(theme.doorways), 'doorway word')} x {_n(len(theme.modifiers), 'modifier')} = "
-        f"{_n(len(variants), 'variant')} x {seeds_text} = {_n(job_count(variants), 'job')}"
+        f"{plural(len(theme.groups), 'group')}, {plural(theme.set_count, _set_noun(theme))} x "
+        f"{plural(len(theme.doorways), 'doorway word')} x {plural(len(theme.modifiers), 'modifier')} = "
+        f"{plural(len(variants), 'variant')} x {seeds_text} = {plural(job_count(variants), 'job')}"
     )
 
 
 def _set_noun(theme: Theme) -> str:
     sizes = {len(s) for g in theme.groups for s in g.sets}
     return {frozenset({2}): "pair", frozenset({3}): "triple"}.get(frozenset(sizes), "set")
-
-
-def _n(count: int, noun: str) -> str:
-    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 @functools.cache

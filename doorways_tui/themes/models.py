@@ -74,16 +74,22 @@ def _name_of(config: GenerationConfig) -> str:
 
 def check_models(variants: Iterable[Variant], model_dir: Path | str | None = None) -> ModelCheck:
     """Resolve each distinct set of models the variants name (``demo`` builds the tiny ones)."""
-    configs: dict[tuple, GenerationConfig] = {}
-    for variant in variants:
-        config = GenerationConfig.from_dict(dict(variant.config))
+    return check_configs((GenerationConfig.from_dict(dict(v.config)) for v in variants), model_dir)
+
+
+def check_configs(
+    configs: Iterable[GenerationConfig], model_dir: Path | str | None = None
+) -> ModelCheck:
+    """``check_models`` for configs (``queue add`` has one config, not a theme's variants)."""
+    distinct: dict[tuple, GenerationConfig] = {}
+    for config in configs:
         key = (config.vqgan, config.clip, config.vqgan_config, config.vqgan_checkpoint)
-        configs.setdefault(key, config)
-    if not configs:
-        configs[()] = GenerationConfig()
-    labels = list(dict.fromkeys(_name_of(c) for c in configs.values()))
-    demo = any(DEMO in (c.vqgan, c.clip) for c in configs.values())
-    for config in configs.values():
+        distinct.setdefault(key, config)
+    if not distinct:
+        distinct[()] = GenerationConfig()
+    labels = list(dict.fromkeys(_name_of(c) for c in distinct.values()))
+    demo = any(DEMO in (c.vqgan, c.clip) for c in distinct.values())
+    for config in distinct.values():
         try:
             resolve_models(config, Path(model_dir) if model_dir else None)
         except ModelError as exc:

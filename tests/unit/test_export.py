@@ -284,3 +284,21 @@ def png_declaring(width: int, height: int) -> bytes:
 
     ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + bytes([8, 2, 0, 0, 0])
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_a_starred_image_that_is_also_rejected_is_not_exported(lib, tmp_path, capsys):
+    """Rejected wins: ``export --starred`` and the app's export (both through
+    ``all_images``) leave it out; the browse view still lists it, so it can be un-rejected."""
+    lib.images.toggle_reject(2)
+    out = tmp_path / "out"
+    assert main(["--library", str(lib.root), "export", "--starred", str(out)]) == 0
+    records = json.loads((out / "doorways-export.json").read_text())
+    assert [r["image_id"] for r in records] == [1, 4]
+    assert len(list(out.glob("* - 0000*.png"))) == 2
+    assert [i.id for i in all_images(lib, ImageFilter(view="starred"))] == [1, 4]
+    assert [i.id for i in lib.images.images(ImageFilter(view="starred"))] == [1, 2, 4]
+    assert 2 in [i.id for i in all_images(lib, ImageFilter(view="rejected"))]
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["export", "--help"])
+    assert "except any also rejected (rejected wins)" in " ".join(capsys.readouterr().out.split())

@@ -3,6 +3,7 @@
 import io
 import os
 import pickle
+import re
 import sys
 
 import pytest
@@ -19,6 +20,7 @@ from engine.errors import (
 )
 from engine.tiny import write_tiny_clip, write_tiny_vqgan
 from engine.vqgan import load_vqgan, safe_torch_load
+from tests.fixtures_store import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -245,3 +247,47 @@ def test_models_list_never_cuts_names_and_says_whether_demo_is_built(
     assert main(["models", "list"]) == 0
     out = capsys.readouterr().out
     assert "not built" not in out and "built" in out
+
+
+def test_verify_demo_says_there_is_nothing_to_verify(tmp_path, monkeypatch, capsys):
+    """The demo models are built here, never downloaded: verify says so (it used to call
+    demo an unknown CLIP model, then list it as known)."""
+    from doorways_tui.cli import main
+    from engine.model_files import demo_paths
+
+    monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
+    assert main(["models", "verify", "demo"]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out == (
+        "demo: not built yet (built on first use);"
+        " tiny models made here, not downloaded: nothing to verify\n"
+    )
+    for path in demo_paths(tmp_path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"x")
+    assert main(["models", "verify", "demo"]) == 0
+    assert capsys.readouterr().out.startswith("demo: built; ")
+    # A typo is named before anything is hashed, with every name fetch knows.
+    assert main(["models", "verify", "demo", "ViT-B/99"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "unknown model 'ViT-B/99'" in err and "ViT-B/32" in err
+
+
+_DOCS = [p for p in ROOT.rglob("*.md") if ".venv" not in p.parts and ".git" not in p.parts]
+
+
+@pytest.mark.parametrize("doc", _DOCS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_every_model_the_docs_name_is_in_the_registry(doc):
+    """``data/themes/README.md`` once told users to queue ``vqgan_gumbel_f8_8192``, which
+    no registry has: every model name a doc passes to the CLI must resolve."""
+    from engine.registry import VQGANS, clip_entries
+
+    text = doc.read_text(encoding="utf-8")
+    names = re.findall(r"--(?:vqgan|clip) ([^\s`]+)", text)
+    for words in re.findall(r"models (?:fetch|verify) ([^`#\n]+)", text):
+        names += words.split()
+    for name in names:
+        if name in ("NAME", "demo") or name.startswith(("/", "~", ".", "<")):
+            continue  # a placeholder, the built demo models, or a local path
+        assert name in VQGANS or name in clip_entries(), f"{doc.name}: {name}"

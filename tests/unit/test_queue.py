@@ -410,3 +410,41 @@ def test_undo_of_a_large_spawn_drops_its_unused_variant(root):
         assert result.variant_id == child and len(result.job_ids) == 40_000
         with pytest.raises(StoreError):
             lib.tree.variant(child)
+
+
+def test_queue_add_refuses_models_that_are_not_downloaded(capsys, root, tmp_path, monkeypatch):
+    """As ``theme queue`` does: jobs on models not downloaded would all fail seconds after a
+    worker took them. The same flag queues anyway; ``--models demo`` needs no download."""
+    monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path / "no-models"))
+    args = ("queue", "add", "a door", "--size", "64x64", "--steps", "4")
+    code, out, err = cli(capsys, root, *args)
+    assert (code, out) == (2, "")
+    assert err.startswith(
+        "doorways: error: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet: run"
+        " `doorways models fetch vqgan_imagenet_f16_16384`"
+    )
+    assert err.endswith("; nothing queued (--allow-missing-models queues anyway)\n")
+    assert "--models demo" in err and len(err.splitlines()) == 1
+    with Library.open(root) as lib:
+        assert (lib.queue.jobs(), lib.tree.themes()) == ([], [])
+    code, out, _ = cli(capsys, root, *args, "--allow-missing-models")
+    assert code == 0 and out.startswith("queued 1 job(s) [1]")
+    assert "warning: VQGAN vqgan_imagenet_f16_16384 is not downloaded yet" in out
+    code, _, err = cli(capsys, root, "queue", "add", "--variant", "1", "--seeds", "5")
+    assert code == 2 and "not downloaded" in err
+    code, out, _ = cli(
+        capsys, root, "queue", "add", "--variant", "1", "--seeds", "5", "--models", "demo"
+    )
+    assert code == 0 and "warning" not in out
+    with Library.open(root) as lib:
+        assert sorted(j.seed for j in lib.queue.jobs()) == [0, 5]
+
+
+def test_retry_failed_with_nothing_failed_says_so(capsys, root):
+    cli(capsys, root, "queue", "add", "a door", *TINY_ARGS)
+    code, out, err = cli(capsys, root, "queue", "retry", "--failed")
+    assert (code, out, err) == (0, "no failed jobs to retry\n", "")
+    code, _, err = cli(capsys, root, "queue", "retry")
+    assert code == 2 and "needs job ids (or --failed)" in err
+    with Library.open(root) as lib:
+        assert [j.status for j in lib.queue.jobs()] == ["queued"]

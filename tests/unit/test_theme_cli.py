@@ -307,3 +307,9 @@ def test_the_model_options_are_the_configs_model_fields(capsys):
     assert {v.config["clip"] for v in variants} == {"ViT-B/16"}
     plain = expand(parse_theme(THEME))
     assert [v.config.get("vqgan") for v in variants] == [v.config.get("vqgan") for v in plain]
+
+
+def test_one_seed_is_singular_in_the_summary(capsys, theme_file):
+    code, out, _ = run(capsys, "theme", "preview", str(theme_file), "--seeds", "1")
+    assert code == 0
+    assert "= 4 variants x 1 seed = 4 jobs" in out and "1 seeds" not in out
