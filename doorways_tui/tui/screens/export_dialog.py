@@ -32,7 +32,7 @@ class ExportDialog(ModalScreen[ExportRequest | None]):
             "export(True)",
             "starred",
             id="export.starred",
-            tooltip="export the starred images",
+            tooltip="export the starred images (not those also rejected)",
         ),
         Binding(
             "v",
