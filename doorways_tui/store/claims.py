@@ -182,14 +182,7 @@ class Claims:
     ) -> list[int]:
         ids = []
         if gone := self._gone_workers(conn):
-            marks = ",".join("?" * len(gone))
-            ids = self.requeue(
-                conn,
-                f"worker_id IN ({marks})",
-                gone,
-                reason="worker gone",
-                max_attempts=max_attempts,
-            )
+            ids = self._requeue_workers(conn, gone, max_attempts=max_attempts)
         cutoff = self._ctx.clock() - stale_after
         return ids + self.requeue(
             conn,
@@ -199,17 +192,44 @@ class Claims:
             max_attempts=max_attempts,
         )
 
-    @staticmethod
-    def _gone_workers(conn: sqlite3.Connection) -> list[str]:
+    def requeue_gone(self, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[int]:
+        """Requeue at once the running jobs whose worker ran on this machine and whose
+        process is gone (what the app's poll calls, so a kill -9 does not leave a job
+        "running" until its heartbeat goes stale). A plain read first: the write lock is
+        taken only when there is something to requeue. A library open read-only only
+        looks: it returns [] and writes nothing."""
+        if self._db.readonly or not self._gone_workers(None):
+            return []
+        with self._db.write() as conn:
+            gone = self._gone_workers(conn)  # again, inside the transaction
+            if not gone:
+                return []
+            return self._requeue_workers(conn, gone, max_attempts=max_attempts)
+
+    def _requeue_workers(
+        self, conn: sqlite3.Connection, workers: list[str], *, max_attempts: int
+    ) -> list[int]:
+        marks = ",".join("?" * len(workers))
+        return self.requeue(
+            conn,
+            f"worker_id IN ({marks})",
+            list(workers),
+            reason="worker gone",
+            max_attempts=max_attempts,
+        )
+
+    def _gone_workers(self, conn: sqlite3.Connection | None) -> list[str]:
         """Workers with a running job that ran on this machine and whose process is gone (a
         kill -9, a second Ctrl-C, a crash during model load): no need to wait for their
         heartbeat to go stale. A worker elsewhere, even under the same host name, has pids
-        this process cannot see: only its heartbeat says it is gone."""
-        rows = conn.execute(
+        this process cannot see: only its heartbeat says it is gone. Without ``conn`` it
+        reads outside any transaction."""
+        sql = (
             "SELECT DISTINCT w.id, w.pid FROM workers w JOIN jobs j ON j.worker_id = w.id"
-            " WHERE j.status = 'running' AND w.machine = ?",
-            (this_machine(),),
-        ).fetchall()
+            " WHERE j.status = 'running' AND w.machine = ?"
+        )
+        params = (this_machine(),)
+        rows = self._db.rows(sql, params) if conn is None else conn.execute(sql, params).fetchall()
         return [worker_id for worker_id, pid in rows if not pid_running(pid)]
 
     def requeue(

@@ -146,7 +146,9 @@ class Queue:
             base = self._job_in(conn, job_id)
             seeds = self._unused_seeds(conn, base.variant_id, n)
             jobs = self._insert_jobs(conn, base.variant_id, seeds, base.config_dict(), priority)
-            self._ctx.push_undo("spawn", {"variant_id": None, "job_ids": [j.id for j in jobs]})
+            self._ctx.push_undo(
+                "spawn", {"variant_id": None, "job_ids": [j.id for j in jobs], "what": "reroll"}
+            )
         return jobs
 
     def _unused_seeds(self, conn: sqlite3.Connection, variant_id: int, n: int) -> list[int]:
@@ -345,11 +347,17 @@ class Queue:
 
     # -- undo -----------------------------------------------------------------------------
 
-    def record_spawn_undo(self, job_ids: list[int], *, variant_id: int | None = None) -> None:
+    def record_spawn_undo(
+        self, job_ids: list[int], *, variant_id: int | None = None, what: str | None = None
+    ) -> None:
         """One undo step for work queued by several calls (e.g. a whole theme): undo
-        cancels those jobs still queued, and drops ``variant_id`` if nothing uses it."""
+        cancels those jobs still queued, and drops ``variant_id`` if nothing uses it.
+        ``what`` names the step for the artist ("theme 'Doors'"); the undo says it."""
+        data: dict[str, Any] = {"variant_id": variant_id, "job_ids": list(job_ids)}
+        if what is not None:
+            data["what"] = what
         with self._db.write():
-            self._ctx.push_undo("spawn", {"variant_id": variant_id, "job_ids": list(job_ids)})
+            self._ctx.push_undo("spawn", data)
 
     def undo_spawn(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
         """Revert a spawn step inside the history's undo transaction: its still-queued jobs

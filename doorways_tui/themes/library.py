@@ -69,7 +69,7 @@ def queue_theme(
                 jobs = library.queue.queue_jobs(variant_id, missing, variant.config, undoable=False)
                 job_ids += [job.id for job in jobs]
         if job_ids:  # one undo step for the whole theme: it cancels the jobs still queued
-            library.queue.record_spawn_undo(job_ids)
+            library.queue.record_spawn_undo(job_ids, what=f"theme {theme.name!r}")
     return QueueReport(theme_id, new_variants, new_jobs, existing, tuple(job_ids))
 
 

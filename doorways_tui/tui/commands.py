@@ -1,7 +1,11 @@
 """The command palette (ctrl+p): every action of the workstation, found by name.
 
 Entries are built from the main screen's bindings (so a new key is a new entry), plus
-one per filter and the app's own actions. Running one runs the same action as the key.
+one per filter, one per prompt theme in the tree, and the app's own actions. Running one
+runs the same action as the key.
+
+Textual lists its colour themes here too ("Theme", "Change theme"): ours always say
+"prompt theme", so a search for "theme" tells the two apart.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from doorways_tui.core.triage import DOORS_VIEW, VIEWS, doors_view_label
 from doorways_tui.tui.keys import MAIN_BINDINGS, key_text
 from doorways_tui.tui.screens.main import MainScreen
+from doorways_tui.tui.widgets.variant_tree import NodeData, VariantTree
 from doorways_tui.workstation.browse import View
 
 Command = tuple[str, Callable[[], object], str]
@@ -60,8 +65,26 @@ def commands(provider: Provider) -> Iterator[Command]:
             partial(main.set_view, main.session.view.with_text("")),
             "keep the filter, drop the search text",
         )
+        yield from _prompt_themes(main)
     yield "app: help — every key and how to remap it", partial(app.run_action, "help"), "key ?"
     yield "app: quit", partial(app.run_action, "quit"), "key q; workers keep running"
+
+
+def _prompt_themes(main: MainScreen) -> Iterator[Command]:
+    """One entry per theme row of the tree, "go: prompt theme 'NAME'": running it moves
+    the tree's cursor there, which steps through that theme as a click on it does."""
+    trees = main.query(VariantTree)
+    if not trees:
+        return
+    tree = trees.first()
+    for node in tree.root.children:
+        data = node.data
+        if isinstance(data, NodeData) and data.kind == "theme":
+            yield (
+                f"go: prompt theme '{data.label}'",
+                partial(tree.move_cursor, node),
+                "step through this prompt theme's images (its row in the tree)",
+            )
 
 
 class DoorwaysCommands(Provider):

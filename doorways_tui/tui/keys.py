@@ -146,7 +146,7 @@ MAIN_BINDINGS = [
         "demo",
         show=False,
         id="library.demo",
-        tooltip="queue the demo theme for the tiny models and start a worker",
+        tooltip="queue the demo prompt theme for the tiny models and start a worker",
     ),
     Binding(
         "w",

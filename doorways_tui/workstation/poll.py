@@ -88,6 +88,9 @@ class Poller:
 
     def snapshot(self, *, want_tree: bool = False) -> Snapshot:
         lib = self.lib
+        # A worker killed on this machine gives its job back now, not when its heartbeat
+        # goes stale (the library the app polls is a writer; a read-only one only looks).
+        lib.claims.requeue_gone()
         kinds: set[str] = set()
         touched: set[int] = set()
         if self.last_event is None:

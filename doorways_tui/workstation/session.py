@@ -264,8 +264,9 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
 
 def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
     """What an undo did, in the artist's words: "door count on #12 (back to none)",
-    "reject on #12", "reroll (2 queued jobs cancelled)". ``data`` is the undone entry
-    (for a triage write, the fields as they were before it)."""
+    "reject on #12", "reroll (2 queued jobs cancelled)", "theme 'Doors' (40 queued jobs
+    cancelled)". ``data`` is the undone entry (for a triage write, the fields as they were
+    before it; for queued work, ``what`` names it where the store recorded a name)."""
     if result.kind == "triage":
         where = f"#{result.image_id}"
         parts = []
@@ -273,7 +274,9 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
             mark = MARK_BY_FIELD.get(name)
             parts.append(mark.undone(was, where) if mark else f"{name} on {where}")
         return ", ".join(parts) or f"a change to {where}"
-    what = "reroll" if data.get("variant_id") is None else "edit"
+    what = data.get("what")
+    if not isinstance(what, str) or not what:  # entries written before names were recorded
+        what = "reroll" if data.get("variant_id") is None else "edit"
     n = len(result.job_ids)
     jobs = f"{plural(n, 'queued job')} cancelled" if n else "no queued jobs left to cancel"
     if result.variant_id is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.store import Library
+from doorways_tui.tui.commands import DoorwaysCommands, commands
 from doorways_tui.tui.keys import MAIN_BINDINGS
 from doorways_tui.tui.screens.compare import CompareScreen
 from doorways_tui.tui.screens.export_dialog import ExportDialog
@@ -41,6 +42,45 @@ async def test_every_main_action_is_in_the_palette(library):
             assert binding.id in helps, binding.id
         assert "filter: starred" in names and "filter: 3 doors" in names
         assert any(name.startswith("app: help") for name in names)
+
+
+async def test_searching_the_palette_for_theme_tells_prompt_themes_from_colour_themes(library):
+    """Textual's colour "Theme" and ours share the palette: every entry of ours that a
+    search for "theme" finds says "prompt theme", and each theme of the tree is one to go
+    to."""
+    from textual.command import CommandList, CommandPalette
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"theme")
+        shown: list[str] = []
+        for _ in range(50):  # the palette searches in a worker
+            await pilot.pause(0.05)
+            options = app.screen.query_one(CommandList).options
+            shown = [str(option.prompt).split("\n")[0] for option in options]
+            if any("doors" in text for text in shown):
+                break
+        ours = [text for text in shown if ":" in text]
+        textuals = [text for text in shown if ":" not in text]
+        assert "go: prompt theme 'doors'" in ours, shown
+        assert any(text.startswith("library: New prompt theme") for text in ours), shown
+        # the search is fuzzy ("t…h…e…m…e" matches many): judge the entries naming a theme
+        naming = [text for text in ours if "theme" in text.lower()]
+        assert len(naming) >= 3 and all("prompt theme" in text for text in naming), naming
+        assert any("Theme" in text for text in textuals), shown
+        assert not any("prompt" in text for text in textuals), shown
+        await pilot.press("escape")
+        await pilot.pause()
+        screen = main_screen(app)
+        provider = DoorwaysCommands(screen)
+        (go,) = [run for name, run, _ in commands(provider) if name == "go: prompt theme 'doors'"]
+        go()
+        await settle(pilot)
+        assert screen.session.scope.kind == "theme" and screen.session.scope.label == "doors"
 
 
 async def test_T_opens_the_new_theme_dialog_and_it_queues(library):

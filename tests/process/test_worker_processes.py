@@ -272,3 +272,46 @@ def _running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+POLL_ONCE = (
+    "import sys; from doorways_tui.store import Library;"
+    " from doorways_tui.workstation.poll import Poller;"
+    " lib = Library.open(sys.argv[1]); snap = Poller(lib).snapshot();"
+    " print([(q.id, q.status) for q in snap.queue]); lib.close()"
+)
+
+
+def test_a_killed_workers_job_is_requeued_by_the_next_poll_not_after_60_s(lib, tmp_path):
+    """kill -9 mid-job: ``status`` (read-only) sees the worker dead and writes nothing; the
+    app's next poll, a writer in another process, puts the job back in the queue at once."""
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 400, "preview_every": 0})
+    worker = start_worker(lib, tmp_path / "w.log", "--worker-id", "doomed")
+    try:
+        wait_for(
+            lambda: lib.queue.job(job.id).step >= 2, timeout=120, what="a step", procs=[worker]
+        )
+        os.kill(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        stop(worker)
+    killed = time.monotonic()
+    status = doorways("status", "--json", library=lib.root)
+    assert status.returncode == 0, status.stderr
+    assert '"dead": true' in status.stdout
+    assert lib.queue.job(job.id).status == "running"  # a read-only look requeues nothing
+    poll = subprocess.run(
+        [sys.executable, "-c", POLL_ONCE, str(lib.root)],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(lib.root),
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert poll.returncode == 0, poll.stderr
+    assert f"({job.id}, 'queued')" in poll.stdout
+    assert time.monotonic() - killed < 30  # the heartbeat is far from stale (60 s)
+    requeued = lib.queue.job(job.id)
+    assert (requeued.status, requeued.worker_id) == ("queued", None)
+    (event,) = [e.payload() for e in lib.history.events(kind="job_requeued")]
+    assert event["reason"] == "worker gone"

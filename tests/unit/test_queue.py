@@ -448,3 +448,22 @@ def test_retry_failed_with_nothing_failed_says_so(capsys, root):
     assert code == 2 and "needs job ids (or --failed)" in err
     with Library.open(root) as lib:
         assert [j.status for j in lib.queue.jobs()] == ["queued"]
+
+
+@pytest.mark.parametrize(
+    ("step", "it_per_s", "eta_s", "shown"),
+    [
+        (0, None, None, "0/40 · starting"),
+        (0, 0.0, 0.0, "0/40 · starting"),  # the engine's "no rate yet"
+        (7, 0.0, 0.0, "7/40"),  # steps done (or resumed from a checkpoint), no rate yet
+        (7, None, None, "7/40"),
+        (7, 2.5, 13.2, "7/40 · 2.5 it/s · ETA 13s"),
+        (40, 2.5, 0.0, "40/40 · 2.5 it/s · ETA 0s"),
+    ],
+)
+def test_a_running_jobs_stats_say_starting_only_before_a_step_and_no_eta_without_a_rate(
+    step, it_per_s, eta_s, shown
+):
+    from doorways_tui.tui.widgets.job_row import stats_text
+
+    assert stats_text(_item(step=step, total=40, it_per_s=it_per_s, eta_s=eta_s)) == shown

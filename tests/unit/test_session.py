@@ -282,6 +282,23 @@ def test_undo_of_a_reroll_cancels_its_queued_jobs(populated, session):
     assert populated.queue.counts().running == 1
 
 
+def test_undo_of_a_theme_queued_from_the_dialog_names_the_theme(populated, session):
+    """``T`` queues a theme as one undo step: its undo says so, never "reroll"."""
+    from doorways_tui.themes import parse_theme
+    from doorways_tui.themes.library import queue_theme
+
+    theme = parse_theme(
+        'name = "Norse ∙ Egyptian"\ndoorways = ["doorway"]\nseeds = 2\n'
+        '[[groups]]\nname = "Afterlife"\npairs = [["Valhalla", "Fólkvangr"]]\n'
+    )
+    report = queue_theme(populated, theme)
+    update = session.undo()
+    assert update.message == (
+        f"undone: theme 'Norse ∙ Egyptian' ({report.new_jobs} queued jobs cancelled)"
+    )
+    assert update.wrote and populated.queue.counts().cancelled == report.new_jobs == 2
+
+
 def test_an_edit_queues_a_child_variant_and_undo_removes_it(populated, session):
     update = session.edit(2, "wild entrance to heaven", edit_kind="modifier", edit_text="+wild")
     (job,) = populated.queue.jobs(status="queued")

@@ -13,8 +13,17 @@ from doorways_tui.store import QueueItem
 
 
 def stats_text(item: QueueItem) -> str:
-    rate = f"{item.it_per_s:.1f} it/s" if item.it_per_s else "starting"
-    return f"{item.step}/{item.total} · {rate} · ETA {duration(item.eta_s)}"
+    """``7/40 · 2.5 it/s · ETA 13s``. The engine reports a rate (and an ETA from it) only
+    once it has timed some steps, and 0 before: no rate means no ETA (never "ETA 0s" for a
+    job with steps to go), and "starting" only while no step is done."""
+    parts = [f"{item.step}/{item.total}"]
+    if item.it_per_s:
+        parts.append(f"{item.it_per_s:.1f} it/s")
+        if item.eta_s is not None:
+            parts.append(f"ETA {duration(item.eta_s)}")
+    elif item.step <= 0:
+        parts.append("starting")
+    return " · ".join(parts)
 
 
 class JobRow(Vertical):
