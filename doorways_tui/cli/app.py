@@ -21,5 +21,6 @@ def run_app(args: argparse.Namespace) -> int:
     init_terminal_graphics(settings)  # before App.run(): it talks to the terminal
     from doorways_tui.tui.app import DoorwaysApp
 
-    DoorwaysApp(settings).run()
-    return 0
+    app = DoorwaysApp(settings)  # opens the library, checks the settings: still one line
+    app.run()
+    return app.return_code or 0  # a crash inside the app (a bug: Textual shows it) is 1

@@ -109,10 +109,14 @@ def _check(name: str, value: Any, where: str) -> Any:
             raise _bad(where, name, "a path", value)
         return Path(value).expanduser()
     if isinstance(default, dict):
-        if not isinstance(value, dict) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
-        ):
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise _bad(where, name, 'a table of binding = "keys"', value)
+        for binding, keys in value.items():  # each entry named: a table may hold dozens
+            if not isinstance(keys, str) or any(_no_key(key) for key in keys.split(",")):
+                raise ConfigError(
+                    f"{where}: setting {name}: {_shown(binding)} = {_shown(keys)} is not"
+                    ' keys (write them as text: "x" or "ctrl+x,f2")'
+                )
         return dict(value)
     if not isinstance(value, str):
         raise _bad(where, name, "text", value)
@@ -121,9 +125,21 @@ def _check(name: str, value: Any, where: str) -> Any:
     return value
 
 
+def _no_key(key: str) -> bool:
+    """A keymap entry Textual would accept but no key press can match: an empty key
+    (``""``, ``"a,,b"``) or a modifier without its key (``"ctrl+"``); the binding would
+    silently lose every key."""
+    key = key.strip()
+    return not key or (len(key) > 1 and key.endswith("+"))
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _bad(where: str, name: str, what: str, value: Any) -> ConfigError:
-    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
-    return ConfigError(f"{where}: setting {name} must be {what}, got {shown}")
+    return ConfigError(f"{where}: setting {name} must be {what}, got {_shown(value)}")
 
 
 _DEFAULTS = Settings()

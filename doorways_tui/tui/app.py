@@ -65,6 +65,9 @@ class DoorwaysApp(App[None]):
     ) -> None:
         super().__init__()
         self.settings = settings or load_settings()
+        # before anything opens: a keymap entry that is not keys would otherwise reach
+        # set_keymap in on_mount and end the app with a traceback
+        self.settings.validate()
         self.library = Library.open(self.settings.library)
         self.reader = Library.open(self.settings.library)
         self.poll_interval = poll_interval

@@ -262,7 +262,10 @@ CONFIG_FILES = {
     "device-int": (b"device = 5\n", "setting device must be text, got 5"),
     "models-list": (b"model_dir = [1]\n", "setting model_dir must be a path"),
     "keymap-int": (b"keymap = 3\n", "setting keymap must be a table"),
-    "keymap-values": (b'[keymap]\n"triage.star" = 1\n', "setting keymap must be a table"),
+    "keymap-values": (
+        b'[keymap]\n"triage.star" = 1\n',
+        "setting keymap: 'triage.star' = 1 is not keys",
+    ),
     "protocol": (b'image_protocol = "vt100"\n', "image_protocol 'vt100' is not one of"),
     "digits": (b"device = " + b"9" * 5000 + b"\n", "Exceeds the limit"),
 }

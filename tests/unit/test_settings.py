@@ -76,3 +76,32 @@ def test_the_preview_demo_offers_the_same_choices(capsys):
         preview_demo.main(["--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "{" + ",".join(PROTOCOL_SETTINGS) + "}" in help_text
+
+
+@pytest.mark.parametrize(
+    ("entry", "shown"),
+    [
+        ("5", "5"),
+        ("true", "True"),
+        ('["x"]', "['x']"),
+        ('""', "''"),
+        ('" "', "' '"),
+        ('"ctrl+"', "'ctrl+'"),
+        ('"x,,z"', "'x,,z'"),
+        ('"x,"', "'x,'"),
+    ],
+)
+def test_a_keymap_entry_that_is_not_keys_is_one_line_naming_it(config, entry, shown):
+    config.write_text(f'[keymap]\n"triage.star" = "s"\n"triage.reject" = {entry}\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert str(caught.value) == (
+        f"{config}: setting keymap: 'triage.reject' = {shown} is not keys"
+        ' (write them as text: "x" or "ctrl+x,f2")'
+    )
+
+
+def test_keymap_entries_that_name_keys_are_kept_as_written(config):
+    keys = {"triage.star": "space", "triage.reject": "ctrl+x, f2", "app.help": "+"}
+    config.write_text("[keymap]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in keys.items()))
+    assert load_settings().keymap == keys
