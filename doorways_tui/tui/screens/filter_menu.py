@@ -49,14 +49,15 @@ class FilterMenu(ModalScreen[View | None]):
         with Vertical(classes="dialog"):
             # the label quotes the search text: plain, never markup
             yield Label(plain(f"Filter · now: {self.current.label()}"), classes="dialog-title")
+            rows = [(view.key, view.name, view.what) for view in VIEWS]
+            rows.append(("0-9", DOORS_VIEW, DOORS_VIEW_WHAT))
+            width = max(len(key) for key, _, _ in rows)  # one column, however wide a key
             text = Text()
-            for view in VIEWS:
-                text.append(f" {view.key} ", style="reverse")
-                text.append(f" {view.name:<10}", style="bold")
-                text.append(f"{view.what}\n", style="dim")
-            text.append(" 0-9 ", style="reverse")
-            text.append(f" {DOORS_VIEW:<10}", style="bold")
-            text.append(DOORS_VIEW_WHAT, style="dim")
+            for key, name, what in rows:
+                text.append(f" {key:<{width}} ", style="reverse")
+                text.append(f" {name:<10}", style="bold")
+                text.append(f"{what}\n", style="dim")
+            text.rstrip()
             yield Static(text)
             yield Static(
                 "[b]Esc[/b] keep the current filter · the search (/) stays", classes="dialog-keys"

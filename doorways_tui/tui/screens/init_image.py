@@ -5,17 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+
+from doorways_tui.tui.screens.field_dialog import FieldDialog
 
 
-class InitImageScreen(ModalScreen[str | None]):
-    CSS_PATH = "dialogs.tcss"
-    AUTO_FOCUS = ""  # no focus: the one-key choices work at once
+class InitImageScreen(FieldDialog[str]):
+    FIELD_ID = "init-path"
     BINDINGS = [
         Binding(
             "enter",
@@ -32,31 +28,28 @@ class InitImageScreen(ModalScreen[str | None]):
         self.image_id = image_id
         self.path = path
 
-    def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
-            yield Label(f"New run from image #{self.image_id}", classes="dialog-title")
-            yield Static(
-                "The image was copied here. Edit it first if you like (paint out a figure, "
-                "widen a door) with any editor; the run starts from the file as it is when "
-                "you press Enter. Tab edits the path to use another file."
-            )
-            yield Input(str(self.path), id="init-path")
-            yield Static(
-                "[b]Enter[/b] queue (a child variant, same prompt and seed) · [b]Esc[/b] cancel",
-                classes="dialog-keys",
-            )
+    def title_text(self) -> str:
+        return f"New run from image #{self.image_id}"
 
-    @on(Input.Submitted, "#init-path")
-    def _submitted(self, event: Input.Submitted) -> None:
-        event.stop()
+    def explanation(self) -> str:
+        return (
+            "The image was copied here. Edit it first if you like (paint out a figure, "
+            "widen a door) with any editor; the run starts from the file as it is when "
+            "you press Enter. Tab edits the path to use another file."
+        )
+
+    def field_value(self) -> str:
+        return str(self.path)
+
+    def keys_text(self) -> str:
+        return "[b]Enter[/b] queue (a child variant, same prompt and seed) · [b]Esc[/b] cancel"
+
+    def submit(self) -> None:
         self.action_queue()
 
     def action_queue(self) -> None:
-        path = Path(self.query_one("#init-path", Input).value.strip()).expanduser()
+        path = Path(self.field.strip()).expanduser()
         if not path.is_file():
             self.notify(f"{path} is not a file", severity="warning")
             return
         self.dismiss(str(path))
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
