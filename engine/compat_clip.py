@@ -8,6 +8,8 @@ import functools
 import importlib.util
 from pathlib import Path
 
+from engine.errors import ModelError
+
 __all__ = ["clip_releases"]
 
 
@@ -16,7 +18,8 @@ def clip_releases() -> dict[str, str]:
     installed package lists them (the URL's folder is the file's sha256).
 
     Read from the package's source, not imported: ``clip`` imports torch, and the app
-    lists and checks models without torch (only the worker loads it)."""
+    lists and checks models without torch (only the worker loads it). A missing,
+    unreadable or reshaped file is one ``ModelError`` line naming it."""
     return dict(_models())
 
 
@@ -24,11 +27,28 @@ def clip_releases() -> dict[str, str]:
 def _models() -> dict[str, str]:
     spec = importlib.util.find_spec("clip")  # finds the package without running it
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("the clip package (clip-anytorch) is not installed")
-    source = Path(spec.submodule_search_locations[0], "clip.py").read_text(encoding="utf-8")
-    for node in ast.parse(source).body:
+        raise ModelError("the clip package (clip-anytorch) is not installed")
+    path = Path(spec.submodule_search_locations[0], "clip.py")
+    changed = ModelError(
+        f"{path} no longer lists _MODELS as Doorways reads it (engine/compat_clip.py)"
+    )
+    try:
+        body = ast.parse(path.read_text(encoding="utf-8")).body
+    except OSError as exc:
+        raise ModelError(f"cannot read clip's model list {path}: {exc.strerror or exc}") from None
+    except (SyntaxError, ValueError):  # ValueError: not UTF-8, or a NUL byte
+        raise changed from None
+    for node in body:
         if isinstance(node, ast.Assign) and any(
             isinstance(target, ast.Name) and target.id == "_MODELS" for target in node.targets
         ):
-            return dict(ast.literal_eval(node.value))
-    raise ImportError("clip/clip.py no longer lists _MODELS (see engine/compat_clip.py)")
+            try:
+                models = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                raise changed from None
+            if isinstance(models, dict) and all(
+                isinstance(k, str) and isinstance(v, str) for k, v in models.items()
+            ):
+                return models
+            raise changed
+    raise changed

@@ -38,10 +38,6 @@ class ModelFiles:
     # (file, sha256) of registry files with a known checksum, verified before any is read
     checks: tuple[tuple[Path, str], ...] = ()
 
-    @property
-    def key(self) -> tuple[str, str, str]:
-        return (str(self.vqgan_config), str(self.vqgan_checkpoint), str(self.clip))
-
 
 def vqgan_paths(model_dir: Path, name: str) -> tuple[Path, Path]:
     folder = Path(model_dir) / "vqgan" / name

@@ -44,6 +44,18 @@ def write_png(path: Path, seed: int, config: dict, size: tuple[int, int] = (64, 
     image.save(path, format="PNG", pnginfo=info)
 
 
+def show_preview(lib: Library, job, worker: str, *, pixels: int, step: int) -> str:
+    """Write ``job``'s live preview (``write_png`` of ``pixels``) and record it as
+    ``worker``'s at ``step``, the way a worker does; its path in the library."""
+    rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview")
+    write_png(lib.abspath(rel), pixels, job.config_dict())
+    lib.claims.set_preview(
+        job.id, worker, path=rel, step=step, width=64, height=32,
+        sha256=sha256_file(lib.abspath(rel)),
+    )  # fmt: skip
+    return rel
+
+
 def finish_all(lib: Library, worker: str = "test-worker") -> list[int]:
     """Claim and finish every queued job with a fake image; returns the image ids."""
     ids = []

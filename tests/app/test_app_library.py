@@ -24,6 +24,7 @@ from tests.app_fixtures import (
     write_png,
 )
 from tests.app_library_shared import root  # noqa: F401  (fixtures)
+from tests.library_fixtures import show_preview
 
 
 async def test_first_run_welcome_then_d_queues_the_demo_and_starts_a_worker(root):
@@ -116,17 +117,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
         lib.queue.queue_jobs(variant.id, [5], {**DEMO_CONFIG, "steps": 40}, undoable=False)
         lib.workers.register("w1", device="cpu")
         job = lib.claims.claim_job("w1")
-        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
-        write_png(lib.abspath(rel), 5, job.config_dict())
-        lib.claims.set_preview(
-            job.id,
-            "w1",
-            path=rel,
-            step=10,
-            width=64,
-            height=32,
-            sha256=sha256_file(lib.abspath(rel)),
-        )
+        show_preview(lib, job, "w1", pixels=5, step=10)
         lib.claims.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -147,16 +138,7 @@ async def test_running_job_shows_its_preview_and_progress(root):
 
         assert "seed 5" in seed_label() and "25%" in seed_label()
         with Library.open(root) as lib:
-            write_png(lib.abspath(rel), 6, job.config_dict())
-            lib.claims.set_preview(
-                job.id,
-                "w1",
-                path=rel,
-                step=20,
-                width=64,
-                height=32,
-                sha256=sha256_file(lib.abspath(rel)),
-            )
+            show_preview(lib, job, "w1", pixels=6, step=20)  # the same file, new pixels
             lib.claims.update_progress(job.id, "w1", step=20, total=40, it_per_s=2.0, eta_s=10)
         await poll(pilot)
         assert screen.detail.image.step == 20  # the live preview followed the job
@@ -188,12 +170,7 @@ def _run_with_preview(root: Path, seed: int) -> tuple[int, str]:
         lib.workers.register("w1", device="cpu")
         (job,) = lib.queue.queue_jobs(1, [seed], {**DEMO_CONFIG, "steps": 40}, undoable=False)
         job = lib.claims.claim_job("w1")
-        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=seed, kind="preview")
-        write_png(lib.abspath(rel), seed, job.config_dict())
-        lib.claims.set_preview(
-            job.id, "w1", path=rel, step=10, width=64, height=32,
-            sha256=sha256_file(lib.abspath(rel)),
-        )  # fmt: skip
+        show_preview(lib, job, "w1", pixels=seed, step=10)
         return job.id, job.variant_id
 
 

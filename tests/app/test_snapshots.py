@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 
 from doorways_tui.store import Library
-from doorways_tui.store.files import image_relpath
 from doorways_tui.tui.screens import main
 from doorways_tui.tui.widgets.welcome import Welcome
 from doorways_tui.workstation.demo import DEMO_CONFIG
-from engine.fetch import sha256_file
-from tests.app_fixtures import make_app, poll, populate, settle, write_png
+from tests.app_fixtures import make_app, poll, populate, settle
+from tests.library_fixtures import show_preview
 
 SIZE = (150, 40)
 # The welcome screen prints the library's path: it shows this one, whatever the test's
@@ -77,10 +76,7 @@ def test_running_job_with_live_preview(snap_compare, library):
         variant = lib.tree.root_variant(theme_id=theme.id, prompt="entrance to heaven")
         lib.queue.queue_jobs(variant.id, [5, 6, 7], DEMO_CONFIG, undoable=False)
         job = lib.claims.claim_job("w1")  # no worker row: the panel says none is running
-        rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=5, kind="preview")
-        write_png(lib.abspath(rel), 5, job.config_dict())
-        lib.claims.set_preview(job.id, "w1", path=rel, step=10, width=64, height=32,
-                        sha256=sha256_file(lib.abspath(rel)))  # fmt: skip
+        show_preview(lib, job, "w1", pixels=5, step=10)
         lib.claims.update_progress(job.id, "w1", step=10, total=40, it_per_s=2.0, eta_s=15)
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
 

@@ -14,6 +14,7 @@ from tests.queue_shared import (
     cli,
     root,  # noqa: F401  (fixtures)
 )
+from tests.store_shared import run_at_once
 
 _CLAIMER = textwrap.dedent(
     """
@@ -58,18 +59,7 @@ _WRITER = textwrap.dedent(
 def test_four_processes_claim_each_of_200_jobs_exactly_once(root):
     with Library.open(root) as lib:
         jobs = seed_jobs(lib, 200)
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", _CLAIMER, str(root), f"c{k}"],
-            env=subprocess_env(root),
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for k in range(4)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 4, errors
+    run_at_once(_CLAIMER, root, [f"c{k}" for k in range(4)])
     with Library.open(root) as lib:
         claims = Counter(e.payload()["job_id"] for e in lib.history.events(kind="job_claimed"))
         assert claims == Counter({j.id: 1 for j in jobs})

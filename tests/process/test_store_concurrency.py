@@ -6,14 +6,10 @@ import time
 
 from doorways_tui.store import Library
 from doorways_tui.store.migrations import MIGRATIONS, applied_versions
+from tests.store_shared import run_at_once
 
 
 def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
-    import subprocess
-    import sys
-
-    from tests.fixtures_store import ROOT, subprocess_env
-
     root = tmp_path / "lib"
     start = time.time() + 2.0
     code = (
@@ -21,18 +17,7 @@ def test_libraries_opened_at_the_same_moment_share_one_database(tmp_path):
         f"time.sleep(max(0.0, {start} - time.time()))\n"
         "lib = Library.open(sys.argv[1]); lib.tree.add_theme(sys.argv[2]); lib.close()"
     )
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", code, str(root), f"t{n}"],
-            env=subprocess_env(tmp_path),
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for n in range(6)
-    ]
-    errors = [p.communicate(timeout=120)[1] for p in procs]
-    assert [p.returncode for p in procs] == [0] * 6, errors
+    run_at_once(code, root, [f"t{n}" for n in range(6)])
     with Library.open(root) as lib:
         assert sorted(t.name for t in lib.tree.themes()) == [f"t{n}" for n in range(6)]
         assert applied_versions(lib.db) == [m[0] for m in MIGRATIONS]

@@ -103,6 +103,43 @@ def test_clip_releases_are_the_packages_models_with_their_sha256_urls():
         assert re.fullmatch(r"https://\S+/([0-9a-f]{64})/[^/]+\.pt", url), url
 
 
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        (None, "cannot read clip's model list"),
+        ("_MODELS = {", "no longer lists _MODELS"),
+        ("_MODELS = dict(a='b')", "no longer lists _MODELS"),
+        ("_MODELS = {'RN50': 1}", "no longer lists _MODELS"),
+        ("MODELS = {'RN50': 'u'}", "no longer lists _MODELS"),
+        (b"_MODELS = {'\xff'}", "no longer lists _MODELS"),
+    ],
+    ids=["missing", "syntax", "not-literal", "not-str", "renamed", "not-utf8"],
+)
+def test_clip_releases_from_a_missing_or_changed_file_is_one_model_error(
+    tmp_path, monkeypatch, source, message
+):
+    import importlib.util
+    from types import SimpleNamespace
+
+    from engine import compat_clip
+    from engine.errors import ModelError
+
+    if isinstance(source, str):
+        (tmp_path / "clip.py").write_text(source, encoding="utf-8")
+    elif source is not None:
+        (tmp_path / "clip.py").write_bytes(source)
+    fake = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: fake)
+    compat_clip._models.cache_clear()
+    try:
+        with pytest.raises(ModelError, match=message) as caught:
+            compat_clip.clip_releases()
+    finally:
+        monkeypatch.undo()
+        compat_clip._models.cache_clear()
+    assert "\n" not in str(caught.value)
+
+
 # -- torch --------------------------------------------------------------------------------
 
 
