@@ -43,7 +43,7 @@ from engine.options import (
     text_field,
 )
 from engine.options import shown_settings as _shown_settings
-from engine.text import describe_hidden, first_hidden
+from engine.text import describe_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
@@ -63,12 +63,6 @@ MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any siz
 
 
 # -- text a person typed ------------------------------------------------------------------
-
-# One rule with what the terminal escapes (engine/text.py): controls, bidi and zero-width
-# format characters, lone surrogates, line separators; tab and newline are allowed.
-control_character = first_hidden
-describe_control = describe_hidden
-
 
 def check_text(label: str, text: str) -> None:
     """Raise ConfigError naming ``label`` if ``text`` carries a control or hidden

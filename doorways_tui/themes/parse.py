@@ -28,12 +28,11 @@ from doorways_tui.themes.model import (
 from engine.config import (
     SQLITE_INT_MAX,
     GenerationConfig,
-    control_character,
-    describe_control,
     parse_prompts,
     parse_size,
 )
 from engine.errors import ConfigError
+from engine.text import describe_hidden, first_hidden
 
 
 def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
@@ -61,7 +60,7 @@ def parse_pairs(text: str, *, source: str = "<typed pairs>") -> tuple[tuple[str,
     sets: list[tuple[str, ...]] = []
     text = unicodedata.normalize("NFC", text)
     for number, raw in enumerate(text.splitlines(), start=1):
-        if (problem := describe_control(f"line {number}", raw)) is not None:
+        if (problem := describe_hidden(f"line {number}", raw)) is not None:
             raise ThemeError(problem, source=source, line=number)
         line = raw.split("#", 1)[0].strip()
         if not line:
@@ -195,11 +194,11 @@ class _Parser:
 
     def refuse_control(self, label: str, text: str, key: str) -> None:
         """ThemeError at the line holding the character (or else ``key``'s line)."""
-        found = control_character(text)
+        found = first_hidden(text)
         if found is not None:
             spellings = (self.at.text(t) for t in _toml_spellings(found[1]))
             line = next((n for n in spellings if n), None) or self.at.key(key)
-            raise self.at.error(str(describe_control(label, text)), line)
+            raise self.at.error(str(describe_hidden(label, text)), line)
 
     def check_doorways(self, theme: Theme) -> None:
         """Several doorway words need a {doorway} in each template in use, or they repeat."""

@@ -11,7 +11,7 @@ from doorways_tui.themes.model import Theme, ThemeError, TokenWarning, Variant
 from doorways_tui.themes.models import ModelCheck, check_models, with_models
 from doorways_tui.themes.packs import load_theme
 from doorways_tui.themes.parse import theme_from_pairs
-from engine.config import describe_control
+from engine.text import describe_hidden
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def build_request(
     ``models="demo"``, ``vqgan`` and ``clip`` replace every variant's models; with ``check``
     the models are resolved against ``model_dir`` (files and the registry: no torch).
     """
-    if (problem := describe_control("theme name", name)) is not None:
+    if (problem := describe_hidden("theme name", name)) is not None:
         raise ThemeError(problem)
     if path is not None:
         if not path.strip():
