@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from doorways_tui.store import Library
+from doorways_tui.store import Library, WorkerInfo
 from doorways_tui.store.files import log_relpath
 from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
 from doorways_tui.worker.options import WorkerOptions, new_worker_id
@@ -42,24 +41,29 @@ def _same_device(a: str, b: str) -> bool:
     return norm(a) == norm(b)
 
 
-def same_device_workers(lib: Library, worker_id: str) -> list:
-    """Other live workers on this host using the device worker ``worker_id`` registered
+def _same_machine(a: WorkerInfo, b: WorkerInfo) -> bool:
+    """Whether two workers run on one machine, as the store tells it (``this_machine``:
+    pods and cloned VMs may share a host name); a row from before machines were recorded
+    has only its host name."""
+    return a.machine == b.machine if a.machine and b.machine else a.host == b.host
+
+
+def same_device_workers(lib: Library, me: WorkerInfo) -> list[WorkerInfo]:
+    """Other live workers on this machine using the device worker ``me`` registered
     with (two workers on one GPU share its memory and its time: usually a mistake)."""
-    me = lib.workers.get(worker_id)
-    host = socket.gethostname()
     return [
         w
         for w in lib.workers.all()
-        if w.id != worker_id and w.alive and w.host == host and _same_device(w.device, me.device)
+        if w.id != me.id and w.alive and _same_machine(w, me) and _same_device(w.device, me.device)
     ]
 
 
 def device_warning(lib: Library, worker_id: str) -> str | None:
     """A one-line warning when another live worker here uses the same device, else None."""
-    others = same_device_workers(lib, worker_id)
+    me = lib.workers.get(worker_id)
+    others = same_device_workers(lib, me)
     if not others:
         return None
-    me = lib.workers.get(worker_id)
     names = ", ".join(f"{w.id} (pid {w.pid})" for w in others)
     return (
         f"warning: {me.device} already has {len(others)} live worker(s) on this host: {names};"

@@ -634,3 +634,38 @@ def test_a_stored_path_may_not_leave_through_a_symlink_below_images(tmp_path):
         library_path(root, "images/v000002/j1.png")
     (root / "checkpoints").symlink_to(outside)  # the owner moved a whole folder: allowed
     assert library_path(root, "checkpoints/job-1.pt") == root / "checkpoints/job-1.pt"
+
+
+def test_requeue_gone_is_a_plain_read_until_a_worker_here_is_gone(lib, monkeypatch):
+    """The app's poll calls it every second: with every worker alive it must not take the
+    write lock (other processes' writes would wait on it); a dead worker's job goes back."""
+    import os
+
+    jobs = seed_jobs(lib, 2)
+    lib.workers.register("alive", device="cpu", pid=os.getpid())
+    lib.workers.register("dead", device="cpu", pid=999_999_999)
+    lib.claims.claim_job("alive")
+    lib.db.execute(  # the dead worker's claim, made without the requeue a claim would do
+        "UPDATE jobs SET status = 'running', worker_id = 'dead', attempts = 1, heartbeat = ?"
+        " WHERE id = ?",
+        (lib.clock(), jobs[1].id),
+    )
+    real_write = lib.db.write
+    writes = []
+
+    def counted_write():
+        writes.append(1)
+        return real_write()
+
+    monkeypatch.setattr(lib.db, "write", counted_write)
+    lib.db.execute("UPDATE workers SET pid = ? WHERE id = 'dead'", (os.getpid(),))
+    writes.clear()
+    assert lib.claims.requeue_gone() == [] and writes == []
+    lib.db.execute("UPDATE workers SET pid = 999999999 WHERE id = 'dead'")
+    writes.clear()
+    assert lib.claims.requeue_gone() == [jobs[1].id] and writes == [1]
+    assert lib.queue.job(jobs[1].id).status == "queued"
+    assert lib.queue.job(jobs[0].id).status == "running"
+    lib.close()
+    with Library.open(lib.root, readonly=True) as looking:
+        assert looking.claims.requeue_gone() == []

@@ -207,3 +207,16 @@ def test_a_second_worker_on_the_same_device_is_warned_about(lib):
     assert device_warning(lib, "other-gpu") is None
 
 
+def test_a_worker_on_another_machine_under_this_host_name_is_not_warned_about(lib):
+    """Pods and cloned VMs share a host name, not a GPU: "here" is the store's machine."""
+    import socket
+
+    from doorways_tui.worker.loop import device_warning
+
+    host = socket.gethostname()
+    lib.workers.register("pod-b", device="cuda:0", host=host, machine=f"{host}/pidns=1")
+    lib.workers.register("old-row", device="cuda:0", host=host, machine=None)
+    lib.db.execute("UPDATE workers SET machine = NULL WHERE id = 'old-row'")
+    lib.workers.register("pod-a", device="cuda:0")
+    warning = device_warning(lib, "pod-a")
+    assert warning is not None and "old-row" in warning and "pod-b" not in warning
