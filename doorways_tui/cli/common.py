@@ -66,4 +66,5 @@ def age(ts: float | None, now: float | None = None) -> str:
     """``12s ago``-style text for a timestamp."""
     if ts is None:
         return "-"
-    return duration(max(0.0, (now or time.time()) - ts)) + " ago"
+    now = time.time() if now is None else now
+    return duration(max(0.0, now - ts)) + " ago"

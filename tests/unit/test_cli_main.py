@@ -148,3 +148,11 @@ def test_python_dash_m_passes_the_exit_code(monkeypatch, capsys):
         runpy.run_module("doorways_tui", run_name="__main__", alter_sys=True)
     assert exit_.value.code == 2
     assert capsys.readouterr().err.startswith("doorways: error: ")
+
+
+def test_age_counts_from_the_now_it_is_given_even_zero():
+    from doorways_tui.cli.common import age
+
+    assert age(None) == "-"
+    assert age(-65.0, now=0.0) == "1m05s ago"
+    assert age(10.0, now=0.0) == "0s ago"  # a clock behind the row: never negative
