@@ -11,7 +11,7 @@ import sqlite3
 import time
 
 from doorways_tui.core.text import duration, printable
-from doorways_tui.store import Library, StoreError
+from doorways_tui.store import Library, NoLibrary, StoreError
 from doorways_tui.store.queue import LARGE_QUEUE
 from engine.errors import DoorwaysError
 
@@ -30,10 +30,8 @@ def open_library(
     root = load_settings(library=getattr(args, "library", None)).library
     try:
         return Library.open(root, create=create, readonly=readonly)
-    except StoreError as exc:
-        if str(exc).startswith("no library at"):
-            raise StoreError(f"{exc}; `doorways queue add` or the app creates one") from None
-        raise
+    except NoLibrary as exc:
+        raise StoreError(f"{exc}; `doorways queue add` or the app creates one") from None
 
 
 def confirm_large(n: int, *, yes: bool) -> None:

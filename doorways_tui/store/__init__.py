@@ -23,7 +23,7 @@ sqlite-utils or raw SQL:
   savepoint inside it, never its own deferred ``BEGIN``.
 """
 
-from doorways_tui.store.db import StoreError
+from doorways_tui.store.db import NoLibrary, StoreError
 from doorways_tui.store.images import VIEWS, ImageFilter, Position
 from doorways_tui.store.library import Library
 from doorways_tui.store.records import (
@@ -54,6 +54,7 @@ __all__ = [
     "Position",
     "QueueCounts",
     "QueueItem",
+    "NoLibrary",
     "StoreError",
     "Theme",
     "UndoEntry",

@@ -36,6 +36,10 @@ class StoreError(Exception):
     """A request the library cannot do: unknown id, wrong state. The message says why."""
 
 
+class NoLibrary(StoreError):
+    """Nothing at the path asked for: callers that can create one say how."""
+
+
 def is_busy(exc: BaseException) -> bool:
     """True for the transient "database is locked" / "database is busy" errors."""
     if not isinstance(exc, sqlite3.OperationalError):

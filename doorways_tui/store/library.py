@@ -25,6 +25,7 @@ from doorways_tui.store.claims import Claims
 from doorways_tui.store.context import StoreContext, process_origin
 from doorways_tui.store.db import (
     Database,
+    NoLibrary,
     StoreError,
     check_database_file,
     create_database,
@@ -104,7 +105,7 @@ class Library:
         check_database_file(db_path(root))
         if not db_path(root).exists():
             if readonly or not create:
-                raise StoreError(f"no library at {root}")
+                raise NoLibrary(f"no library at {root}")
             _create(root, clock)
         try:
             library = cls(root, clock=clock, readonly=readonly, origin=origin)
