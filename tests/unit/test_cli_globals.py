@@ -48,7 +48,10 @@ def test_config_path_prints_the_settings_file(tmp_path, capsys, monkeypatch):
     assert capsys.readouterr().out == f"{tmp_path / 'env.toml'}\n"
     other = tmp_path / "other.toml"
     other.write_text("")
-    for argv in (["--config", str(other), "config", "path"], ["config", "path", "--config", str(other)]):
+    for argv in (
+        ["--config", str(other), "config", "path"],
+        ["config", "path", "--config", str(other)],
+    ):
         assert main(argv) == 0
         assert capsys.readouterr().out == f"{other}\n"
     assert os.environ["DOORWAYS_CONFIG"] == str(tmp_path / "env.toml")  # restored after
@@ -66,7 +69,10 @@ def test_config_file_is_the_one_every_setting_comes_from(tmp_path, library, caps
 
 def test_a_config_file_that_is_not_there_is_one_line(tmp_path, capsys):
     assert main(["--config", str(tmp_path / "nope.toml"), "status"]) == 2
-    assert capsys.readouterr().err == f"doorways: error: --config {tmp_path / 'nope.toml'}: no such file\n"
+    assert (
+        capsys.readouterr().err
+        == f"doorways: error: --config {tmp_path / 'nope.toml'}: no such file\n"
+    )
 
 
 def test_no_subcommand_without_a_terminal_prints_help(monkeypatch, capsys):
