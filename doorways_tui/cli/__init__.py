@@ -147,8 +147,10 @@ def settings_file(path: str | None) -> Iterator[None]:
     if path is None:
         yield
         return
-    if not Path(path).expanduser().is_file():
+    if not Path(path).expanduser().exists():
         raise ConfigError(f"--config {path}: no such file")
+    if Path(path).expanduser().is_dir():
+        raise ConfigError(f"--config {path}: is a folder, not a settings file")
     before = os.environ.get("DOORWAYS_CONFIG")
     os.environ["DOORWAYS_CONFIG"] = path
     try:
