@@ -21,11 +21,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from doorways_tui.core.settings import load_settings
-    from rich.markup import escape
-
     from engine.model_files import clip_path, demo_paths, found_clip, vqgan_paths
     from engine.registry import VQGANS, clip_entries
 
