@@ -15,9 +15,15 @@ What changes:
    import-rule tests, the module table that derives dotted names from folders);
 3. pyproject's package list: explicit, with ``doorways_engine = "engine"``;
 4. the xfail marker of tests/process/test_packaging.py's shadowing test.
+5. ruff's isort is told ``doorways_engine`` is first-party.
 It prints each file it changed and every targeted edit that found nothing to change
 (a file someone rewrote meanwhile: do that edit by hand). Run it twice: the second run
-changes nothing.
+changes nothing. Then, from the repository root:
+
+    python scripts/rename_engine.py
+    ruff check --select I --fix .     # doorways_engine now sorts before doorways_tui
+    pip install -e ".[test]"          # the editable install maps doorways_engine to engine/
+    lint-imports && ruff check . && python -m pytest -q
 """
 
 from __future__ import annotations
@@ -88,6 +94,8 @@ TARGETED = [
     ),
 ]
 
+RUFF_LINT = "[tool.ruff.lint]\n"
+RUFF_ISORT = f'[tool.ruff.lint.isort]\nknown-first-party = ["{NEW}"]  # no folder of that name\n\n'
 PACKAGES_FIND = '[tool.setuptools.packages.find]\ninclude = ["engine*", "doorways_tui*"]\n'
 
 
@@ -141,6 +149,9 @@ def main(root: Path) -> int:
         changed.append(pyproject)
     elif f'{NEW} = "engine"' not in text:
         missed.append("pyproject.toml: [tool.setuptools.packages.find]")
+    text = pyproject.read_text(encoding="utf-8")
+    if "[tool.ruff.lint.isort]" not in text:  # else ruff sorts it among the third parties
+        pyproject.write_text(text.replace(RUFF_LINT, RUFF_ISORT + RUFF_LINT, 1), encoding="utf-8")
     for path in sorted(set(changed)):
         print(f"changed {path.relative_to(root)}")
     for line in missed:
