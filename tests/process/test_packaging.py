@@ -65,6 +65,22 @@ def test_the_wheel_ships_the_theme_packs_the_repository_has(wheel):
     assert packs and all(f"doorways_tui/themes/shipped/{p}" in names for p in packs)
 
 
+def test_the_wheel_holds_every_module_and_data_file(wheel):
+    """Every file the packages need, under the name they import as (a package list that
+    forgot a new folder would ship without it)."""
+    import engine as engine_package
+
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {
+        f"{installed}/{path.relative_to(ROOT / folder).as_posix()}"
+        for folder, installed in (("engine", engine_package.__name__), ("doorways_tui",) * 2)
+        for pattern in ("*.py", "*.tcss", "shipped/*.toml")
+        for path in (ROOT / folder).rglob(pattern)
+        if "__pycache__" not in path.parts
+    }
+    assert wanted and not wanted - names, sorted(wanted - names)
+
+
 def test_a_user_install_finds_the_shipped_packs(wheel, tmp_path):
     """``pip install --user``: the packs once went to ``~/.local/share`` and were looked
     for under ``sys.prefix``: "found none"."""
