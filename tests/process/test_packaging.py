@@ -55,8 +55,11 @@ def _clean_env(**extra: str) -> dict[str, str]:
 
 
 def _deps_pth(site: Path) -> None:
+    """This interpreter's site-packages folders (its own, and any its .pth files added)."""
+    folders = dict.fromkeys([sysconfig.get_paths()["purelib"], *sys.path])
+    lines = [f for f in folders if f.endswith("site-packages") and Path(f) != site]
     site.mkdir(parents=True, exist_ok=True)
-    (site / "doorways-test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
+    (site / "doorways-test-deps.pth").write_text("".join(f"{f}\n" for f in lines))
 
 
 def test_the_wheel_ships_the_theme_packs_the_repository_has(wheel):
