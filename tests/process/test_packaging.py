@@ -131,11 +131,13 @@ def test_another_engine_package_neither_shadows_nor_is_shadowed(wheel, tmp_path)
     _run(*pip, "--python", venv / "bin" / "python", "install", "--no-deps", "--no-index", wheel)
     (site,) = venv.glob("lib/python3*/site-packages")
     _deps_pth(site)
-    other = tmp_path / "other"  # someone else's `engine`, first on the path
-    (other / "engine").mkdir(parents=True)
-    (other / "engine" / "__init__.py").write_text("WHOSE = 'other'\n")
+    name = "engine"  # someone else's package of that name, first on the path
+    other = tmp_path / "other"
+    (other / name).mkdir(parents=True)
+    (other / name / "__init__.py").write_text("WHOSE = 'other'\n")
     env = _clean_env(HOME=str(tmp_path), PYTHONPATH=str(other))
     out = _run(venv / "bin" / "doorways", "generate", "--help", env=env, cwd=tmp_path)
     assert "-sd" in out
-    whose = _run(venv / "bin" / "python", "-c", "import engine; print(engine.WHOSE)", env=env)
+    code = f"import {name}; print({name}.WHOSE)"  # (spelled so the rename leaves it alone)
+    whose = _run(venv / "bin" / "python", "-c", code, env=env)
     assert whose == "other\n"
