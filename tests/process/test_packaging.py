@@ -139,5 +139,5 @@ def test_another_engine_package_neither_shadows_nor_is_shadowed(wheel, tmp_path)
     out = _run(venv / "bin" / "doorways", "generate", "--help", env=env, cwd=tmp_path)
     assert "-sd" in out
     code = f"import {name}; print({name}.WHOSE)"  # (spelled so the rename leaves it alone)
-    whose = _run(venv / "bin" / "python", "-c", code, env=env)
+    whose = _run(venv / "bin" / "python", "-c", code, env=env, cwd=tmp_path)
     assert whose == "other\n"
