@@ -181,6 +181,7 @@ class GenerationConfig:
             'text prompt; "a:1 | b:-0.5" for several weighted prompts'
             " (or left | right with --panorama)",
             flag="prompt",
+            aliases=("-p",),
         ),
     )
     style: str = text_field(  # appended to every positive prompt
@@ -205,6 +206,7 @@ class GenerationConfig:
             flag="--size",
             split=parse_size,
             label="size",
+            aliases=("-s",),
             sep="×",
         ),
     )
@@ -213,27 +215,31 @@ class GenerationConfig:
         300,
         0,
         MAX_STEPS,
-        Option(GENERATION, "optimisation steps", label="steps"),
+        Option(GENERATION, "optimisation steps", label="steps", aliases=("-i",)),
         note="more is absurd: 300-1000 is usual",
     )
     lr: float = number_field(
         0.025,
         0,
         10,
-        Option(GENERATION, "Adam learning rate", label="lr"),
+        Option(GENERATION, "Adam learning rate", label="lr", aliases=("-lr",)),
         lo_open=True,
         hi_open=True,
     )
-    seed: int = number_field(0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed"))
+    seed: int = number_field(
+        0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed", aliases=("-sd",))
+    )
     # Cutouts: how many CLIP views per step, and how large (fraction of the short side).
     cutn: int = number_field(
         32,
         1,
         MAX_CUTN,
-        Option(GENERATION, "cutouts per step", label="cutn"),
+        Option(GENERATION, "cutouts per step", label="cutn", aliases=("-cuts",)),
         note="each cutout costs memory; 32-128 is usual",
     )
-    cut_pow: float = number_field(1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts"))
+    cut_pow: float = number_field(
+        1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts", aliases=("-cutp",))
+    )
     cut_min: float = number_field(0.25, 0, 1, NOT_AN_OPTION, lo_open=True)  # of the short side
     # Augmentations (no horizontal flip: it would fight symmetry).
     aug_rotate: float = number_field(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
@@ -249,6 +255,7 @@ class GenerationConfig:
             metavar="PATH",
             image=True,
             label="init",
+            aliases=("-ii",),
         ),
     )
     init_blur: float = number_field(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
@@ -256,7 +263,13 @@ class GenerationConfig:
         0.0,
         0,
         MAX_LOSS_WEIGHT,
-        Option(GENERATION, "pull towards the init latent", label="init", part="weight"),
+        Option(
+            GENERATION,
+            "pull towards the init latent",
+            label="init",
+            part="weight",
+            aliases=("-iw",),
+        ),
     )
     # The Doorways method.
     panorama: str = choice_field(
@@ -284,12 +297,23 @@ class GenerationConfig:
     )
     clip: str = name_field(
         "ViT-B/32",
-        Option(MODELS, "registry name or .pt path", metavar="NAME", model=True, label="models"),
+        Option(
+            MODELS,
+            "registry name or .pt path",
+            metavar="NAME",
+            model=True,
+            label="models",
+            aliases=("-m",),
+        ),
     )
-    vqgan_config: str | None = name_field(None, Option(MODELS, metavar="PATH"))
-    vqgan_checkpoint: str | None = name_field(None, Option(MODELS, metavar="PATH"))
+    vqgan_config: str | None = name_field(None, Option(MODELS, metavar="PATH", aliases=("-conf",)))
+    vqgan_checkpoint: str | None = name_field(
+        None, Option(MODELS, metavar="PATH", aliases=("-ckpt",))
+    )
     # Output cadence.
-    preview_every: int = number_field(25, 0, MAX_STEPS, Option(GENERATION, "steps between previews"))
+    preview_every: int = number_field(
+        25, 0, MAX_STEPS, Option(GENERATION, "steps between previews", aliases=("-se",))
+    )
     report_every: int = number_field(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
     precision: str = choice_field(  # auto: bf16 autocast on CUDA, fp32 on CPU
         "auto", PRECISIONS, Option(GENERATION, "autocast precision")

@@ -19,6 +19,12 @@ from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
 
 DEMO = "demo"  # the model name of the tiny random-weight models
 
+# Where other tools keep the CLIP releases they downloaded: OpenAI's ``clip.load`` (and the
+# VQGAN-CLIP scripts built on it) saves ``~/.cache/clip/<the URL's file name>``. A release
+# found there is used where it is, after its sha256 (the release URL's folder) matches:
+# ``resolve_models`` lists it in ``checks`` like any registry file.
+OTHER_CLIP_DIRS: tuple[Path, ...] = (Path("~/.cache/clip"),)
+
 
 def default_model_dir() -> Path:
     env = os.environ.get("DOORWAYS_MODEL_DIR")
@@ -51,7 +57,26 @@ def demo_paths(model_dir: Path) -> tuple[Path, Path, Path]:
 
 
 def clip_path(model_dir: Path, name: str) -> Path:
+    """Where ``doorways models fetch NAME`` puts a CLIP release."""
     return Path(model_dir) / "clip" / (name.replace("/", "-").replace("@", "-") + ".pt")
+
+
+def other_clip_path(name: str) -> Path | None:
+    """A CLIP release another tool downloaded (``OTHER_CLIP_DIRS``), unchecked; None if
+    there is none."""
+    file_name = clip_entry(name).url.rsplit("/", 1)[-1]
+    for folder in OTHER_CLIP_DIRS:
+        path = folder.expanduser() / file_name
+        if path.is_file():
+            return path
+    return None
+
+
+def found_clip(model_dir: Path, name: str) -> Path | None:
+    """The file of CLIP release ``name``: Doorways' own download, else another tool's
+    (checked by its sha256 before it is read), else None."""
+    own = clip_path(model_dir, name)
+    return own if own.is_file() else other_clip_path(name)
 
 
 def uses_demo(config: GenerationConfig) -> bool:
@@ -110,8 +135,8 @@ def resolve_models(config: GenerationConfig, model_dir: Path | None = None) -> M
 
 def _resolve_clip(name: str, model_dir: Path) -> Path:
     if name in clip_entries():
-        path = clip_path(model_dir, name)
-        if not path.is_file():
+        path = found_clip(model_dir, name)
+        if path is None:
             raise ModelFileMissingError(
                 f"CLIP {name} is not downloaded yet: run `doorways models fetch {name}`"
             )

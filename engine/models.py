@@ -13,13 +13,15 @@ import torch
 
 from engine.clip_file import load_clip_file
 from engine.config import GenerationConfig
-from engine.errors import DeviceError, ModelError, ModelFileMissingError
+from engine.errors import ChecksumError, DeviceError, ModelError, ModelFileMissingError
 from engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
 from engine.model_files import (
     ModelFiles,
     check_model_name,
     clip_path,
     default_model_dir,
+    found_clip,
+    other_clip_path,
     resolve_models,
     uses_demo,
     vqgan_paths,
@@ -81,6 +83,13 @@ def fetch_model(
         return [yaml_path, ckpt_path]
     entry = clip_entry(name)
     path = clip_path(model_dir, name)
+    other = None if path.is_file() else other_clip_path(name)
+    if other is not None:  # another tool's download: used where it is if its sha256 matches
+        try:
+            verify_sha256(other, entry.sha256, cache=model_dir / VERIFIED_CACHE)
+            return [other]
+        except ChecksumError:
+            pass  # corrupt or another file: fetch our own, which is found first from now on
     _download_all(name, [(entry.url, path, entry.sha256, None, progress)])
     return [path]
 
@@ -127,8 +136,8 @@ def verify_model(name: str, model_dir: Path | None = None) -> str:
         load_vqgan(yaml_path, ckpt_path)
         return f"{name}: loads; sha256 {state}"
     entry = clip_entry(name)
-    path = clip_path(model_dir, name)
-    if not path.is_file():
+    path = found_clip(model_dir, name)
+    if path is None:
         raise ModelFileMissingError(f"{name} is not downloaded")
     verify_sha256(path, entry.sha256)
     load_clip_file(path)

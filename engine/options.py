@@ -65,7 +65,8 @@ class Option:
     share a ``flag`` take one text that the first one's ``split`` parses (``--size``);
     fields that share a ``label`` share a row: their values joined by the first one's
     ``sep``, then each with a ``part`` word as ``part value`` when it is not 0 (a loss
-    weight: "symmetry edge 0.5, tone 0.2"), the row left out when it has nothing to say."""
+    weight: "symmetry edge 0.5, tone 0.2"), the row left out when it has nothing to say.
+    ``aliases`` are further flags for the same option."""
 
     group: str = ""  # its group in --help
     help: str = ""  # what it does; the range and the default are added
@@ -77,6 +78,10 @@ class Option:
     label: str = ""  # its row in the displays
     part: str = ""  # its word in a shared row, shown when not 0
     sep: str = " · "  # between the values of a shared row
+    # The public VQGAN-CLIP scripts' flags for it (``-p``, ``-i``, ``-sd``), so a command
+    # line from a tutorial works; one that shares a ``split`` flag takes its parts as
+    # separate words (``-s 512 288`` for ``--size 512x288``).
+    aliases: tuple[str, ...] = ()
 
 
 NOT_AN_OPTION = Option()  # set from theme and config files, or by the engine (a resume)

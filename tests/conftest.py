@@ -25,6 +25,8 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Pat
     monkeypatch.setenv("DOORWAYS_CONFIG", str(tmp_path / "no-config.toml"))
     monkeypatch.setenv("DOORWAYS_LIBRARY", str(tmp_path / "library"))
     monkeypatch.setenv("DOORWAYS_DEVICE", "cpu")
+    # not this machine's ~/.cache/clip (another tool's CLIP downloads; test_clip_cache.py)
+    monkeypatch.setattr("engine.model_files.OTHER_CLIP_DIRS", ())
 
 
 @pytest.fixture(scope="session")

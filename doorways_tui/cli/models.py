@@ -21,10 +21,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_list(args: argparse.Namespace) -> int:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from doorways_tui.core.settings import load_settings
-    from engine.model_files import clip_path, demo_paths, vqgan_paths
+    from engine.model_files import clip_path, demo_paths, found_clip, vqgan_paths
     from engine.registry import VQGANS, clip_entries
 
     model_dir = load_settings().model_dir
@@ -42,10 +43,12 @@ def run_list(args: argparse.Namespace) -> int:
         ok = all(p.is_file() for p in vqgan_paths(model_dir, name))
         table.add_row(name, "VQGAN", f"~{entry.approx_mb} MB", _status(ok), entry.description)
     for name, entry in clip_entries().items():
-        ok = clip_path(model_dir, name).is_file()
-        table.add_row(
-            name, "CLIP", f"~{entry.approx_mb} MB" if entry.approx_mb else "", _status(ok), ""
-        )
+        found = found_clip(model_dir, name)
+        status = _status(found is not None)
+        if found is not None and found != clip_path(model_dir, name):  # another tool's
+            status = f"[green]in {escape(str(found.parent))}[/]"
+        size = f"~{entry.approx_mb} MB" if entry.approx_mb else ""
+        table.add_row(name, "CLIP", size, status, "")
     built = all(p.is_file() for p in demo_paths(model_dir))
     table.add_row(
         "demo",

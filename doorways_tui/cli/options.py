@@ -60,14 +60,12 @@ def generation_flags(cls: type[GenerationConfig] = GenerationConfig) -> list[Gen
 
 
 def add_generation_options(
-    parser: argparse.ArgumentParser,
-    *,
-    prompt_required: bool = True,
-    cls: type[GenerationConfig] = GenerationConfig,
+    parser: argparse.ArgumentParser, *, cls: type[GenerationConfig] = GenerationConfig
 ) -> None:
     """The options every command that makes images shares (generate, queue add), one per
     field with an ``Option`` group, in its group of ``--help``; the models group starts
-    with ``add_model_options``."""
+    with ``add_model_options``. The prompt may be left out (``-p``, ``queue add
+    --variant``, an image prompt alone): the config says when nothing is left to aim at."""
     groups: dict[str, Any] = {}
 
     def group(title: str) -> Any:
@@ -80,13 +78,12 @@ def add_generation_options(
 
     defaults = cls()
     for flag in generation_flags(cls):
-        if flag.positional:  # the prompt; `queue add --variant ID` takes the variant's
-            nargs = None if prompt_required else "?"
-            parser.add_argument(flag.flag, nargs=nargs, default="", help=flag.option.help)
+        if flag.positional:
+            _add(parser, flag, {"nargs": "?", "default": "", "help": flag.option.help})
         elif flag.option.model:
             group(MODELS)  # add_model_options adds it
         else:
-            group(flag.option.group).add_argument(flag.flag, **_keywords(flag, cls, defaults))
+            _add(group(flag.option.group), flag, _keywords(flag, cls, defaults))
 
 
 def add_model_options(
@@ -107,9 +104,58 @@ def add_model_options(
     defaults = cls()
     for flag in generation_flags(cls):
         if flag.option.model:
-            kwargs = _keywords(flag, cls, defaults, show_default=show_defaults)
-            group.add_argument(flag.flag, **kwargs)
+            _add(group, flag, _keywords(flag, cls, defaults, show_default=show_defaults))
     return group
+
+
+class _Once(argparse.Action):
+    """A positional that also has flags (``PROMPT`` or ``-p PROMPT``): given by either, not
+    both; a positional left out does not undo its flag."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        if values == self.default or values is None:
+            return  # the positional, left out
+        if getattr(namespace, self.dest, self.default) not in (self.default, None):
+            raise argparse.ArgumentError(self, "given twice (as an argument and a flag)")
+        setattr(namespace, self.dest, values)
+
+
+class _Joined(argparse.Action):
+    """``-s 512 288``: the parts of a ``split`` flag as separate words, joined as its text."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        setattr(namespace, self.dest, "x".join(values))
+
+
+def _add(container: Any, flag: GenerationFlag, kwargs: dict[str, Any]) -> None:
+    """Add ``flag`` with ``kwargs`` to ``container``, and its ``aliases``: the same option
+    under more names, or, for a ``split`` flag, one word per field it sets."""
+    aliases = flag.option.aliases
+    if flag.positional:
+        container.add_argument(flag.dest, action=_Once, **kwargs)
+        if aliases:
+            container.add_argument(
+                *aliases,
+                dest=flag.dest,
+                action=_Once,
+                default=kwargs["default"],
+                metavar=flag.dest.upper(),
+                help=f"the same as {flag.dest.upper()}",
+            )
+    elif flag.option.split is not None:
+        container.add_argument(flag.flag, **kwargs)
+        if aliases:
+            container.add_argument(
+                *aliases,
+                dest=flag.dest,
+                nargs=len(flag.names),
+                metavar=tuple(name.upper() for name in flag.names),
+                action=_Joined,
+                default=argparse.SUPPRESS,
+                help=f"the same as {flag.flag} {'x'.join(n.upper() for n in flag.names)}",
+            )
+    else:
+        container.add_argument(flag.flag, *aliases, dest=flag.dest, **kwargs)
 
 
 def model_values(

@@ -51,7 +51,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     qs = q.add_subparsers(dest="queue_command", metavar="ACTION", required=True)
 
     add = qs.add_parser("add", help="queue one job per seed (workers pick them up)")
-    add_generation_options(add, prompt_required=False)
+    add_generation_options(add)
     add.add_argument("--seeds", help="seeds to queue: 1-8, 1,5,9 or 0-3,10 (default: --seed)")
     add.add_argument(
         "--theme", default=DEFAULT_THEME, help="theme to file it under (default %(default)s)"

@@ -80,7 +80,19 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
         "mean_job_s": mean,
         "queue_eta_s": eta,
         "library": str(lib.root),
+        "warnings": _cpu_workers_here(workers),
     }
+
+
+def _cpu_workers_here(workers: list) -> list[str]:
+    """One line per live worker on this machine that runs on the CPU while the machine
+    has an NVIDIA GPU (the driver is asked only when there is such a worker)."""
+    from doorways_tui.core.gpu import cpu_worker_note, nvidia_gpus
+    from doorways_tui.store.claims import this_machine
+
+    here = this_machine()
+    cpu = [w for w in workers if w.alive and w.device == "cpu" and w.machine == here]
+    return [cpu_worker_note(w.id) for w in cpu] if cpu and nvidia_gpus() else []
 
 
 def queue_eta(
@@ -168,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
     if data["queue_eta_s"]:
         line += f"; queue empties in about {duration(data['queue_eta_s'])}"
     console.print(line)
+    for warning in data["warnings"]:
+        console.print(plain(warning, "yellow"))
     if q["queued"] and not any(w["alive"] for w in data["workers"]):
         console.print("[yellow]jobs are queued but no worker is alive[/]")
     return 0

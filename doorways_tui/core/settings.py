@@ -6,7 +6,9 @@ file > default. Paths follow XDG via platformdirs. Knows nothing of Textual or t
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field, fields
@@ -44,6 +46,9 @@ class Settings:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     image_protocol: str = AUTO  # one of core.protocols.PROTOCOL_SETTINGS
     keymap: dict[str, str] = field(default_factory=dict)  # binding id -> keys
+    # Textual's colour theme (ctrl+p "Change theme" saves it); "" is Textual's default. An
+    # unknown name is a warning in the app (only Textual knows the names), never fatal.
+    color_theme: str = ""
 
     def validate(self) -> None:
         """Each field's type and range: a wrong type in the file is one line, not a crash
@@ -76,6 +81,42 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
         setattr(settings, name, _check(name, value, where[name]))
     settings.validate()
     return settings
+
+
+def save_setting(name: str, value: str, path: Path | None = None) -> Path:
+    """Write ``name = "value"`` into the config file (made if missing), keeping every other
+    line, comments included: the line that sets it now is replaced, else the setting goes
+    first (top-level keys come before any ``[table]``). The result is read back before it
+    replaces the file; anything else changing is a ConfigError and nothing is written."""
+    path = path or config_path()
+    if name not in {f.name for f in fields(Settings)}:
+        raise ConfigError(f"unknown setting {name}")
+    _check(name, value, "the new value")
+    old = read_config_file(path) if path.is_file() else {}
+    lines = path.read_text(encoding="utf-8-sig").splitlines(keepends=True) if path.is_file() else []
+    line = f"{name} = {json.dumps(value)}\n"
+    pattern = re.compile(rf"\s*{re.escape(name)}\s*=")
+    for i, text in enumerate(lines):
+        if text.lstrip().startswith("["):
+            lines.insert(i, line)
+            break
+        if pattern.match(text):
+            lines[i] = line
+            break
+    else:
+        lines.append(line if not lines or lines[-1].endswith("\n") else "\n" + line)
+    text = "".join(lines)
+    try:
+        new = tomllib.loads(text)
+    except ValueError:
+        new = None
+    if new != {**old, name: value}:
+        raise ConfigError(f"{path}: cannot set {name} in it safely; set it by hand")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
 
 
 def _warn_retired(path: Path, name: str) -> None:

@@ -24,7 +24,7 @@ from doorways_tui.themes.model import (
     TokenWarning,
     Variant,
 )
-from doorways_tui.themes.packs import load_theme, resolve_theme, shipped_themes, theme_dirs
+from doorways_tui.themes.packs import load_theme, resolve_theme, shipped_dir, shipped_themes
 from doorways_tui.themes.parse import parse_pairs, parse_theme, theme_from_pairs
 
 __all__ = [
@@ -42,10 +42,10 @@ __all__ = [
     "parse_pairs",
     "parse_theme",
     "resolve_theme",
+    "shipped_dir",
     "shipped_themes",
     "side_text",
     "summary",
-    "theme_dirs",
     "theme_from_pairs",
     "token_count",
 ]

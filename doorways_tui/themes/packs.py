@@ -1,29 +1,30 @@
-"""Finding theme files: a path, or the name of a pack shipped with Doorways."""
+"""Finding theme files: a path, or the name of a pack shipped with Doorways.
+
+The shipped packs are package data (``doorways_tui/themes/shipped/``), found through
+``importlib.resources``, so they travel with the code whichever way it is installed
+(``pip install --user``, a venv, a wheel). ``data/themes/`` in the repository holds the
+same files for people browsing it (tests/unit/test_packaging.py keeps them identical).
+"""
 
 from __future__ import annotations
 
-import sys
+from importlib import resources
 from pathlib import Path
 
 from doorways_tui.themes.model import Theme, ThemeError
 from doorways_tui.themes.parse import parse_theme
 
 
-def theme_dirs() -> list[Path]:
-    """Where shipped packs live: the source tree, then an installed ``share/`` folder."""
-    return [
-        Path(__file__).resolve().parents[2] / "data" / "themes",
-        Path(sys.prefix) / "share" / "doorways" / "themes",
-    ]
+def shipped_dir() -> Path:
+    """The folder of the shipped packs, inside the installed package (pip unpacks a
+    wheel, so it is a folder on disk)."""
+    return Path(str(resources.files("doorways_tui.themes") / "shipped"))
 
 
 def shipped_themes() -> dict[str, Path]:
-    """Pack name (file stem) -> path; the first folder wins on a clash."""
-    found: dict[str, Path] = {}
-    for folder in theme_dirs():
-        for path in sorted(folder.glob("*.toml")) if folder.is_dir() else ():
-            found.setdefault(path.stem, path)
-    return found
+    """Pack name (file stem) -> path, by name."""
+    folder = shipped_dir()
+    return {path.stem: path for path in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
 
 
 def resolve_theme(spec: str) -> Path:

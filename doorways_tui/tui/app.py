@@ -16,7 +16,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
-from doorways_tui.core.settings import Settings, load_settings
+from doorways_tui.core.settings import Settings, load_settings, save_setting
 from doorways_tui.core.text import printable
 from doorways_tui.export.files import ExportError
 from doorways_tui.store import Library, StoreError
@@ -76,6 +76,7 @@ class DoorwaysApp(App[None]):
         self.launch_worker = launch_worker
 
     def on_mount(self) -> None:
+        self._use_color_theme(self.settings.color_theme)
         self.set_keymap(dict(self.settings.keymap))
         unknown = sorted(set(self.settings.keymap) - known_binding_ids())
         if unknown:
@@ -87,6 +88,29 @@ class DoorwaysApp(App[None]):
         for clash in keymap_clashes(app_keymap(self)):
             self.notify(clash, severity="warning", timeout=10)
         self.push_screen(MainScreen(self.workbench(), poll_interval=self.poll_interval))
+
+    def _use_color_theme(self, name: str) -> None:
+        """The colour theme from the settings; an unknown name (a typo, a theme of a newer
+        Textual) is a warning and the default stays."""
+        if name and name in self.available_themes:
+            self.theme = name
+        elif name:
+            self.notify(
+                f"settings: color_theme {name!r} is not a theme here; using {self.theme}",
+                severity="warning",
+                timeout=10,
+            )
+        self._theme_saved = self.theme
+
+    def watch_theme(self, theme: str) -> None:
+        """A theme chosen in the app (ctrl+p, "Change theme") is saved for next time."""
+        if getattr(self, "_theme_saved", None) in (None, theme):
+            return  # before on_mount took the settings' theme, or no change
+        self._theme_saved = theme
+        try:
+            save_setting("color_theme", theme)
+        except (DoorwaysError, OSError) as exc:
+            self.notify(f"the theme is not saved: {exc}", severity="warning", timeout=10)
 
     def workbench(self) -> Workbench:
         """What the screens need of the app, handed to them (no screen imports the app)."""

@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doorways_tui.core.gpu import cpu_fallback_warning, nvidia_gpus
 from doorways_tui.store import Library, WorkerInfo
 from doorways_tui.store.files import log_relpath
 from doorways_tui.store.workers import FORGET_WORKERS_AFTER_S
@@ -92,6 +93,8 @@ class Worker:
         self.lib.workers.register(self.id, device=device, log_path=log_relpath(self.id))
         log.info("worker %s on %s, library %s", self.id, device, self.lib.root)
         if warning := device_warning(self.lib, self.id):
+            log.warning("%s", warning)
+        if warning := self._fallback_warning(device):
             log.warning("%s", warning)
         self.lib.workers.prune(older_than=FORGET_WORKERS_AFTER_S)
         if swept := self.lib.workers.sweep_temp_files():
@@ -198,6 +201,18 @@ class Worker:
         from engine.models import pick_device
 
         return str(pick_device(self.options.device))
+
+    def _fallback_warning(self, device: str) -> str | None:
+        """Said loudly: ``auto`` chose the CPU on a machine with an NVIDIA GPU."""
+        if device != "cpu" or self.options.device not in ("", "auto"):
+            return None  # the driver is not asked unless it matters
+        import torch
+
+        cuda = torch.version.cuda
+        build = f"{torch.__version__}, {'CUDA ' + cuda if cuda else 'CPU-only'}"
+        return cpu_fallback_warning(
+            requested=self.options.device, device=device, torch_build=build, gpus=nvidia_gpus()
+        )
 
     # -- heartbeat and signals ------------------------------------------------------------
 

@@ -32,5 +32,5 @@ def test_a_crash_inside_the_app_exits_non_zero(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(DoorwaysApp, "on_mount", crash)
     monkeypatch.setattr(DoorwaysApp, "run", lambda self: App.run(self, headless=True))
-    assert main(["--library", str(root)]) == 1
+    assert main(["--library", str(root), "app"]) == 1
     assert "a bug in a screen" in capsys.readouterr().err  # a bug keeps its traceback

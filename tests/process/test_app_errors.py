@@ -1,5 +1,6 @@
-"""``doorways`` with no subcommand (the app) refuses what it cannot open the way every
-subcommand does: one ``doorways: error:`` line, exit 2, before the app takes the terminal.
+"""``doorways app`` (what ``doorways`` with no subcommand opens in a terminal) refuses what
+it cannot open the way every subcommand does: one ``doorways: error:`` line, exit 2,
+before the app takes the terminal.
 
 Each case runs the real entry point in a fresh interpreter, as a person would type it."""
 
@@ -18,7 +19,7 @@ def _app(library: Path, config: Path) -> subprocess.CompletedProcess[str]:
     env = subprocess_env(library)
     env["DOORWAYS_CONFIG"] = str(config)
     return subprocess.run(
-        [sys.executable, "-m", "doorways_tui", "--library", str(library)],
+        [sys.executable, "-m", "doorways_tui", "--library", str(library), "app"],
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,

@@ -34,6 +34,8 @@ COMMANDS = {
     ("doorways_tui.cli.worker", "run"): ["worker", "--once"],
     ("doorways_tui.cli.status", "run"): ["status"],
     ("doorways_tui.cli.export", "run"): ["export", "out"],
+    ("doorways_tui.cli.config", "run_path"): ["config", "path"],
+    ("doorways_tui.cli.completion", "run"): ["completion", "bash"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.
@@ -80,6 +82,7 @@ def test_every_subcommand_reports_user_errors_in_one_line(
 
 
 def test_no_subcommand_runs_the_app_inside_the_same_boundary(monkeypatch, capsys):
+    monkeypatch.setattr("doorways_tui.cli.interactive", lambda: True)  # a person at a terminal
     _raising(monkeypatch, "doorways_tui.cli.app", "run_app", StoreError("no library at /x"))
     assert main([]) == 2
     assert capsys.readouterr().err == "doorways: error: no library at /x\n"
