@@ -53,7 +53,9 @@ def retry_run(lib: Library, job_id: int) -> str:
     worker has taken it."""
     was = lib.queue.job(job_id)
     if was.status not in ("failed", "cancelled"):
-        raise StoreError(f"job {job_id} (seed {was.seed}) is {was.status}: only failed or cancelled jobs retry")
+        raise StoreError(
+            f"job {job_id} (seed {was.seed}) is {was.status}: only failed or cancelled jobs retry"
+        )
     lib.queue.retry_job(job_id, undoable=True)
     return f"job {job_id} (seed {was.seed}) queued again; u puts it back"
 
@@ -110,9 +112,7 @@ def here(workers: Iterable[WorkerInfo]) -> list[WorkerInfo]:
     return [w for w in workers if w.alive and w.machine == me]
 
 
-def stop_worker(
-    lib: Library, worker_id: str, *, kill: Callable[[int, int], None] = os.kill
-) -> str:
+def stop_worker(lib: Library, worker_id: str, *, kill: Callable[[int, int], None] = os.kill) -> str:
     """Send the worker SIGTERM, as ``kill PID`` does: it ends its step, puts its job back
     in the queue and exits. Only a live worker on this machine (a pid elsewhere is another
     process). Not undoable: ``w`` starts a worker again."""

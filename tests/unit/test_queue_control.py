@@ -81,7 +81,9 @@ def test_cancel_the_queued_jobs_of_a_variant_or_a_theme_is_one_undo_step(lib):
     # a checkpoint of a queued job goes with it
     rel = checkpoint_relpath(ja[1].id)
     atomic_write_bytes(lib.abspath(rel), b"latent")
-    lib.db.execute("UPDATE jobs SET checkpoint = ?, checkpoint_step = 4 WHERE id = ?", (rel, ja[1].id))
+    lib.db.execute(
+        "UPDATE jobs SET checkpoint = ?, checkpoint_step = 4 WHERE id = ?", (rel, ja[1].id)
+    )
 
     said = queue_control.cancel_queued(lib, variant_id=a.id, label="variant 'a door'")
     assert said == "cancelled 2 queued jobs in variant 'a door'; u puts them back"
@@ -92,7 +94,11 @@ def test_cancel_the_queued_jobs_of_a_variant_or_a_theme_is_one_undo_step(lib):
     assert queue_control.cancel_queued(lib, variant_id=a.id, label="x") == "no queued jobs in x"
     session = Session(lib)
     assert session.undo().message == "undone: cancel prompt theme 'doors' (2 jobs queued again)"
-    assert {j.id for j in lib.queue.jobs(status="queued")} == {jb[0].id, jb[1].id, *(j.id for j in jc)}
+    assert {j.id for j in lib.queue.jobs(status="queued")} == {
+        jb[0].id,
+        jb[1].id,
+        *(j.id for j in jc),
+    }
     assert session.undo().message == "undone: cancel variant 'a door' (2 jobs queued again)"
     assert lib.queue.job(ja[1].id).step == 0  # its checkpoint went: it starts over
     assert lib.queue.job(running.id).status == "running"
@@ -158,7 +164,9 @@ def test_a_cancel_made_in_another_window_is_named_before_it_is_undone(lib):
 
 def test_failed_run_reads_the_whole_error_or_the_latest_failure(lib):
     jobs = seed_jobs(lib, 3, prompt="entrance to heaven")
-    long_error = "Traceback (most recent call last):\n" + "\n".join(f"  line {i}" for i in range(80))
+    long_error = "Traceback (most recent call last):\n" + "\n".join(
+        f"  line {i}" for i in range(80)
+    )
     fail(lib, jobs[0].id, long_error)
     fail(lib, jobs[1].id, "second")
     run = queue_control.failed_run(lib, jobs[0].id)
