@@ -10,6 +10,7 @@ import os
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from doorways_tui.core.triage import plural
 from doorways_tui.store import Job, Library, StoreError, WorkerInfo
@@ -112,10 +113,29 @@ def here(workers: Iterable[WorkerInfo]) -> list[WorkerInfo]:
     return [w for w in workers if w.alive and w.machine == me]
 
 
-def stop_worker(lib: Library, worker_id: str, *, kill: Callable[[int, int], None] = os.kill) -> str:
+def runs_a_worker(pid: int) -> bool:
+    """Whether process ``pid`` is a ``doorways worker`` (its command line has the
+    ``worker`` command), where /proc tells: a pid a dead worker's row still names may
+    have been given to another process since. Without /proc the fresh heartbeat is all
+    there is to go by."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return True
+    return b"worker" in args
+
+
+def stop_worker(
+    lib: Library,
+    worker_id: str,
+    *,
+    kill: Callable[[int, int], None] = os.kill,
+    is_worker: Callable[[int], bool] = runs_a_worker,
+) -> str:
     """Send the worker SIGTERM, as ``kill PID`` does: it ends its step, puts its job back
     in the queue and exits. Only a live worker on this machine (a pid elsewhere is another
-    process). Not undoable: ``w`` starts a worker again."""
+    process), and only if that pid still runs a worker. Not undoable: ``w`` starts a
+    worker again."""
     w = lib.workers.get(worker_id)
     if w.machine != this_machine():
         raise StoreError(
@@ -124,6 +144,8 @@ def stop_worker(lib: Library, worker_id: str, *, kill: Callable[[int, int], None
     if not w.alive:
         why = "its process is gone" if w.dead else f"it is {w.state}"
         raise StoreError(f"worker {worker_id} is not running ({why})")
+    if not is_worker(w.pid):
+        raise StoreError(f"pid {w.pid} of worker {worker_id} no longer runs a worker: nothing sent")
     try:
         kill(w.pid, signal.SIGTERM)
     except ProcessLookupError:

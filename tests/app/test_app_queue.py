@@ -147,9 +147,13 @@ async def test_bang_shows_the_whole_error_and_r_retries(library):
         assert title == f"job {failed} · seed 9 failed after 1 attempt"
         scroll = screen.query_one("#job-error-scroll")
         assert scroll.max_scroll_y > 0  # longer than the dialog: it scrolls
-        await pilot.press("end")
-        await pilot.pause()
-        assert scroll.scroll_y == scroll.max_scroll_y
+        assert scroll.scroll_y == scroll.max_scroll_y  # opened at the end, what went wrong
+        await pilot.press("home")
+        for _ in range(40):  # the scroll is animated
+            await pilot.pause(0.05)
+            if scroll.scroll_y == 0:
+                break
+        assert scroll.scroll_y == 0
         await pilot.press("r")
         await settle(pilot)
         assert main_screen(app) is app.screen

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import pytest
 
@@ -185,7 +186,13 @@ def test_failed_run_with_no_failure_is_one_line(lib):
 def test_stop_worker_sends_sigterm_to_a_live_worker_here_only(lib):
     sent = []
     lib.workers.register("here", device="cpu", pid=os.getpid())
-    said = queue_control.stop_worker(lib, "here", kill=lambda pid, sig: sent.append((pid, sig)))
+    with pytest.raises(StoreError, match=rf"^pid {os.getpid()} of worker here no longer runs a"):
+        queue_control.stop_worker(
+            lib, "here", kill=lambda pid, sig: sent.append(pid), is_worker=lambda pid: False
+        )
+    said = queue_control.stop_worker(
+        lib, "here", kill=lambda pid, sig: sent.append((pid, sig)), is_worker=lambda pid: True
+    )
     assert sent == [(os.getpid(), signal.SIGTERM)]
     assert "asked worker here" in said and "puts its job back" in said
     lib.workers.register("far", device="cpu", pid=os.getpid(), host="gpu-box", machine="gpu-box/x")
@@ -211,3 +218,10 @@ def test_a_busy_device_is_named_before_a_second_worker_starts(lib):
     assert queue_control.device_clash(lib, "auto") is not None  # auto would pick cuda:0
     lib.workers.register("w-a", device="cuda:2", pid=os.getpid())
     assert queue_control.device_clash(lib, "auto") is None
+
+
+@pytest.mark.skipif("worker" in sys.argv, reason="this test process must not look like a worker")
+def test_a_pid_that_runs_no_worker_is_told_apart():
+    """The test process is no ``doorways worker``; a real one is told apart in
+    tests/process/test_worker_stop.py (it is stopped)."""
+    assert not queue_control.runs_a_worker(os.getpid())

@@ -1,5 +1,6 @@
-"""A failed run's whole error (a traceback, a CUDA message), scrollable: the queue panel and
-the details show only its first line. ``r`` queues the run again from here."""
+"""A failed run's whole error (a traceback, a CUDA message), scrollable and opened at its
+end (where a traceback says what went wrong): the queue panel shows only its start. ``r``
+queues the run again from here."""
 
 from __future__ import annotations
 
@@ -42,9 +43,12 @@ class JobErrorScreen(ModalScreen[bool]):
             with VerticalScroll(id="job-error-scroll"):
                 yield Static(plain(self.run.error, newlines=True), id="job-error-text")
             yield Static(
-                "[b]↑↓ PgUp PgDn[/b] scroll · [b]r[/b] retry · [b]esc[/b] close",
+                "[b]↑↓ PgUp PgDn Home End[/b] scroll · [b]r[/b] retry · [b]esc[/b] close",
                 classes="dialog-keys",
             )
 
     def on_mount(self) -> None:
-        self.query_one("#job-error-scroll").focus()
+        scroll = self.query_one("#job-error-scroll", VerticalScroll)
+        scroll.focus()
+        # a traceback ends with what went wrong: open at its end (Home goes to the top)
+        self.call_after_refresh(scroll.scroll_end, animate=False)
