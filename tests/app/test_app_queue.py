@@ -135,6 +135,10 @@ async def test_bang_shows_the_whole_error_and_r_retries(library):
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         await poll(pilot)
+        # the queue panel's line says what went wrong (the traceback's end), and the key
+        line = str(main_screen(app).query_one("#queue-failed").render())
+        assert "latest s9: RuntimeError: CUDA out of memory (the last line)" in line
+        assert line.endswith("! whole error") and "Traceback" not in line
         await pick_seed(pilot, 2, failed)
         await pilot.press("exclamation_mark")
         await settle(pilot)
