@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from doorways_tui.cli.args import whole
@@ -122,6 +123,18 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
+# A running job whose worker's process is gone on this host: ``queue list`` and ``status``
+# only look (read-only), so they say so; a writer puts the job back in the queue.
+GONE_NOTE = "requeued when the app or a worker next looks"
+
+
+def gone_label(worker_id: str | None, gone: Mapping[str, int]) -> str | None:
+    """``running (worker ID, pid N, gone; requeued ...)`` for a job of a gone worker, else None."""
+    if worker_id is None or worker_id not in gone:
+        return None
+    return f"running (worker {worker_id}, pid {gone[worker_id]}, gone; {GONE_NOTE})"
+
+
 def run_list(args: argparse.Namespace) -> int:
     with open_library(args, readonly=True) as lib:
         if args.status or args.all:
@@ -129,15 +142,22 @@ def run_list(args: argparse.Namespace) -> int:
         else:
             items = lib.queue.queue_view(queued_limit=args.limit)
         counts = lib.queue.counts()
+        gone = lib.claims.gone_workers()
     if args.json:
         for item in items:
-            print(json.dumps(_item_dict(item), sort_keys=True))
+            data = _item_dict(item)
+            if item.status == "running" and item.worker_id in gone:
+                data["worker_gone"] = True  # status stays "running": that is what is stored
+            print(json.dumps(data, sort_keys=True))
         return 0
     from rich.console import Console
     from rich.markup import escape
 
     console = Console()
-    console.print(queue_table(items))
+    console.print(queue_table(items, gone=gone))
+    for item in items:
+        if item.status == "running" and (label := gone_label(item.worker_id, gone)):
+            console.print(f"[yellow]job {item.id}:[/] {escape(printable(label))}", soft_wrap=True)
     for item in items:
         if item.status == "failed" and item.error:
             error = escape(printable(item.error, newlines=True))
@@ -169,21 +189,26 @@ _COLUMNS += (("progress", "right"), ("it/s", "right"), ("eta", "right"), ("worke
 _STYLE = {"running": "green", "failed": "red", "done": "dim", "cancelled": "dim"}
 
 
-def queue_table(items: list[QueueItem]):
+def queue_table(items: list[QueueItem], *, gone: Mapping[str, int] | None = None):
     """The jobs as a rich table; the prompt (or, for a failed job, its error) takes the
     width that is left and ends in an ellipsis. The other columns have fixed widths, so a
     long prompt can never squeeze the job id, status or seed out of the table. Text from
-    the library goes through ``printable``: a prompt cannot drive the terminal."""
+    the library goes through ``printable``: a prompt cannot drive the terminal. A running
+    job whose worker is in ``gone`` (id -> pid: its process ended on this host) says
+    "running (gone)"; the line under the table says more."""
     from rich.table import Table
     from rich.text import Text
 
     rows = []
     for it in items:
         running = it.status == "running"
+        status = it.status
+        if running and it.worker_id in (gone or {}):
+            status, running = "running (gone)", False  # no live rate or ETA
         rows.append(
             (
                 str(it.id),
-                it.status,
+                status,
                 str(it.priority),
                 str(it.seed),
                 f"{it.step}/{it.total}" if it.total else "-",
@@ -201,7 +226,8 @@ def queue_table(items: list[QueueItem]):
     # ends in an ellipsis.
     table.add_column("prompt / error", overflow="ellipsis", min_width=10)
     for it, row in zip(items, rows, strict=True):
-        status = Text(it.status, style=_STYLE.get(it.status, ""))
+        gone_job = row[1] != it.status
+        status = Text(row[1], style="yellow" if gone_job else _STYLE.get(it.status, ""))
         if it.status == "failed":
             text = Text(printable(it.error or ""), style="red", no_wrap=True, overflow="ellipsis")
         else:

@@ -8,6 +8,7 @@ import time
 
 from doorways_tui.cli.args import seconds
 from doorways_tui.cli.common import age, open_library
+from doorways_tui.cli.queue import gone_label
 from doorways_tui.core.text import duration, plain
 from doorways_tui.store import Library
 from doorways_tui.store.files import library_path_or_none
@@ -49,6 +50,12 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
     running = {j.id: j for j in lib.queue.jobs(status="running", limit=1000)}
     done_fractions = [j.step / j.total if j.total else 0.0 for j in running.values()]
     eta = queue_eta(counts.queued, done_fractions, mean, alive)
+    gone = lib.claims.gone_workers()
+    gone_jobs = [
+        {"job": j.id, "worker": j.worker_id, "pid": gone[j.worker_id]}
+        for j in running.values()
+        if j.worker_id in gone
+    ]
     return {
         "workers": [
             {
@@ -74,6 +81,8 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
             "failed": counts.failed,
             "cancelled": counts.cancelled,
         },
+        # running jobs of workers whose process is gone on this host (a writer requeues them)
+        "gone_jobs": sorted(gone_jobs, key=lambda g: g["job"]),
         "jobs_per_hour": recent.per_hour,
         "jobs_done_recently": recent.done,
         "throughput_window_s": recent.elapsed_s,
@@ -166,6 +175,9 @@ def run(args: argparse.Namespace) -> int:
         f"queue: {q['running']} running, {q['queued']} queued, {q['done']} done,"
         f" {q['failed']} failed, {q['cancelled']} cancelled"
     )
+    for g in data["gone_jobs"]:  # worker ids: rows anyone wrote
+        label = gone_label(g["worker"], {g["worker"]: g["pid"]})
+        console.print(Text(f"job {g['job']}: ", style="yellow") + plain(label), soft_wrap=True)
     if data["jobs_done_recently"]:
         minutes = max(1, round(data["throughput_window_s"] / 60))
         span = "the last hour" if minutes >= 60 else f"the last {minutes} min"

@@ -19,7 +19,7 @@ import itertools
 import os
 import socket
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from doorways_tui.store.context import StoreContext
@@ -207,8 +207,9 @@ class Claims:
             return self._requeue_workers(conn, gone, max_attempts=max_attempts)
 
     def _requeue_workers(
-        self, conn: sqlite3.Connection, workers: list[str], *, max_attempts: int
+        self, conn: sqlite3.Connection, workers: Iterable[str], *, max_attempts: int
     ) -> list[int]:
+        workers = list(workers)
         marks = ",".join("?" * len(workers))
         return self.requeue(
             conn,
@@ -218,7 +219,13 @@ class Claims:
             max_attempts=max_attempts,
         )
 
-    def _gone_workers(self, conn: sqlite3.Connection | None) -> list[str]:
+    def gone_workers(self) -> dict[str, int]:
+        """Workers (id -> pid) with a running job that ran on this machine and whose process
+        is gone: a plain read, so a read-only look (``status``, ``queue list``) can say that
+        their jobs are not really running (a writer requeues them)."""
+        return self._gone_workers(None)
+
+    def _gone_workers(self, conn: sqlite3.Connection | None) -> dict[str, int]:
         """Workers with a running job that ran on this machine and whose process is gone (a
         kill -9, a second Ctrl-C, a crash during model load): no need to wait for their
         heartbeat to go stale. A worker elsewhere, even under the same host name, has pids
@@ -230,7 +237,7 @@ class Claims:
         )
         params = (this_machine(),)
         rows = self._db.rows(sql, params) if conn is None else conn.execute(sql, params).fetchall()
-        return [worker_id for worker_id, pid in rows if not pid_running(pid)]
+        return {worker_id: pid for worker_id, pid in rows if not pid_running(pid)}
 
     def requeue(
         self,

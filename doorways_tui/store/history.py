@@ -23,7 +23,8 @@ Undoer = Callable[[sqlite3.Connection, dict[str, Any]], UndoResult]
 
 class History:
     """Events and undo. ``lib.history``; each undo kind is reverted by the part that wrote
-    it (``undoers``: triage by the images part, spawn by the queue)."""
+    it (``undoers``: triage by the images part; spawn, and jobs (a cancel or a retry from
+    the app), by the queue)."""
 
     def __init__(self, ctx: StoreContext, undoers: dict[str, Undoer]) -> None:
         self._ctx = ctx
@@ -55,10 +56,11 @@ class History:
     # -- undo -----------------------------------------------------------------------------
 
     def undo(self, *, confirmed: int | None = None) -> UndoResult | None:
-        """Revert the newest step not yet undone (a triage write, or a spawn/queue/reroll:
+        """Revert the newest step not yet undone (a triage write; a spawn/queue/reroll:
         its still-queued jobs are cancelled, and a variant it made is removed if nothing
-        else uses it), in one transaction; returns what was undone, with its entry, or
-        None when there is nothing to undo.
+        else uses it; a cancel or retry: the jobs go back as they were), in one
+        transaction; returns what was undone, with its entry, or None when there is
+        nothing to undo.
 
         A step made by another origin is undone only if its entry id is ``confirmed``;
         otherwise the result has ``undone`` False and names the entry, and nothing

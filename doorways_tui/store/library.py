@@ -71,7 +71,12 @@ class Library:
         self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
         self.history = History(
-            ctx, {"triage": self.images.undo_triage, "spawn": self.queue.undo_spawn}
+            ctx,
+            {
+                "triage": self.images.undo_triage,
+                "spawn": self.queue.undo_spawn,
+                "jobs": self.queue.undo_jobs,
+            },
         )
 
     def abspath(self, relpath: str) -> Path:

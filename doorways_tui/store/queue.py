@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from doorways_tui.core.triage import plural
 from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import (
@@ -196,9 +197,10 @@ class Queue:
 
     # -- changing work --------------------------------------------------------------------
 
-    def cancel_job(self, job_id: int) -> Job:
+    def cancel_job(self, job_id: int, *, undoable: bool = False) -> Job:
         """Cancel a queued or running job (a running one stops at its worker's next
-        heartbeat; its preview goes now). Cancelling a cancelled job does nothing."""
+        heartbeat; its preview goes now). Cancelling a cancelled job does nothing.
+        ``undoable`` (the app): undo puts it back in the queue (see ``undo_jobs``)."""
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status == "cancelled":
@@ -216,52 +218,115 @@ class Queue:
                 "DELETE FROM images WHERE job_id = ? AND kind = 'preview' RETURNING path", (job_id,)
             ).fetchall()
             self._ctx.event(conn, "job_cancelled", job_id=job_id, was=job.status)
+            if undoable:
+                ids = {"queued": [], "running": []} | {job.status: [job_id]}
+                self._push_jobs_undo("cancel", f"cancel job {job_id}", **ids)
         for row in previews:
             self._ctx.remove_file(row[0])
         if job.status == "queued" and job.checkpoint:
             self._ctx.remove_file(job.checkpoint)
         return self.job(job_id)
 
-    def cancel_queued(self) -> int:
-        """Cancel every queued job, in one transaction and a few statements however many
-        there are (a million is one UPDATE, not a million transactions); their previews
-        and checkpoints go too. Returns how many were cancelled."""
-        queued = "SELECT id FROM jobs WHERE status = 'queued'"
+    def cancel_queued(
+        self,
+        *,
+        variant_id: int | None = None,
+        theme_id: int | None = None,
+        undoable: bool = False,
+        what: str = "cancel the queued jobs",
+    ) -> int:
+        """Cancel every queued job (or those of one variant, or of one theme's variants),
+        in one transaction and a few statements however many there are (a million is one
+        UPDATE, not a million transactions); their previews and checkpoints go too.
+        Returns how many were cancelled. ``undoable``: one undo step, named ``what``, puts
+        them all back in the queue."""
+        where, params = "status = 'queued'", []
+        if variant_id is not None:
+            where += " AND variant_id = ?"
+            params.append(variant_id)
+        if theme_id is not None:
+            where += " AND variant_id IN (SELECT id FROM variants WHERE theme_id = ?)"
+            params.append(theme_id)
         with self._db.write() as conn:
             files = conn.execute(
-                f"DELETE FROM images WHERE kind = 'preview' AND job_id IN ({queued}) RETURNING path"
+                "DELETE FROM images WHERE kind = 'preview'"
+                f" AND job_id IN (SELECT id FROM jobs WHERE {where}) RETURNING path",
+                params,
             ).fetchall()
             files += conn.execute(
-                "SELECT checkpoint FROM jobs WHERE status = 'queued' AND checkpoint IS NOT NULL"
+                f"SELECT checkpoint FROM jobs WHERE {where} AND checkpoint IS NOT NULL", params
             ).fetchall()
-            n = conn.execute(
-                "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
-                " checkpoint_step = NULL WHERE status = 'queued'",
-                (self._ctx.clock(),),
-            ).rowcount
-            if n:
-                self._ctx.event(conn, "jobs_cancelled", count=n, was="queued")
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "UPDATE jobs SET status = 'cancelled', finished = ?, checkpoint = NULL,"
+                    f" checkpoint_step = NULL WHERE {where} RETURNING id",
+                    (self._ctx.clock(), *params),
+                )
+            ]
+            if ids:
+                self._ctx.event(conn, "jobs_cancelled", count=len(ids), was="queued")
+                if undoable:
+                    self._push_jobs_undo("cancel", what, queued=ids, running=[])
         for row in files:
             self._ctx.remove_file(row[0])
-        return n
+        return len(ids)
 
-    def retry_job(self, job_id: int, *, priority: int | None = None) -> Job:
+    def retry_job(
+        self, job_id: int, *, priority: int | None = None, undoable: bool = False
+    ) -> Job:
         """Put a failed or cancelled job back in the queue (resuming from its checkpoint
-        if it has one)."""
+        if it has one). ``undoable`` (the app): undo puts it back as it was, if no worker
+        has taken it since."""
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status not in ("failed", "cancelled"):
                 raise StoreError(
                     f"job {job_id} is {job.status}; only failed or cancelled jobs retry"
                 )
-            conn.execute(
-                "UPDATE jobs SET status = 'queued', error = NULL, attempts = 0, worker_id = NULL,"
-                " heartbeat = NULL, finished = NULL, step = COALESCE(checkpoint_step, 0),"
-                " priority = COALESCE(?, priority) WHERE id = ?",
-                (priority, job_id),
-            )
+            before = self._retry_where(conn, "id = ?", [job_id], priority)
             self._ctx.event(conn, "job_retried", job_id=job_id, was=job.status)
+            if undoable:
+                self._push_jobs_undo("retry", f"retry job {job_id}", before=before)
         return self.job(job_id)
+
+    def retry_failed(self, *, undoable: bool = False) -> int:
+        """Put every failed job back in the queue, in one transaction (and, ``undoable``,
+        one undo step that fails again those no worker has taken since). Returns how
+        many."""
+        with self._db.write() as conn:
+            before = self._retry_where(conn, "status = 'failed'", [], None)
+            if before:
+                self._ctx.event(conn, "jobs_retried", count=len(before), was="failed")
+                if undoable:
+                    self._push_jobs_undo("retry", "retry the failed jobs", before=before)
+        return len(before)
+
+    def _retry_where(
+        self,
+        conn: sqlite3.Connection,
+        where: str,
+        params: list[object],
+        priority: int | None,
+    ) -> list[dict[str, Any]]:
+        """Queue again the failed or cancelled jobs matching ``where``; returns what each
+        was before (what undo puts back), read in the same transaction."""
+        match = f"status IN ('failed', 'cancelled') AND ({where})"
+        before = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT id, status, error, attempts, finished, step, priority FROM jobs"
+                f" WHERE {match}",
+                params,
+            )
+        ]
+        conn.execute(
+            "UPDATE jobs SET status = 'queued', error = NULL, attempts = 0, worker_id = NULL,"
+            " heartbeat = NULL, finished = NULL, step = COALESCE(checkpoint_step, 0),"
+            f" priority = COALESCE(?, priority) WHERE {match}",
+            (priority, *params),
+        )
+        return before
 
     # -- reading --------------------------------------------------------------------------
 
@@ -385,3 +450,55 @@ class Queue:
             job_ids=tuple(sorted(cancelled)),
             variant_id=variant_id if removed else None,
         )
+
+    def _push_jobs_undo(self, action: str, what: str, **jobs: Any) -> None:
+        """One undo step for a cancel or a retry (``action``), named ``what`` for the
+        artist: the ids cancelled (``queued``, ``running``), or each retried job as it
+        was (``before``)."""
+        self._ctx.push_undo("jobs", {"action": action, "what": what, **jobs})
+
+    def undo_jobs(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
+        """Revert a cancel or a retry inside the history's undo transaction. A cancelled
+        job goes back in the queue (one that was running starts over from the queue, from
+        step 0: its checkpoint went with the cancel); a retried job goes back to what it
+        was (failed, with its error) if no worker has taken it since. Jobs that moved on
+        since (retried, claimed) are left as they are."""
+        now_ids: list[int] = []
+        if data.get("action") == "cancel":
+            for was, attempts in (("queued", "attempts"), ("running", "MAX(attempts - 1, 0)")):
+                now_ids += [
+                    r[0]
+                    for r in conn.execute(
+                        "UPDATE jobs SET status = 'queued', finished = NULL, step = 0,"
+                        " worker_id = NULL, heartbeat = NULL, it_per_s = NULL, eta_s = NULL,"
+                        f" attempts = {attempts}"
+                        " WHERE id IN (SELECT value FROM json_each(?)) AND status = 'cancelled'"
+                        " RETURNING id",
+                        (json.dumps(data.get(was) or []),),
+                    )
+                ]
+            asked = len(data.get("queued") or ()) + len(data.get("running") or ())
+            state = "queued again"
+        else:
+            before = data.get("before") or []
+            now_ids = [
+                r[0]
+                for r in conn.execute(
+                    "UPDATE jobs SET status = json_extract(b.value, '$.status'),"
+                    " error = json_extract(b.value, '$.error'),"
+                    " attempts = json_extract(b.value, '$.attempts'),"
+                    " finished = json_extract(b.value, '$.finished'),"
+                    " step = json_extract(b.value, '$.step'),"
+                    " priority = json_extract(b.value, '$.priority')"
+                    " FROM json_each(?) AS b WHERE jobs.id = json_extract(b.value, '$.id')"
+                    " AND jobs.status = 'queued' AND jobs.attempts = 0"
+                    " RETURNING jobs.id",
+                    (json.dumps(before),),
+                )
+            ]
+            asked = len(before)
+            state = "back as they were"
+        summary = f"{plural(len(now_ids), 'job')} {state}"
+        if left := asked - len(now_ids):
+            summary += f", {left} moved on since and left as they are"
+        return UndoResult("jobs", summary, job_ids=tuple(sorted(now_ids)))

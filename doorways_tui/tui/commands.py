@@ -15,6 +15,7 @@ from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
+from doorways_tui.core.text import printable
 from doorways_tui.core.triage import DOORS_VIEW, VIEWS, doors_view_label
 from doorways_tui.tui.keys import MAIN_BINDINGS, key_text
 from doorways_tui.tui.screens.main import MainScreen
@@ -66,6 +67,7 @@ def commands(provider: Provider) -> Iterator[Command]:
             "keep the filter, drop the search text",
         )
         yield from _prompt_themes(main)
+        yield from _queue_commands(main)
     yield "app: help — every key and how to remap it", partial(app.run_action, "help"), "key ?"
     yield "app: quit", partial(app.run_action, "quit"), "key q; workers keep running"
 
@@ -85,6 +87,44 @@ def _prompt_themes(main: MainScreen) -> Iterator[Command]:
                 partial(tree.move_cursor, node),
                 "step through this prompt theme's images (its row in the tree)",
             )
+
+
+def _queue_commands(main: MainScreen) -> Iterator[Command]:
+    """Cancel and retry beyond the selected run (whose keys are bindings above), and one
+    "stop worker" entry per live worker on this machine (its pid is ours to signal)."""
+    tasks = main.queue_tasks
+    sel = tasks.selection()
+    if sel.variant_id is not None:
+        yield (
+            f"queue: cancel the queued jobs of variant '{printable(sel.variant_label)}'",
+            tasks.cancel_variant,
+            "every queued job of the selected variant; u puts them back",
+        )
+    if sel.theme_id is not None:
+        yield (
+            f"queue: cancel the queued jobs of prompt theme '{printable(sel.theme_label)}'",
+            tasks.cancel_theme,
+            "every queued job of the selected prompt theme; u puts them back",
+        )
+    yield (
+        "queue: retry the selected failed run",
+        tasks.retry_run,
+        "queue it again; u puts it back as it was",
+    )
+    yield "queue: retry every failed job", tasks.retry_failed, "u puts them back as they were"
+    workers = tasks.workers_here(main.snapshot.workers if main.snapshot else ())
+    for w in workers:
+        yield (
+            f"worker: stop worker {printable(w.id)} on {printable(w.device)} (pid {w.pid})",
+            partial(tasks.stop_worker, w.id),
+            "SIGTERM, as kill PID does: it ends its step, puts its job back and exits",
+        )
+    if not workers:
+        yield (
+            "worker: stop worker (none runs on this machine)",
+            partial(main.say, "stop worker: no live worker on this machine", "warning"),
+            "workers on other machines stop there: kill PID",
+        )
 
 
 class DoorwaysCommands(Provider):

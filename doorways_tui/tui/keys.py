@@ -101,6 +101,23 @@ MAIN_BINDINGS = [
         tooltip="start a new run from this image (edit the file first if you like)",
     ),
     Binding(
+        "C",
+        "cancel_run",
+        "cancel run",
+        show=False,
+        id="runs.cancel",
+        tooltip="cancel the selected run (queued or running); u puts it back",
+    ),
+    Binding(
+        "exclamation_mark",
+        "job_error",
+        "whole error",
+        show=False,
+        key_display="!",
+        id="runs.error",
+        tooltip="the whole error of the selected failed run (or of the latest failure)",
+    ),
+    Binding(
         "f",
         "filter",
         "filter",

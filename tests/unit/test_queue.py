@@ -263,6 +263,45 @@ def test_status_shows_a_killed_worker_as_dead_without_a_job_and_prunes_it(capsys
     assert not any(line.startswith("killed") for line in out.splitlines())
 
 
+def test_status_and_queue_list_say_a_job_of_a_gone_worker_is_not_really_running(capsys, root):
+    """They only look (read-only), so the job is still stored as running: they say its
+    worker's process is gone here and that a writer requeues it, and change nothing."""
+    import os
+
+    with Library.open(root) as lib:
+        jobs = seed_jobs(lib, 2)
+        lib.workers.register("killed", device="cuda:0", pid=999_999_999)
+        lib.workers.register("alive", device="cuda:1", pid=os.getpid())
+        lib.claims.claim_job("alive")
+        lib.db.execute(  # the killed worker's claim, made without the requeue a claim does
+            "UPDATE jobs SET status = 'running', worker_id = 'killed', attempts = 1,"
+            " heartbeat = ? WHERE id = ?",
+            (lib.clock(), jobs[1].id),
+        )
+    gone = (
+        "running (worker killed, pid 999999999, gone; requeued when the app or a worker"
+        " next looks)"
+    )
+    code, out, _ = cli(capsys, root, "queue", "list")
+    assert code == 0
+    table = {line.split()[0]: line for line in out.splitlines()[1:3]}
+    assert "running (gone)" in table[str(jobs[1].id)]
+    assert "gone" not in table[str(jobs[0].id)] and "running" in table[str(jobs[0].id)]
+    assert f"job {jobs[1].id}: {gone}" in out
+    code, out, _ = cli(capsys, root, "queue", "list", "--json")
+    rows = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert rows[jobs[1].id]["worker_gone"] is True and rows[jobs[1].id]["status"] == "running"
+    assert "worker_gone" not in rows[jobs[0].id]
+    code, out, _ = cli(capsys, root, "status")
+    assert code == 0 and f"job {jobs[1].id}: {gone}" in out
+    code, out, _ = cli(capsys, root, "status", "--json")
+    assert json.loads(out)["gone_jobs"] == [
+        {"job": jobs[1].id, "worker": "killed", "pid": 999_999_999}
+    ]
+    with Library.open(root, readonly=True) as lib:  # only looked
+        assert lib.queue.job(jobs[1].id).status == "running"
+
+
 def test_queue_eta_counts_running_progress_and_workers():
     from doorways_tui.cli.status import queue_eta
 

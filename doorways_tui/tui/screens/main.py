@@ -27,6 +27,7 @@ from doorways_tui.tui.compat.textual import app_keymap
 from doorways_tui.tui.keys import MAIN_BINDINGS, triage_keys
 from doorways_tui.tui.screens.base import ReportingScreen
 from doorways_tui.tui.screens.main_tasks import MainTasks
+from doorways_tui.tui.screens.queue_tasks import QueueTasks
 from doorways_tui.tui.triage import Triage, TriageKeys
 from doorways_tui.tui.widgets import prefetch
 from doorways_tui.tui.widgets.details import Details
@@ -86,6 +87,7 @@ class MainScreen(TriageKeys, ReportingScreen):
         self.bench = bench
         self.triage = Triage(self, Session(bench.library))
         self.tasks = MainTasks(self, self.triage, bench, self.say)
+        self.queue_tasks = QueueTasks(self, self.triage, bench, self.say, self.tasks.start_worker)
         self.poller = Poller(bench.reader)
         self.poll_interval = poll_interval
         self.snapshot: Snapshot | None = None
@@ -169,7 +171,13 @@ class MainScreen(TriageKeys, ReportingScreen):
         self.tasks.demo()
 
     def action_start_worker(self) -> None:
-        self.tasks.start_worker()
+        self.queue_tasks.start_worker()  # asks first when the device has a worker here
+
+    def action_cancel_run(self) -> None:
+        self.queue_tasks.cancel_run()
+
+    def action_job_error(self) -> None:
+        self.queue_tasks.show_error()
 
     def set_view(self, view: View) -> None:
         """Show ``view`` (the palette's filters)."""

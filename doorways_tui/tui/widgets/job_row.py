@@ -26,6 +26,13 @@ def stats_text(item: QueueItem) -> str:
     return " · ".join(parts)
 
 
+def error_line(error: str | None) -> str:
+    """A failure in one line for the queue panel: its last non-blank line, which for a
+    traceback is what went wrong ("RuntimeError: CUDA out of memory"), not its start."""
+    lines = [line.strip() for line in (error or "").splitlines() if line.strip()]
+    return printable(lines[-1]) if lines else "no error was recorded"
+
+
 class JobRow(Vertical):
     """One running job: prompt and seed, a progress bar, and step / it/s / ETA."""
 

@@ -15,7 +15,8 @@ from textual.widgets import Static
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import QueueItem
 from doorways_tui.store.files import library_path_or_none
-from doorways_tui.tui.widgets.job_row import JobRow
+from doorways_tui.tui.keys import key_of
+from doorways_tui.tui.widgets.job_row import JobRow, error_line
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.poll import Snapshot
 
@@ -120,5 +121,6 @@ class QueuePanel(Vertical):
             return Text("")
         last = snap.failed[0]
         text = Text(f"{snap.counts.failed} failed", style="bold red")
-        text.append(f" · latest s{last.seed}: {printable(last.error or '')[:120]}", style="red")
+        text.append(f" · latest s{last.seed}: {error_line(last.error)[:120]}", style="red")
+        text.append(f" · {key_of('runs.error')} whole error", style="dim")
         return text
