@@ -231,11 +231,11 @@ def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     if models is not None:
         refuse_missing_models(models, allow=args.allow_missing_models or args.dry_run)
     _print(f"{theme.name}: {request.summary}", out)
-    _print(request.estimate.line(), out)
     if models is not None:
         _print(models.line(), out)
         if not models.ready:
             _print(f"warning: {models.refusal()}", out)
+    _print(request.estimate.line(), out)
     _report_long(request.warnings, out)
     with open_library(args, create=True) as library:
         if not (args.dry_run or args.yes) and request.job_count > LARGE_QUEUE:
