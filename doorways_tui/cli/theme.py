@@ -6,9 +6,10 @@ Flags override a file's or a pack's settings (``--size``, ``--steps``: one per e
 setting, derived from the config's fields), words and seeds.
 
 ``preview`` prints what ``queue`` would add (counts, an estimate of the time, the first
-prompts, prompts too long for CLIP) and touches nothing; ``queue`` adds only what the library does not have yet.
-Both say which models the jobs will use; ``queue`` refuses models whose weights are not
-downloaded (the jobs would all fail) unless told ``--allow-missing-models``.
+prompts, prompts too long for CLIP) and touches nothing; ``queue`` adds only what the
+library does not have yet. Both say which models the jobs will use; ``queue`` refuses
+models whose weights are not downloaded (the jobs would all fail) unless told
+``--allow-missing-models``.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ def _theme_args(p: argparse.ArgumentParser) -> None:
         help=f"a list's settings, words and subject notes from this pack (default {DEFAULT_PACK})",
     )
     words = p.add_argument_group("theme (override the file's or the pack's)")
-    words.add_argument("--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant")
+    words.add_argument(
+        "--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant"
+    )
     words.add_argument("--doorways", metavar="W,W", help="doorway words, comma-separated")
     words.add_argument("--modifiers", metavar="M,M", help="modifiers, comma-separated")
     words.add_argument("--style", help='appended to every prompt, e.g. "by James Gurney"')

@@ -210,9 +210,8 @@ async def test_a_typed_list_keeps_its_headings_and_queues_at_80x24(tmp_path):
         screen = app.screen
         screen.query_one(RadioSet).focus()
         await pilot.press("right", "right", "enter")  # Typed list
-        screen.query_one("#pairs", TextArea).text = (
-            "## Afterlife\n- “Heaven” / “Hell”\n- Valhalla / Fólkvangr\n\nNature:\n1. Sun / Moon\n"
-        )
+        typed = "## Afterlife\n- “Heaven” / “Hell”\n- Valhalla / Fólkvangr\n\nNature:\n1. Sun / Moon\n"
+        screen.query_one("#pairs", TextArea).text = typed
         screen.query_one("#name", Input).value = "Pasted"
         screen.query_one("#steps", Input).value = "60"
         await settle(pilot)
@@ -239,9 +238,8 @@ async def test_a_typed_list_keeps_its_headings_and_queues_at_80x24(tmp_path):
         ("Afterlife", (("Heaven", "Hell"), ("Valhalla", "Fólkvangr"))),
         ("Nature", (("Sun", "Moon"),)),
     ]
-    assert {(v.config["width"], v.config["height"], v.config["steps"]) for v in request.variants} == {
-        (256, 128, 60)
-    }
+    sizes = {(v.config["width"], v.config["height"], v.config["steps"]) for v in request.variants}
+    assert sizes == {(256, 128, 60)}
     assert request.variants[2].prompt == "entrance to Sun | entrance to Moon"  # no realm list
     with Library.open(tmp_path / "lib") as library:
         queue_theme(library, request.theme, request.variants)

@@ -42,9 +42,9 @@ async def counted(pilot, dialog: NewThemeScreen, start: str) -> None:
     """Wait for the dialog's count (a thread worker) to say ``start``."""
     for _ in range(400):
         request = dialog.request
-        if request is not None and f"{request.theme.name}: {request.summary}".startswith(start):
-            if request.models is not None and request.models.demo:
-                return
+        count = "" if request is None else f"{request.theme.name}: {request.summary}"
+        if count.startswith(start) and request.models is not None and request.models.demo:
+            return
         await pilot.pause(0.025)
     raise AssertionError(f"the dialog never counted {start!r}")
 
@@ -110,4 +110,3 @@ async def test_a_typed_list_queued_from_T_at_80x24_shows_its_groups(root):
         theme = lib.tree.theme_by_name("Typed")
         assert theme is not None
         assert [v.group_name for v in lib.tree.variants(theme.id)] == ["Afterlife"]
-

@@ -347,7 +347,9 @@ def test_preview_of_a_list_shows_its_groups_settings_and_an_estimate(capsys, lis
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert lines[0] == f"pasted pairs ({list_file})"
-    assert lines[1] == "2 groups, 4 sets x 1 doorway word x 1 modifier = 4 variants x 1 seed = 4 jobs"
+    assert lines[1] == (
+        "2 groups, 4 sets x 1 doorway word x 1 modifier = 4 variants x 1 seed = 4 jobs"
+    )
     assert lines[3].startswith("settings: 512x256, panorama cosine")  # the quick pack's
     assert lines[4].startswith("estimate: 4 jobs, 600 steps: about ")
     assert lines[-4:] == [
@@ -384,7 +386,8 @@ def test_a_bad_list_is_one_line_with_its_line_number(capsys, tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("Afterlife\nHeaven / Hell\nLimbo / Purgatory / Earth / Sky\n", encoding="utf-8")
     for command in ("preview", "queue"):
-        code, out, err = run(capsys, "--library", str(tmp_path / "lib"), "theme", command, str(path))
+        argv = ("--library", str(tmp_path / "lib"), "theme", command, str(path))
+        code, out, err = run(capsys, *argv)
         assert (code, out) == (2, "")
         assert err == (
             f"doorways: error: {path}:3: 'Limbo / Purgatory / Earth / Sky' is not"
@@ -411,7 +414,8 @@ def test_engine_settings_are_flags_derived_from_the_config(capsys):
     with pytest.raises(SystemExit):
         main(["theme", "preview", "--help"])
     text = capsys.readouterr().out
-    group = text.split("engine settings (override the file's or the pack's):\n", 1)[1].split("\n\n")[0]
+    title = "engine settings (override the file's or the pack's):\n"
+    group = text.split(title, 1)[1].split("\n\n")[0]
     flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
     assert {"--size", "--steps", "--cutn", "--panorama", "--edge-symmetry"} <= set(flags)
     assert not {"--seed", "--style", "--image-prompt", "--init-image", "--vqgan"} & set(flags)

@@ -213,7 +213,10 @@ def test_the_estimate_sums_every_job_at_its_size_and_steps():
 @pytest.mark.parametrize(
     ("prompt", "label"),
     [
-        ("entrance to Heaven, by James Gurney | entrance to Hell, by James Gurney", "Heaven | Hell"),
+        (
+            "entrance to Heaven, by James Gurney | entrance to Hell, by James Gurney",
+            "Heaven | Hell",
+        ),
         ("entrance to Heaven | entrance to Hell", "Heaven | Hell"),
         ("gate to Sea | gate to Dreams | gate to Sky", "Sea | Dreams | Sky"),
         ("entrance to the Sun realm | entrance to Moon", "the Sun realm | Moon"),
