@@ -7,9 +7,13 @@ fitted to two measured sizes per device. The figures are for the full-size model
 one image at a time; a worker that batches jobs does better, other cards and models
 differently. The demo models are far faster: no estimate is given for them.
 
-Measured (random weights of the full-size architectures, ``benchmarks/bench_engine.py``):
-- GPU, one NVIDIA H200: 0.0583 s/step at 512x512 and 0.0780 at 1024x384 (bf16 autocast);
-- CPU, 2 threads of a shared x86-64 box: see ``CPU`` below.
+Measured with random weights of the full-size architectures, 32 cutouts:
+- GPU, one NVIDIA H200 (the engine, bf16 autocast): 0.0583 s/step at 512x512 and 0.0780
+  at 1024x384, with the cosine panorama and symmetry terms;
+- CPU, one thread (``torch.set_num_threads(1)``) of a shared x86-64 box, as process CPU
+  time, since the box was too busy for wall time to mean anything: 8.61 s/step at 256x128
+  and 10.65 at 256x256, same method settings. More cores make a step faster, though not
+  in proportion; the figure is named "one CPU core".
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ class StepCost:
 
 
 H200 = StepCost.fitted("an H200-class GPU", (512 * 512, 0.0583), (1024 * 384, 0.0780))
-CPU = StepCost.fitted("a 2-thread CPU", (256 * 256, 10.0), (512 * 256, 17.0))
+CPU = StepCost.fitted("one CPU core", (256 * 128, 8.61), (256 * 256, 10.65))
 DEVICES = (H200, CPU)
 
 
