@@ -51,6 +51,7 @@ def parse_list(text: str, *, source: str = LIST_SOURCE) -> tuple[Group, ...]:
     order: list[str] = []
     sets: dict[str, list[tuple[str, ...]]] = {}
     heading: tuple[str, int] | None = None  # the open heading and its line, until a set
+    current = UNGROUPED  # the group the next set goes to
     for number, raw in enumerate(text.splitlines(), start=1):
         if (problem := describe_hidden(f"line {number}", raw, allow="\t")) is not None:
             raise ThemeError(problem, source=source, line=number)
@@ -71,14 +72,11 @@ def parse_list(text: str, *, source: str = LIST_SOURCE) -> tuple[Group, ...]:
                 line=number,
             )
         if heading is not None:
-            name = heading[0]
-            heading = None
-        else:
-            name = order[-1] if order else UNGROUPED
-        if name not in sets:
-            order.append(name)
-            sets[name] = []
-        sets[name].append(parts)
+            current, heading = heading[0], None
+        if current not in sets:
+            order.append(current)
+            sets[current] = []
+        sets[current].append(parts)
     if heading is not None:
         raise _empty(heading, source)
     if not order:

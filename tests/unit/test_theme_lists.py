@@ -37,6 +37,7 @@ Heaven / Hell
 • 天国 / 地獄
 Nature
 (3) Fire\u00a0/ Ice\u200b
+Day / Night
 """
 
 
@@ -53,7 +54,7 @@ def test_a_pasted_list_becomes_groups_of_pairs_and_triples():
             "Afterlife",
             (("Heaven", "Hell"), ("Valhalla", "Fólkvangr"), ("Fields of A’aru", "Maw of Ammut")),
         ),
-        ("Nature", (("Sun", "Moon"), ("Sea", "Dreams", "Sky"), ("Fire", "Ice"))),
+        ("Nature", (("Sun", "Moon"), ("Sea", "Dreams", "Sky"), ("Fire", "Ice"), ("Day", "Night"))),
         ("Other Worlds", (("Grimm’s Fairy Tales", "1001 Arabian nights"), ("天国", "地獄"))),
     ]
 
