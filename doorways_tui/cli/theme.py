@@ -1,9 +1,15 @@
 """``doorways theme list|preview|queue``: explore a theme in volume from one file.
 
-``preview`` prints what ``queue`` would add (counts, the first prompts, prompts too long
-for CLIP) and touches nothing; ``queue`` adds only what the library does not have yet.
-Both say which models the jobs will use; ``queue`` refuses models whose weights are not
-downloaded (the jobs would all fail) unless told ``--allow-missing-models``.
+The file is a theme (``.toml``) or a plain list of pairs under group headings (any other
+file: ``doorways_tui.themes.lists``), which takes its settings from a pack (``--pack``).
+Flags override a file's or a pack's settings (``--size``, ``--steps``: one per engine
+setting, derived from the config's fields), words and seeds.
+
+``preview`` prints what ``queue`` would add (counts, an estimate of the time, the first
+prompts, prompts too long for CLIP) and touches nothing; ``queue`` adds only what the
+library does not have yet. Both say which models the jobs will use; ``queue`` refuses
+models whose weights are not downloaded (the jobs would all fail) unless told
+``--allow-missing-models``.
 """
 
 from __future__ import annotations
@@ -13,12 +19,23 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
-from doorways_tui.cli.options import add_model_options
+from doorways_tui.cli.options import (
+    GenerationFlag,
+    _keywords,
+    add_model_options,
+    generation_flags,
+)
 from doorways_tui.core.text import printable
 from doorways_tui.store.queue import LARGE_QUEUE
+from doorways_tui.themes.lists import DEFAULT_PACK
+from doorways_tui.themes.model import OWN_SETTINGS, ThemeError
+from doorways_tui.themes.overrides import Overrides, split_words
+from engine.config import GenerationConfig
+from engine.errors import ConfigError
 
 if TYPE_CHECKING:
     from doorways_tui.themes.models import ModelCheck
+    from doorways_tui.themes.request import ThemeRequest
 
 DEFAULT_SHOW = 8
 ALLOW_MISSING_MODELS = "--allow-missing-models"
@@ -69,24 +86,84 @@ def refuse_missing_models(models: ModelCheck, *, allow: bool) -> None:
 
 
 def _theme_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("theme", metavar="FILE|NAME", help="a theme file, or a shipped pack's name")
-    p.add_argument("--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant")
+    p.add_argument(
+        "theme",
+        metavar="FILE|NAME",
+        help="a theme file (.toml), a list of pairs (any other file), or a shipped pack's name",
+    )
+    p.add_argument("--name", default="", help="the theme's name (a list: its file name)")
+    p.add_argument(
+        "--pack",
+        metavar="NAME",
+        help=f"a list's settings, words and subject notes from this pack (default {DEFAULT_PACK})",
+    )
+    words = p.add_argument_group("theme (override the file's or the pack's)")
+    words.add_argument(
+        "--seeds", type=_positive, metavar="N", help="seeds 0..N-1 for every variant"
+    )
+    words.add_argument("--doorways", metavar="W,W", help="doorway words, comma-separated")
+    words.add_argument("--modifiers", metavar="M,M", help="modifiers, comma-separated")
+    words.add_argument("--style", help='appended to every prompt, e.g. "by James Gurney"')
+    engine = p.add_argument_group("engine settings (override the file's or the pack's)")
+    for flag in _setting_flags():
+        keywords = _keywords(flag, GenerationConfig, GenerationConfig(), show_default=False)
+        engine.add_argument(flag.flag, **{**keywords, "default": None})
     add_model_options(p, title="models (applied to every variant)", show_defaults=False)
 
 
-def _variants(args: argparse.Namespace, theme):
+def _setting_flags() -> list[GenerationFlag]:
+    """The engine options a theme's ``[settings]`` may hold (``--size``, ``--steps``...):
+    derived from the config's fields, less the ones a theme supplies itself."""
+    return [
+        f
+        for f in generation_flags()
+        if not (f.positional or f.option.model or f.option.image)
+        and f.names[0] not in OWN_SETTINGS
+    ]
+
+
+def _overrides(args: argparse.Namespace) -> Overrides:
+    settings: dict = {}
+    for flag in _setting_flags():
+        given = getattr(args, flag.dest)
+        if given is None:
+            continue
+        if flag.option.split is not None:
+            try:
+                settings.update(zip(flag.names, flag.option.split(given), strict=True))
+            except ConfigError as exc:
+                raise ThemeError(f"{flag.flag}: {exc}") from None
+        else:
+            settings[flag.names[0]] = given
+    return Overrides(
+        settings=settings,
+        doorways=split_words(args.doorways) if args.doorways is not None else None,
+        modifiers=split_words(args.modifiers) if args.modifiers is not None else None,
+        style=args.style,
+        seeds=args.seeds,
+    )
+
+
+def _request(args: argparse.Namespace) -> ThemeRequest:
+    """The theme as ``preview`` and ``queue`` see it: file or pack, overrides, models."""
     from doorways_tui.cli.options import model_values
-    from doorways_tui.themes import expand
-    from doorways_tui.themes.models import with_models
-
-    return with_models(expand(theme, seeds=args.seeds), **model_values(args))
-
-
-def _check_models(args: argparse.Namespace, variants):
     from doorways_tui.core.settings import load_settings
-    from doorways_tui.themes.models import check_models
+    from doorways_tui.themes.lists import is_list_file
+    from doorways_tui.themes.packs import resolve_theme
+    from doorways_tui.themes.request import build_request
 
-    return check_models(variants, load_settings().model_dir)
+    path = resolve_theme(args.theme)
+    if args.pack and not is_list_file(path):
+        raise ThemeError(f"--pack gives a list its settings; {path} is a theme with its own")
+    return build_request(
+        path=str(path),
+        settings_pack=args.pack,
+        name=args.name,
+        overrides=_overrides(args),
+        **model_values(args),
+        check=True,
+        model_dir=load_settings().model_dir,
+    )
 
 
 def _positive(text: str) -> int:
@@ -122,21 +199,20 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
 
 def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from doorways_tui.themes import load_theme, long_prompts, summary
-
     out = out or sys.stdout
-    theme = load_theme(args.theme)
-    variants = _variants(args, theme)
-    models = _check_models(args, variants)
+    request = _request(args)
+    theme, variants, models = request.theme, request.variants, request.models
     _print(f"{theme.name} ({theme.source})", out)
-    _print(summary(theme, variants), out)
+    _print(request.summary, out)
     if theme.style:
         _print(f"style: {theme.style}", out)
     if theme.settings:
         _print(f"settings: {_settings_line(theme.settings)}", out)
-    _print(models.line(), out)
-    if not models.ready:
-        _print(f"warning: {models.refusal()}", out)
+    _print(request.estimate.line(), out)
+    if models is not None:
+        _print(models.line(), out)
+        if not models.ready:
+            _print(f"warning: {models.refusal()}", out)
     shown = variants[: max(0, args.show)]
     if shown:
         _print(f"first {len(shown)} of {len(variants)} prompts:", out)
@@ -144,27 +220,28 @@ def run_preview(args: argparse.Namespace, out: TextIO | None = None) -> int:
         width = max(len(g) for g in groups)
         for group, v in zip(groups, shown, strict=True):
             _print(f"  {group:<{width}}  {v.prompt}", out)
-    _report_long(long_prompts(variants), out)
+    _report_long(request.warnings, out)
     return 0
 
 
 def run_queue(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from doorways_tui.cli.common import confirm_large, open_library
-    from doorways_tui.themes import job_count, load_theme, long_prompts, summary
     from doorways_tui.themes.library import queue_theme
 
     out = out or sys.stdout
-    theme = load_theme(args.theme)
-    variants = _variants(args, theme)
-    models = _check_models(args, variants)
-    refuse_missing_models(models, allow=args.allow_missing_models or args.dry_run)
-    _print(f"{theme.name}: {summary(theme, variants)}", out)
-    _print(models.line(), out)
-    if not models.ready:
-        _print(f"warning: {models.refusal()}", out)
-    _report_long(long_prompts(variants), out)
+    request = _request(args)
+    theme, variants, models = request.theme, request.variants, request.models
+    if models is not None:
+        refuse_missing_models(models, allow=args.allow_missing_models or args.dry_run)
+    _print(f"{theme.name}: {request.summary}", out)
+    if models is not None:
+        _print(models.line(), out)
+        if not models.ready:
+            _print(f"warning: {models.refusal()}", out)
+    _print(request.estimate.line(), out)
+    _report_long(request.warnings, out)
     with open_library(args, create=True) as library:
-        if not (args.dry_run or args.yes) and job_count(variants) > LARGE_QUEUE:
+        if not (args.dry_run or args.yes) and request.job_count > LARGE_QUEUE:
             planned = queue_theme(library, theme, variants, dry_run=True).new_jobs
             confirm_large(planned, yes=False)
         report = queue_theme(library, theme, variants, dry_run=args.dry_run)

@@ -87,3 +87,30 @@ class PrintableFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         return printable(super().format(record), newlines=True)
+
+
+PANORAMA_SEP = " | "  # the engine's panorama syntax: left | (centre |) right
+
+
+def fold_shared(prompt: str, *, sep: str = PANORAMA_SEP) -> str:
+    """The sides of a panorama prompt with the words they all share at the start and the
+    end folded away: ``"entrance to Heaven, by X | entrance to Hell, by X"`` ->
+    ``"Heaven | Hell"``; a short label that still tells both sides apart. A prompt of one
+    side, or sides that differ in nothing, comes back as it was (spaces collapsed)."""
+    sides = [side.split() for side in prompt.split(sep)]
+    if len(sides) < 2 or all(s == sides[0] for s in sides):
+        return " ".join(prompt.split())
+    head = _shared_run(sides)
+    tail = _shared_run([s[head:][::-1] for s in sides])
+    folded = [" ".join(s[head : len(s) - tail]).strip(" ,;:") for s in sides]
+    if not all(folded):
+        return sep.join(" ".join(s) for s in sides)
+    return sep.join(folded)
+
+
+def _shared_run(sides: list[list[str]]) -> int:
+    """How many words every side starts with alike, leaving each side at least one."""
+    n, most = 0, min(len(s) for s in sides) - 1
+    while n < most and len({s[n] for s in sides}) == 1:
+        n += 1
+    return n

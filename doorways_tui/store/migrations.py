@@ -196,6 +196,13 @@ JOIN themes t ON t.id = v.theme_id
 ORDER BY j.id;
 """
 
+# A theme's groups (its headings: Afterlife, Nature...) for the tree's theme -> group ->
+# variant. Written by ``themes.library.queue_theme``; NULL for variants made before this
+# and for those not from a theme's group (``queue add``, edits of a prompt by hand).
+_VARIANT_GROUP = """
+ALTER TABLE variants ADD COLUMN group_name TEXT;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
@@ -204,6 +211,7 @@ MIGRATIONS: list[Migration] = [
     (5, "the machine a worker's pid belongs to", _WORKER_MACHINE),
     (6, "the process each undo step came from", _UNDO_ORIGIN),
     (7, "views for sqlite-utils and Datasette", _VIEWS),
+    (8, "the theme group of each variant", _VARIANT_GROUP),
 ]
 
 

@@ -38,6 +38,7 @@ class Variant(_Row):
     edit_kind: str
     edit_text: str
     created: float
+    group_name: str | None = None  # its theme's group (a heading); None: none or older
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +53,7 @@ class VariantNode(_Row):
     edit_kind: str
     edit_text: str
     created: float
+    group_name: str | None = None
     queued: int = 0
     running: int = 0
     done: int = 0

@@ -110,10 +110,11 @@ class Tree:
         style: str | None = None,
         edit_kind: str = "root",
         edit_text: str = "",
+        group_name: str | None = None,
         undoable: bool = True,
     ) -> Variant:
-        """Add a node to the tree. A child inherits its parent's theme and (unless given)
-        style; ``edit_kind`` is one of root, reroll, modifier, free, theme."""
+        """Add a node to the tree. A child inherits its parent's theme, (unless given)
+        style and group; ``edit_kind`` is one of root, reroll, modifier, free, theme."""
         with self._db.write() as conn:
             variant = self.insert_variant(
                 conn,
@@ -123,6 +124,7 @@ class Tree:
                 style=style,
                 edit_kind=edit_kind,
                 edit_text=edit_text,
+                group_name=group_name,
             )
             if undoable:
                 self._ctx.push_undo("spawn", {"variant_id": variant.id, "job_ids": []})
@@ -138,6 +140,7 @@ class Tree:
         style: str | None,
         edit_kind: str,
         edit_text: str,
+        group_name: str | None = None,
     ) -> Variant:
         """``add_variant`` inside the caller's transaction (the queue's spawn), no undo."""
         if edit_kind not in EDIT_KINDS:
@@ -150,6 +153,7 @@ class Tree:
                 raise StoreError(f"no variant {parent_id}")
             theme_id = parent["theme_id"] if theme_id is None else theme_id
             style = parent["style"] if style is None else style
+            group_name = parent["group_name"] if group_name is None else group_name
         elif edit_kind != "root":
             raise StoreError("only a root variant may have no parent")
         if theme_id is None:
@@ -166,6 +170,7 @@ class Tree:
                     "style": style or "",
                     "edit_kind": edit_kind,
                     "edit_text": edit_text,
+                    "group_name": group_name,
                     "created": self._ctx.clock(),
                 }
             )
@@ -174,6 +179,16 @@ class Tree:
         return Variant.from_row(
             conn.execute("SELECT * FROM variants WHERE id = ?", (new_id,)).fetchone()
         )
+
+    def set_group(self, variant_ids: Iterable[int], group_name: str) -> None:
+        """File variants made before groups were kept under their theme's group (queueing
+        a theme again fills them in)."""
+        ids = json.dumps(sorted(set(variant_ids)))
+        with self._db.write() as conn:
+            conn.execute(
+                "UPDATE variants SET group_name = ? WHERE id IN (SELECT value FROM json_each(?))",
+                (group_name, ids),
+            )
 
     def root_variant(self, *, theme_id: int, prompt: str, style: str = "") -> Variant:
         """The root variant with this prompt and style in the theme, created if missing;

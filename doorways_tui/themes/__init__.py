@@ -1,4 +1,5 @@
-"""Theme packs: one TOML file of paired subjects expanded into a whole series of jobs.
+"""Theme packs: one TOML file (or a plain list) of paired subjects expanded into a whole
+series of jobs.
 
 The medium's strength is volume, so a theme says what to explore (pairs or triples of
 subjects in groups) and how (template, doorway words, modifiers, style, seeds, engine
@@ -15,6 +16,7 @@ from doorways_tui.themes.expand import (
     summary,
     token_count,
 )
+from doorways_tui.themes.lists import parse_list, theme_from_list
 from doorways_tui.themes.model import (
     CLIP_CONTEXT,
     Group,
@@ -25,7 +27,7 @@ from doorways_tui.themes.model import (
     Variant,
 )
 from doorways_tui.themes.packs import load_theme, resolve_theme, shipped_dir, shipped_themes
-from doorways_tui.themes.parse import parse_pairs, parse_theme, theme_from_pairs
+from doorways_tui.themes.parse import parse_theme
 
 __all__ = [
     "CLIP_CONTEXT",
@@ -39,13 +41,13 @@ __all__ = [
     "job_count",
     "load_theme",
     "long_prompts",
-    "parse_pairs",
+    "parse_list",
     "parse_theme",
     "resolve_theme",
     "shipped_dir",
     "shipped_themes",
     "side_text",
     "summary",
-    "theme_from_pairs",
+    "theme_from_list",
     "token_count",
 ]

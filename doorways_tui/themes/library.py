@@ -39,15 +39,17 @@ def queue_theme(
     """Add ``theme`` (expanded, unless ``variants`` are given) to ``library``.
 
     Each set of subjects gets a root variant (its first doorway word and modifier); the
-    other doorway words and modifiers are its children with edit kind ``theme``. A dry run
-    counts what would be added and writes nothing.
+    other doorway words and modifiers are its children with edit kind ``theme``; each
+    variant keeps its group (filled in for variants queued before the library kept
+    groups). A dry run counts what would be added and writes nothing.
     """
     variants = expand(theme) if variants is None else variants
     with library.transaction():
         node = library.tree.theme_by_name(theme.name) if dry_run else library.tree.add_theme(theme.name)
         theme_id = None if node is None else node.id
-        known, seeds = _existing(library, theme_id)
+        known, seeds, ungrouped = _existing(library, theme_id)
         roots: dict[tuple[str, ...], int | None] = {}
+        regroup: dict[str, list[int]] = {}  # variants from before groups were kept
         new_variants, new_jobs, existing, job_ids = 0, 0, 0, []
         for variant in variants:
             is_root = variant.subjects not in roots
@@ -55,6 +57,8 @@ def queue_theme(
             variant_id = None
             if is_root or parent is not None:  # a child of a new root is new itself
                 variant_id = known.get((parent, variant.prompt, theme.style))
+            if variant_id in ungrouped:
+                regroup.setdefault(variant.group, []).append(variant_id)
             if variant_id is None:
                 new_variants += 1
                 if not dry_run:
@@ -68,6 +72,9 @@ def queue_theme(
             if missing and not dry_run and variant_id is not None:
                 jobs = library.queue.queue_jobs(variant_id, missing, variant.config, undoable=False)
                 job_ids += [job.id for job in jobs]
+        if not dry_run:
+            for group, ids in regroup.items():
+                library.tree.set_group(ids, group)
         if job_ids:  # one undo step for the whole theme: it cancels the jobs still queued
             library.queue.record_spawn_undo(job_ids, what=f"theme {theme.name!r}")
     return QueueReport(theme_id, new_variants, new_jobs, existing, tuple(job_ids))
@@ -75,14 +82,18 @@ def queue_theme(
 
 def _existing(
     library: Library, theme_id: int | None
-) -> tuple[dict[_Key, int], dict[int, set[int]]]:
-    """The theme's variants by (parent, prompt, style), and the seeds each already has."""
+) -> tuple[dict[_Key, int], dict[int, set[int]], set[int]]:
+    """The theme's variants by (parent, prompt, style), the seeds each already has, and
+    those with no group (queued before the library kept groups)."""
     if theme_id is None:
-        return {}, {}
+        return {}, {}, set()
     known: dict[_Key, int] = {}
+    ungrouped = set()
     for v in library.tree.variants(theme_id):
         known.setdefault((v.parent_id, v.prompt, v.style), v.id)
-    return known, library.queue.seeds_by_variant(theme_id)
+        if v.group_name is None:
+            ungrouped.add(v.id)
+    return known, library.queue.seeds_by_variant(theme_id), ungrouped
 
 
 def _add_variant(
@@ -96,6 +107,7 @@ def _add_variant(
             style=style,
             edit_kind="root",
             edit_text=edit_text,
+            group_name=variant.group,
             undoable=False,
         )
     else:
@@ -106,6 +118,7 @@ def _add_variant(
             style=style,
             edit_kind="theme",
             edit_text=edit_text,
+            group_name=variant.group,
             undoable=False,
         )
     return made.id

@@ -42,8 +42,12 @@ def resolve_theme(spec: str) -> Path:
 def load_theme(spec: str | Path) -> Theme:
     """Read and parse a theme file or shipped pack; errors name the file and line."""
     path = resolve_theme(str(spec))
+    return parse_theme(read_theme_file(path), source=str(path))
+
+
+def read_theme_file(path: Path) -> str:
+    """A theme file's text (TOML or a list), or ThemeError naming it."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ThemeError(f"cannot read theme: {exc}", source=str(path)) from exc
-    return parse_theme(text, source=str(path))

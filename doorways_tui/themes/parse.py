@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import re
 import string
@@ -53,51 +52,6 @@ def parse_theme(text: str, *, source: str = "<theme>") -> Theme:
     except ValueError as exc:  # a number of more digits than Python converts
         raise ThemeError(f"not valid TOML: {str(exc)[:120]}", source=source) from None
     return _Parser(text, source).theme(data)
-
-
-def parse_pairs(text: str, *, source: str = "<typed pairs>") -> tuple[tuple[str, ...], ...]:
-    """``"heaven / hell"`` one per line (or three with two slashes); ``#`` starts a comment."""
-    sets: list[tuple[str, ...]] = []
-    text = unicodedata.normalize("NFC", text)
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if (problem := describe_hidden(f"line {number}", raw)) is not None:
-            raise ThemeError(problem, source=source, line=number)
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        parts = tuple(" ".join(p.split()) for p in line.split("/"))
-        if len(parts) not in (2, 3) or not all(parts):
-            raise ThemeError(
-                f"{raw.strip()!r} is not 'left / right' or 'left / centre / right'",
-                source=source,
-                line=number,
-            )
-        sets.append(parts)
-    if not sets:
-        raise ThemeError("no pairs given: type one 'left / right' per line", source=source)
-    return tuple(sets)
-
-
-def theme_from_pairs(text: str, *, base: Theme | None = None, name: str = "Typed pairs") -> Theme:
-    """A theme from typed pairs, borrowing everything else (and known subjects) from ``base``."""
-    base = base or Theme(name=name, groups=())
-    groups = (Group(name, parse_pairs(text)),)
-    subjects = _typed_subjects(base, {n for s in groups[0].sets for n in s})
-    theme = dataclasses.replace(base, name=name, groups=groups, subjects=subjects, source=None)
-    check_prompts(theme, _Locator(unicodedata.normalize("NFC", text), "<typed pairs>"))
-    return theme
-
-
-def _typed_subjects(base: Theme, names: set[str]) -> dict[str, Subject]:
-    """The base theme's notes for typed names, matched regardless of case ("bodhi")."""
-    known = {key.casefold(): subject for key, subject in base.subjects.items()}
-    subjects = {}
-    for name in names:
-        subject = base.subjects.get(name) or known.get(name.casefold())
-        if subject is not None:
-            text = name if subject.text == subject.name else subject.text
-            subjects[name] = dataclasses.replace(subject, name=name, text=text)
-    return subjects
 
 
 class _Locator:

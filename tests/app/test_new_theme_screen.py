@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from textual.app import App
-from textual.widgets import Button, Input, RadioSet, Static, Switch, TextArea
+from textual.widgets import Button, Input, RadioSet, Select, Static, Switch, TextArea
 
 from doorways_tui.store import Library
 from doorways_tui.themes.library import queue_theme
@@ -69,6 +69,7 @@ async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
         await pilot.press(*"Sea / ", "enter")  # Enter in the pairs box is a new line
         assert app.result is _SENTINEL
         screen.query_one("#pairs", TextArea).text = "Valhalla / Fólkvangr\nSea / Dreams / Sky"
+        screen.query_one("#settings", Select).value = "doorways"  # its 5 doorway words
         screen.query_one("#seeds", Input).focus()
         await pilot.press("3")
         screen.query_one("#name", Input).value = "Norse"
@@ -197,3 +198,69 @@ async def test_more_than_500_jobs_takes_a_second_enter():
         assert app.result is _SENTINEL and "825 jobs" in text_of(screen, "#models-warning")
         await press_when_ready(pilot, screen.query_one("#queue-theme", Button))
     assert isinstance(app.result, ThemeRequest) and app.result.job_count == 825
+
+
+async def test_a_typed_list_keeps_its_headings_and_queues_at_80x24(tmp_path):
+    """At 80x24 the body scrolls and Queue stays on screen; headings become groups; the
+    list's settings come from the quick pack unless the fields say otherwise; the estimate
+    is shown before queueing."""
+    app = DialogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one(RadioSet).focus()
+        await pilot.press("right", "right", "enter")  # Typed list
+        typed = "## Afterlife\n- “Heaven” / “Hell”\n- Valhalla / Fólkvangr\n\nNature:\n1. Sun / Moon\n"
+        screen.query_one("#pairs", TextArea).text = typed
+        screen.query_one("#name", Input).value = "Pasted"
+        screen.query_one("#steps", Input).value = "60"
+        await settle(pilot)
+        assert text_of(screen, "#count") == (
+            "Pasted: 2 groups, 3 pairs x 1 doorway word x 1 modifier = 3 variants x 1 seed = 3 jobs"
+        )
+        assert text_of(screen, "#estimate").startswith("estimate: 3 jobs, 180 steps: about ")
+        assert screen.query_one("#size", Input).placeholder == "size 512x256"  # quick's
+        screen.query_one("#size", Input).value = "12x"
+        await settle(pilot)
+        assert "size '12x' is not WIDTHxHEIGHT" in text_of(screen, "#problems")
+        screen.query_one("#size", Input).value = "256x128"
+        await settle(pilot)
+        await pilot.press("m")  # demo models: one press queues
+        await settle(pilot)
+        assert "on the demo models" in text_of(screen, "#estimate")
+        button = screen.query_one("#queue-theme", Button)
+        assert button.region.bottom <= 24 and screen.region.contains_region(button.region)
+        await pilot.click("#queue-theme")
+        await pilot.pause()
+    request = app.result
+    assert isinstance(request, ThemeRequest)
+    assert [(g.name, g.sets) for g in request.theme.groups] == [
+        ("Afterlife", (("Heaven", "Hell"), ("Valhalla", "Fólkvangr"))),
+        ("Nature", (("Sun", "Moon"),)),
+    ]
+    sizes = {(v.config["width"], v.config["height"], v.config["steps"]) for v in request.variants}
+    assert sizes == {(256, 128, 60)}
+    assert request.variants[2].prompt == "entrance to Sun | entrance to Moon"  # no realm list
+    with Library.open(tmp_path / "lib") as library:
+        queue_theme(library, request.theme, request.variants)
+        theme = library.tree.theme_by_name("Pasted")
+        assert theme is not None
+        groups = [v.group_name for v in library.tree.variants(theme.id)]
+        assert groups == ["Afterlife", "Afterlife", "Nature"]
+
+
+async def test_cancel_is_on_screen_at_80x24_with_every_field_shown():
+    app = DialogApp()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        screen = app.screen
+        screen.query_one(RadioSet).focus()
+        await pilot.press("right", "enter")  # File: the path and the list settings shown
+        await settle(pilot)
+        cancel = screen.query_one("#cancel", Button)
+        assert screen.region.contains_region(cancel.region)
+        body = screen.query_one("#new-theme-body")
+        assert body.max_scroll_y > 0  # more than fits: it scrolls
+        await pilot.click("#cancel")
+        await pilot.pause()
+    assert app.result is None

@@ -18,7 +18,7 @@ from tests.fixtures_store import ROOT, subprocess_env
 
 REQUEST = """
 from doorways_tui.themes.request import build_request
-request = build_request(pairs="heaven / hell", check=True, model_dir=MODELS, **KW)
+request = build_request(text="heaven / hell", check=True, model_dir=MODELS, **KW)
 result = request.models.line(), request.models.ready
 """
 

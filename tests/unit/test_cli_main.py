@@ -96,12 +96,12 @@ def test_no_subcommand_runs_the_app_inside_the_same_boundary(monkeypatch, capsys
 def test_theme_errors_from_its_own_code_are_one_line(
     action, exc, message, monkeypatch, capsys, tmp_path
 ):
-    import doorways_tui.themes
+    import doorways_tui.themes.request
 
     def load_theme(source):
         raise exc
 
-    monkeypatch.setattr(doorways_tui.themes, "load_theme", load_theme)
+    monkeypatch.setattr(doorways_tui.themes.request, "load_theme", load_theme)
     code = main(["--library", str(tmp_path / "lib"), "theme", action, "example-small"])
     out, err = capsys.readouterr()
     assert (code, err.splitlines()) == (2, [f"doorways: error: {message}"])

@@ -10,6 +10,7 @@ from doorways_tui.cli import main
 from doorways_tui.export.naming import safe_filename
 from doorways_tui.store import Library
 from doorways_tui.themes import expand, parse_theme
+from doorways_tui.themes.estimate import estimate
 from doorways_tui.themes.library import queue_theme
 
 THEME = """\
@@ -50,7 +51,9 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_preview_prints_counts_and_first_prompts(capsys, theme_file):
     code, out, _ = run(capsys, "theme", "preview", str(theme_file), "--show", "3")
     assert code == 0
-    assert out.splitlines() == [
+    lines = out.splitlines()
+    assert lines.pop(4) == estimate(expand(parse_theme(THEME))).line()  # see test_theme_lists
+    assert lines == [
         f"Norse ∙ Egyptian ({theme_file})",
         "1 group, 2 pairs x 2 doorway words x 1 modifier = 4 variants x 2 seeds = 8 jobs",
         "style: by James Gurney",
@@ -263,7 +266,7 @@ def test_preview_with_demo_models_has_no_warning(capsys, theme_file):
     assert "warning" not in out
 
 
-def test_the_model_options_are_the_configs_model_fields(capsys):
+def test_the_model_options_are_the_configs_model_fields(capsys, theme_file):
     """``theme preview|queue`` take the model options ``generate`` takes, derived from the
     config's ``model=True`` fields: a new model field is an option of both, and it is
     applied to every variant."""
@@ -302,8 +305,12 @@ def test_the_model_options_are_the_configs_model_fields(capsys):
         "clip": "ViT-B/16",
         "upscaler": "demo",
     }
-    args = argparse.Namespace(seeds=None, models=None, vqgan=None, clip="ViT-B/16")
-    variants = theme_cli._variants(args, parse_theme(THEME))
+    unset = {f.dest: None for f in theme_cli._setting_flags()}
+    args = argparse.Namespace(
+        **unset, theme=str(theme_file), pack=None, name="", seeds=None, doorways=None,
+        modifiers=None, style=None, models=None, vqgan=None, clip="ViT-B/16",
+    )  # fmt: skip
+    variants = theme_cli._request(args).variants
     assert {v.config["clip"] for v in variants} == {"ViT-B/16"}
     plain = expand(parse_theme(THEME))
     assert [v.config.get("vqgan") for v in variants] == [v.config.get("vqgan") for v in plain]
@@ -313,3 +320,102 @@ def test_one_seed_is_singular_in_the_summary(capsys, theme_file):
     code, out, _ = run(capsys, "theme", "preview", str(theme_file), "--seeds", "1")
     assert code == 0
     assert "= 4 variants x 1 seed = 4 jobs" in out and "1 seeds" not in out
+
+
+# -- lists (any file that is not .toml) --------------------------------------------------
+
+LIST = """\
+## Afterlife
+- “Heaven” / “Hell”
+- Valhalla / Fólkvangr
+
+Nature:
+1. Sun / Moon
+2. Sea / Dreams / Sky
+"""
+
+
+@pytest.fixture
+def list_file(tmp_path) -> Path:
+    path = tmp_path / "pasted pairs.txt"
+    path.write_text(LIST, encoding="utf-8")
+    return path
+
+
+def test_preview_of_a_list_shows_its_groups_settings_and_an_estimate(capsys, list_file):
+    code, out, err = run(capsys, "theme", "preview", str(list_file), "--show", "4")
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert lines[0] == f"pasted pairs ({list_file})"
+    assert lines[1] == (
+        "2 groups, 4 sets x 1 doorway word x 1 modifier = 4 variants x 1 seed = 4 jobs"
+    )
+    assert lines[3].startswith("settings: 512x256, panorama cosine")  # the quick pack's
+    assert lines[4].startswith("estimate: 4 jobs, 600 steps: about ")
+    assert lines[-4:] == [
+        "  Afterlife  entrance to Heaven | entrance to Hell",
+        "  Afterlife  entrance to Valhalla | entrance to Fólkvangr",
+        "  Nature     entrance to Sun | entrance to Moon",
+        "  Nature     entrance to Sea | entrance to Dreams | entrance to Sky",
+    ]
+
+
+def test_queue_a_list_with_a_pack_and_flags(capsys, list_file, tmp_path):
+    lib = str(tmp_path / "lib")
+    argv = ["--library", lib, "theme", "queue", str(list_file), "--models", "demo"]
+    flags = ["--pack", "doorways", "--size", "256x128", "--steps", "20", "--doorways", "gate, door"]
+    code, out, _ = run(capsys, *argv, *flags, "--seeds", "1", "--name", "Mine")
+    assert code == 0
+    assert out.splitlines()[0] == (
+        "Mine: 2 groups, 4 sets x 2 doorway words x 1 modifier = 8 variants x 1 seed = 8 jobs"
+    )
+    assert "estimate: 8 jobs, 160 steps on the demo models" in out
+    with Library.open(lib) as library:
+        theme = library.tree.theme_by_name("Mine")
+        assert theme is not None
+        variants = library.tree.variants(theme.id)
+        configs = [j.config_dict() for j in library.queue.jobs()]
+    assert [v.group_name for v in variants] == ["Afterlife"] * 4 + ["Nature"] * 4
+    assert variants[4].prompt == "gate to the Sun realm | gate to the Moon realm"  # the pack's
+    assert {(c["width"], c["height"], c["steps"], c["panorama"]) for c in configs} == {
+        (256, 128, 20, "cosine")
+    }
+
+
+def test_a_bad_list_is_one_line_with_its_line_number(capsys, tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("Afterlife\nHeaven / Hell\nLimbo / Purgatory / Earth / Sky\n", encoding="utf-8")
+    for command in ("preview", "queue"):
+        argv = ("--library", str(tmp_path / "lib"), "theme", command, str(path))
+        code, out, err = run(capsys, *argv)
+        assert (code, out) == (2, "")
+        assert err == (
+            f"doorways: error: {path}:3: 'Limbo / Purgatory / Earth / Sky' is not"
+            " 'left / right' or 'left / centre / right'\n"
+        )
+    assert not (tmp_path / "lib").exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--pack", "doorways"], "--pack gives a list its settings;"),
+        (["--size", "wide"], "--size: size 'wide' is not WIDTHxHEIGHT"),
+        (["--doorways", "gate,,door"], "doorway words must be distinct and not empty"),
+    ],
+)
+def test_bad_flags_are_one_line(capsys, theme_file, flags, message):
+    code, out, err = run(capsys, "theme", "preview", str(theme_file), *flags)
+    assert (code, out) == (2, "")
+    assert err.startswith("doorways: error: ") and message in err and err.count("\n") == 1
+
+
+def test_engine_settings_are_flags_derived_from_the_config(capsys):
+    with pytest.raises(SystemExit):
+        main(["theme", "preview", "--help"])
+    text = capsys.readouterr().out
+    title = "engine settings (override the file's or the pack's):\n"
+    group = text.split(title, 1)[1].split("\n\n")[0]
+    flags = [line.split()[0] for line in group.splitlines() if line.startswith("  --")]
+    assert {"--size", "--steps", "--cutn", "--panorama", "--edge-symmetry"} <= set(flags)
+    assert not {"--seed", "--style", "--image-prompt", "--init-image", "--vqgan"} & set(flags)

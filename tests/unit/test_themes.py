@@ -12,12 +12,12 @@ from doorways_tui.themes import (
     job_count,
     load_theme,
     long_prompts,
-    parse_pairs,
+    parse_list,
     parse_theme,
     resolve_theme,
     shipped_themes,
     summary,
-    theme_from_pairs,
+    theme_from_list,
     token_count,
 )
 
@@ -276,28 +276,29 @@ def test_seed_counts_beyond_the_cap_are_refused():
         expand(small(), seeds=10**20)
 
 
-# -- typed pairs ------------------------------------------------------------------------
+# -- typed lists (more in test_theme_lists.py) ------------------------------------------
 
 
-def test_typed_pairs_and_their_errors():
-    assert parse_pairs("heaven / hell\n\n# a comment\nsea/ dreams /sky\n") == (
-        ("heaven", "hell"),
-        ("sea", "dreams", "sky"),
-    )
+def test_typed_lists_and_their_errors():
+    groups = parse_list("heaven / hell\n\n# Three\nsea/ dreams /sky\n")
+    assert [(g.name, g.sets) for g in groups] == [
+        ("Pairs", (("heaven", "hell"),)),
+        ("Three", (("sea", "dreams", "sky"),)),
+    ]
     with pytest.raises(ThemeError) as info:
-        parse_pairs("heaven / hell\nlimbo\n")
+        parse_list("heaven / hell\nlimbo\n")
     assert info.value.line == 2
-    assert "'limbo' is not 'left / right'" in str(info.value)
+    assert "heading 'limbo' has no pairs under it" in str(info.value)
     with pytest.raises(ThemeError, match="no pairs given"):
-        parse_pairs("  \n# nothing\n")
+        parse_list("  \n---\n")
     with pytest.raises(ThemeError, match="line 2 contains a control character .U.001B.") as info:
-        parse_pairs("heaven / hell\nsea / \x1b]52;c;aGk=\x07sky\n")
+        parse_list("heaven / hell\nsea / \x1b]52;c;aGk=\x07sky\n")
     assert info.value.line == 2
 
 
-def test_typed_pairs_borrow_the_base_theme():
+def test_typed_lists_borrow_the_base_theme():
     base = load_theme("doorways")
-    theme = theme_from_pairs("Bodhi / Samsara\nSun / Forest", base=base)
+    theme = theme_from_list("Bodhi / Samsara\nSun / Forest", base=base)
     variants = expand(theme)
     assert len(variants) == 2 * len(base.doorways)
     assert variants[0].prompt == (
@@ -305,11 +306,11 @@ def test_typed_pairs_borrow_the_base_theme():
     )
     assert variants[len(base.doorways)].prompt == "entrance to the Sun realm | entrance to Forest"
     assert variants[0].config["width"] == 768
-    lower = expand(theme_from_pairs("bodhi / samsara", base=base))
+    lower = expand(theme_from_list("bodhi / samsara", base=base))
     assert lower[0].prompt == (
         "entrance to bodhi, enlightenment | entrance to samsara, the cycle of death and rebirth"
     )
-    plain = expand(theme_from_pairs("a / b"))
+    plain = expand(theme_from_list("a / b"))
     assert [v.prompt for v in plain] == ["entrance to a | entrance to b"]
 
 

@@ -1,5 +1,11 @@
-"""The library as a tree: themes, their prompt variants (an edit is a child of what it
-edits), and each variant's runs by seed, with counts on every node.
+"""The library as a tree: themes, their groups (a theme's headings: Afterlife, Nature),
+their prompt variants (an edit is a child of what it edits), and each variant's runs by
+seed, with counts on every node. A variant with no group (queued before groups were
+kept, or by ``queue add``) sits right under its theme.
+
+A variant's label is its prompt with the words all its sides share folded away
+(``Heaven | Hell`` for "entrance to Heaven | entrance to Hell", ``core.text.fold_shared``);
+the details show it whole.
 
 The tree is updated in place (labels change, nodes come and go) so the cursor and what is
 expanded survive every refresh. Seeds are listed only when a variant is expanded: the
@@ -18,14 +24,14 @@ from textual.message import Message
 from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
-from doorways_tui.core.text import printable
+from doorways_tui.core.text import fold_shared, printable
 from doorways_tui.core.triage import DOORS, REJECT, STAR, UNTRIAGED
 from doorways_tui.store import VariantNode
 from doorways_tui.tui.compat.textual import drop_bindings
 from doorways_tui.workstation.browse import Scope, SeedRow
 from doorways_tui.workstation.poll import TreeData
 
-NodeKind = Literal["all", "theme", "variant", "seed"]
+NodeKind = Literal["all", "theme", "group", "variant", "seed"]
 PROMPT_CHARS = 26
 SEED_ORDER = (STAR, REJECT, DOORS)
 """The marks beside a run's seed, in this order (the rating is left to the details)."""
@@ -40,7 +46,7 @@ class NodeData:
     label: str = ""
 
     def scope(self) -> Scope:
-        if self.kind == "theme":
+        if self.kind in ("theme", "group"):  # a group steps through its whole theme
             return Scope("theme", theme_id=self.theme_id, label=self.label)
         if self.kind in ("variant", "seed"):
             return Scope("variant", self.theme_id, self.variant_id, label=self.label)
@@ -69,9 +75,14 @@ def counts_text(done: int, waiting: int, starred: int, untriaged: int, failed: i
     return text
 
 
+def prompt_label(prompt: str) -> str:
+    """A variant's prompt as the tree names it: its sides with what they share folded."""
+    return short(fold_shared(prompt))
+
+
 def variant_label(node: VariantNode) -> Text:
     if node.edit_kind == "root" or not node.edit_text:
-        name = Text(short(node.prompt))
+        name = Text(prompt_label(node.prompt))
     else:
         name = Text(short(node.edit_text), style="italic")
     waiting = node.queued + node.running
@@ -99,7 +110,7 @@ def seed_label(row: SeedRow) -> Text:
 
 
 class VariantTree(Tree[NodeData]):
-    """Themes → variants → seeds. Moving the cursor picks the scope (or one run)."""
+    """Themes → groups → variants → seeds. Moving the cursor picks the scope (or one run)."""
 
     @dataclass
     class ScopeHighlighted(Message):
@@ -140,6 +151,7 @@ class VariantTree(Tree[NodeData]):
         self.show_root = True
         self.guide_depth = 2
         self._themes: dict[int, TreeNode[NodeData]] = {}
+        self._groups: dict[tuple[int, str], TreeNode[NodeData]] = {}  # (theme id, name)
         self._variants: dict[int, TreeNode[NodeData]] = {}
         self._seeded: set[int] = set()  # variants whose seeds are listed
         self._counts: dict[int, VariantNode] = {}  # variant id -> its latest counts
@@ -174,6 +186,7 @@ class VariantTree(Tree[NodeData]):
             self._refresh_seeds()
             return
         seen_variants: set[int] = set()
+        seen_groups: set[tuple[int, str]] = set()
         for theme in data.themes:
             if theme.id not in self._themes:
                 name = printable(theme.name)
@@ -183,16 +196,30 @@ class VariantTree(Tree[NodeData]):
                 self._names[theme.id] = name
             for node in data.nodes.get(theme.id, ()):
                 seen_variants.add(node.id)
+                if node.group_name is not None:
+                    seen_groups.add((theme.id, node.group_name))
                 self._counts[node.id] = node
                 self._label(self._variant_node(node, self._themes[theme.id]), variant_label(node))
             self._label_theme(theme.id)
         for variant_id in set(self._variants) - seen_variants:
-            self._variants.pop(variant_id).remove()
-            self._counts.pop(variant_id, None)
-            self._seeded.discard(variant_id)
+            self._drop_variant(variant_id)
+        for key in set(self._groups) - seen_groups:
+            self._groups.pop(key).remove()
         for theme_id in set(self._themes) - {t.id for t in data.themes}:
             self._themes.pop(theme_id).remove()
         self._refresh_seeds()
+
+    def _drop_variant(self, variant_id: int) -> None:
+        """Remove a variant's node and forget it and everything under it."""
+        node = self._variants.pop(variant_id, None)
+        self._counts.pop(variant_id, None)
+        self._seeded.discard(variant_id)
+        if node is None:
+            return
+        for child in list(node.children):
+            if child.data and child.data.kind == "variant" and child.data.variant_id is not None:
+                self._drop_variant(child.data.variant_id)
+        node.remove()
 
     def _label(self, node: TreeNode[NodeData], label: Text) -> None:
         """Set a label only when it changed: relabelling redraws the whole tree."""
@@ -207,12 +234,12 @@ class VariantTree(Tree[NodeData]):
         if t_node is None:
             return
         nodes = [n for n in self._counts.values() if n.theme_id == theme_id]
-        done, starred, untriaged, failed = (
-            sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged", "failed")
-        )
-        waiting = sum(n.queued + n.running for n in nodes)
         name = Text(self._names.get(theme_id, ""), style="bold")
-        self._label(t_node, name + counts_text(done, waiting, starred, untriaged, failed))
+        self._label(t_node, name + _summed(nodes))
+        for (group_theme, group), g_node in self._groups.items():
+            if group_theme == theme_id:
+                members = [n for n in nodes if n.group_name == group]
+                self._label(g_node, Text(printable(group), style="bold dim") + _summed(members))
 
     def _refresh_seeds(self) -> None:
         for variant_id in self.expanded_variants():
@@ -221,15 +248,27 @@ class VariantTree(Tree[NodeData]):
     def _variant_node(
         self, node: VariantNode, theme_node: TreeNode[NodeData]
     ) -> TreeNode[NodeData]:
+        parent = self._variants.get(node.parent_id or -1) or self._group_node(node, theme_node)
         found = self._variants.get(node.id)
         if found is not None:
-            return found
-        parent = self._variants.get(node.parent_id or -1, theme_node)
-        data = NodeData("variant", node.theme_id, node.id, label=short(node.prompt))
+            if found.parent is parent:
+                return found
+            self._drop_variant(node.id)  # its group was filled in: it moves there
+        data = NodeData("variant", node.theme_id, node.id, label=prompt_label(node.prompt))
         first_seed = next((c for c in parent.children if c.data and c.data.kind == "seed"), None)
         added = parent.add("", data, before=first_seed) if first_seed else parent.add("", data)
         self._variants[node.id] = added
         return added
+
+    def _group_node(self, node: VariantNode, theme_node: TreeNode[NodeData]) -> TreeNode[NodeData]:
+        """The node of the variant's group (made on first use), or the theme's for none."""
+        if node.group_name is None:
+            return theme_node
+        key = (node.theme_id, node.group_name)
+        if key not in self._groups:
+            data = NodeData("group", node.theme_id, label=self._names.get(node.theme_id, ""))
+            self._groups[key] = theme_node.add("", data, expand=True)
+        return self._groups[key]
 
     def set_seeds(self, variant_id: int, rows: list[SeedRow]) -> None:
         """List a variant's runs under it (after its child variants)."""
@@ -288,3 +327,13 @@ class VariantTree(Tree[NodeData]):
         data = event.node.data
         if data is not None and data.kind == "variant" and data.variant_id is not None:
             self.post_message(self.SeedsWanted(self, data.variant_id))
+
+
+def _summed(nodes: Iterable[VariantNode]) -> Text:
+    """The counts of several variants together (a theme's, a group's)."""
+    nodes = list(nodes)
+    done, starred, untriaged, failed = (
+        sum(getattr(n, f) for n in nodes) for f in ("done", "starred", "untriaged", "failed")
+    )
+    waiting = sum(n.queued + n.running for n in nodes)
+    return counts_text(done, waiting, starred, untriaged, failed)
