@@ -258,7 +258,7 @@ def ensure_demo_models(cache_dir: Path) -> dict[str, Path]:
     yaml_path, ckpt_path, clip_path = demo_paths(cache_dir)
     root = clip_path.parent
     stamp = root / DEMO_STAMP
-    current = stamp.is_file() and stamp.read_text().strip() == str(DEMO_VERSION)
+    current = stamp.is_file() and stamp.read_text(errors="replace").strip() == str(DEMO_VERSION)
     if not (current and yaml_path.is_file() and ckpt_path.is_file()):
         write_tiny_vqgan(yaml_path.parent)
     if not (current and clip_path.is_file()):

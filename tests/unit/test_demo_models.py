@@ -79,3 +79,9 @@ def test_a_demo_cache_of_another_version_is_rebuilt(tmp_path):
     paths["vqgan_checkpoint"].write_bytes(b"old")
     ensure_demo_models(tmp_path)
     assert paths["vqgan_checkpoint"].read_bytes() != b"old" and stamp.is_file()
+
+    stamp.write_bytes(b"\xff\xfe garbage")  # unreadable as text: rebuilt, no traceback
+    paths["clip"].write_bytes(b"old")
+    ensure_demo_models(tmp_path)
+    assert paths["clip"].read_bytes() == built["clip"]
+    assert stamp.read_text().strip() == str(DEMO_VERSION)
