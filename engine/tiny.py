@@ -3,7 +3,9 @@
 The demo and the tests use them so the whole pipeline (YAML config, Lightning checkpoint
 with ``loss.*`` keys, a CLIP state dict or TorchScript archive as OpenAI ships them) runs on
 a CPU without downloads.
-Their pictures are noise-shaped: the weights are random, not trained.
+Nothing is trained, but the weights are shaped so the demo shows what a prompt does: the
+codes sit close together, the decoder paints soft colour fields, and the text tower
+embeds different prompts apart (see ``_shape_vqgan`` and ``_shape_text_tower``).
 """
 
 from __future__ import annotations
@@ -72,7 +74,11 @@ model:
       target: taming.modules.losses.vqperceptual.DummyLoss
 """
 
-DEMO_NOTE = "tiny random-weight demo models (untrained: images are abstract noise)"
+DEMO_NOTE = "tiny random-weight demo models (untrained: soft colour fields that follow the prompt)"
+# Bump when what the writers below build changes: a demo cache stamped with another
+# version is rebuilt on its next load (1: plain random weights; 2: prompts tell apart).
+DEMO_VERSION = 2
+DEMO_STAMP = "VERSION"  # in <model_dir>/demo
 
 
 def _fake_lightning_callback_class() -> type:
@@ -110,8 +116,7 @@ def write_tiny_vqgan(directory: Path, *, seed: int = 0, gumbel: bool = False) ->
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         model = VQGAN(params)  # PyTorch's default init: a decoder that passes signal
-    with torch.no_grad():
-        model.quantize.weight.copy_(torch.randn(model.quantize.weight.shape, generator=g))
+    _shape_vqgan(model, g)
     state = {k: v.clone() for k, v in model.state_dict().items()}
     # What the discriminator and LPIPS contribute to a real checkpoint: must be skipped.
     state["loss.discriminator.main.0.weight"] = torch.randn(8, 3, 4, 4, generator=g)
@@ -137,6 +142,27 @@ def write_tiny_vqgan(directory: Path, *, seed: int = 0, gumbel: bool = False) ->
     return yaml_path, ckpt_path
 
 
+# An untrained VQGAN, shaped so the demo's short runs show what the prompt does.
+CODE_RANK = 3  # the codes span a 3-D subspace of the latent space...
+CODE_SCALE = 0.3  # ...close together, so a few Adam steps at lr 0.025 reach other codes
+# Every 3x3 decoder kernel keeps its channel mixing but spreads it as a binomial blur:
+# random kernels paint pixel noise, blurred ones soft colour fields.
+_BLUR = torch.tensor([[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]) * (9 / 16)
+
+
+def _shape_vqgan(model: torch.nn.Module, g: torch.Generator) -> None:
+    """Codes close together and a smooth decoder. A random codebook in 32 dimensions puts
+    the codes ~8 apart: a 40-step run moves its latent ~0.3, never reaches another code,
+    and every prompt decodes to the seed's first picture."""
+    with torch.no_grad():
+        n, dim = model.codebook.shape
+        basis, _ = torch.linalg.qr(torch.randn(dim, CODE_RANK, generator=g))
+        model.codebook.copy_(CODE_SCALE * torch.randn(n, CODE_RANK, generator=g) @ basis.T)
+        for conv in model.decoder.modules():
+            if isinstance(conv, torch.nn.Conv2d) and conv.kernel_size == (3, 3):
+                conv.weight.copy_(conv.weight.mean((2, 3), keepdim=True) * _BLUR)
+
+
 def build_tiny_clip(*, seed: int = 0) -> torch.nn.Module:
     """A ViT CLIP of the real layout: 49408-token vocabulary, 77-token context."""
     from clip.model import CLIP
@@ -155,7 +181,36 @@ def build_tiny_clip(*, seed: int = 0) -> torch.nn.Module:
             transformer_heads=1,
             transformer_layers=2,
         )
+    _shape_text_tower(model, seed)
     return model.eval()
+
+
+def _shape_text_tower(model: torch.nn.Module, seed: int) -> None:
+    """A text tower in which every word counts. CLIP's own init (token embeddings of
+    std 0.02 that the positions and the MLPs' shared offsets drown, and products of random
+    matrices that squash every direction into a few) embeds prompts that differ in one
+    word at cosine 0.998, so a theme's prompts all aim at one target. Here each token is a
+    unit-scale random vector, attention is an even average of the tokens so far through
+    orthogonal maps, the start and end tokens add nothing, and the MLPs are off: prompts
+    that differ in one word of eight embed at cosine ~0.9."""
+    g = torch.Generator().manual_seed(seed + 1)
+    with torch.no_grad():
+        tokens = model.token_embedding.weight
+        tokens.copy_(torch.randn(tokens.shape, generator=g))
+        tokens[49406:].zero_()  # <|startoftext|>, <|endoftext|>: in every prompt
+        model.positional_embedding.zero_()
+        for block in model.transformer.resblocks:
+            width = block.attn.embed_dim
+            block.attn.in_proj_weight[: 2 * width].zero_()  # queries, keys: even attention
+            block.attn.in_proj_weight[2 * width :].copy_(_orthogonal(width, width, g))
+            block.attn.out_proj.weight.copy_(_orthogonal(width, width, g))
+            block.mlp.c_proj.weight.zero_()
+        model.text_projection.copy_(_orthogonal(*model.text_projection.shape, g))
+
+
+def _orthogonal(rows: int, cols: int, g: torch.Generator) -> torch.Tensor:
+    q, _ = torch.linalg.qr(torch.randn(max(rows, cols), min(rows, cols), generator=g))
+    return q if rows >= cols else q.T
 
 
 def write_tiny_clip(path: Path, *, seed: int = 0) -> Path:
@@ -196,16 +251,21 @@ def _atomic_save(obj: object, path: Path) -> None:
 
 
 def ensure_demo_models(cache_dir: Path) -> dict[str, Path]:
-    """Build the demo models once into ``cache_dir/demo`` and return their paths."""
+    """Build the demo models once into ``cache_dir/demo`` and return their paths; a cache
+    built by another ``DEMO_VERSION`` is built again."""
     from engine.model_files import demo_paths
 
     yaml_path, ckpt_path, clip_path = demo_paths(cache_dir)
     root = clip_path.parent
-    if not (yaml_path.is_file() and ckpt_path.is_file()):
+    stamp = root / DEMO_STAMP
+    current = stamp.is_file() and stamp.read_text(errors="replace").strip() == str(DEMO_VERSION)
+    if not (current and yaml_path.is_file() and ckpt_path.is_file()):
         write_tiny_vqgan(yaml_path.parent)
-    if not clip_path.is_file():
+    if not (current and clip_path.is_file()):
         write_tiny_clip(clip_path)
-    readme = root / "README.txt"
-    if not readme.exists():
-        readme.write_text(f"Doorways {DEMO_NOTE}. Built locally; safe to delete.\n")
+    if not current:
+        (root / "README.txt").write_text(f"Doorways {DEMO_NOTE}. Built locally; safe to delete.\n")
+        tmp = stamp.with_name(f"{stamp.name}.{os.getpid()}.tmp")
+        tmp.write_text(f"{DEMO_VERSION}\n")
+        os.replace(tmp, stamp)  # last: a build cut short is built again
     return {"vqgan_config": yaml_path, "vqgan_checkpoint": ckpt_path, "clip": clip_path}
