@@ -110,6 +110,10 @@ async def test_the_footer_leads_with_the_triage_keys_and_cuts_none(library):
             if size == SMALL:
                 assert rows(app)[-1].startswith(expected), rows(app)[-1]
                 assert {"help", "quit"} <= {k.action for k in keys}
+                footer_row = rows(app)[-1]
+                await pilot.press("question_mark")  # under a dialog too, nothing is cut
+                await settle(pilot)
+                assert isinstance(app.screen, HelpScreen) and rows(app)[-1] == footer_row
 
 
 def _intro_lines(app) -> tuple[list[str], int]:
@@ -193,3 +197,12 @@ def test_the_queue_line_counts_queued_running_with_its_step_and_failed():
     idle = _snapshot(_item(1, "queued"), failed=2)
     assert queue_line(idle).plain == f"queue: 1 queued · 0 running · 2 failed · {NO_WORKER}"
     assert queue_line(_snapshot()).plain == "queue: 0 queued · 0 running · 0 failed"
+
+
+async def test_at_80x24_an_empty_library_shows_the_whole_welcome_and_the_queue_line():
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        assert on_screen(app, "finds any action")  # the welcome's last line
+        assert on_screen(app, "no image in view: nothing finished yet")
+        assert on_screen(app, "queue: 0 queued · 0 running · 0 failed")

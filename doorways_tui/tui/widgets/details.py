@@ -84,9 +84,12 @@ class Details(Static):
     def show(self, detail: ImageDetail | None, note: str = "") -> None:
         self.detail, self.note = detail, note
         # A fixed-size panel: no layout pass per key (that would reflow the whole screen).
+        # With no image the card's band may take only the note's lines (the screen's CSS):
+        # a layout pass then, which is not per key.
+        self.set_class(detail is None, "-none")
         if detail is None:
             # the note can be a failed run's error, from the library
-            self.update(plain(note or "no image", "dim", newlines=True), layout=False)
+            self.update(plain(note or "no image", "dim", newlines=True), layout=self.compact)
             return
         self.update(self._card(detail) if self.compact else self._table(detail), layout=False)
 

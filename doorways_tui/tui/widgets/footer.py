@@ -45,30 +45,33 @@ class DoorwaysFooter(Footer):
             self._was_narrow = self.compact = self.narrow
             self.refresh(recompose=True)
         else:
-            self._show_all()
-            self.call_after_refresh(self._fit)
+            self._fit()
 
     async def recompose(self) -> None:
         await super().recompose()
-        self.call_after_refresh(self._fit)
-
-    def _keys(self) -> list[FooterKey]:
-        return [k for k in self.query_children(FooterKey) if not k.has_class("-command-palette")]
-
-    def _show_all(self) -> None:
-        for key in self._keys():
-            key.display = True
+        self._fit()
 
     def _fit(self) -> None:
-        """Leave out, from the first that does not fit, every key that would be cut by the
-        footer's edge or hidden under the palette key docked on the right (not while the
-        screen is under another: its keys are not laid out then)."""
-        every = [k for k in self.query_children(FooterKey) if k.display]
-        if not self.region or not all(k.region for k in every):
-            return
-        palettes = [k for k in every if k.has_class("-command-palette")]
-        right = min([self.region.right, *(p.region.x for p in palettes)])
+        """Show the keys, in order, while each fits whole between the left edge and the
+        palette key docked on the right; leave out every key from the first that does not.
+        Widths come from each key's text and styles, not from a layout pass (the footer
+        of a screen under a dialog is not laid out, nor one about to be shown)."""
+        room = self.size.width
+        keys = []
+        for key in self.query_children(FooterKey):
+            if key.has_class("-command-palette"):
+                room -= _width(key)
+            else:
+                keys.append(key)
         fits = True
-        for key in self._keys():
-            fits = fits and key.region.right + key.styles.margin.right <= right
+        for key in keys:
+            room -= _width(key)
+            fits = fits and room >= 0
             key.display = fits
+
+
+def _width(key: FooterKey) -> int:
+    """The columns ``key`` takes: its text, padding, border and margins."""
+    size = key.app.size
+    content = key.get_content_width(size, size)
+    return content + key.styles.gutter.width + key.styles.margin.width
