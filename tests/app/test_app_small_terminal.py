@@ -14,9 +14,11 @@ from textual.geometry import Region
 from doorways_tui.store import Library, QueueCounts, QueueItem, WorkerInfo
 from doorways_tui.tui.compat.textual import FooterKey
 from doorways_tui.tui.keys import TRIAGE_BINDINGS, key_text
+from doorways_tui.tui.screens import main
 from doorways_tui.tui.screens.help import HelpScreen
 from doorways_tui.tui.widgets.details import Details, fit_sides
 from doorways_tui.tui.widgets.queue_panel import NO_WORKER, queue_line
+from doorways_tui.tui.widgets.welcome import Welcome
 from doorways_tui.workstation.poll import Snapshot
 from tests.app_fixtures import CONFIG, PROMPTS, main_screen, make_app, poll, populate, settle
 
@@ -199,7 +201,12 @@ def test_the_queue_line_counts_queued_running_with_its_step_and_failed():
     assert queue_line(_snapshot()).plain == "queue: 0 queued · 0 running · 0 failed"
 
 
-async def test_at_80x24_an_empty_library_shows_the_whole_welcome_and_the_queue_line():
+async def test_at_80x24_an_empty_library_shows_the_whole_welcome_and_the_queue_line(monkeypatch):
+    class DefaultRoot(Welcome):  # the test's library has a long temporary path
+        def __init__(self, root: Path, *, id: str | None = None) -> None:
+            super().__init__(Path("/home/artist/.local/share/doorways/library"), id=id)
+
+    monkeypatch.setattr(main, "Welcome", DefaultRoot)
     app = make_app()
     async with app.run_test(size=SMALL) as pilot:
         await ready(pilot)
