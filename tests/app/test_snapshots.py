@@ -52,6 +52,11 @@ def test_main_screen(snap_compare, triaged):
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=ready)
 
 
+def test_main_screen_at_80x24(snap_compare, triaged):
+    """The smallest terminal still triages: the card, the queue line, triage keys first."""
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=ready)
+
+
 def test_main_screen_tree_open_on_seeds(snap_compare, triaged):
     async def run_before(pilot) -> None:
         await ready(pilot)

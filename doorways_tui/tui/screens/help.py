@@ -16,24 +16,24 @@ from textual.widgets import Static
 from doorways_tui.core.text import plain
 from doorways_tui.tui.keys import key_of
 
-INTRO = r"""[b]Doorways[/b] — make and curate CLIP-guided VQGAN art.
-
-[b]A triage pass[/b]: [b]{next}[/b] jumps to the next image nobody has judged. Type how many
-doors it has ([b]{doors}[/b]), [b]{reject}[/b] if it has figures or failed, [b]{star}[/b] to star a favourite,
-then [b]{next}[/b] again. Every key saves at once; [b]{undo}[/b] undoes. [b]a[/b] turns on auto-advance.
-[b]r[/b] rerolls the variant with a new seed, [b]e[/b] edits its prompt into a child variant,
-[b]i[/b] starts a run from this image. [b]f[/b] filters, [b]/[/b] searches, [b]E[/b] exports.
-
-The tree (up/down, enter to open) picks what [b]n[/b]/[b]p[/b]/arrows step through: the whole
-library, a theme, or a variant; a seed shows that run, live while it paints.
-
-[b]Remap a key[/b] in ~/.config/doorways/config.toml, by the binding's id:
-  \[keymap]
-  "triage.star" = "space"
-  "nav.next-untriaged" = "n,down"
-A triage or navigation key wins over the tree's own (above, Space no longer opens a node
-and Down no longer moves the tree's cursor); the app warns when a remap takes a key.
-""".format(  # the triage keys as bound by default
+PARAGRAPHS = (
+    "[b]Doorways[/b] — make and curate CLIP-guided VQGAN art.",
+    "[b]A triage pass[/b]: [b]{next}[/b] jumps to the next image nobody has judged. Type how"
+    " many doors it has ([b]{doors}[/b]), [b]{reject}[/b] if it has figures or failed,"
+    " [b]{star}[/b] to star a favourite, then [b]{next}[/b] again. Every key saves at once;"
+    " [b]{undo}[/b] undoes. [b]a[/b] turns on auto-advance. [b]r[/b] rerolls the variant with"
+    " a new seed, [b]e[/b] edits its prompt into a child variant, [b]i[/b] starts a run from"
+    " this image. [b]f[/b] filters, [b]/[/b] searches, [b]E[/b] exports.",
+    "The tree (up/down, enter to open) picks what [b]n[/b]/[b]p[/b]/arrows step through: the"
+    " whole library, a theme, or a variant; a seed shows that run, live while it paints.",
+    "[b]Remap a key[/b] in ~/.config/doorways/config.toml, by the binding's id:\n"
+    '  \\[keymap]\n  "triage.star" = "space"\n  "nav.next-untriaged" = "n,down"\n'
+    "A triage or navigation key wins over the tree's own (above, Space no longer opens a node"
+    " and Down no longer moves the tree's cursor); the app warns when a remap takes a key.",
+)
+"""The help's text, a paragraph a string: the screen wraps them to its width (only the
+keymap example breaks its lines)."""
+INTRO = "\n\n".join(PARAGRAPHS).format(  # the triage keys as bound by default
     next=key_of("nav.next-untriaged"),
     doors=key_of("triage.doors-0"),
     reject=key_of("triage.reject"),

@@ -1,5 +1,6 @@
 """The workstation: the tree on the left, the image in view in the middle, its details and
-the queue on the right.
+the queue on the right (below ``NARROW`` columns: a card of the details and the queue in
+one line, under the tree and the image).
 
 The screen is composed of parts it owns: ``Triage`` (the session and the ordered queue its
 operations run in; the loupe and compare screens are handed the same one) and
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Static
 
@@ -54,7 +56,7 @@ RECOUNT_AFTER = 0.15  # seconds of no keys before the filter is recounted
 class MainScreen(TriageKeys, ReportingScreen):
     BINDINGS = MAIN_BINDINGS
     AUTO_FOCUS = "#tree"
-    # below NARROW columns the side pane (details, queue) gives its room to the image
+    # below NARROW columns the side pane (details, queue) folds under the image (the CSS)
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (NARROW, "-wide")]
 
     @dataclass
@@ -120,7 +122,11 @@ class MainScreen(TriageKeys, ReportingScreen):
                 yield QueuePanel(self.bench.root, id="queue-panel", preview_protocol=protocol)
         yield DoorwaysFooter()
 
+    def on_resize(self, event: Resize) -> None:
+        self.query_one(Details).set_compact(event.size.width < NARROW)
+
     def on_mount(self) -> None:
+        self.query_one(Details).set_compact(self.size.width < NARROW)
         # the app's keymap is normalised ("?" -> "question_mark") like the bindings' keys
         self.query_one(VariantTree).give_way(triage_keys(app_keymap(self.app)))
         self.query_one(Welcome).display = False

@@ -1,5 +1,7 @@
-"""The main screen's footer: below ``NARROW`` columns it turns compact and puts the help
-and quit keys first, so an 80-column terminal still shows how to get help and leave."""
+"""The main screen's footer: the triage keys first (in the order of
+``tui.keys.TRIAGE_BINDINGS``, which follows the marks of ``core.triage``), then help and
+quit, then the rest; a key that does not fit whole is left out rather than cut. Below
+``NARROW`` columns it turns compact."""
 
 from __future__ import annotations
 
@@ -8,19 +10,27 @@ from textual.events import Resize
 from textual.widgets import Footer
 
 from doorways_tui.tui.compat.textual import FooterKey
+from doorways_tui.tui.keys import TRIAGE_BINDINGS
 
-NARROW = 100  # columns; the main screen hides its side pane below this too
-FIRST = ("help", "quit")
+NARROW = 100  # columns; the main screen folds its side pane under the image below this
+THEN = ("help", "quit")  # after the triage keys: how to get help and leave
+_TRIAGE_ORDER = {b.action: n for n, b in enumerate(TRIAGE_BINDINGS)}
+
+
+def footer_rank(action: str) -> tuple[int, int]:
+    """Where a key with ``action`` goes in the footer: triage first, in the triage
+    table's order, then help and quit, then the rest (a stable sort keeps their order)."""
+    if action in _TRIAGE_ORDER:
+        return (0, _TRIAGE_ORDER[action])
+    if action in THEN:
+        return (1, THEN.index(action))
+    return (2, 0)
 
 
 class DoorwaysFooter(Footer):
     def compose(self) -> ComposeResult:
-        keys = list(super().compose())
-        if not self.narrow:
-            yield from keys
-            return
-        first = [k for k in keys if isinstance(k, FooterKey) and k.action in FIRST]
-        yield from first + [k for k in keys if k not in first]
+        keys = super().compose()  # the palette key is docked right: its place is moot
+        yield from sorted(keys, key=lambda k: footer_rank(getattr(k, "action", "")))
 
     @property
     def narrow(self) -> bool:
@@ -34,3 +44,34 @@ class DoorwaysFooter(Footer):
         if self.narrow != self._was_narrow:
             self._was_narrow = self.compact = self.narrow
             self.refresh(recompose=True)
+        else:
+            self._fit()
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Show the keys, in order, while each fits whole between the left edge and the
+        palette key docked on the right; leave out every key from the first that does not.
+        Widths come from each key's text and styles, not from a layout pass (the footer
+        of a screen under a dialog is not laid out, nor one about to be shown)."""
+        room = self.size.width
+        keys = []
+        for key in self.query_children(FooterKey):
+            if key.has_class("-command-palette"):
+                room -= _width(key)
+            else:
+                keys.append(key)
+        fits = True
+        for key in keys:
+            room -= _width(key)
+            fits = fits and room >= 0
+            key.display = fits
+
+
+def _width(key: FooterKey) -> int:
+    """The columns ``key`` takes: its text, padding, border and margins."""
+    size = key.app.size
+    content = key.get_content_width(size, size)
+    return content + key.styles.gutter.width + key.styles.margin.width

@@ -1,6 +1,7 @@
 """The queue: workers' state, a live progress bar per running job (step, it/s, ETA) with
-its latest preview, what is queued next, and recent failures. Prompts, errors and worker
-names come from the library (any writer): they are shown through ``printable``."""
+its latest preview, what is queued next, and recent failures; or, where the screen has
+room for one line only, ``queue_line``. Prompts, errors and worker names come from the
+library (any writer): they are shown through ``printable``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,26 @@ from doorways_tui.tui.widgets.job_row import JobRow, error_line
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.workstation.poll import Snapshot
 
+NO_WORKER = f"no worker running · {key_of('library.start-worker')} starts one"
+
+
+def queue_line(snap: Snapshot | None) -> Text:
+    """The queue in one line: "queue: 3 queued · 1 running 7/40 · 0 failed", and a warning
+    when jobs wait and no worker is alive to run them."""
+    text = Text("queue: ", style="bold", no_wrap=True, overflow="ellipsis")
+    if snap is None:
+        text.append("…", style="dim")
+        return text
+    c = snap.counts
+    text.append(f"{c.queued} queued · {c.running} running")
+    for item in snap.running:
+        text.append(f" {item.step}/{item.total}", style="cyan")
+    text.append(" · ")
+    text.append(f"{c.failed} failed", style="bold red" if c.failed else "")
+    if c.queued and not snap.alive_workers:
+        text.append(f" · {NO_WORKER}", style="bold red")
+    return text
+
 
 class QueuePanel(Vertical):
     """Fed by ``update_snapshot`` from the screen's poll; shows nothing it must ask for."""
@@ -34,12 +55,14 @@ class QueuePanel(Vertical):
         self._shown: dict[str, object] = {}
 
     def compose(self) -> ComposeResult:
-        yield Static("", id="queue-workers")
-        yield Static("", id="queue-counts")
-        yield Vertical(id="queue-running")
-        yield ImagePreview(id="queue-preview", protocol=self._protocol)
-        yield Static("", id="queue-next")
-        yield Static("", id="queue-failed")
+        yield Static(queue_line(None), id="queue-line")  # the screen's CSS shows one of the two
+        with Vertical(id="queue-full"):
+            yield Static("", id="queue-workers")
+            yield Static("", id="queue-counts")
+            yield Vertical(id="queue-running")
+            yield ImagePreview(id="queue-preview", protocol=self._protocol)
+            yield Static("", id="queue-next")
+            yield Static("", id="queue-failed")
 
     def _set(self, selector: str, text: Text) -> None:
         """Repaint a line only when it changed (the poll comes twice a second, over SSH)."""
@@ -50,6 +73,7 @@ class QueuePanel(Vertical):
 
     def update_snapshot(self, snap: Snapshot) -> None:
         self.snapshot = snap
+        self._set("#queue-line", queue_line(snap))
         self._set("#queue-workers", self._workers_text(snap))
         c = snap.counts
         self._set(
@@ -86,7 +110,7 @@ class QueuePanel(Vertical):
         if not alive:
             if not snap.counts.queued:
                 return Text("no worker running (nothing queued)", style="dim")
-            return Text("no worker running · w starts one", style="bold red")
+            return Text(NO_WORKER, style="bold red")
         now = time.time()
         text = Text()
         for w in alive:
