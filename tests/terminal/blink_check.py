@@ -6,16 +6,18 @@
 What a person would see, measured: the app runs in a real terminal on a virtual X screen
 (``../shared/tools/termshot``, or ``$TERMSHOT``) over a small library this script builds
 (four finished 512x256 test cards, ``make_images.card``, one variant); it presses ``z``
-(the loupe) or ``c`` (compare, four panes), then takes 30 screenshots about a second apart (``--gap`` plus the time a screenshot
-takes; the table says over how many seconds they were taken).
+(the loupe) or ``c`` (compare, four panes), waits 4 s, then takes 30 screenshots about a
+second apart (``--gap`` plus the time a screenshot takes; the table says over how many
+seconds they were taken). No worker runs and the queue is empty.
 
 For every screenshot and every image area it measures the *coverage*: the share of pixels
 in the middle of the area (10% trimmed off each side, so rounding of the layout does not
 matter) that differ from the background colour (the commonest colour outside the image
-areas). The test cards are bright almost everywhere, so a whole image covers ~0.95; an
+areas). The test cards are bright almost everywhere, so a whole image covers ~0.98; an
 image that is gone (its cells repainted as blank text and the pixels not sent again)
 covers ~0, a half-drawn one about half. A frame is *blank* when any image area is below
-``--threshold``. The image areas come from the screen layout (the loupe: the whole screen
+``--threshold``. It measures whether the picture is there, not how: a half-cell stand-in
+(under a toast) counts as there. The image areas come from the screen layout (the loupe: the whole screen
 but its caption row; compare: four equal panes with a round border, one column of padding
 and a caption row, above the footer) and the cell size in pixels, which is the screenshot's
 size divided by the terminal's columns and rows (less xterm's 2-pixel border), fitted as
@@ -24,7 +26,8 @@ size divided by the terminal's columns and rows (less xterm's 2-pixel border), f
 Scenarios (default: all): ``{loupe,compare}-{160x45,80x24}`` in xterm ``-ti vt340``
 (Sixel), and ``tmux-{loupe,compare}-{160x45,80x24}``: the same in tmux inside that xterm.
 tmux 3.3 has no Sixel, so there the app falls back to half-block cells and the check shows
-that the fallback is steady; a tmux built with Sixel (3.4+) would be measured the same way.
+that the fallback is steady (the areas are fitted as half-cells there; a tmux built with
+Sixel, 3.4+, would need them fitted as pixels).
 
 Prints a table per scenario (frames, blank frames, the least coverage seen and in which
 frame and area) and exits 1 if any frame is blank, 2 if a scenario could not run. Needs X
