@@ -21,7 +21,7 @@ from doorways_tui.core.text import printable
 from doorways_tui.export.files import ExportError
 from doorways_tui.store import Library, StoreError
 from doorways_tui.tui.commands import DoorwaysCommands
-from doorways_tui.tui.compat.textual import app_keymap
+from doorways_tui.tui.compat.textual import OpaqueScreensHide, app_keymap
 from doorways_tui.tui.screens.help import HelpScreen, KeyHelp
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH
@@ -33,7 +33,7 @@ from engine.errors import DoorwaysError
 USER_ERRORS = (DoorwaysError, StoreError, ExportError)
 
 
-class DoorwaysApp(App[None]):
+class DoorwaysApp(OpaqueScreensHide, App[None]):
     TITLE = "Doorways"
     CSS_PATH: ClassVar = ["doorways.tcss", PREVIEW_CSS_PATH]
     COMMANDS: ClassVar = App.COMMANDS | {DoorwaysCommands}

@@ -16,6 +16,7 @@
 #   tmux-kitty    tmux (allow-passthrough on) inside kitty: auto, then forced kitty
 #   tmux-xterm    tmux inside xterm: auto, then forced sixel (tmux 3.3 drops it)
 #   ssh-xterm / ssh-kitty   over ssh to localhost, if SSH_TARGET is set (see below)
+# (Whether the loupe and compare keep their images, frame after frame: blink_check.py.)
 # After every picture a key is pressed and the status line must change (keys N): the
 # terminal did not hang on an unterminated escape sequence.
 #

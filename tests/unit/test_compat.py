@@ -2,7 +2,7 @@
 ``tui/compat/textual.py``, ``tui/compat/textual_image.py``, ``engine/compat_clip.py`` and
 ``engine/compat_torch.py``)
 still exists and behaves as Doorways uses it. A release that moves one fails here, by
-name, instead of somewhere in the app. Two Textual names need a running app: see
+name, instead of somewhere in the app. Three Textual names need a running app: see
 ``tests/app/test_compat_app.py``."""
 
 from __future__ import annotations

@@ -16,7 +16,14 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.widget import Widget
 
-__all__ = ["FooterKey", "app_keymap", "drop_bindings", "output_driver", "visible_widgets"]
+__all__ = [
+    "FooterKey",
+    "OpaqueScreensHide",
+    "app_keymap",
+    "drop_bindings",
+    "output_driver",
+    "visible_widgets",
+]
 
 # 1. ``FooterKey`` (textual.widgets._footer): the footer's key widget, which the compact
 #    footer reorders. Re-exported as is.
@@ -46,3 +53,23 @@ def drop_bindings(widget: Widget, keys: Iterable[str]) -> None:
     own bindings, so they reach the screen (Textual can only add bindings at run time)."""
     for key in keys:
         widget._bindings.key_to_bindings.pop(key, None)
+
+
+class OpaqueScreensHide:
+    """6. ``App._background_screens``: the screens Textual treats as visible beneath the
+    top one. Textual always counts the screen right below, even when the top screen is
+    opaque, and forwards every repaint of it to the top screen as a repaint of the same
+    regions. Under the loupe, the main screen's poll (every 0.5 s) thus repainted the
+    loupe's whole screen; each repaint writes the cells under a Sixel image (which erases
+    its pixels in xterm) and sends the image again, so the picture blinked. Mixed into
+    the app before ``App``: beneath an opaque screen nothing is visible, so nothing is
+    counted (a translucent modal screen still shows, and repaints, what is below)."""
+
+    @property
+    def _background_screens(self) -> list[Screen]:
+        screens: list[Screen] = super()._background_screens  # type: ignore[misc]
+        try:
+            top = self.screen  # type: ignore[attr-defined]
+        except Exception:  # no screen yet (ScreenStackError)
+            return screens
+        return [] if top.styles.background.a >= 1 else screens

@@ -156,9 +156,10 @@ class ImageCanvas(Widget, can_focus=False):
                 mode = "cells"  # it would scroll the screen (see ImagePreview._request)
         pixels = mode != "cells"
         if mode != self._mode:
-            if self._mode is not None:
-                # Textual may be repainting only part of us (an overlay came or went):
-                # repaint all of it in the new mode.
+            if self._mode is not None and not whole:
+                # Textual is repainting only part of us (an overlay came or went): repaint
+                # all of it in the new mode. (A whole repaint is already all of it: another
+                # would write the cells again, erasing a Sixel image until it is re-sent.)
                 self.call_later(self.refresh)
             self._mode = mode
         if mode != "kitty-direct":
