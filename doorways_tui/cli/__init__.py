@@ -25,6 +25,9 @@ SUBCOMMAND_MODULES = [
     "worker",
     "status",
     "export",
+    "import_xmp",
+    "backup",
+    "clean",
     "app",
 ]
 

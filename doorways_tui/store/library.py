@@ -70,7 +70,12 @@ class Library:
         self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
         self.history = History(
-            ctx, {"triage": self.images.undo_triage, "spawn": self.queue.undo_spawn}
+            ctx,
+            {
+                "triage": self.images.undo_triage,
+                "marks": self.images.undo_marks,
+                "spawn": self.queue.undo_spawn,
+            },
         )
 
     def abspath(self, relpath: str) -> Path:

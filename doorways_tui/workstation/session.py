@@ -257,6 +257,8 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
     if kind == "triage":
         fields = ", ".join(name.replace("_", " ") for name in data.get("after") or {})
         return f"a change to #{data.get('image_id')} ({fields})"
+    if kind == "marks":  # many images at once (import-xmp)
+        return f"{data.get('what')} ({plural(len(data.get('steps') or ()), 'image')})"
     n = len(data.get("job_ids") or ())
     what = f"{plural(n, 'job')} queued" if n else "a new variant"
     return what + (" in a new variant" if n and data.get("variant_id") is not None else "")
@@ -274,6 +276,8 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
             mark = MARK_BY_FIELD.get(name)
             parts.append(mark.undone(was, where) if mark else f"{name} on {where}")
         return ", ".join(parts) or f"a change to {where}"
+    if result.kind == "marks":
+        return result.summary
     what = data.get("what")
     if not isinstance(what, str) or not what:  # entries written before names were recorded
         what = "reroll" if data.get("variant_id") is None else "edit"
