@@ -253,7 +253,7 @@ def _spans(png: bytes) -> Iterator[tuple[bytes, int, int]]:
         if kind == b"IEND":
             return
         at = end
-    raise XmpError("the PNG has no end (IEND)")
+    raise XmpError("the PNG is cut short (no IEND)")
 
 
 def _is_xmp(png: bytes, kind: bytes, start: int) -> bool:
