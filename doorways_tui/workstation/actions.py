@@ -16,6 +16,7 @@ from doorways_tui.store.files import INIT_DIR
 
 REROLL_MANY = 4  # seeds queued by R
 
+
 @dataclass(frozen=True)
 class Queued:
     """New work: the jobs, and the child variant when one was made."""

@@ -23,7 +23,9 @@ def _run(*args: str, library, stdin: str | None = None):
 
 def test_export_embed_then_import_xmp_round_trip(lib, tmp_path):
     out = tmp_path / "out"
-    done = doorways("export", "--starred", "--xmp", "embed", "--no-sheet", str(out), library=lib.root)
+    done = doorways(
+        "export", "--starred", "--xmp", "embed", "--no-sheet", str(out), library=lib.root
+    )
     assert done.returncode == 0, done.stderr
     pngs = sorted(out.glob("*.png"))
     assert len(pngs) == 3 and not list(out.glob("*.xmp"))

@@ -63,7 +63,10 @@ def test_sidecars_parse_as_xml_with_the_marks(lib, tmp_path):
         words = _items(desc, "dc", "subject")
         assert "theme:doors" in words and f"variant:{image.variant_id}" in words
         assert any(w.startswith("seed:") for w in words)
-    rating = {i: _desc(sidecar_path(p).read_bytes()).get(f"{{{XMP}}}Rating") for i, (_, p) in by_id.items()}
+    rating = {
+        i: _desc(sidecar_path(p).read_bytes()).get(f"{{{XMP}}}Rating")
+        for i, (_, p) in by_id.items()
+    }
     assert rating == {1: "0", 2: "0", 3: "-1", 4: "4", 5: "0", 6: "0"}
     starred = _desc(sidecar_path(by_id[1][1]).read_bytes())
     assert starred.get(f"{{{XMP}}}Label") == "Green"
@@ -108,7 +111,9 @@ def test_a_new_mark_updates_doorways_xmp_in_place(lib, tmp_path):
         second = export_images(lib, images, out, sheet=False, xmp=mode)
         assert second.files == first.files and not second.xmp_kept  # no " (2)" copies
         path = second.files[0]
-        packet = embedded_xmp(path.read_bytes()) if mode == "embed" else sidecar_path(path).read_bytes()
+        packet = (
+            embedded_xmp(path.read_bytes()) if mode == "embed" else sidecar_path(path).read_bytes()
+        )
         assert read_xmp(packet).rating == 5
         lib.images.set_rating(images[0].id, None)
 
