@@ -113,8 +113,9 @@ def numbered_relpath(relpath: str, n: int) -> str:
 
 # -- stored paths: the database is data, never an order to touch a file elsewhere ---------
 
-INIT_DIR = "inits"  # init images a job starts from, copied into the library
-STORED_DIRS = ("images", "checkpoints", "logs", INIT_DIR)  # the only folders a stored path may name
+INIT_DIR = "inits"  # init images a job starts from, copied into the library (made when needed)
+WORK_DIRS = ("images", "checkpoints", "logs")  # made when a library opens for writing
+STORED_DIRS = (*WORK_DIRS, INIT_DIR)  # the only folders a stored path may name
 
 
 def library_path(root: Path, relpath: object) -> Path:
