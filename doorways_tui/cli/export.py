@@ -14,6 +14,7 @@ from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
 from doorways_tui.core.triage import DOORS_VIEW, STARRED_VIEW, VIEWS
+from doorways_tui.export.xmp import XMP_MODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -44,7 +45,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-sheet", action="store_true", help="skip the contact sheet")
     p.add_argument(
         "--xmp",
-        choices=("sidecar", "embed", "both", "none"),
+        choices=XMP_MODES,
         default="sidecar",
         help="ratings, picks and keywords for photo tools (digiKam, darktable, Lightroom):"
         " a NAME.png.xmp file beside each image (default; the PNG stays a byte copy),"

@@ -48,6 +48,7 @@ from doorways_tui.export.files import (
 from doorways_tui.export.naming import safe_filename
 from doorways_tui.export.sheet import contact_sheet
 from doorways_tui.export.xmp import (
+    XMP_MODES,
     XmpError,
     XmpMarks,
     embed_xmp,
@@ -63,9 +64,6 @@ from doorways_tui.store import Image, ImageFilter, Library, StoreError
 SIDECAR = "doorways-export"
 SHEET = "contact-sheet.png"
 MISSING = "its file is missing"
-XMP_MODES = ("sidecar", "embed", "both", "none")
-"""Where export puts XMP: a ``.xmp`` file beside each image (the default: the PNG stays the
-library's bytes), inside the PNG, both, or nowhere."""
 __all__ = ["ExportError", "check_folder", "create_exclusive", "export_folder", "export_images"]
 CSV_FIELDS = (
     "file", "image_id", "theme", "prompt", "style", "seed", "door_count", "starred",

@@ -49,6 +49,9 @@ STAR_LABEL = "Green"  # xmp:Label of a starred image (Lightroom's default green 
 DARKTABLE_GREEN = "2"  # darktable:colorlabels: 0 red, 1 yellow, 2 green, 3 blue, 4 purple
 PICK_ACCEPTED, PICK_REJECTED = "3", "1"  # digiKam:PickLabel (0 none, 2 pending)
 REJECTED_RATING = -1
+XMP_MODES = ("sidecar", "embed", "both", "none")
+"""Where export puts XMP: a ``NAME.png.xmp`` file beside each image (the default: the PNG
+stays the library's bytes), inside the PNG, both, or nowhere."""
 
 
 class XmpError(DoorwaysError):
@@ -196,6 +199,10 @@ def _rating(text: str | None) -> int | None:
 
 def read_xmp(data: bytes) -> XmpMarks:
     """The marks an XMP packet (a sidecar's bytes, or a PNG's embedded text) carries."""
+    try:
+        data.decode("utf-8")  # XMP is UTF-8; so the check below sees every declaration
+    except UnicodeDecodeError:
+        raise XmpError("it is not UTF-8 text") from None
     if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise XmpError("it declares a DOCTYPE or entities, which XMP never needs")
     try:

@@ -144,6 +144,8 @@ def test_read_xmp_takes_other_tools_forms():
         read_xmp(b"<x:xmpmeta")
     with pytest.raises(XmpError, match="DOCTYPE"):
         read_xmp(b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
+    with pytest.raises(XmpError, match="UTF-8"):  # where a DOCTYPE would hide from the check
+        read_xmp('<!DOCTYPE x [<!ENTITY a "a">]><x>&a;</x>'.encode("utf-16"))
     with pytest.raises(XmpError, match="not a number"):
         read_xmp(_darktable("lots"))
 
