@@ -34,6 +34,9 @@ COMMANDS = {
     ("doorways_tui.cli.worker", "run"): ["worker", "--once"],
     ("doorways_tui.cli.status", "run"): ["status"],
     ("doorways_tui.cli.export", "run"): ["export", "out"],
+    ("doorways_tui.cli.import_xmp", "run"): ["import-xmp", "out"],
+    ("doorways_tui.cli.backup", "run"): ["backup", "dest"],
+    ("doorways_tui.cli.clean", "run"): ["clean", "--rejected"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.
