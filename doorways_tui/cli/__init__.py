@@ -33,6 +33,9 @@ SUBCOMMAND_MODULES = [
     "export",
     "config",
     "completion",
+    "import_xmp",
+    "backup",
+    "clean",
     "app",
 ]
 

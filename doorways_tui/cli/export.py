@@ -14,6 +14,7 @@ from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import open_library
 from doorways_tui.core.text import printable
 from doorways_tui.core.triage import DOORS_VIEW, STARRED_VIEW, VIEWS
+from doorways_tui.export.xmp import XMP_MODES
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -42,6 +43,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--search", metavar="TEXT", help="only images whose prompt or note has TEXT")
     p.add_argument("--theme", metavar="NAME", help="only images of this theme")
     p.add_argument("--no-sheet", action="store_true", help="skip the contact sheet")
+    p.add_argument(
+        "--xmp",
+        choices=XMP_MODES,
+        default="sidecar",
+        help="ratings, picks and keywords for photo tools (digiKam, darktable, Lightroom):"
+        " a NAME.png.xmp file beside each image (default; the PNG stays a byte copy),"
+        " inside the PNG, both, or none",
+    )
     p.set_defaults(handler=run)
 
 
@@ -63,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
             theme_id = theme.id
         flt = ImageFilter(view=view, door_count=args.doors, text=args.search, theme_id=theme_id)
         flt.where()  # validates (a door count outside 0-9 matches nothing, but say so)
-        result = export_images(lib, all_images(lib, flt), folder, sheet=not args.no_sheet)
+        result = export_images(
+            lib, all_images(lib, flt), folder, sheet=not args.no_sheet, xmp=args.xmp
+        )
         for image_id, why in result.bad:
             where = lib.images.image(image_id).path
             print(

@@ -1,5 +1,8 @@
 """Export images to a folder: the PNGs byte for byte (their parameters chunks intact), a
-sidecar of prompt, seed, tags and parameters (JSON and CSV), and a contact sheet.
+sidecar of prompt, seed, tags and parameters (JSON and CSV), a contact sheet, and XMP that
+photo tools read (``export.xmp``): by default a sidecar ``NAME.png.xmp`` beside each image
+(darktable's and digiKam's naming), or embedded in the PNG (which then differs from the
+library's bytes by that one chunk; the JSON sidecar keeps the library's checksum).
 
 Only what the library vouches for is copied: a source that does not decode, or whose bytes
 no longer match the sha256 its row stored, is reported and skipped. Exports are
@@ -10,6 +13,10 @@ folder. A user's own file is never overwritten: an image whose name is taken by 
 gets " (2)", " (3)"..., and a sidecar name held by something that is not a Doorways
 sidecar is left alone the same way. Every file appears whole or not at all (a temporary
 file, then a rename). No Textual, no torch.
+
+XMP is rewritten when the marks change, but only where it is still what Doorways wrote
+(its checksum is in the JSON sidecar): XMP another tool changed is kept, and when its marks
+differ from the library's the export says so (``doorways import-xmp`` brings them in).
 """
 
 from __future__ import annotations
@@ -36,11 +43,22 @@ from doorways_tui.export.files import (
     prepare_folder,
     reason,
     replace_file,
-    same_bytes,
     sweep_temps,
 )
 from doorways_tui.export.naming import safe_filename
 from doorways_tui.export.sheet import contact_sheet
+from doorways_tui.export.xmp import (
+    XMP_MODES,
+    XmpError,
+    XmpMarks,
+    embed_xmp,
+    embedded_xmp,
+    find_packet,
+    read_xmp,
+    sidecar_path,
+    strip_xmp,
+    xmp_packet,
+)
 from doorways_tui.store import Image, ImageFilter, Library, StoreError
 
 SIDECAR = "doorways-export"
@@ -63,6 +81,7 @@ class ExportResult:
     missing: tuple[int, ...] = ()  # image ids whose file was gone
     bad: tuple[tuple[int, str], ...] = ()  # (image id, why) of every image not exported
     copied: int = 0  # images written this time (the rest of ``files`` were there already)
+    xmp_kept: tuple[Path, ...] = ()  # XMP changed by another tool, kept, marks not the library's
 
     @property
     def already(self) -> int:
@@ -80,6 +99,11 @@ class ExportResult:
             text += f"; {self.damaged} damaged image(s) skipped"
         if self.missing:
             text += f"; {len(self.missing)} missing file(s) skipped"
+        if self.xmp_kept:
+            text += (
+                f"; {len(self.xmp_kept)} XMP file(s) hold marks made in another tool and were"
+                " kept (`doorways import-xmp` brings them in)"
+            )
         return text
 
 
@@ -176,21 +200,26 @@ def export_images(
     folder: Path,
     *,
     sheet: bool = True,
+    xmp: str = "sidecar",
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
     """Copy ``images`` into ``folder`` (created if needed) with sidecars and a contact
-    sheet, skipping those already there. ``progress`` is called with the count done after
-    each image. A folder that cannot take the files (or a disk that fills) raises
-    ``ExportError``; the images copied until then are whole and a re-run resumes."""
+    sheet, skipping those already there; ``xmp`` is one of ``XMP_MODES``. ``progress`` is
+    called with the count done after each image. A folder that cannot take the files (or a
+    disk that fills) raises ``ExportError``; the images copied until then are whole and a
+    re-run resumes."""
+    if xmp not in XMP_MODES:
+        raise ExportError(f"--xmp {xmp!r} is not one of {', '.join(XMP_MODES)}")
     folder = prepare_folder(Path(folder).expanduser())
     sweep_temps(folder)
     previous = _previous_records(folder)
-    earlier = {r["image_id"]: r["file"] for r in previous or []}
+    earlier = {r["image_id"]: r for r in previous or []}
     cache: dict[int, Any] = {}
     records: list[dict[str, Any]] = []
     files: list[Path] = []
     missing: list[int] = []
     bad: list[tuple[int, str]] = []
+    kept: list[Path] = []
     copied = 0
     for n, image in enumerate(images, 1):
         data, problem = read_sound(lib, image)
@@ -200,11 +229,18 @@ def export_images(
             bad.append((image.id, problem or "unreadable"))
             continue
         record = record_for(lib, image, cache)
-        known = earlier.get(image.id)
-        if known is not None and same_bytes(folder / known, data):
-            path, fresh = folder / known, False  # exported before (perhaps under an older name)
-        else:
-            path, fresh = _write(folder, len(files), place, folder, image_name(record), data)
+        packet = None if xmp == "none" else xmp_packet(record)
+        out = embed_xmp(data, packet) if packet and xmp in ("embed", "both") else data
+        prev = earlier.get(image.id)
+        path, fresh, mine = _write(
+            folder, len(files), _place_image, folder, record, prev, data, out
+        )
+        if packet is not None:
+            record["xmp_sha256"] = hashlib.sha256(packet).hexdigest()
+            if xmp in ("sidecar", "both"):
+                mine = _write(folder, len(files), _place_sidecar, path, packet, prev) and mine
+            if not mine and read_marks(path).changes(image):
+                kept.append(path)
         copied += fresh
         record["file"] = path.name
         records.append(record)
@@ -217,7 +253,73 @@ def export_images(
     sidecars = _write(
         folder, len(files), _sidecars, folder, everything, sheet, previous is not None
     )
-    return ExportResult(folder, tuple(files), *sidecars, tuple(missing), tuple(bad), copied)
+    return ExportResult(
+        folder, tuple(files), *sidecars, tuple(missing), tuple(bad), copied, tuple(kept)
+    )
+
+
+def _digest(data: bytes | None) -> str | None:
+    return None if data is None else hashlib.sha256(data).hexdigest()
+
+
+def _ours(packet: bytes | None, prev: dict[str, Any] | None) -> bool:
+    """Whether XMP found in the folder may be replaced: there is none, or it is what the
+    previous export wrote (its checksum is in that export's record)."""
+    return packet is None or (prev is not None and _digest(packet) == prev.get("xmp_sha256"))
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _place_image(
+    folder: Path, record: dict[str, Any], prev: dict[str, Any] | None, data: bytes, out: bytes
+) -> tuple[Path, bool, bool]:
+    """Put the exported image ``out`` (``data``, perhaps with XMP inside) in the folder:
+    ``(path, written, its XMP is ours)``. An earlier export of the same picture is kept
+    when unchanged, updated when only the XMP Doorways wrote changed, and left alone when
+    another tool changed its XMP; anything else at that name is the user's own."""
+    if prev is not None:
+        target = folder / prev["file"]
+        current = _read(target)
+        if current == out:
+            return target, False, True
+        if current is not None:
+            try:
+                same_picture = strip_xmp(current) == data
+                inside = embedded_xmp(current) if same_picture else None
+            except XmpError:
+                same_picture = False
+            if same_picture:
+                if not _ours(inside, prev):
+                    return target, False, False
+                return replace_file(target, out), True, True
+    path, fresh = place(folder, image_name(record), out)
+    return path, fresh, True
+
+
+def _place_sidecar(image: Path, packet: bytes, prev: dict[str, Any] | None) -> bool:
+    """Write the image's XMP sidecar unless another tool changed it (False then)."""
+    side = sidecar_path(image)
+    current = _read(side)
+    if current == packet:
+        return True
+    if not _ours(current, prev if prev is not None and prev["file"] == image.name else None):
+        return False
+    replace_file(side, packet)
+    return True
+
+
+def read_marks(image: Path) -> XmpMarks:
+    """The marks an exported image's XMP says (none when it has no readable XMP)."""
+    try:
+        packet, _ = find_packet(image)
+        return read_xmp(packet) if packet is not None else XmpMarks()
+    except (XmpError, OSError):
+        return XmpMarks()
 
 
 def _sidecars(

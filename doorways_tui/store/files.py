@@ -8,6 +8,7 @@ goes through ``library_path`` before anything opens, copies or deletes it.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import tempfile
@@ -112,7 +113,9 @@ def numbered_relpath(relpath: str, n: int) -> str:
 
 # -- stored paths: the database is data, never an order to touch a file elsewhere ---------
 
-STORED_DIRS = ("images", "checkpoints", "logs")  # the only folders a stored path may name
+INIT_DIR = "inits"  # init images a job starts from, copied into the library (made when needed)
+WORK_DIRS = ("images", "checkpoints", "logs")  # made when a library opens for writing
+STORED_DIRS = (*WORK_DIRS, INIT_DIR)  # the only folders a stored path may name
 
 
 def library_path(root: Path, relpath: object) -> Path:
@@ -147,3 +150,63 @@ def library_path_or_none(root: Path, relpath: object) -> Path | None:
         return library_path(root, relpath)
     except StoreError:
         return None
+
+
+# -- init images: stored relative to the library, so it can move -----------------------------
+
+
+def store_init_image(root: Path, value: str | None) -> str | None:
+    """What a job's config stores for its init image: a path relative to the library
+    (``inits/...``). An image outside the library is copied in first, named by its
+    checksum (the same picture is kept once); one already inside is named as it is.
+    A path that is not (or no longer) there is kept as given: the job says so when it runs."""
+    if not value:
+        return value
+    pure = PurePosixPath(value)
+    if not pure.is_absolute():
+        library_path(root, value)  # refuses one leading outside
+        return value
+    src = Path(value)
+    inside = _inside_inits(root, src)
+    if inside is not None:
+        return inside
+    try:
+        data = src.read_bytes()
+    except OSError:
+        return _moved_init(root, src) or value
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    relpath = f"{INIT_DIR}/init-{digest}{src.suffix.lower() or '.png'}"
+    target = Path(root, relpath)
+    if not (target.is_file() and target.read_bytes() == data):
+        atomic_write_bytes(target, data)
+    return relpath
+
+
+def _inside_inits(root: Path, path: Path) -> str | None:
+    try:
+        rel = path.resolve().relative_to((root / INIT_DIR).resolve())
+    except (ValueError, OSError, RuntimeError):
+        return None
+    return f"{INIT_DIR}/{rel.as_posix()}"
+
+
+def _moved_init(root: Path, path: Path) -> str | None:
+    """An absolute path into an ``inits/`` folder that is gone (the library moved, stored
+    before init paths were relative): the same name in this library's ``inits/``."""
+    if path.parent.name == INIT_DIR and (root / INIT_DIR / path.name).is_file():
+        return f"{INIT_DIR}/{path.name}"
+    return None
+
+
+def init_image_file(root: Path, value: str | None) -> str | None:
+    """The file a worker opens for a stored init image: a relative path in this library,
+    or an absolute one as stored (older jobs), found in this library's ``inits/`` when the
+    library moved since."""
+    if not value:
+        return value
+    if not PurePosixPath(value).is_absolute():
+        return str(library_path(root, value))
+    path = Path(value)
+    if not path.exists() and (moved := _moved_init(root, path)) is not None:
+        return str(root / moved)
+    return value

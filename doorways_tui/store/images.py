@@ -9,6 +9,7 @@ in the same transaction.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,6 +82,20 @@ class ImageFilter:
             pattern = "%" + _escape_like(self.text.strip()) + "%"
             params += [pattern, pattern]
         return " AND ".join(parts), params
+
+
+def _check_marks(values: Mapping[str, Any]) -> None:
+    """Refuse a value the images table would refuse, with the field's name."""
+    for name, value in values.items():
+        ok = {
+            "door_count": value is None or (type(value) is int and 0 <= value <= 9),
+            "rating": value is None or (type(value) is int and 1 <= value <= 5),
+            "starred": value in (0, 1),
+            "rejected": value in (0, 1),
+            "note": isinstance(value, str),
+        }.get(name, False)
+        if not ok:
+            raise StoreError(f"{name} {value!r} is not a value an image can have")
 
 
 def _escape_like(text: str) -> str:
@@ -185,6 +200,67 @@ class Images:
         )
         return [image, *(Image.from_row(r) for r in rows)]
 
+    def ids_by_checksum(self) -> dict[str, list[int]]:
+        """Every finished image's id by its sha256 (the same bytes twice: both ids), so a
+        copy found elsewhere (an export, a backup) is matched by content, one scan."""
+        found: dict[str, list[int]] = {}
+        for image_id, sha in self._db.rows(
+            "SELECT id, sha256 FROM images WHERE kind = 'final' ORDER BY id"
+        ):
+            found.setdefault(sha, []).append(image_id)
+        return found
+
+    # -- removing rejected images (the files go to the trash: workstation.clean) -----------
+
+    def rejected_rows(self) -> list[dict[str, Any]]:
+        """Every rejected finished image as its whole row (what a restore puts back)."""
+        rows = self._db.rows(
+            "SELECT * FROM images WHERE kind = 'final' AND rejected = 1 ORDER BY id"
+        )
+        return [dict(r) for r in rows]
+
+    def delete_rejected(self, image_ids: list[int]) -> list[int]:
+        """Delete those of ``image_ids`` that are still rejected (one un-rejected meanwhile
+        stays), in one transaction; returns the ids deleted."""
+        gone: list[int] = []
+        with self._db.write() as conn:
+            for image_id in image_ids:
+                row = conn.execute(
+                    "DELETE FROM images WHERE id = ? AND kind = 'final' AND rejected = 1"
+                    " RETURNING id",
+                    (image_id,),
+                ).fetchone()
+                if row is not None:
+                    gone.append(row[0])
+            if gone:
+                self._ctx.event(conn, "images_deleted", image_ids=gone)
+        return gone
+
+    def restore_rows(self, rows: list[dict[str, Any]]) -> list[int]:
+        """Put deleted rows back (``rejected_rows`` as they were); a row whose id was given
+        to a newer image comes back under a new id, one whose path or job is taken again
+        stays out. Returns the ids restored."""
+        back: list[int] = []
+        with self._db.write() as conn:
+            # Only the table's own column names reach the SQL (the rows come from a file).
+            columns = {r[1] for r in conn.execute("PRAGMA table_info(images)")}
+            for row in rows:
+                taken = conn.execute("SELECT 1 FROM images WHERE id = ?", (row.get("id"),))
+                skip = {"id"} if taken.fetchone() is not None else set()
+                names = [k for k in row if k in columns and k not in skip]
+                try:
+                    new = conn.execute(
+                        f"INSERT INTO images({', '.join(names)})"
+                        f" VALUES ({', '.join('?' * len(names))}) RETURNING id",
+                        [row[k] for k in names],
+                    ).fetchone()
+                except sqlite3.IntegrityError:  # its path or job is another's, or it is bad
+                    continue
+                back.append(new[0])
+            if back:
+                self._ctx.event(conn, "images_restored", image_ids=back)
+        return back
+
     def final_count(self) -> int:
         """How many finished images the library holds."""
         return int(self._db.scalar("SELECT COUNT(*) FROM images WHERE kind = 'final'"))
@@ -211,6 +287,37 @@ class Images:
 
     def set_note(self, image_id: int, note: str) -> Image:
         return self._triage(image_id, note=note)
+
+    def set_marks(self, changes: Mapping[int, Mapping[str, Any]], *, what: str) -> int:
+        """Set triage fields of many images (``{image_id: {"starred": 1, ...}}``) in one
+        transaction and ONE undo step named ``what`` (``u`` reverts the whole batch: an
+        ``import-xmp``). Images gone meanwhile and values already so are skipped; returns
+        how many images changed."""
+        steps = []
+        with self._db.write() as conn:
+            for image_id, values in changes.items():
+                row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+                if row is None:
+                    continue
+                after = {k: v for k, v in values.items() if row[k] != v}
+                if not after:
+                    continue
+                _check_marks(after)
+                self._set_fields(conn, image_id, after)
+                steps.append({"image_id": image_id, "before": {k: row[k] for k in after}})
+                self._ctx.event(conn, "triage", image_id=image_id, **after)
+            if steps:
+                self._ctx.push_undo("marks", {"what": what, "steps": steps})
+        return len(steps)
+
+    def undo_marks(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
+        """Revert a ``set_marks`` batch inside the history's undo transaction."""
+        steps = data.get("steps") or []
+        for step in reversed(steps):
+            found = conn.execute("SELECT 1 FROM images WHERE id = ?", (step["image_id"],))
+            if found.fetchone() is not None:
+                self._set_fields(conn, step["image_id"], step["before"])
+        return UndoResult("marks", f"{data.get('what', 'marks')}: {len(steps)} image(s) restored")
 
     def _triage(self, image_id: int, *, toggle: str | None = None, **values: Any) -> Image:
         with self._db.write() as conn:

@@ -32,7 +32,7 @@ from doorways_tui.store.db import (
     is_not_a_database,
     raise_not_a_database,
 )
-from doorways_tui.store.files import STORED_DIRS, db_path, library_path
+from doorways_tui.store.files import WORK_DIRS, db_path, library_path
 from doorways_tui.store.history import History
 from doorways_tui.store.images import Images
 from doorways_tui.store.migrations import (
@@ -76,6 +76,7 @@ class Library:
                 "triage": self.images.undo_triage,
                 "spawn": self.queue.undo_spawn,
                 "jobs": self.queue.undo_jobs,
+                "marks": self.images.undo_marks,
             },
         )
 
@@ -119,7 +120,7 @@ class Library:
         try:
             library._check_schema()
             if not readonly:
-                for sub in STORED_DIRS:
+                for sub in WORK_DIRS:
                     (root / sub).mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             library.close()

@@ -11,6 +11,7 @@ from typing import Any
 from doorways_tui.core.triage import plural
 from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
+from doorways_tui.store.files import store_init_image
 from doorways_tui.store.records import (
     JOB_STATES,
     Job,
@@ -173,6 +174,9 @@ class Queue:
         variant = Variant.from_row(row)
         jobs: list[Job] = []
         now = self._ctx.clock()
+        if config.get("init_image"):  # relative to the library, so the library can move
+            init = store_init_image(self._ctx.root, config["init_image"])
+            config = {**config, "init_image": init}
         for seed in seeds:
             # Every seed is checked; the rest of the config is the same for each, so the
             # engine's check runs once. A raise rolls back the seeds inserted before it.

@@ -22,6 +22,7 @@ from doorways_tui.store.files import (
     attempt_tag,
     checkpoint_relpath,
     image_relpath,
+    init_image_file,
     remove_quietly,
     staged_path,
 )
@@ -159,6 +160,8 @@ class JobRunner:
     def _config(self, job: Job) -> GenerationConfig:
         """The job's config, continuing from its checkpoint when one can be read."""
         config = GenerationConfig.from_json(job.config)
+        if config.init_image:  # stored relative to the library (older jobs: absolute)
+            config = config.replace(init_image=init_image_file(self.lib.root, config.init_image))
         if not job.checkpoint:
             return config
         try:

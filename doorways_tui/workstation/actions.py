@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from doorways_tui.store import Image, Job, Library, Variant
+from doorways_tui.store.files import INIT_DIR
 
 REROLL_MANY = 4  # seeds queued by R
-INIT_DIR = "inits"
+
 
 @dataclass(frozen=True)
 class Queued:
@@ -73,6 +74,7 @@ def queue_init(lib: Library, image: Image, init_path: Path) -> Queued:
     """A child variant (same prompt) whose run starts from ``init_path``."""
     job = lib.queue.job(image.job_id)
     variant = lib.tree.variant(image.variant_id)
+    # The store keeps it relative to the library (copied in when it is elsewhere).
     config = {**job.config_dict(), "init_image": str(Path(init_path).resolve())}
     child, jobs = lib.queue.spawn(
         parent_id=variant.id,

@@ -259,6 +259,8 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
         return f"a change to #{data.get('image_id')} ({fields})"
     if kind == "jobs":  # a cancel or a retry
         return str(data.get("what") or "a cancel or retry")
+    if kind == "marks":  # many images at once (import-xmp)
+        return f"{data.get('what')} ({plural(len(data.get('steps') or ()), 'image')})"
     n = len(data.get("job_ids") or ())
     what = f"{plural(n, 'job')} queued" if n else "a new variant"
     return what + (" in a new variant" if n and data.get("variant_id") is not None else "")
@@ -278,6 +280,8 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
         return ", ".join(parts) or f"a change to {where}"
     if result.kind == "jobs":  # "cancel job 12 (1 job(s) queued again)"
         return f"{data.get('what') or 'cancel or retry'} ({result.summary})"
+    if result.kind == "marks":
+        return result.summary
     what = data.get("what")
     if not isinstance(what, str) or not what:  # entries written before names were recorded
         what = "reroll" if data.get("variant_id") is None else "edit"

@@ -36,6 +36,9 @@ COMMANDS = {
     ("doorways_tui.cli.export", "run"): ["export", "out"],
     ("doorways_tui.cli.config", "run_path"): ["config", "path"],
     ("doorways_tui.cli.completion", "run"): ["completion", "bash"],
+    ("doorways_tui.cli.import_xmp", "run"): ["import-xmp", "out"],
+    ("doorways_tui.cli.backup", "run"): ["backup", "dest"],
+    ("doorways_tui.cli.clean", "run"): ["clean", "--rejected"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.

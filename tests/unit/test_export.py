@@ -63,8 +63,8 @@ def test_exporting_twice_copies_nothing_twice_and_overwrites_nothing(lib, tmp_pa
     for path, data in pngs.items():
         assert path.read_bytes() == data
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [*(p.name for p in first.files), "doorways-export.json", "doorways-export.csv",
-         "contact-sheet.png"]
+        [*(p.name for p in first.files), *(f"{p.name}.xmp" for p in first.files),
+         "doorways-export.json", "doorways-export.csv", "contact-sheet.png"]
     )  # fmt: skip
     assert "3 already there" in second.summary()
 
@@ -173,7 +173,8 @@ def test_cli_bad_folders_are_one_line_errors_and_write_nothing(
 
 
 def test_cli_full_disk_is_one_line_and_leaves_no_half_file(lib, tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(export_files, "open", FullDisk(after=2), raising=False)
+    # Two images, each with its XMP sidecar, then the disk is full.
+    monkeypatch.setattr(export_files, "open", FullDisk(after=4), raising=False)
     out = tmp_path / "out"
     code = main(["--library", str(lib.root), "export", "--starred", str(out)])
     err = capsys.readouterr().err
@@ -182,11 +183,12 @@ def test_cli_full_disk_is_one_line_and_leaves_no_half_file(lib, tmp_path, monkey
     assert line.startswith("doorways: error: ") and "No space left on device" in line
     assert "2 image(s) exported" in line and "run the export again" in line
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        p.name for p in out.glob("* - 00000[12].png")
+        p.name for p in out.glob("* - 00000[12].png*")
     )
-    for path in out.iterdir():
+    for path in out.glob("*.png"):
         with PILImage.open(path) as im:
             im.load()
+    assert len(list(out.glob("*.png.xmp"))) == 2
 
 
 class FullDisk:

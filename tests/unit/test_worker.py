@@ -220,3 +220,21 @@ def test_a_worker_on_another_machine_under_this_host_name_is_not_warned_about(li
     lib.workers.register("pod-a", device="cuda:0")
     warning = device_warning(lib, "pod-a")
     assert warning is not None and "old-row" in warning and "pod-b" not in warning
+
+
+def test_a_job_with_an_init_image_runs_after_the_library_moved(lib, model_dir, tmp_path):
+    from PIL import Image as PILImage
+
+    outside = tmp_path / "door.png"
+    PILImage.new("RGB", (64, 64), "red").save(outside)
+    (job,) = seed_jobs(lib, 1, config={**FAST, "init_image": str(outside)})
+    stored = job.config_dict()["init_image"]
+    assert stored.startswith("inits/")  # copied in: the library can move, the photo too
+    outside.unlink()
+    moved = tmp_path / "moved"
+    lib.close()
+    lib.root.rename(moved)
+    with Library.open(moved) as there:
+        run_worker(there, options(model_dir), install_signals=False)
+        done = there.queue.job(job.id)
+        assert done.status == "done", done.error
