@@ -155,7 +155,7 @@ MAIN_BINDINGS = [
         show=False,
         id="library.new-theme",
         # "New prompt theme…", not "theme": the palette also lists Textual's colour themes
-        tooltip="New prompt theme… (a shipped pack, a file, or typed pairs, queued)",
+        tooltip="New prompt theme… (a shipped pack, a file, or a typed or pasted list, queued)",
     ),
     Binding(
         "d",
