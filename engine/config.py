@@ -93,58 +93,110 @@ def finite_float(name: str, value: Any) -> float:
     return number
 
 
+# A prompt's distance to CLIP's view lies from 0 (the same direction) to pi^2/2 (opposite):
+# ``engine.losses.spherical_distance``. A stop is a distance in that range.
+MAX_DISTANCE = math.pi**2 / 2
+
+
 @dataclass(frozen=True)
 class Prompt:
-    """One text prompt with its weight; a negative weight pushes the image away from it."""
+    """One text prompt with its weight; a negative weight pushes the image away from it.
+
+    ``stop``: the distance at which the prompt stops acting (None: never). A positive
+    prompt stops pulling once a view is closer than ``stop``; a negative one stops pushing
+    once a view is farther. Written ``text:weight:stop``, as the popular scripts do."""
 
     text: str
     weight: float = 1.0
+    stop: float | None = None
 
     def __str__(self) -> str:
+        if self.stop is not None:
+            return f"{self.text}:{self.weight:g}:{self.stop:g}"
         return self.text if self.weight == 1.0 else f"{self.text}:{self.weight:g}"
 
 
 # The one rule for a prompt's weight, text and image prompts alike: a trailing ``:number``
-# (``suffix`` as typed, ``weight`` the number). ``nan`` and ``inf`` read as weights too, so
-# that the check refuses them by name instead of a path or a prompt keeping them as text;
-# what ``float`` alone would also read (``1_0``, ``0x1``) stays text. The prompt-edit keys
-# keep the suffix where it was.
+# (``suffix`` as typed, ``weight`` the number), and for text prompts an optional second
+# ``:number``, the stop. ``nan`` and ``inf`` read as numbers too, so that the check refuses
+# them by name instead of a path or a prompt keeping them as text; what ``float`` alone
+# would also read (``1_0``, ``0x1``) stays text. The prompt-edit keys keep the suffix where
+# it was.
+_NUMBER = r"[-+]?((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|(?i:nan|inf(inity)?))"
 PROMPT_WEIGHT = re.compile(
-    r"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>[-+]?"
-    r"((\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?|(?i:nan|inf(inity)?))))\s*$",
+    rf"^(?P<text>.*?)(?P<suffix>:\s*(?P<weight>{_NUMBER})(:\s*(?P<stop>{_NUMBER}))?)\s*$",
     re.S,
 )
+_ONE_WEIGHT = re.compile(rf"^(?P<text>.*?):\s*(?P<weight>{_NUMBER})\s*$", re.S)  # a path's
+_ENDS_IN_NUMBER = re.compile(rf"(^|:)\s*({_NUMBER})?\s*$", re.S)
 
 
 def split_weight(spec: str) -> tuple[str, float] | None:
-    """``(text, weight)`` when ``spec`` ends in a weight (``PROMPT_WEIGHT``) after some
-    text, else None. The text is as typed (a path keeps its spaces)."""
-    match = PROMPT_WEIGHT.match(spec)
+    """``(text, weight)`` when ``spec`` ends in one ``:number`` after some text, else None.
+    The text is as typed (a path keeps its spaces and any earlier ``:number``)."""
+    match = _ONE_WEIGHT.match(spec)
     if match is None or not match.group("text").strip():
         return None
     return match.group("text"), float(match.group("weight"))
 
 
-def parse_prompts(spec: str) -> list[Prompt]:
-    """Parse ``"a:1 | b:-0.5 | c"`` into prompts.
+def parse_prompt(part: str) -> Prompt:
+    """One prompt: ``text``, ``text:weight`` or ``text:weight:stop``. A colon inside the
+    text stays ("entrance: heaven"); a text that would still end in ``:number`` (or in an
+    empty ``:``) after the weight and stop are taken is ambiguous, and refused."""
+    match = PROMPT_WEIGHT.match(part)
+    if match is None or not match.group("text").strip():
+        return Prompt(part.strip())
+    text = match.group("text")
+    if match.group("stop") is not None and _ENDS_IN_NUMBER.search(text):
+        raise ConfigError(
+            f"prompt {_show(part.strip())} is ambiguous: write text:weight or"
+            " text:weight:stop, with no ':number' left at the end of the text"
+        )
+    if text.rstrip().endswith(":"):
+        raise ConfigError(
+            f"prompt {_show(part.strip())} is ambiguous: a weight is missing between its colons"
+        )
+    stop = match.group("stop")
+    return Prompt(text.strip(), float(match.group("weight")), None if stop is None else float(stop))
 
-    A trailing ``:number`` is a weight; any other colon stays in the text
-    ("entrance: heaven" keeps its colon).
-    """
-    prompts: list[Prompt] = []
-    for raw in spec.split("|"):
-        part = raw.strip()
-        if not part:
-            continue
-        weighted = split_weight(part)
-        text, weight = weighted if weighted else (part, 1.0)
-        prompts.append(Prompt(text.strip(), weight))
-    return prompts
+
+def parse_prompts(spec: str) -> list[Prompt]:
+    """Parse ``"a:1 | b:-0.5 | c:1:0.8"`` into prompts (``parse_prompt`` for each)."""
+    return [parse_prompt(part) for raw in spec.split("|") if (part := raw.strip())]
 
 
 def split_image_prompt(spec: str) -> tuple[str, float]:
     """``"path:0.5"`` -> (path, 0.5); a tail that is not a weight stays in the path."""
     return split_weight(spec) or (spec, 1.0)
+
+
+IMAGE_SIDES = ("left", "right")  # where an image prompt may aim; none: the whole image
+
+
+@dataclass(frozen=True)
+class ImagePrompt:
+    """An image to aim at: ``[left:|right:]PATH[:WEIGHT]``. With a side, only cutouts on
+    that half count it (blended across the middle as the panorama blends its prompts)."""
+
+    path: str
+    weight: float = 1.0
+    side: str | None = None
+
+    def __str__(self) -> str:
+        side = f"{self.side}:" if self.side else ""
+        plain = self.weight == 1.0 and split_weight(self.path) is None  # reads back the same
+        return f"{side}{self.path}" + ("" if plain else f":{self.weight:g}")
+
+
+def parse_image_prompt(spec: str) -> ImagePrompt:
+    """``"left:door.png:0.5"`` -> ImagePrompt("door.png", 0.5, "left"). A leading
+    ``left:`` or ``right:`` is the side (write ``./left:x.png`` for a file named so)."""
+    head, colon, rest = spec.partition(":")
+    side = head.strip().lower() if colon else ""
+    if side in IMAGE_SIDES and rest.strip():
+        return ImagePrompt(*split_image_prompt(rest.strip()), side=side)
+    return ImagePrompt(*split_image_prompt(spec))
 
 
 def format_prompts(prompts: list[Prompt]) -> str:
@@ -187,12 +239,13 @@ class GenerationConfig:
     style: str = text_field(  # appended to every positive prompt
         "", "style", Option(GENERATION, 'appended to each prompt, e.g. "by James Gurney"')
     )
-    image_prompts: list[str] = paths_field(  # paths, "path:weight" allowed
+    image_prompts: list[str] = paths_field(  # ImagePrompt: "[left:|right:]path[:weight]"
         Option(
             GENERATION,
-            "aim at this image too, with an optional weight (repeat for more)",
+            "aim at this image too, with an optional weight, on the whole image or on"
+            " one side (left:PATH, right:PATH); repeat for more",
             flag="--image-prompt",
-            metavar="PATH[:WEIGHT]",
+            metavar="[SIDE:]PATH[:WEIGHT]",
             image=True,
         )
     )
@@ -229,7 +282,7 @@ class GenerationConfig:
     seed: int = number_field(
         0, 0, SQLITE_INT_MAX, Option(GENERATION, "random seed", label="seed", aliases=("-sd",))
     )
-    # Cutouts: how many CLIP views per step, and how large (fraction of the short side).
+    # Cutouts: how many CLIP views per step, and how large.
     cutn: int = number_field(
         32,
         1,
@@ -240,8 +293,22 @@ class GenerationConfig:
     cut_pow: float = number_field(
         1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts", aliases=("-cutp",))
     )
-    cut_min: float = number_field(0.25, 0, 1, NOT_AN_OPTION, lo_open=True)  # of the short side
-    # Augmentations (no horizontal flip: it would fight symmetry).
+    # The smallest cutout (``engine.cutouts.smallest_cutout``): 0 is CLIP's input size, so
+    # no cutout is magnified; below 1 a fraction of the short side (0.25 was the old
+    # default); from 1 on, pixels. Never more than the short side.
+    cut_min: float = number_field(
+        0.0,
+        0,
+        MAX_SIDE,
+        Option(
+            GENERATION,
+            "smallest cutout: pixels, or below 1 a fraction of the short side;"
+            " 0 = CLIP's input size (never magnified)",
+            metavar="PX|FRAC",
+        ),
+    )
+    # Augmentations. No horizontal flip: a flipped view would undo the mirroring of semantic
+    # symmetry's cutout pairs (the edge and tone terms look at the whole image, not views).
     aug_rotate: float = number_field(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
     aug_skew: float = number_field(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
     aug_blur: float = number_field(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
@@ -361,9 +428,14 @@ class GenerationConfig:
             raise ConfigError("no prompt given: pass some text (or an image prompt)")
         for prompt in prompts:
             _check_weight(f"prompt {_show(prompt.text)}", prompt.weight)
+            if prompt.stop is not None and not 0 <= prompt.stop <= MAX_DISTANCE:
+                raise ConfigError(
+                    f"prompt {_show(prompt.text)} has stop {prompt.stop:g}: a stop is a"
+                    f" distance from 0 to {MAX_DISTANCE:.3g} (text:weight:stop)"
+                )
         for spec in self.image_prompts:
-            path, weight = split_image_prompt(spec)
-            _check_weight(f"image prompt {_show(path)}", weight)
+            image = parse_image_prompt(spec)
+            _check_weight(f"image prompt {_show(image.path)}", image.weight)
         if self.width * self.height > MAX_AREA:
             raise ConfigError(f"size {self.width}x{self.height} is larger than 4096x4096")
         if self.semantic_symmetry and self.cutn % 2:
@@ -380,9 +452,9 @@ class GenerationConfig:
         if not style:
             return prompts
         return [
-            Prompt(
-                f"{p.text}, {style}" if p.weight > 0 and style not in p.text else p.text, p.weight
-            )
+            dataclasses.replace(p, text=f"{p.text}, {style}")
+            if p.weight > 0 and style not in p.text
+            else p
             for p in prompts
         ]
 

@@ -37,6 +37,20 @@ class CutoutParams:
         return self.cx / width
 
 
+def smallest_cutout(cut_min: float, *, short: int, cut_size: int) -> float:
+    """The smallest cutout's side in pixels, for the config's ``cut_min``: 0 is CLIP's
+    input size ``cut_size`` (as the canonical loop: no cutout is magnified to reach CLIP),
+    a value below 1 a fraction of the ``short`` side, any other value pixels. Never more
+    than the short side, nor less than one pixel."""
+    if cut_min == 0:
+        side = float(cut_size)
+    elif cut_min < 1:
+        side = cut_min * short
+    else:
+        side = float(cut_min)
+    return min(float(short), max(1.0, side))
+
+
 def sample_cutouts(
     gen: torch.Generator,
     *,
@@ -44,17 +58,19 @@ def sample_cutouts(
     width: int,
     height: int,
     cut_min: float,
+    cut_size: int,
     cut_pow: float,
     rotate_deg: float,
     skew: float,
     blur_prob: float,
     mirrored: bool,
 ) -> CutoutParams:
-    """Draw cutout geometry. With ``mirrored``, the second half mirrors the first about
-    the vertical centre line: same size and y, x reflected, rotation and shear negated."""
+    """Draw cutout geometry, sides from ``smallest_cutout`` to the short side. With
+    ``mirrored``, the second half mirrors the first about the vertical centre line: same
+    size and y, x reflected, rotation and shear negated."""
     m = n // 2 if mirrored else n
     short = min(width, height)
-    lo = min(short, max(1.0, cut_min * short))
+    lo = smallest_cutout(cut_min, short=short, cut_size=cut_size)
     frac = torch.rand(m, generator=gen) ** cut_pow  # (m,) 0..1
     size = lo + (short - lo) * frac
     cx = size / 2 + torch.rand(m, generator=gen) * (width - size)
@@ -97,11 +113,27 @@ def make_cutouts(
     noise_std: float = 0.0,
     noise_gen: torch.Generator | None = None,
 ) -> torch.Tensor:
-    """(1, 3, H, W) image in [0, 1] -> (N, 3, cut_size, cut_size) augmented cutouts.
+    """(1, 3, H, W) image in [0, 1] -> (N, 3, cut_size, cut_size) fp32 augmented cutouts.
 
     Large patches are read from an average-pooled copy so resizing them to CLIP's input
-    does not alias; every patch of one pyramid level is sampled in one call.
+    does not alias; every patch of one pyramid level is sampled in one call. Geometry and
+    sampling run in fp32 whatever the autocast: in bf16 a 224-pixel grid is off by up to
+    ~0.75 px and neighbouring columns collapse (CLIP casts the result for itself).
     """
+    with torch.autocast(image.device.type, enabled=False):
+        return _make_cutouts(
+            image.float(), params, cut_size=cut_size, noise_std=noise_std, noise_gen=noise_gen
+        )
+
+
+def _make_cutouts(
+    image: torch.Tensor,
+    params: CutoutParams,
+    *,
+    cut_size: int,
+    noise_std: float,
+    noise_gen: torch.Generator | None,
+) -> torch.Tensor:
     _, _, height, width = image.shape
     theta = cutout_theta(params, width, height).to(image.device, torch.float32)
     # pyramid level: how many times the patch can be halved and still cover cut_size pixels
@@ -119,11 +151,7 @@ def make_cutouts(
         src = level_image.expand(len(idx), -1, -1, -1)
         pieces.append(
             F.grid_sample(
-                src,
-                grid.to(src.dtype),
-                mode="bilinear",
-                padding_mode="reflection",
-                align_corners=False,
+                src, grid, mode="bilinear", padding_mode="reflection", align_corners=False
             )
         )
         order += idx
@@ -132,11 +160,11 @@ def make_cutouts(
         out = out[torch.argsort(torch.tensor(order, device=image.device))]
     blur_mask = params.blur.to(out.device, out.dtype)[:, None, None, None]
     if bool(params.blur.any()):
-        out = torch.lerp(out, gaussian_blur(out, sigma=0.8).to(out.dtype), blur_mask)
+        out = torch.lerp(out, gaussian_blur(out, sigma=0.8), blur_mask)
     if noise_std:
         scale = torch.rand(params.n, 1, 1, 1, generator=noise_gen, device=image.device) * noise_std
         noise = torch.randn(out.shape, generator=noise_gen, device=image.device, dtype=out.dtype)
-        out = out + scale.to(out.dtype) * noise
+        out = out + scale * noise
     return out
 
 

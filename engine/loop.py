@@ -33,10 +33,13 @@ from engine.losses import (
     edge_symmetry_loss,
     panorama_weights,
     semantic_symmetry_loss,
+    side_weights,
     size_band_weights,
     size_weights,
     spherical_distance,
+    stopped_distance,
     tone_symmetry_loss,
+    weighted_mean,
 )
 from engine.models import Models, load_models
 from engine.targets import Targets, build_targets, init_latent
@@ -85,7 +88,7 @@ def synth(z: torch.Tensor, models: Models) -> torch.Tensor:
 
 
 def draw_cutouts(
-    config: GenerationConfig, gen: torch.Generator, width: int, height: int
+    config: GenerationConfig, gen: torch.Generator, width: int, height: int, *, cut_size: int
 ) -> CutoutParams:
     return sample_cutouts(
         gen,
@@ -93,6 +96,7 @@ def draw_cutouts(
         width=width,
         height=height,
         cut_min=config.cut_min,
+        cut_size=cut_size,
         cut_pow=config.cut_pow,
         rotate_deg=config.aug_rotate,
         skew=config.aug_skew,
@@ -114,28 +118,30 @@ def image_losses(
 
     emb: (N, D) CLIP embeddings of its cutouts; x: (1, 3, H, W) the decoded image.
     """
-    width = x.shape[-1]
-    n = params.n
+    x_centre = params.x_centre(x.shape[-1])
     bands = size_band_weights(config.resolved_size_weighting(), progress)
     sw = size_weights(params.size_frac, bands).to(emb.device)  # (N,)
     losses: dict[str, torch.Tensor] = {}
     if targets.placed.shape[0]:
-        pw = panorama_weights(params.x_centre(width), targets.placed.shape[0], config.panorama)
+        pw = panorama_weights(x_centre, targets.placed.shape[0], config.panorama)
         pw = pw.to(emb.device)  # (N, P)
         dist = spherical_distance(emb, targets.placed)  # (N, P)
-        losses["prompt"] = (dist * pw * targets.placed_w * sw[:, None]).sum() / n
+        dist = stopped_distance(dist, targets.placed_w, targets.placed_stop)
+        losses["prompt"] = weighted_mean((dist * pw).sum(1), sw)
         if config.semantic_symmetry:
             mix = pw * targets.placed_w.clamp(min=0)  # (N, P), positive prompts only
             text = mix @ F.normalize(targets.placed, dim=-1)  # (N, D)
             losses["semantic"] = config.semantic_symmetry * semantic_symmetry_loss(emb, text)
     if targets.glob.shape[0]:
+        gw = side_weights(x_centre, targets.glob_side, config.panorama).to(emb.device)  # (N, G)
         dist = spherical_distance(emb, targets.glob)  # (N, G)
-        losses["global"] = (dist * targets.glob_w * sw[:, None]).sum() / n
-    if config.edge_symmetry:
-        edge = edge_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
+        dist = stopped_distance(dist, targets.glob_w, targets.glob_stop)
+        losses["global"] = weighted_mean((dist * gw).sum(1), sw)
+    if config.edge_symmetry:  # both terms run in fp32 whatever the autocast
+        edge = edge_symmetry_loss(x, sigma=config.symmetry_blur).sum()
         losses["edge"] = config.edge_symmetry * edge
     if config.tone_symmetry:
-        tone = tone_symmetry_loss(x.float(), sigma=config.symmetry_blur).sum()
+        tone = tone_symmetry_loss(x, sigma=config.symmetry_blur).sum()
         losses["tone"] = config.tone_symmetry * tone
     return losses
 
@@ -322,7 +328,7 @@ def _step(runs: list[_Run], models: Models, bounds: tuple[torch.Tensor, torch.Te
         x = synth(torch.cat([r.z for r in runs]), models)  # (B, 3, H, W)
         params, cuts = [], []
         for b, run in enumerate(runs):
-            p = draw_cutouts(run.config, run.gen, run.width, run.height)
+            p = draw_cutouts(run.config, run.gen, run.width, run.height, cut_size=models.cut_size)
             params.append(p)
             cuts.append(
                 make_cutouts(

@@ -16,14 +16,43 @@ from engine.cutouts import gaussian_blur
 
 
 def spherical_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Squared great-circle distance between unit-normalised rows.
-
-    a: (N, D), b: (P, D) -> (N, P); 0 for identical directions, pi^2/... at most 2 (opposite).
-    """
+    """Twice the squared great-circle angle between unit-normalised rows (the canonical
+    scripts' distance): a: (N, D), b: (P, D) -> (N, P), from 0 (the same direction) to
+    pi^2/2 (opposite directions; ``engine.config.MAX_DISTANCE``, the range of a stop)."""
     a = F.normalize(a, dim=-1)
     b = F.normalize(b, dim=-1)
     chord = (a[:, None, :] - b[None, :, :]).norm(dim=-1)  # (N, P)
     return chord.div(2).clamp(max=1).arcsin().pow(2).mul(2)
+
+
+class _ReplaceGrad(torch.autograd.Function):
+    """``forward``'s value with ``backward``'s gradient."""
+
+    @staticmethod
+    def forward(ctx, forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+        ctx.shape = backward.shape
+        return forward
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        return None, grad.sum_to_size(ctx.shape)
+
+
+def replace_grad(forward: torch.Tensor, backward: torch.Tensor) -> torch.Tensor:
+    return _ReplaceGrad.apply(forward, backward)
+
+
+def stopped_distance(dist: torch.Tensor, weight: torch.Tensor, stop: torch.Tensor) -> torch.Tensor:
+    """Each prompt's weighted distance with its stop: (N, P) distances, (P,) weights and
+    (P,) stops (NaN: none) -> (N, P) ``dist * weight``, whose gradient is cut where a
+    positive prompt is already closer than its stop (a negative one farther). This is
+    the canonical ``replace_grad(dists, max(dists, stop))`` on the signed distance; the
+    value is not clamped, so the reported loss is the true one."""
+    sign = weight.sign()
+    signed = dist * sign
+    floor = torch.where(stop.isnan(), -math.inf, stop * sign).to(signed.dtype)
+    held = replace_grad(signed, torch.maximum(signed, floor))
+    return held * weight.abs()
 
 
 # -- panoramas: prompts placed across the width ---------------------------------------
@@ -55,6 +84,30 @@ def panorama_weights(x: torch.Tensor, n_prompts: int, mode: str) -> torch.Tensor
         eased = 0.5 - 0.5 * torch.cos(math.pi * tent)  # same end points, flat near prompts
         return eased / eased.sum(dim=1, keepdim=True)
     raise ValueError(f"unknown panorama mode {mode!r}")
+
+
+SIDES = ("left", "right")  # where an image prompt may aim (None: the whole image)
+
+
+def side_weights(x: torch.Tensor, sides: list[str | None], mode: str) -> torch.Tensor:
+    """Weight of each image prompt for cutouts centred at x: 1 for a prompt on the whole
+    image, and for one on a side its share of a two-prompt panorama (left at 0, right at
+    1) blended as ``mode`` blends the text prompts ('off' splits at the middle, as 'hard').
+    x: (N,) -> (N, G)."""
+    out = x.new_ones(x.shape[0], len(sides))
+    if any(sides):
+        halves = panorama_weights(x, 2, "hard" if mode == "off" else mode)  # (N, 2)
+        for g, side in enumerate(sides):
+            if side is not None:
+                out[:, g] = halves[:, SIDES.index(side)]
+    return out
+
+
+def weighted_mean(values: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Mean over the first dimension of (N, ...) ``values``, weighted by (N,) ``weights``:
+    the size weights move the balance between cutouts, never the loss's scale."""
+    w = weights / weights.sum()
+    return (values * w.view(-1, *[1] * (values.dim() - 1))).sum()
 
 
 # -- size-weighted cutouts ------------------------------------------------------------
@@ -98,23 +151,32 @@ def sobel_magnitude(grey: torch.Tensor) -> torch.Tensor:
     return (g.pow(2).sum(1, keepdim=True) + 1e-8).sqrt()
 
 
+def edge_map(img: torch.Tensor, *, sigma: float) -> torch.Tensor:
+    """Blurred edge salience (Sobel magnitude of the luma): (B, 3, H, W) -> (B, 1, H, W)."""
+    return gaussian_blur(sobel_magnitude(greyscale(img)), sigma=sigma)
+
+
 def edge_symmetry_loss(img: torch.Tensor, *, sigma: float) -> torch.Tensor:
-    """Blurred edge salience vs its mirror image, squared difference. (B,3,H,W) -> (B,)."""
-    e = gaussian_blur(sobel_magnitude(greyscale(img)), sigma=sigma)
-    return (e - e.flip(-1)).pow(2).mean(dim=(1, 2, 3))
+    """Blurred edge salience vs its mirror image, squared difference. (B,3,H,W) -> (B,).
+    In fp32 whatever the autocast (a bf16 convolution blurs away small differences)."""
+    with torch.autocast(img.device.type, enabled=False):
+        e = edge_map(img.float(), sigma=sigma)
+        return (e - e.flip(-1)).pow(2).mean(dim=(1, 2, 3))
 
 
 def tone_symmetry_loss(img: torch.Tensor, *, sigma: float) -> torch.Tensor:
     """Blurred greyscale vs its mirror image, L1 (lets objects form before tone is
-    matched). (B, 3, H, W) -> (B,)."""
-    g = gaussian_blur(greyscale(img), sigma=sigma)
-    return (g - g.flip(-1)).abs().mean(dim=(1, 2, 3))
+    matched). (B, 3, H, W) -> (B,). In fp32 whatever the autocast."""
+    with torch.autocast(img.device.type, enabled=False):
+        g = gaussian_blur(greyscale(img.float()), sigma=sigma)
+        return (g - g.flip(-1)).abs().mean(dim=(1, 2, 3))
 
 
-def mirror_score(img: torch.Tensor, *, sigma: float = 2.0) -> torch.Tensor:
+def mirror_score(img: torch.Tensor, *, sigma: float = 2.0, edges: bool = False) -> torch.Tensor:
     """How mirror-symmetric an image is: 1 - normalised L1 between the blurred greyscale
-    and its flip. 1.0 is a perfect mirror. (B, 3, H, W) -> (B,). For tests and reports."""
-    g = gaussian_blur(greyscale(img), sigma=sigma)
+    (with ``edges``, the blurred edge map) and its flip. 1.0 is a perfect mirror.
+    (B, 3, H, W) -> (B,). For tests and reports."""
+    g = edge_map(img, sigma=sigma) if edges else gaussian_blur(greyscale(img), sigma=sigma)
     spread = (g - g.mean(dim=(2, 3), keepdim=True)).abs().mean(dim=(1, 2, 3)) + 1e-8
     return 1 - (g - g.flip(-1)).abs().mean(dim=(1, 2, 3)) / (2 * spread)
 

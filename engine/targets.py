@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from engine.config import GenerationConfig, split_image_prompt
+from engine.config import GenerationConfig, parse_image_prompt
 from engine.errors import ConfigError, ModelFileMissingError
 from engine.images import pil_to_tensor
 from engine.inputs import open_image
@@ -19,51 +20,87 @@ from engine.models import Models
 @dataclass
 class Targets:
     """Text and image targets. Positive prompts are placed across the width in panorama
-    mode; negative prompts and image prompts apply everywhere."""
+    mode; negative prompts apply everywhere, image prompts everywhere or on one side.
+    Stops are distances (NaN: none, ``engine.losses.stopped_distance``)."""
 
     placed: torch.Tensor  # (P, D)
     placed_w: torch.Tensor  # (P,)
+    placed_stop: torch.Tensor  # (P,)
     glob: torch.Tensor  # (G, D)
     glob_w: torch.Tensor  # (G,)
+    glob_stop: torch.Tensor  # (G,)
+    glob_side: list[str | None]  # (G,) "left", "right" or None (the whole image)
 
 
 def build_targets(config: GenerationConfig, models: Models) -> Targets:
     device = models.device
     dim = int(models.clip.text_projection.shape[1])
-    placed, placed_w, glob, glob_w = [], [], [], []
+    placed: list[tuple[torch.Tensor, float, float]] = []
+    glob: list[tuple[torch.Tensor, float, float, str | None]] = []
     for p in config.prompt_list():
         emb = models.embed_text(p.text)
+        stop = math.nan if p.stop is None else p.stop
         if config.panorama != "off" and p.weight < 0:
-            glob.append(emb)
-            glob_w.append(p.weight)
+            glob.append((emb, p.weight, stop, None))
         else:
-            placed.append(emb)
-            placed_w.append(p.weight)
+            placed.append((emb, p.weight, stop))
     for spec in config.image_prompts:
-        path, weight = split_image_prompt(spec)
-        glob.append(_embed_image_file(path, models))
-        glob_w.append(weight)
+        image = parse_image_prompt(spec)
+        crops = _embed_image_file(image.path, models)  # (K, D): its weight shared by K crops
+        glob += [(emb, image.weight / len(crops), math.nan, image.side) for emb in crops]
 
     def stack(rows: list[torch.Tensor]) -> torch.Tensor:
         return torch.stack(rows) if rows else torch.zeros(0, dim, device=device)
 
+    def column(values: list[float]) -> torch.Tensor:
+        return torch.tensor(values, device=device, dtype=torch.float32)
+
     return Targets(
-        stack(placed),
-        torch.tensor(placed_w, device=device),
-        stack(glob),
-        torch.tensor(glob_w, device=device),
+        placed=stack([row[0] for row in placed]),
+        placed_w=column([row[1] for row in placed]),
+        placed_stop=column([row[2] for row in placed]),
+        glob=stack([row[0] for row in glob]),
+        glob_w=column([row[1] for row in glob]),
+        glob_stop=column([row[2] for row in glob]),
+        glob_side=[row[3] for row in glob],
     )
+
+
+def image_prompt_crops(width: int, height: int) -> list[tuple[int, int, int, int]]:
+    """The squares an image prompt is embedded from, as (left, top, right, bottom): the
+    centre square of the short side (the cover crop: the aspect is kept, never squashed),
+    and two squares of 3/4 of it towards either end of the long side, so that the target
+    also knows the parts a centre crop cuts off, as the run's cutouts do."""
+    short, long_side = min(width, height), max(width, height)
+    small = max(1, round(short * 0.75))
+    boxes = []
+    for centre, side in ((long_side / 2, short), (long_side / 4, small), (long_side * 3 / 4, small)):
+        start = min(max(0, round(centre - side / 2)), long_side - side)  # along the long side
+        across = (short - side) // 2
+        if width >= height:
+            boxes.append((start, across, start + side, across + side))
+        else:
+            boxes.append((across, start, across + side, start + side))
+    return boxes
 
 
 @torch.no_grad()
 def _embed_image_file(path: str, models: Models) -> torch.Tensor:
+    """(K, D): the CLIP embeddings of the image's crops (``image_prompt_crops``)."""
     image = _open_image(path)
     s = models.cut_size
     x = pil_to_tensor(image).to(models.device)
-    x = F.interpolate(x, size=(s, s), mode="bicubic", align_corners=False, antialias=True).clamp(
-        0, 1
-    )
-    return models.encode_image(x)[0]
+    crops = [
+        F.interpolate(
+            x[:, :, top:bottom, left:right],
+            size=(s, s),
+            mode="bicubic",
+            align_corners=False,
+            antialias=True,
+        ).clamp(0, 1)
+        for left, top, right, bottom in image_prompt_crops(image.width, image.height)
+    ]
+    return models.encode_image(torch.cat(crops)).float()
 
 
 def _open_image(path: str) -> Image.Image:

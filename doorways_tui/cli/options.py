@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from doorways_tui.cli.args import config_value
-from engine.config import GenerationConfig, split_image_prompt
+from engine.config import GenerationConfig, parse_image_prompt
 from engine.errors import ConfigError
 from engine.options import MODELS, Option, option
 
@@ -255,7 +255,6 @@ def check_image_file(path: str, option: str) -> Path:
 
 
 def _checked_image_prompt(spec: str, option: str) -> str:
-    """``PATH[:WEIGHT]`` with PATH checked and made absolute."""
-    path, _ = split_image_prompt(spec)
-    suffix = "" if path == spec else spec[len(path) :]
-    return f"{check_image_file(path, option)}{suffix}"
+    """``[SIDE:]PATH[:WEIGHT]`` with PATH checked and made absolute."""
+    image = parse_image_prompt(spec)
+    return str(dataclasses.replace(image, path=str(check_image_file(image.path, option))))

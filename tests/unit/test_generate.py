@@ -36,6 +36,7 @@ def _fixed_view_loss(image, models, text) -> float:
         width=x.shape[3],
         height=x.shape[2],
         cut_min=0.25,
+        cut_size=models.cut_size,
         cut_pow=1.0,
         rotate_deg=0,
         skew=0,

@@ -35,9 +35,8 @@ def test_every_field_says_whether_and_how_it_meets_people():
     for f in dataclasses.fields(GenerationConfig):
         assert "option" in f.metadata, f.name
     on_cli = {name for flag in generation_flags() for name in flag.names}
-    assert {"cut_min", "aug_rotate", "report_every", "resume_latent", "start_step"}.isdisjoint(
-        on_cli
-    )
+    assert {"aug_rotate", "report_every", "resume_latent", "start_step"}.isdisjoint(on_cli)
+    assert {"cut_min", "cut_pow", "cutn"} <= on_cli
 
 
 @pytest.mark.parametrize("command", [("generate",), ("queue", "add")])
