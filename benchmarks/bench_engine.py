@@ -19,7 +19,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import peak_mib, random_models, reset_peak, time_steps  # noqa: E402
-from engine import GenerationConfig, generate  # noqa: E402
+from doorways_engine import GenerationConfig, generate  # noqa: E402
 
 
 def measure(models, config: GenerationConfig, *, warmup: int, steps: int) -> tuple[float, float]:

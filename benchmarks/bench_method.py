@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.common import random_models  # noqa: E402
-from engine import GenerationConfig, generate  # noqa: E402
+from doorways_engine import GenerationConfig, generate  # noqa: E402
 
 
 def seconds_per_step(models, config: GenerationConfig, *, steps: int) -> float:
@@ -56,9 +56,9 @@ def maths_seconds(models, config: GenerationConfig, *, steps: int) -> float:
     too small to see under the models' cost still shows here."""
     import inspect
 
-    from engine.cutouts import make_cutouts
-    from engine.loop import draw_cutouts, image_losses
-    from engine.targets import build_targets
+    from doorways_engine.cutouts import make_cutouts
+    from doorways_engine.loop import draw_cutouts, image_losses
+    from doorways_engine.targets import build_targets
 
     targets = build_targets(config, models)
     size, dim = models.cut_size, targets.placed.shape[1]

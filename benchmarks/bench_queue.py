@@ -29,7 +29,7 @@ from doorways_tui.worker.options import WorkerOptions  # noqa: E402
 
 
 def tiny_config(steps: int, preview_every: int):
-    from engine import GenerationConfig
+    from doorways_engine import GenerationConfig
 
     return GenerationConfig(
         prompts="entrance to heaven | entrance to hell",
@@ -58,7 +58,7 @@ class Timer:
 
 def direct(models, config, jobs: int, out: Path) -> Timer:
     """``jobs`` generations in a plain loop, each saved as a PNG."""
-    from engine import generate, save_png
+    from doorways_engine import generate, save_png
 
     with Timer() as timer:
         for seed in range(jobs):
@@ -166,8 +166,8 @@ def main() -> int:
 
     import torch
 
-    from engine import load_models
-    from engine.tiny import ensure_demo_models
+    from doorways_engine import load_models
+    from doorways_engine.tiny import ensure_demo_models
 
     torch.set_num_threads(args.threads)
     model_dir = Path(os.environ.get("DOORWAYS_MODEL_DIR") or tempfile.mkdtemp(prefix="dw-models-"))

@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.common import peak_mib, random_models, reset_peak, sync, time_steps  # noqa: E402
 from benchmarks.reference_loop import ReferenceLoop  # noqa: E402
-from engine import GenerationConfig, generate, generate_batch  # noqa: E402
-from engine.images import tensor_to_pil  # noqa: E402
+from doorways_engine import GenerationConfig, generate, generate_batch  # noqa: E402
+from doorways_engine.images import tensor_to_pil  # noqa: E402
 
 PROMPT = "entrance to the forest realm, by James Gurney"
 
@@ -73,7 +73,7 @@ def bench_engine(models, configs, *, warmup: int, steps: int):
 
 def gradient_cosine(models, width: int, height: int, *, cutn: int) -> float:
     """cos(grad_bf16, grad_fp32) of the latent for the same step (same cutouts)."""
-    from engine.loop import _Run, _step
+    from doorways_engine.loop import _Run, _step
 
     grads = []
     for precision in ("fp32", "bf16"):

@@ -49,10 +49,10 @@ def random_models(device: torch.device, *, size: str = "full"):
     """Models of the full-size (or tiny) architectures with random weights, in memory."""
     from clip.model import CLIP
 
-    from engine.model_files import ModelFiles
-    from engine.models import Models
-    from engine.tiny import build_tiny_clip
-    from engine.vqgan import VQGAN
+    from doorways_engine.model_files import ModelFiles
+    from doorways_engine.models import Models
+    from doorways_engine.tiny import build_tiny_clip
+    from doorways_engine.vqgan import VQGAN
 
     torch.manual_seed(0)
     if size == "full":
@@ -61,7 +61,7 @@ def random_models(device: torch.device, *, size: str = "full"):
     else:
         from omegaconf import OmegaConf
 
-        from engine.tiny import TINY_VQGAN_YAML
+        from doorways_engine.tiny import TINY_VQGAN_YAML
 
         params = OmegaConf.to_container(
             OmegaConf.create(TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128))

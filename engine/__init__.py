@@ -15,7 +15,7 @@ import importlib
 import warnings
 from typing import Any
 
-from engine.config import (
+from doorways_engine.config import (
     GenerationConfig,
     Prompt,
     format_prompts,
@@ -23,7 +23,7 @@ from engine.config import (
     parse_size,
     snap_size,
 )
-from engine.errors import (
+from doorways_engine.errors import (
     Cancelled,
     ConfigError,
     DeviceError,
@@ -33,31 +33,31 @@ from engine.errors import (
 )
 
 # clip imports pkg_resources (setuptools < 81 keeps it); its deprecation notice says
-# nothing a user can act on. (Model files are read by engine.safe_load, never torch.jit.)
+# nothing a user can act on. (Model files are read by doorways_engine.safe_load, never torch.jit.)
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated", category=UserWarning)
 
 _LAZY = {
-    "GenerationResult": "engine.loop",
-    "StepInfo": "engine.loop",
-    "generate": "engine.loop",
-    "generate_batch": "engine.loop",
-    "config_from_png": "engine.images",
-    "load_state": "engine.images",
-    "read_png_metadata": "engine.images",
-    "save_png": "engine.images",
-    "save_state": "engine.images",
-    "Models": "engine.models",
-    "default_model_dir": "engine.model_files",
-    "load_models": "engine.models",
-    "pick_device": "engine.models",
-    "resolve_models": "engine.model_files",
+    "GenerationResult": "doorways_engine.loop",
+    "StepInfo": "doorways_engine.loop",
+    "generate": "doorways_engine.loop",
+    "generate_batch": "doorways_engine.loop",
+    "config_from_png": "doorways_engine.images",
+    "load_state": "doorways_engine.images",
+    "read_png_metadata": "doorways_engine.images",
+    "save_png": "doorways_engine.images",
+    "save_state": "doorways_engine.images",
+    "Models": "doorways_engine.models",
+    "default_model_dir": "doorways_engine.model_files",
+    "load_models": "doorways_engine.models",
+    "pick_device": "doorways_engine.models",
+    "resolve_models": "doorways_engine.model_files",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'engine' has no attribute {name!r}")
+    raise AttributeError(f"module 'doorways_engine' has no attribute {name!r}")
 
 
 __all__ = [

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from engine.errors import CorruptCheckpointError
-from engine.safe_load import ScriptObject, module_tensors, read_torch_file
+from doorways_engine.errors import CorruptCheckpointError
+from doorways_engine.safe_load import ScriptObject, module_tensors, read_torch_file
 
 
 def load_clip_file(path: Path) -> torch.nn.Module:

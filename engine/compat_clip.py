@@ -8,7 +8,7 @@ import functools
 import importlib.util
 from pathlib import Path
 
-from engine.errors import ModelError
+from doorways_engine.errors import ModelError
 
 __all__ = ["clip_releases"]
 

@@ -11,6 +11,6 @@ __all__ = ["storage_key"]
 def storage_key(tensor: torch.Tensor) -> int:
     """1. ``UntypedStorage._cdata``: the address of the storage ``tensor`` views, the same
     for every view of one storage and for the storage itself (``id`` of the Python storage
-    object is not: each ``untyped_storage()`` call makes a new one). ``engine.safe_load``
+    object is not: each ``untyped_storage()`` call makes a new one). ``doorways_engine.safe_load``
     uses it to match each tensor of a checkpoint to the storage it was read into."""
     return tensor.untyped_storage()._cdata

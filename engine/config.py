@@ -8,7 +8,7 @@ metadata); ``check_value`` enforces both, for ``validate`` and for the CLI's opt
 Every source (CLI, theme, config file, app, a stored row) passes that one door, so no NaN,
 infinity, wrong type or absurd number reaches a worker or the library's JSON.
 
-Each field also carries an ``Option`` (``engine.options``): its command-line flag, ``--help``
+Each field also carries an ``Option`` (``doorways_engine.options``): its command-line flag, ``--help``
 group and help, and its row in the displays. The command line (``doorways_tui/cli/
 options.py``), the details panel and the PNG's parameters line (``shown_settings``) are
 derived from it, so a new setting, such as a loss term's weight (``loss_weight``), is one
@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from engine.errors import ConfigError
-from engine.options import (
+from doorways_engine.errors import ConfigError
+from doorways_engine.options import (
     GENERATION,
     MAX_LOSS_WEIGHT,
     METHOD,
@@ -42,8 +42,8 @@ from engine.options import (
     paths_field,
     text_field,
 )
-from engine.options import shown_settings as _shown_settings
-from engine.text import describe_hidden
+from doorways_engine.options import shown_settings as _shown_settings
+from doorways_engine.text import describe_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
@@ -66,7 +66,7 @@ MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any siz
 
 def check_text(label: str, text: str) -> None:
     """Raise ConfigError naming ``label`` if ``text`` carries a control or hidden
-    character, or bytes that were not UTF-8 (``engine.text``)."""
+    character, or bytes that were not UTF-8 (``doorways_engine.text``)."""
     if (message := describe_hidden(label, text)) is not None:
         raise ConfigError(message)
 
@@ -94,7 +94,7 @@ def finite_float(name: str, value: Any) -> float:
 
 
 # A prompt's distance to CLIP's view lies from 0 (the same direction) to pi^2/2 (opposite):
-# ``engine.losses.spherical_distance``. A stop is a distance in that range.
+# ``doorways_engine.losses.spherical_distance``. A stop is a distance in that range.
 MAX_DISTANCE = math.pi**2 / 2
 
 
@@ -293,7 +293,7 @@ class GenerationConfig:
     cut_pow: float = number_field(
         1.0, 0, 10, Option(GENERATION, ">1 favours small cutouts", aliases=("-cutp",))
     )
-    # The smallest cutout (``engine.cutouts.smallest_cutout``): 0 is CLIP's input size, so
+    # The smallest cutout (``doorways_engine.cutouts.smallest_cutout``): 0 is CLIP's input size, so
     # no cutout is magnified; below 1 a fraction of the short side (0.25 was the old
     # default); from 1 on, pixels. Never more than the short side.
     cut_min: float = number_field(
@@ -538,7 +538,7 @@ def _hints(cls: type) -> dict[str, Any]:
 def shown_settings(
     config: Mapping[str, Any], *, cls: type[GenerationConfig] = GenerationConfig
 ) -> list[tuple[str, str]]:
-    """The rows the displays show of a stored config (``engine.options.shown_settings``
+    """The rows the displays show of a stored config (``doorways_engine.options.shown_settings``
     over the fields of ``GenerationConfig``, or of ``cls``)."""
     return _shown_settings(config, cls=cls)
 

@@ -17,7 +17,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.errors import ChecksumError, ModelError
+from doorways_engine.errors import ChecksumError, ModelError
 
 Progress = Callable[[int, int | None], None]  # (bytes done, total or None)
 CHUNK = 1 << 20

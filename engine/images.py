@@ -11,8 +11,8 @@ from typing import Any
 import torch
 from PIL import Image, PngImagePlugin
 
-from engine.config import MAX_STEPS, GenerationConfig, shown_settings
-from engine.errors import ConfigError
+from doorways_engine.config import MAX_STEPS, GenerationConfig, shown_settings
+from doorways_engine.errors import ConfigError
 
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
@@ -114,11 +114,11 @@ def save_state(path: Path, state: dict[str, Any]) -> Path:
 
 
 def load_state(path: Path) -> dict[str, Any]:
-    """A run state saved by ``save_state``, read as data only (``engine.safe_load``: no
+    """A run state saved by ``save_state``, read as data only (``doorways_engine.safe_load``: no
     unpickling beyond tensors and containers, whatever the torch version or environment), so
     a state file from elsewhere can never run code. Anything else is one ConfigError."""
-    from engine.errors import ModelError
-    from engine.safe_load import read_torch_file
+    from doorways_engine.errors import ModelError
+    from doorways_engine.safe_load import read_torch_file
 
     path = Path(path)
     if not path.is_file():

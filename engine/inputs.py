@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from engine.errors import ConfigError
+from doorways_engine.errors import ConfigError
 
 # An input is scaled to at most the output's 4096x4096, so 64 megapixels (a large camera
 # photo) is plenty; decoding more takes gigabytes (PIL's own limit is 89 million pixels,

@@ -24,11 +24,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from engine.config import GenerationConfig, snap_size
-from engine.cutouts import CutoutParams, make_cutouts, sample_cutouts
-from engine.errors import Cancelled, ConfigError, DoorwaysError, OutOfMemoryError
-from engine.images import load_state, tensor_to_pil
-from engine.losses import (
+from doorways_engine.config import GenerationConfig, snap_size
+from doorways_engine.cutouts import CutoutParams, make_cutouts, sample_cutouts
+from doorways_engine.errors import Cancelled, ConfigError, DoorwaysError, OutOfMemoryError
+from doorways_engine.images import load_state, tensor_to_pil
+from doorways_engine.losses import (
     clamp_with_grad,
     edge_symmetry_loss,
     panorama_weights,
@@ -41,9 +41,9 @@ from engine.losses import (
     tone_symmetry_loss,
     weighted_mean,
 )
-from engine.models import Models, load_models
-from engine.targets import Targets, build_targets, init_latent
-from engine.vqgan import vector_quantize
+from doorways_engine.models import Models, load_models
+from doorways_engine.targets import Targets, build_targets, init_latent
+from doorways_engine.vqgan import vector_quantize
 
 
 @dataclass

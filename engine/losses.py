@@ -10,7 +10,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from engine.cutouts import gaussian_blur
+from doorways_engine.cutouts import gaussian_blur
 
 # -- CLIP distance --------------------------------------------------------------------
 
@@ -18,7 +18,7 @@ from engine.cutouts import gaussian_blur
 def spherical_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Twice the squared great-circle angle between unit-normalised rows (the canonical
     scripts' distance): a: (N, D), b: (P, D) -> (N, P), from 0 (the same direction) to
-    pi^2/2 (opposite directions; ``engine.config.MAX_DISTANCE``, the range of a stop)."""
+    pi^2/2 (opposite directions; ``doorways_engine.config.MAX_DISTANCE``, the range of a stop)."""
     a = F.normalize(a, dim=-1)
     b = F.normalize(b, dim=-1)
     chord = (a[:, None, :] - b[None, :, :]).norm(dim=-1)  # (N, P)

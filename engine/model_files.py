@@ -2,9 +2,9 @@
 
 Names resolve to files in the model cache (``<model_dir>/vqgan/NAME/``, ``<model_dir>/clip/``);
 ``demo`` names the tiny random-weight models (``<model_dir>/demo``, built on first load by
-``engine.tiny``); anything else is taken as a local path. No torch here: the app checks a
+``doorways_engine.tiny``); anything else is taken as a local path. No torch here: the app checks a
 theme's models before queueing it, and only the worker may load torch. Loading is
-``engine.models``.
+``doorways_engine.models``.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.config import GenerationConfig
-from engine.errors import ModelError, ModelFileMissingError, UnknownModelError
-from engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ModelError, ModelFileMissingError, UnknownModelError
+from doorways_engine.registry import VQGANS, clip_entries, clip_entry, vqgan_entry
 
 DEMO = "demo"  # the model name of the tiny random-weight models
 
@@ -51,7 +51,7 @@ def vqgan_paths(model_dir: Path, name: str) -> tuple[Path, Path]:
 
 
 def demo_paths(model_dir: Path) -> tuple[Path, Path, Path]:
-    """The files ``engine.tiny.ensure_demo_models`` builds under ``<model_dir>/demo``."""
+    """The files ``doorways_engine.tiny.ensure_demo_models`` builds under ``<model_dir>/demo``."""
     root = Path(model_dir) / DEMO
     return root / "vqgan" / "model.yaml", root / "vqgan" / "last.ckpt", root / "clip-tiny.pt"
 

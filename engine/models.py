@@ -1,6 +1,6 @@
 """Fetching, verifying and loading the VQGAN and CLIP a config names (torch).
 
-Which files a name needs, and whether they are here, is ``engine.model_files`` (no torch,
+Which files a name needs, and whether they are here, is ``doorways_engine.model_files`` (no torch,
 so the app can check a theme's models); ``demo`` models are built here, on first load.
 """
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import torch
 
-from engine.clip_file import load_clip_file
-from engine.config import GenerationConfig
-from engine.errors import ChecksumError, DeviceError, ModelError, ModelFileMissingError
-from engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
-from engine.model_files import (
+from doorways_engine.clip_file import load_clip_file
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ChecksumError, DeviceError, ModelError, ModelFileMissingError
+from doorways_engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
+from doorways_engine.model_files import (
     ModelFiles,
     check_model_name,
     clip_path,
@@ -26,8 +26,8 @@ from engine.model_files import (
     uses_demo,
     vqgan_paths,
 )
-from engine.registry import VQGANS, clip_entry, vqgan_entry
-from engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml
+from doorways_engine.registry import VQGANS, clip_entry, vqgan_entry
+from doorways_engine.vqgan import VQGAN, load_vqgan, load_vqgan_yaml
 
 VERIFIED_CACHE = "verified.json"  # registry files whose sha256 matched, by stat (fetch.py)
 
@@ -200,11 +200,11 @@ def load_models(
     """Load both models frozen, in fp32, straight onto the device.
 
     Registry files with a known sha256 are checked first; every file is read as data
-    (``engine.safe_load``): no model file's code or pickled callables ever run."""
+    (``doorways_engine.safe_load``): no model file's code or pickled callables ever run."""
     device = pick_device(device)
     model_dir = Path(model_dir or default_model_dir())
     if uses_demo(config):
-        from engine.tiny import ensure_demo_models
+        from doorways_engine.tiny import ensure_demo_models
 
         ensure_demo_models(model_dir)
     files = resolve_models(config, model_dir)
@@ -214,7 +214,7 @@ def load_models(
         vqgan = load_vqgan(files.vqgan_config, files.vqgan_checkpoint, device=device)
         clip_model = load_clip_file(files.clip).to(device).requires_grad_(False)
     except torch.OutOfMemoryError as exc:
-        from engine.errors import OutOfMemoryError
+        from doorways_engine.errors import OutOfMemoryError
 
         raise OutOfMemoryError(f"not enough GPU memory to load {files.label} on {device}") from exc
     return Models(files, vqgan, clip_model, device)

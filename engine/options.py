@@ -2,7 +2,7 @@
 constructors that put a range, choices or a text label in a field's metadata, and the
 rows the displays show (``shown_settings``).
 
-This is the generic part; ``engine.config`` declares the fields of ``GenerationConfig``
+This is the generic part; ``doorways_engine.config`` declares the fields of ``GenerationConfig``
 with it and checks their values. The command line (``doorways_tui/cli/options.py``), the
 details panel and the PNG's parameters line are derived from these records, so a new
 setting, such as a loss term's weight (``loss_weight``), is one field. No torch here.
@@ -126,7 +126,7 @@ def option(f: dataclasses.Field) -> Option:
 
 def shown_settings(config: Mapping[str, Any], *, cls: type) -> list[tuple[str, str]]:
     """The rows the displays show, ``(label, text)`` in field order, from each field's
-    ``Option``, for the fields of the dataclass ``cls`` (``engine.config.shown_settings``
+    ``Option``, for the fields of the dataclass ``cls`` (``doorways_engine.config.shown_settings``
     binds ``GenerationConfig``). ``config`` is a config as stored: a dict that may lack
     keys (an older row, a test's partial config) or hold another writer's values, shown
     as they are."""

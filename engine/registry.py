@@ -4,14 +4,14 @@ VQGAN checkpoints have no published checksums: the first good download's sha256 
 recorded in ``checksums.json`` beside the cache and later downloads must match it. An entry
 that carries ``config_sha256``/``checkpoint_sha256`` is checked against them when it is
 downloaded and before each load. CLIP releases carry their sha256 inside the download URL
-and are checked before each load (``engine.models``). Every URL is HTTPS.
+and are checked before each load (``doorways_engine.models``). Every URL is HTTPS.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.errors import UnknownModelError
+from doorways_engine.errors import UnknownModelError
 
 _HEIBOX = "https://heibox.uni-heidelberg.de/d/{key}/files/?p=%2F{path}&dl=1"
 
@@ -102,7 +102,7 @@ _CLIP_SIZES_MB = {
 
 def clip_entries() -> dict[str, CLIPEntry]:
     """OpenAI's CLIP releases as listed by the installed ``clip`` package."""
-    from engine.compat_clip import clip_releases  # the sha256 is the URL's folder
+    from doorways_engine.compat_clip import clip_releases  # the sha256 is the URL's folder
 
     return {
         name: CLIPEntry(name, url, url.split("/")[-2], _CLIP_SIZES_MB.get(name, 0))

@@ -24,8 +24,8 @@ from typing import Any, BinaryIO
 import numpy
 import torch
 
-from engine.compat_torch import storage_key
-from engine.errors import CorruptCheckpointError
+from doorways_engine.compat_torch import storage_key
+from doorways_engine.errors import CorruptCheckpointError
 
 MAX_PICKLE_BYTES = 64 << 20  # the structure of a checkpoint, not its tensors
 MAX_RATIO = 16  # torch stores entries uncompressed; random floats compress ~1.1x

@@ -10,18 +10,18 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageFilter
 
-from engine.config import GenerationConfig, parse_image_prompt
-from engine.errors import ConfigError, ModelFileMissingError
-from engine.images import pil_to_tensor
-from engine.inputs import open_image
-from engine.models import Models
+from doorways_engine.config import GenerationConfig, parse_image_prompt
+from doorways_engine.errors import ConfigError, ModelFileMissingError
+from doorways_engine.images import pil_to_tensor
+from doorways_engine.inputs import open_image
+from doorways_engine.models import Models
 
 
 @dataclass
 class Targets:
     """Text and image targets. Positive prompts are placed across the width in panorama
     mode; negative prompts apply everywhere, image prompts everywhere or on one side.
-    Stops are distances (NaN: none, ``engine.losses.stopped_distance``)."""
+    Stops are distances (NaN: none, ``doorways_engine.losses.stopped_distance``)."""
 
     placed: torch.Tensor  # (P, D)
     placed_w: torch.Tensor  # (P,)

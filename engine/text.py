@@ -2,7 +2,7 @@
 where it goes out.
 
 Typed text (a prompt, a style, a theme name) is refused at the door if it carries such a
-character (``engine.config.check_text``), and everything shown on a terminal escapes the
+character (``doorways_engine.config.check_text``), and everything shown on a terminal escapes the
 same characters (``doorways_tui.core.text.printable``), so what was accepted is exactly what
 shows as itself. The rule is by Unicode category: controls (Cc: C0, DEL, C1, which drive a
 terminal), format characters (Cf: bidi overrides and isolates, zero-width space, BOM,

@@ -101,7 +101,7 @@ def write_tiny_vqgan(directory: Path, *, seed: int = 0, gumbel: bool = False) ->
     """Write ``model.yaml`` and ``last.ckpt`` (Lightning layout, ``loss.*`` keys included)."""
     from omegaconf import OmegaConf
 
-    from engine.vqgan import VQGAN
+    from doorways_engine.vqgan import VQGAN
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -253,7 +253,7 @@ def _atomic_save(obj: object, path: Path) -> None:
 def ensure_demo_models(cache_dir: Path) -> dict[str, Path]:
     """Build the demo models once into ``cache_dir/demo`` and return their paths; a cache
     built by another ``DEMO_VERSION`` is built again."""
-    from engine.model_files import demo_paths
+    from doorways_engine.model_files import demo_paths
 
     yaml_path, ckpt_path, clip_path = demo_paths(cache_dir)
     root = clip_path.parent

@@ -16,13 +16,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from engine.errors import (
+from doorways_engine.errors import (
     BadConfigFileError,
     ConfigMismatchError,
     CorruptCheckpointError,
     ModelFileMissingError,
 )
-from engine.safe_load import read_torch_file
+from doorways_engine.safe_load import read_torch_file
 
 VQ_TARGETS = {
     "taming.models.vqgan.VQModel": "vq",
@@ -52,7 +52,7 @@ def safe_torch_load(path: Path, *, max_bytes: int | None = None) -> dict:
 
     Never unpickles anything else, whatever torch version or environment variable; the
     tensor data it declares must fit ``max_bytes`` and the file's own size, checked
-    before any of it is read (``engine.safe_load``)."""
+    before any of it is read (``doorways_engine.safe_load``)."""
     path = Path(path)
     if not path.is_file():
         raise ModelFileMissingError(f"checkpoint not found: {path}")

@@ -11,8 +11,8 @@ import pytest
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A model cache holding the tiny demo models (built through engine.tiny)."""
-    from engine.tiny import ensure_demo_models
+    """A model cache holding the tiny demo models (built through doorways_engine.tiny)."""
+    from doorways_engine.tiny import ensure_demo_models
 
     root = Path(os.environ.get("DOORWAYS_TEST_MODEL_DIR") or tmp_path_factory.mktemp("models"))
     ensure_demo_models(root)
@@ -26,13 +26,13 @@ def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, model_dir: Pat
     monkeypatch.setenv("DOORWAYS_LIBRARY", str(tmp_path / "library"))
     monkeypatch.setenv("DOORWAYS_DEVICE", "cpu")
     # not this machine's ~/.cache/clip (another tool's CLIP downloads; test_clip_cache.py)
-    monkeypatch.setattr("engine.model_files.OTHER_CLIP_DIRS", ())
+    monkeypatch.setattr("doorways_engine.model_files.OTHER_CLIP_DIRS", ())
 
 
 @pytest.fixture(scope="session")
 def demo_models(model_dir: Path):
     """The demo models loaded once on the CPU (frozen; safe to share between tests)."""
-    from engine import GenerationConfig, load_models
+    from doorways_engine import GenerationConfig, load_models
 
     return load_models(
         GenerationConfig(vqgan="demo", clip="demo"), device="cpu", model_dir=model_dir
@@ -41,7 +41,7 @@ def demo_models(model_dir: Path):
 
 def tiny_config(**changes):
     """A config small enough for a CPU test: 64x64, 8 cutouts, a few steps."""
-    from engine import GenerationConfig
+    from doorways_engine import GenerationConfig
 
     base = dict(
         prompts="entrance to the forest realm",

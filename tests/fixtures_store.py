@@ -9,9 +9,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Job, Library
 from doorways_tui.store.files import atomic_write_bytes, image_relpath
-from engine.fetch import sha256_file
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -12,9 +12,9 @@ from tests.fixtures_store import ROOT
 def module_files() -> dict[str, Path]:
     """Every module of the two packages, by dotted name."""
     found = {}
-    for top in ("engine", "doorways_tui"):
+    for top, name in (("engine", "doorways_engine"), ("doorways_tui", "doorways_tui")):
         for path in sorted((ROOT / top).rglob("*.py")):
-            parts = path.relative_to(ROOT).with_suffix("").parts
+            parts = (name, *path.relative_to(ROOT / top).with_suffix("").parts)
             if parts[-1] == "__init__":
                 parts = parts[:-1]
             found[".".join(parts)] = path

@@ -10,9 +10,9 @@ from pathlib import Path
 from PIL import Image as PILImage
 from PIL import PngImagePlugin
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
-from engine.fetch import sha256_file
 
 CONFIG = {
     "width": 64,

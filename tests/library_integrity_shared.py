@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
-from engine.fetch import sha256_file
 from tests.fixtures_store import seed_jobs
 
 

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
+from doorways_engine.errors import ConfigError
 from doorways_tui import __version__
 from doorways_tui.core.text import printable
-from engine.errors import ConfigError
 
 # Modules under doorways_tui.cli, each with register(subparsers) -> None.
 SUBCOMMAND_MODULES = [

@@ -14,9 +14,9 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
-from engine.config import SQLITE_INT_MAX, GenerationConfig
-from engine.errors import ConfigError
-from engine.options import Bounds
+from doorways_engine.config import SQLITE_INT_MAX, GenerationConfig
+from doorways_engine.errors import ConfigError
+from doorways_engine.options import Bounds
 
 
 def _show(text: str) -> str:

@@ -37,7 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _confirm(question: str, *, yes: bool) -> bool:
     """True when told --yes or answered y on a terminal; without a terminal and --yes,
     a refusal (one line, nothing changed)."""
-    from engine.errors import DoorwaysError
+    from doorways_engine.errors import DoorwaysError
 
     if yes:
         return True

@@ -10,10 +10,10 @@ import argparse
 import sqlite3
 import time
 
+from doorways_engine.errors import DoorwaysError
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, NoLibrary, StoreError
 from doorways_tui.store.queue import LARGE_QUEUE
-from engine.errors import DoorwaysError
 
 
 def open_library(

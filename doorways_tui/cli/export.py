@@ -55,9 +55,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from doorways_engine.errors import DoorwaysError
     from doorways_tui.export.folder import all_images, export_folder, export_images
     from doorways_tui.store import ImageFilter
-    from engine.errors import DoorwaysError
 
     if not (args.starred or args.view or args.doors is not None):
         raise DoorwaysError("say which images: --starred, --view VIEW or --doors N")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from doorways_engine.errors import ConfigError
 from doorways_tui.cli.options import add_generation_options, config_from_args
-from engine.errors import ConfigError
 
 
 def check_outputs(output: Path, *, previews: str | None, save_latent: str | None) -> None:
@@ -55,10 +55,10 @@ def run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from doorways_engine import generate, load_models, load_state, save_png, save_state
+    from doorways_engine.errors import Cancelled
     from doorways_tui.core.settings import load_settings
     from doorways_tui.core.text import printable
-    from engine import generate, load_models, load_state, save_png, save_state
-    from engine.errors import Cancelled
 
     settings = load_settings()
     console = Console(stderr=True)

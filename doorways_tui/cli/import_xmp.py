@@ -32,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from doorways_engine.errors import DoorwaysError
     from doorways_tui.export.xmp_import import import_folder
-    from engine.errors import DoorwaysError
 
     folder = Path(args.folder).expanduser()
     if not folder.is_dir():

@@ -24,9 +24,9 @@ def run_list(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.table import Table
 
+    from doorways_engine.model_files import clip_path, demo_paths, found_clip, vqgan_paths
+    from doorways_engine.registry import VQGANS, clip_entries
     from doorways_tui.core.settings import load_settings
-    from engine.model_files import clip_path, demo_paths, found_clip, vqgan_paths
-    from engine.registry import VQGANS, clip_entries
 
     model_dir = load_settings().model_dir
     names = [*VQGANS, *clip_entries(), "demo"]
@@ -68,9 +68,9 @@ def _status(ok: bool) -> str:
 def run_fetch(args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
+    from doorways_engine.model_files import check_model_name
+    from doorways_engine.models import fetch_model
     from doorways_tui.core.settings import load_settings
-    from engine.model_files import check_model_name
-    from engine.models import fetch_model
 
     for name in args.names:  # a typo fails before anything is drawn or downloaded
         check_model_name(name)
@@ -102,8 +102,8 @@ def run_fetch(args: argparse.Namespace) -> int:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from doorways_engine.model_files import DEMO, check_model_name, demo_paths
     from doorways_tui.core.settings import load_settings
-    from engine.model_files import DEMO, check_model_name, demo_paths
 
     for name in args.names:  # a typo fails before any model is hashed or loaded
         if name != DEMO:
@@ -116,7 +116,7 @@ def run_verify(args: argparse.Namespace) -> int:
             state = "built" if built else "not built yet (built on first use)"
             print(f"{DEMO}: {state}; tiny models made here, not downloaded: nothing to verify")
             continue
-        from engine.models import verify_model
+        from doorways_engine.models import verify_model
 
         print(verify_model(name, model_dir))
     return 0

@@ -17,10 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from doorways_engine.config import GenerationConfig, parse_image_prompt
+from doorways_engine.errors import ConfigError
+from doorways_engine.options import MODELS, Option, option
 from doorways_tui.cli.args import config_value
-from engine.config import GenerationConfig, parse_image_prompt
-from engine.errors import ConfigError
-from engine.options import MODELS, Option, option
 
 DEMO_MODELS = "demo"  # --models demo: every model name not given is the tiny random one
 
@@ -238,7 +238,7 @@ def check_image_file(path: str, option: str) -> Path:
     find out later, in a log): it must exist and be an image PIL can open."""
     from PIL import UnidentifiedImageError
 
-    from engine.inputs import open_image
+    from doorways_engine.inputs import open_image
 
     full = Path(path).expanduser().resolve()
     if not full.is_file():

@@ -14,12 +14,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from doorways_engine.config import SQLITE_INT_MAX
 from doorways_tui.cli.args import whole
 from doorways_tui.cli.common import confirm_large, open_library
 from doorways_tui.core.text import duration, printable
 from doorways_tui.store import Library, QueueItem, StoreError
 from doorways_tui.store.queue import LARGE_QUEUE
-from engine.config import SQLITE_INT_MAX
 
 DEFAULT_THEME = "unsorted"
 PRIORITY = whole(-SQLITE_INT_MAX, SQLITE_INT_MAX)  # any that SQLite holds

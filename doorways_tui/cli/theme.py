@@ -19,6 +19,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, TextIO
 
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ConfigError
 from doorways_tui.cli.options import (
     GenerationFlag,
     _keywords,
@@ -30,8 +32,6 @@ from doorways_tui.store.queue import LARGE_QUEUE
 from doorways_tui.themes.lists import DEFAULT_PACK
 from doorways_tui.themes.model import OWN_SETTINGS, ThemeError
 from doorways_tui.themes.overrides import Overrides, split_words
-from engine.config import GenerationConfig
-from engine.errors import ConfigError
 
 if TYPE_CHECKING:
     from doorways_tui.themes.models import ModelCheck
@@ -77,7 +77,7 @@ def add_allow_missing_models(p: argparse.ArgumentParser) -> None:
 def refuse_missing_models(models: ModelCheck, *, allow: bool) -> None:
     """Jobs on models whose weights are not here would all fail seconds after a worker took
     them: refuse, with the engine's fix-it line, unless told ``--allow-missing-models``."""
-    from engine.errors import DoorwaysError
+    from doorways_engine.errors import DoorwaysError
 
     if not (models.ready or allow):
         raise DoorwaysError(
@@ -104,10 +104,10 @@ def _theme_args(p: argparse.ArgumentParser) -> None:
     words.add_argument("--doorways", metavar="W,W", help="doorway words, comma-separated")
     words.add_argument("--modifiers", metavar="M,M", help="modifiers, comma-separated")
     words.add_argument("--style", help='appended to every prompt, e.g. "by James Gurney"')
-    engine = p.add_argument_group("engine settings (override the file's or the pack's)")
+    settings = p.add_argument_group("engine settings (override the file's or the pack's)")
     for flag in _setting_flags():
         keywords = _keywords(flag, GenerationConfig, GenerationConfig(), show_default=False)
-        engine.add_argument(flag.flag, **{**keywords, "default": None})
+        settings.add_argument(flag.flag, **{**keywords, "default": None})
     add_model_options(p, title="models (applied to every variant)", show_defaults=False)
 
 

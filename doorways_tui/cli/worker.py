@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
 
 def default_batch(device: str) -> int:
     """Batching pays on a GPU (small images leave it idle); a CPU is already busy."""
-    from engine.models import pick_device
+    from doorways_engine.models import pick_device
 
     return 4 if pick_device(device).type == "cuda" else 1
 
@@ -131,7 +131,7 @@ def detach(
             if warning := device_warning(lib, worker_id):
                 print(f"doorways: {printable(warning)}", file=sys.stderr)
     if started.process.poll() is not None and not registered:
-        from engine.errors import DoorwaysError
+        from doorways_engine.errors import DoorwaysError
 
         tail = started.log_path.read_text(errors="replace").strip().splitlines()[-5:]
         code = started.process.returncode

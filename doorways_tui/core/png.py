@@ -1,6 +1,6 @@
 """Reading back the parameters a Doorways PNG carries, for the details panel and exports.
 
-``engine.images.save_png`` writes them (a ``doorways`` text chunk of JSON); this reader is
+``doorways_engine.images.save_png`` writes them (a ``doorways`` text chunk of JSON); this reader is
 the forgiving one the app and exports use: a file that is missing, damaged or foreign has
 no parameters, it is not an error. It lives in ``core`` so that every layer that shows or
 copies an image can read it (the engine's own reader loads torch).

@@ -17,9 +17,9 @@ from typing import Any
 
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 
+from doorways_engine.errors import ConfigError
 from doorways_tui.core.protocols import AUTO, PROTOCOL_SETTINGS, not_a_protocol
 from doorways_tui.core.text import printable
-from engine.errors import ConfigError
 
 APP = "doorways"
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from engine.text import hidden_chars
+from doorways_engine.text import hidden_chars
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -25,7 +25,7 @@ def printable(text: str, *, newlines: bool = False) -> str:
     r"""``text`` with every control and format character shown as a Python-style escape:
     ESC as ``\x1b``, U+202E as ``\u202e``; letters, accents, CJK and emoji unchanged.
 
-    Which characters: ``engine.text``'s rule, the one typed text is refused by (controls,
+    Which characters: ``doorways_engine.text``'s rule, the one typed text is refused by (controls,
     format characters but the joiners ZWNJ and ZWJ and an emoji flag's tags, lone
     surrogates, line and paragraph separators), so what the library accepted shows as
     itself and what it refused never reaches the terminal raw.

@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.errors import DoorwaysError
+from doorways_engine.errors import DoorwaysError
 
 TEMP_PREFIX = ".doorways-export-"
 TEMP_SUFFIX = ".tmp"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from engine.text import hidden_char
+from doorways_engine.text import hidden_char
 
 RESERVED_CHARS = '<>:"/\\|?*'
 WINDOWS_DEVICES = frozenset(
@@ -51,7 +51,7 @@ def _replacement(ch: str) -> str:
 def _unsafe(ch: str) -> bool:
     if ch in RESERVED_CHARS:
         return True
-    # What the terminal escapes (engine.text: controls, zero-width and bidi format
+    # What the terminal escapes (doorways_engine.text: controls, zero-width and bidi format
     # characters, surrogates, line separators), and private-use or unassigned code points,
     # which a file system or archive tool elsewhere may show differently or refuse.
     # Ordinary spaces (Zs) and the joiners of emoji and scripts are kept.

@@ -9,8 +9,8 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
+from doorways_engine.text import hidden_chars
 from doorways_tui.core.triage import sheet_marks
-from engine.text import hidden_chars
 
 THUMB_W = 256
 THUMB_H = 160

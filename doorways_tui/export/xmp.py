@@ -32,8 +32,8 @@ from typing import Any
 from xml.etree import ElementTree as ET
 from xml.sax.saxutils import escape, quoteattr
 
+from doorways_engine.errors import DoorwaysError
 from doorways_tui import __version__
-from engine.errors import DoorwaysError
 
 NS = {
     "x": "adobe:ns:meta/",

@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from doorways_engine.config import SQLITE_INT_MAX
 from doorways_tui.core.triage import plural
 from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
@@ -22,7 +23,6 @@ from doorways_tui.store.records import (
     Variant,
 )
 from doorways_tui.store.tree import Tree
-from engine.config import SQLITE_INT_MAX
 
 # Keys of a generation config that belong to one attempt, never to a queued job.
 _RUN_ONLY_KEYS = ("resume_latent", "start_step")
@@ -58,8 +58,8 @@ def seed_problem(seed: object) -> str | None:
 def config_problem(text: str | None) -> str | None:
     """Why a stored generation config cannot run (not JSON, NaN, a value out of range, an
     unknown key), or None. The engine's own check, so a claim and a run agree."""
-    from engine.config import GenerationConfig  # no torch
-    from engine.errors import ConfigError
+    from doorways_engine.config import GenerationConfig  # no torch
+    from doorways_engine.errors import ConfigError
 
     try:
         GenerationConfig.from_json(text)

@@ -6,11 +6,11 @@ import json
 import sqlite3
 from collections.abc import Iterable
 
+from doorways_engine.text import describe_hidden
 from doorways_tui.store.context import StoreContext
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.records import EDIT_KINDS, Theme, Variant, VariantNode
 from doorways_tui.store.sql import untriaged_where
-from engine.text import describe_hidden
 
 
 def theme_name(name: str) -> str:

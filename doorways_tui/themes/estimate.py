@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from doorways_engine.model_files import DEMO
 from doorways_tui.core.text import duration
 from doorways_tui.themes.model import Variant
-from engine.model_files import DEMO
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from doorways_engine.config import GenerationConfig
 from doorways_tui.core.triage import plural
 from doorways_tui.themes.model import (
     CLIP_CONTEXT,
@@ -18,7 +19,6 @@ from doorways_tui.themes.model import (
     TokenWarning,
     Variant,
 )
-from engine.config import GenerationConfig
 
 
 def side_text(theme: Theme, name: str, *, doorway: str, modifier: str) -> str:

@@ -26,9 +26,9 @@ import re
 import unicodedata
 from pathlib import Path
 
+from doorways_engine.text import describe_hidden
 from doorways_tui.themes.model import Group, Subject, Theme, ThemeError
 from doorways_tui.themes.parse import _Locator, check_prompts
-from engine.text import describe_hidden
 
 DEFAULT_PACK = "quick"  # settings for a list: small, few steps, no realm list
 UNGROUPED = "Pairs"  # the group of sets listed before any heading

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import ConfigError
+from doorways_engine.errors import ConfigError
 
 CLIP_CONTEXT = 77  # CLIP's text context, start and end tokens included
 DEFAULT_TEMPLATE = "{doorway} to {subject}"

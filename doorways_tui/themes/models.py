@@ -3,7 +3,7 @@
 A theme queued on a machine with no weights downloaded makes hundreds of jobs that all fail,
 so the CLI and the dialog check first. ``with_models`` applies ``--models demo`` /
 ``--vqgan`` / ``--clip`` to every variant; ``check_models`` resolves each distinct pair of
-models against the model cache (``engine.model_files``: files and the registry, no torch;
+models against the model cache (``doorways_engine.model_files``: files and the registry, no torch;
 the demo models count as ready, since the worker builds them on first use).
 """
 
@@ -14,10 +14,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ModelError
+from doorways_engine.model_files import DEMO, resolve_models
 from doorways_tui.themes.model import Variant
-from engine.config import GenerationConfig
-from engine.errors import ModelError
-from engine.model_files import DEMO, resolve_models
 
 DEMO_NOTE = "tiny random-weight demo models: for trying Doorways out, not for art"
 DEMO_HINT = "or pass --models demo"

@@ -12,11 +12,11 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ConfigError
+from doorways_engine.text import describe_hidden
 from doorways_tui.themes.model import MAX_SEEDS, OWN_SETTINGS, Theme, ThemeError
 from doorways_tui.themes.parse import _Locator, check_prompts
-from engine.config import GenerationConfig
-from engine.errors import ConfigError
-from engine.text import describe_hidden
 
 
 @dataclasses.dataclass(frozen=True)

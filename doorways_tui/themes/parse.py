@@ -10,6 +10,14 @@ import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
+from doorways_engine.config import (
+    SQLITE_INT_MAX,
+    GenerationConfig,
+    parse_prompts,
+    parse_size,
+)
+from doorways_engine.errors import ConfigError
+from doorways_engine.text import describe_hidden, first_hidden
 from doorways_tui.themes.expand import side_text
 from doorways_tui.themes.model import (
     DEFAULT_REALM_TEMPLATE,
@@ -24,14 +32,6 @@ from doorways_tui.themes.model import (
     Theme,
     ThemeError,
 )
-from engine.config import (
-    SQLITE_INT_MAX,
-    GenerationConfig,
-    parse_prompts,
-    parse_size,
-)
-from engine.errors import ConfigError
-from engine.text import describe_hidden, first_hidden
 
 
 def parse_theme(text: str, *, source: str = "<theme>") -> Theme:

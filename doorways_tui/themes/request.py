@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
+from doorways_engine.text import describe_hidden
 from doorways_tui.themes.estimate import Estimate, estimate
 from doorways_tui.themes.expand import expand, job_count, long_prompts, summary
 from doorways_tui.themes.lists import DEFAULT_PACK, is_list_file, theme_from_list
@@ -13,7 +14,6 @@ from doorways_tui.themes.model import Theme, ThemeError, TokenWarning, Variant
 from doorways_tui.themes.models import ModelCheck, check_models, with_models
 from doorways_tui.themes.overrides import Overrides, apply_overrides
 from doorways_tui.themes.packs import load_theme, read_theme_file, resolve_theme
-from engine.text import describe_hidden
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from textual.app import App
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
 
+from doorways_engine.errors import DoorwaysError
 from doorways_tui.core.settings import Settings, load_settings, save_setting
 from doorways_tui.core.text import printable
 from doorways_tui.export.files import ExportError
@@ -27,7 +28,6 @@ from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH
 from doorways_tui.tui.workbench import Workbench
 from doorways_tui.workstation.actions import WorkerLaunch, start_detached_worker
-from engine.errors import DoorwaysError
 
 # Failures whose message is written for the artist: shown as is, without a class name.
 USER_ERRORS = (DoorwaysError, StoreError, ExportError)

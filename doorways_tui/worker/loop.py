@@ -162,8 +162,8 @@ class Worker:
             limit = min(limit, self.options.max_jobs - self.jobs_run)
         if limit <= 1:
             return []
-        from engine.config import GenerationConfig  # no torch
-        from engine.errors import ConfigError
+        from doorways_engine.config import GenerationConfig  # no torch
+        from doorways_engine.errors import ConfigError
 
         try:
             like = GenerationConfig.from_json(first.config).batch_key()
@@ -198,7 +198,7 @@ class Worker:
 
     def _check_device(self) -> str:
         """Fail before claiming anything if the device is absent (cuda:3 on a 1-GPU box)."""
-        from engine.models import pick_device
+        from doorways_engine.models import pick_device
 
         return str(pick_device(self.options.device))
 

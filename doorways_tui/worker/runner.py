@@ -17,17 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Literal
 
-from doorways_tui.store import Job, Library
-from doorways_tui.store.files import (
-    attempt_tag,
-    checkpoint_relpath,
-    image_relpath,
-    init_image_file,
-    remove_quietly,
-    staged_path,
-)
-from doorways_tui.worker.options import WorkerOptions
-from engine import (
+from doorways_engine import (
     Cancelled,
     GenerationConfig,
     GenerationResult,
@@ -39,8 +29,18 @@ from engine import (
     save_png,
     save_state,
 )
-from engine.errors import DoorwaysError, OutOfMemoryError
-from engine.fetch import sha256_file
+from doorways_engine.errors import DoorwaysError, OutOfMemoryError
+from doorways_engine.fetch import sha256_file
+from doorways_tui.store import Job, Library
+from doorways_tui.store.files import (
+    attempt_tag,
+    checkpoint_relpath,
+    image_relpath,
+    init_image_file,
+    remove_quietly,
+    staged_path,
+)
+from doorways_tui.worker.options import WorkerOptions
 
 log = logging.getLogger("doorways.worker")
 

@@ -1,6 +1,6 @@
 """The first-run demo: a small theme for the tiny demo models, which need no download and
 no GPU. Their weights are untrained, so the pictures are abstract colour fields, not doors,
-though each prompt and seed gets its own (``engine.tiny``); the demo shows the workflow
+though each prompt and seed gets its own (``doorways_engine.tiny``); the demo shows the workflow
 (queue, live previews, triage, export), not the art.
 
 No Textual, no torch: the config is written as plain data, and the worker fills in the

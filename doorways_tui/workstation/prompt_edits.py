@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from engine.config import PROMPT_WEIGHT
+from doorways_engine.config import PROMPT_WEIGHT
 
 Placement = Literal["before", "after", "door"]
 

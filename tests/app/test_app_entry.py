@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 from textual.app import App
 
+from doorways_engine.errors import ConfigError
 from doorways_tui.cli import main
 from doorways_tui.core.settings import Settings
 from doorways_tui.store import Library
 from doorways_tui.tui import imaging
 from doorways_tui.tui.app import DoorwaysApp
-from engine.errors import ConfigError
 
 
 def test_settings_made_in_code_are_checked_before_the_library_opens(tmp_path):

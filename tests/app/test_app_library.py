@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
 from doorways_tui.tui.screens.export_dialog import ExportDialog
@@ -13,7 +14,6 @@ from doorways_tui.tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.tui.widgets.job_row import JobRow
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from doorways_tui.workstation.demo import DEMO_CONFIG, DEMO_THEME
-from engine.fetch import sha256_file
 from tests.app_fixtures import (
     FakeLauncher,
     main_screen,

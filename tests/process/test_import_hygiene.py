@@ -1,7 +1,7 @@
 """What each folder really loads, one case per folder: a fresh interpreter imports every
 module of the folder and lists ``sys.modules`` (Textual only under ``tui/``; no torch in
 the app, the store, the workstation or the CLI's parsing; the engine loads nothing of
-``doorways_tui``, and ``import engine`` does not load torch). The import graph read from
+``doorways_tui``, and ``import doorways_engine`` does not load torch). The import graph read from
 the source is tests/unit/test_layers.py.
 """
 
@@ -31,8 +31,8 @@ class Rule:
 
 NOTHING_HEAVY = ("textual", "textual_image", "torch")
 RULES = [
-    Rule("engine", ("doorways_tui", "textual"), "the engine is a library of its own"),
-    Rule("engine", ("torch",), "torch loads on first use", statement="import engine"),
+    Rule("doorways_engine", ("doorways_tui", "textual"), "the engine is a library of its own"),
+    Rule("doorways_engine", ("torch",), "torch loads on first use", statement="import doorways_engine"),
     Rule("doorways_tui.core", NOTHING_HEAVY, "every layer may use it"),
     Rule("doorways_tui.store", NOTHING_HEAVY, "`queue list`, `status` and scripts open it cheaply"),
     Rule("doorways_tui.themes", NOTHING_HEAVY, "`theme preview` changes nothing, fast"),
@@ -71,7 +71,7 @@ def modules_after(code: str) -> set[str]:
 
 def test_every_folder_has_a_rule():
     folders = {m for m, path in MODULES.items() if path.name == "__init__.py" and m.count(".") == 1}
-    assert {"engine", *folders} == {rule.folder for rule in RULES}
+    assert {"doorways_engine", *folders} == {rule.folder for rule in RULES}
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: f"{r.folder}:{r.statement or 'all'}")

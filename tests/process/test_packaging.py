@@ -71,7 +71,7 @@ def test_the_wheel_ships_the_theme_packs_the_repository_has(wheel):
 def test_the_wheel_holds_every_module_and_data_file(wheel):
     """Every file the packages need, under the name they import as (a package list that
     forgot a new folder would ship without it)."""
-    import engine as engine_package
+    import doorways_engine as engine_package
 
     names = set(zipfile.ZipFile(wheel).namelist())
     wanted = {
@@ -121,7 +121,6 @@ def test_a_fresh_venv_finds_the_packs_and_runs_the_cli(wheel, tmp_path):
 # (the import name ``engine`` -> ``doorways_engine``, the folder stays ``engine/``), the
 # wheel installs a top-level ``engine`` that another package's ``engine`` can shadow or
 # overwrite, and this test fails. The script removes the marker.
-@pytest.mark.xfail(strict=True, reason="the engine installs as top-level `engine`")
 def test_another_engine_package_neither_shadows_nor_is_shadowed(wheel, tmp_path):
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert "engine" not in tops, "the wheel would overwrite another distribution's engine/"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
-from engine.fetch import sha256_file
 from tests.fixtures_store import CLI, ROOT, TINY, doorways, seed_jobs, subprocess_env
 
 pytestmark = pytest.mark.slow  # each starts real worker processes (torch import, model load)

@@ -54,10 +54,10 @@ sys.path[:0] = [str(ROOT), str(HERE)]
 
 from make_images import card  # noqa: E402
 
+from doorways_engine.fetch import sha256_file  # noqa: E402
 from doorways_tui.store import Library  # noqa: E402
 from doorways_tui.store.files import image_relpath  # noqa: E402
 from doorways_tui.tui.imaging import Protocol, fit_image  # noqa: E402
-from engine.fetch import sha256_file  # noqa: E402
 
 CARD = (512, 256)
 SEEDS = 4

@@ -17,11 +17,11 @@ import pytest
 from PIL import Image
 
 import doorways_tui.worker.runner as runner_module
+from doorways_engine.config import SQLITE_INT_MAX
 from doorways_tui.cli import main
 from doorways_tui.store import Library, StoreError
 from doorways_tui.worker.loop import run_worker
 from doorways_tui.worker.options import WorkerOptions
-from engine.config import SQLITE_INT_MAX
 from tests.fixtures_store import TINY, seed_jobs
 
 BIG = str(SQLITE_INT_MAX + 1)

@@ -3,9 +3,9 @@ a job's image, the edits that made a variant, and an image's details (read once)
 
 from __future__ import annotations
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store.files import image_relpath
 from doorways_tui.workstation import browse
-from engine.fetch import sha256_file
 from tests.library_fixtures import write_png
 
 

@@ -8,10 +8,10 @@ import dataclasses
 
 import pytest
 
+from doorways_engine.config import GenerationConfig
+from doorways_engine.options import option
 from doorways_tui.cli import build_parser, main
 from doorways_tui.cli.options import config_from_args
-from engine.config import GenerationConfig
-from engine.options import option
 
 TUTORIAL = ["-p", "a | b", "-i", "2", "-s", "64", "64", "-sd", "3", "-o", "out.png"]
 LONG = ["a | b", "--steps", "2", "--size", "64x64", "--seed", "3", "--output", "out.png"]

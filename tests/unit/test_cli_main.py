@@ -11,9 +11,9 @@ import sys
 
 import pytest
 
+from doorways_engine.errors import DoorwaysError
 from doorways_tui.cli import build_parser, main
 from doorways_tui.store import StoreError
-from engine.errors import DoorwaysError
 
 # One command line per handler the parser knows (test_every_handler_is_covered keeps the
 # list complete); the handler is replaced by one that raises, so the error comes from

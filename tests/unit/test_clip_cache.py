@@ -8,12 +8,12 @@ import hashlib
 
 import pytest
 
-import engine.model_files
-import engine.models
+import doorways_engine.model_files
+import doorways_engine.models
+from doorways_engine.config import GenerationConfig
+from doorways_engine.errors import ChecksumError
+from doorways_engine.model_files import clip_path, found_clip, resolve_models
 from doorways_tui.cli import main
-from engine.config import GenerationConfig
-from engine.errors import ChecksumError
-from engine.model_files import clip_path, found_clip, resolve_models
 
 RELEASE = b"a tiny stand-in for a CLIP release\n"
 SHA = hashlib.sha256(RELEASE).hexdigest()
@@ -25,9 +25,9 @@ def other_cache(tmp_path, monkeypatch):
     release is ``RELEASE`` (the URL's folder is its sha256, as in clip's own list)."""
     folder = tmp_path / "home-cache-clip"
     folder.mkdir()
-    monkeypatch.setattr(engine.model_files, "OTHER_CLIP_DIRS", (folder,))
+    monkeypatch.setattr(doorways_engine.model_files, "OTHER_CLIP_DIRS", (folder,))
     releases = {"ViT-B/32": f"https://example.invalid/models/{SHA}/ViT-B-32.pt"}
-    monkeypatch.setattr("engine.compat_clip.clip_releases", lambda: dict(releases))
+    monkeypatch.setattr("doorways_engine.compat_clip.clip_releases", lambda: dict(releases))
     return folder
 
 
@@ -54,9 +54,9 @@ def test_doorways_own_download_comes_first(other_cache, tmp_path):
 
 
 def test_fetch_uses_a_matching_release_without_downloading(other_cache, tmp_path, monkeypatch):
-    monkeypatch.setattr(engine.models, "download", _no_download)
+    monkeypatch.setattr(doorways_engine.models, "download", _no_download)
     (other_cache / "ViT-B-32.pt").write_bytes(RELEASE)
-    assert engine.models.fetch_model("ViT-B/32", tmp_path / "models") == [
+    assert doorways_engine.models.fetch_model("ViT-B/32", tmp_path / "models") == [
         other_cache / "ViT-B-32.pt"
     ]
 
@@ -71,9 +71,9 @@ def test_fetch_downloads_its_own_copy_past_a_corrupt_one(other_cache, tmp_path, 
         dest.write_bytes(RELEASE)
         return dest
 
-    monkeypatch.setattr(engine.models, "download", download)
+    monkeypatch.setattr(doorways_engine.models, "download", download)
     model_dir = tmp_path / "models"
-    assert engine.models.fetch_model("ViT-B/32", model_dir) == [clip_path(model_dir, "ViT-B/32")]
+    assert doorways_engine.models.fetch_model("ViT-B/32", model_dir) == [clip_path(model_dir, "ViT-B/32")]
     assert len(fetched) == 1
     assert found_clip(model_dir, "ViT-B/32") == clip_path(model_dir, "ViT-B/32")
 
@@ -84,11 +84,11 @@ def test_a_corrupt_release_there_is_refused_before_it_is_read(other_cache, model
     def read(path):
         raise AssertionError(f"{path} was read before its checksum")
 
-    monkeypatch.setattr(engine.models, "load_clip_file", read)
-    monkeypatch.setattr(engine.models, "load_vqgan", read)
+    monkeypatch.setattr(doorways_engine.models, "load_clip_file", read)
+    monkeypatch.setattr(doorways_engine.models, "load_vqgan", read)
     config = GenerationConfig(vqgan="demo", clip="ViT-B/32")
     with pytest.raises(ChecksumError, match="not the release's"):
-        engine.models.load_models(config, device="cpu", model_dir=model_dir)
+        doorways_engine.models.load_models(config, device="cpu", model_dir=model_dir)
 
 
 def test_models_list_says_where_it_was_found(other_cache, tmp_path, monkeypatch, capsys):

@@ -94,7 +94,7 @@ def test_kitty_placeholder_marks_are_the_placeholder_and_combining_diacritics():
 def test_clip_releases_are_the_packages_models_with_their_sha256_urls():
     import clip
 
-    from engine.compat_clip import clip_releases
+    from doorways_engine.compat_clip import clip_releases
 
     releases = clip_releases()
     assert list(releases) == clip.available_models()
@@ -121,8 +121,8 @@ def test_clip_releases_from_a_missing_or_changed_file_is_one_model_error(
     import importlib.util
     from types import SimpleNamespace
 
-    from engine import compat_clip
-    from engine.errors import ModelError
+    from doorways_engine import compat_clip
+    from doorways_engine.errors import ModelError
 
     if isinstance(source, str):
         (tmp_path / "clip.py").write_text(source, encoding="utf-8")
@@ -146,7 +146,7 @@ def test_clip_releases_from_a_missing_or_changed_file_is_one_model_error(
 def test_storage_key_is_one_int_per_storage_shared_by_its_views():
     import torch
 
-    from engine.compat_torch import storage_key
+    from doorways_engine.compat_torch import storage_key
 
     base = torch.arange(12.0)
     view, other = base.view(3, 4)[1:], torch.arange(12.0)

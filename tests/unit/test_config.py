@@ -5,7 +5,7 @@ import typing
 
 import pytest
 
-from engine.config import (
+from doorways_engine.config import (
     MAX_CUTN,
     MAX_STEPS,
     SQLITE_INT_MAX,
@@ -17,7 +17,7 @@ from engine.config import (
     snap_size,
     split_image_prompt,
 )
-from engine.errors import ConfigError
+from doorways_engine.errors import ConfigError
 
 
 def test_parse_prompts_weights_and_colons():

@@ -11,10 +11,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from doorways_engine import GenerationConfig, generate
+from doorways_engine.model_files import demo_paths
+from doorways_engine.tiny import DEMO_STAMP, DEMO_VERSION, build_tiny_clip, ensure_demo_models
 from doorways_tui.workstation.demo import DEMO_CHILDREN, DEMO_CONFIG, DEMO_ROOT, DEMO_STYLE
-from engine import GenerationConfig, generate
-from engine.model_files import demo_paths
-from engine.tiny import DEMO_STAMP, DEMO_VERSION, build_tiny_clip, ensure_demo_models
 
 # Mean absolute difference, 0-255 per channel, that two pictures must at least differ by.
 # Plain random weights gave 0.0 for every pair of prompts; these give ~30, two seeds ~40.

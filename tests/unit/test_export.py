@@ -14,6 +14,7 @@ import zlib
 import pytest
 from PIL import Image as PILImage
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.cli import main
 from doorways_tui.export import files as export_files
 from doorways_tui.export.folder import (
@@ -25,7 +26,6 @@ from doorways_tui.export.folder import (
 )
 from doorways_tui.export.sheet import caption, contact_sheet
 from doorways_tui.store import ImageFilter
-from engine.fetch import sha256_file
 from tests.export_shared import (
     NASTY,
     lib,  # noqa: F401  (fixtures)

@@ -6,8 +6,8 @@ import threading
 
 import pytest
 
-from engine.errors import ChecksumError, ModelError
-from engine.fetch import ChecksumBook, download, verify_sha256
+from doorways_engine.errors import ChecksumError, ModelError
+from doorways_engine.fetch import ChecksumBook, download, verify_sha256
 
 PAYLOAD = bytes(range(256)) * 4000  # ~1 MB
 
@@ -95,15 +95,15 @@ def test_checksum_book_records_first_download_then_verifies(tmp_path):
 def test_verified_checksum_is_cached_until_the_file_changes(tmp_path, monkeypatch):
     import os
 
-    import engine.fetch
+    import doorways_engine.fetch
 
     f, cache = tmp_path / "ViT-B-32.pt", tmp_path / "verified.json"
     f.write_bytes(PAYLOAD)
     good = hashlib.sha256(PAYLOAD).hexdigest()
     assert verify_sha256(f, good, cache=cache) == "ok"
     hashed = []
-    real = engine.fetch.sha256_file
-    monkeypatch.setattr(engine.fetch, "sha256_file", lambda p: hashed.append(p) or real(p))
+    real = doorways_engine.fetch.sha256_file
+    monkeypatch.setattr(doorways_engine.fetch, "sha256_file", lambda p: hashed.append(p) or real(p))
     assert verify_sha256(f, good, cache=cache) == "cached" and hashed == []
     # Same size, mtime set back: ctime still moves, so the swap is hashed and caught.
     st = f.stat()

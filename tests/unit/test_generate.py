@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from doorways_engine import Cancelled, generate, load_state, read_png_metadata, save_state
+from doorways_engine.errors import ConfigError, ModelFileMissingError
 from doorways_tui.cli import main
-from engine import Cancelled, generate, load_state, read_png_metadata, save_state
-from engine.errors import ConfigError, ModelFileMissingError
 from tests.conftest import tiny_config
 
 
@@ -25,9 +25,9 @@ def test_same_seed_same_image_other_seed_differs(demo_models):
 def _fixed_view_loss(image, models, text) -> float:
     """Prompt loss of an image on one fixed set of 64 cutouts, so two images compare
     without the noise of each step's random views."""
-    from engine.cutouts import make_cutouts, sample_cutouts
-    from engine.images import pil_to_tensor
-    from engine.losses import spherical_distance
+    from doorways_engine.cutouts import make_cutouts, sample_cutouts
+    from doorways_engine.images import pil_to_tensor
+    from doorways_engine.losses import spherical_distance
 
     x = pil_to_tensor(image)
     params = sample_cutouts(
@@ -196,7 +196,7 @@ def test_cli_reports_user_errors_without_traceback(tmp_path, capsys):
 
 
 def test_batched_images_equal_their_solo_runs(demo_models):
-    from engine import generate_batch
+    from doorways_engine import generate_batch
 
     configs = [
         tiny_config(seed=1, steps=5),
@@ -214,7 +214,7 @@ def test_batched_images_equal_their_solo_runs(demo_models):
 
 
 def test_a_batch_item_fails_or_cancels_alone(demo_models, tmp_path):
-    from engine import generate_batch
+    from doorways_engine import generate_batch
 
     good = tiny_config(seed=1, steps=4)
     missing = tiny_config(seed=2, steps=4, init_image=str(tmp_path / "gone.png"))
@@ -252,7 +252,7 @@ def test_bf16_autocast_path_runs_and_stays_close_to_fp32(demo_models):
 
 
 def test_out_of_memory_becomes_a_clear_error(demo_models, monkeypatch):
-    from engine import OutOfMemoryError
+    from doorways_engine import OutOfMemoryError
 
     def boom(z_q):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
@@ -266,7 +266,7 @@ def test_codes_are_chosen_in_fp32_under_bf16_autocast():
     """Near-identical codes (as in a 16384-entry codebook) that bf16 cannot tell apart."""
     from types import SimpleNamespace
 
-    from engine.loop import synth
+    from doorways_engine.loop import synth
 
     g = torch.Generator().manual_seed(0)
     codebook = 10 + 0.01 * torch.randn(64, 32, generator=g)
@@ -282,12 +282,12 @@ def test_codes_are_chosen_in_fp32_under_bf16_autocast():
 
 
 def test_cli_generate_checks_image_files_before_loading_models(tmp_path, capsys, monkeypatch):
-    import engine
+    import doorways_engine
 
     def no_load(*a, **kw):
         raise AssertionError("models loaded before the image files were checked")
 
-    monkeypatch.setattr(engine, "load_models", no_load)
+    monkeypatch.setattr(doorways_engine, "load_models", no_load)
     out = str(tmp_path / "a.png")
     missing = str(tmp_path / "nope.png")
     assert main(["generate", "x", "--models", "demo", "--init-image", missing, "-o", out]) == 2
@@ -318,7 +318,7 @@ def test_non_finite_losses_are_written_as_null(tmp_path):
 
     from PIL import Image
 
-    from engine import save_png
+    from doorways_engine import save_png
 
     path = save_png(
         tmp_path / "x.png",

@@ -14,7 +14,7 @@ from tests.imports_shared import MODULES
 # Bottom to top: a module may import from its own layer or below. Folders in one layer
 # (themes, worker, export) do not import each other.
 LAYERS: dict[str, int] = {
-    "engine": 0,
+    "doorways_engine": 0,
     "doorways_tui": 1,  # the package itself: its version
     "doorways_tui.core": 1,
     "doorways_tui.store": 2,

@@ -336,9 +336,9 @@ def test_the_app_never_reads_an_image_outside_the_library(tmp_path):
 
 
 def test_a_worker_never_resumes_from_a_checkpoint_outside_the_library(tmp_path):
+    from doorways_engine.images import save_state
     from doorways_tui.worker.options import WorkerOptions
     from doorways_tui.worker.runner import JobRunner
-    from engine.images import save_state
 
     evil = save_state(tmp_path / "elsewhere.pt", {"step": 3})
     with Library.open(tmp_path / "lib") as lib:

@@ -7,10 +7,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from engine import generate
-from engine.cutouts import make_cutouts, sample_cutouts
-from engine.images import pil_to_tensor
-from engine.losses import (
+from doorways_engine import generate
+from doorways_engine.cutouts import make_cutouts, sample_cutouts
+from doorways_engine.images import pil_to_tensor
+from doorways_engine.losses import (
     edge_symmetry_loss,
     mirror_score,
     panorama_weights,

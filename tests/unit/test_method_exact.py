@@ -10,22 +10,28 @@ import pytest
 import torch
 from PIL import Image
 
-from doorways_tui.cli import UsageError, build_parser
-from doorways_tui.cli.options import config_from_args
-from doorways_tui.themes import expand, parse_theme
-from engine import ConfigError, GenerationConfig, generate
-from engine.config import MAX_DISTANCE, ImagePrompt, Prompt, parse_image_prompt, parse_prompts
-from engine.cutouts import make_cutouts, sample_cutouts, smallest_cutout
-from engine.images import parameters_line, pil_to_tensor, read_png_metadata, save_png
-from engine.loop import draw_cutouts, image_losses
-from engine.losses import (
+from doorways_engine import ConfigError, GenerationConfig, generate
+from doorways_engine.config import (
+    MAX_DISTANCE,
+    ImagePrompt,
+    Prompt,
+    parse_image_prompt,
+    parse_prompts,
+)
+from doorways_engine.cutouts import make_cutouts, sample_cutouts, smallest_cutout
+from doorways_engine.images import parameters_line, pil_to_tensor, read_png_metadata, save_png
+from doorways_engine.loop import draw_cutouts, image_losses
+from doorways_engine.losses import (
     edge_symmetry_loss,
     mirror_score,
     side_weights,
     spherical_distance,
     tone_symmetry_loss,
 )
-from engine.targets import Targets, build_targets, image_prompt_crops
+from doorways_engine.targets import Targets, build_targets, image_prompt_crops
+from doorways_tui.cli import UsageError, build_parser
+from doorways_tui.cli.options import config_from_args
+from doorways_tui.themes import expand, parse_theme
 from tests.conftest import tiny_config
 
 D = 16

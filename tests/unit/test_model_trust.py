@@ -18,13 +18,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from doorways_engine import GenerationConfig, load_models
+from doorways_engine.clip_file import load_clip_file
+from doorways_engine.errors import BadConfigFileError, ChecksumError, CorruptCheckpointError
+from doorways_engine.fetch import sha256_file
+from doorways_engine.tiny import build_tiny_clip, write_tiny_clip, write_tiny_clip_torchscript
+from doorways_engine.vqgan import load_vqgan, safe_torch_load
 from doorways_tui.cli import main
-from engine import GenerationConfig, load_models
-from engine.clip_file import load_clip_file
-from engine.errors import BadConfigFileError, ChecksumError, CorruptCheckpointError
-from engine.fetch import sha256_file
-from engine.tiny import build_tiny_clip, write_tiny_clip, write_tiny_clip_torchscript
-from engine.vqgan import load_vqgan, safe_torch_load
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,10 +140,10 @@ def test_cached_release_fails_its_checksum_before_anything_reads_it(
     cached = models / "clip" / "ViT-B-32.pt"
     cached.parent.mkdir()
     shutil.copy(evil_clip, cached)
-    import engine.models
+    import doorways_engine.models
 
     reads: list[Path] = []
-    monkeypatch.setattr(engine.models, "load_clip_file", lambda p: reads.append(p))
+    monkeypatch.setattr(doorways_engine.models, "load_clip_file", lambda p: reads.append(p))
     with pytest.raises(ChecksumError, match="not the release"):
         load_models(GenerationConfig(vqgan="demo", clip="ViT-B/32"), model_dir=models)
     assert reads == [] and not marker.exists()
@@ -153,8 +153,8 @@ def test_a_release_whose_checksum_matches_is_still_read_as_data(
     evil_clip, marker, torch_env, model_dir, tmp_path, monkeypatch
 ):
     """A registry that named a malicious file would still not run it."""
-    from engine import registry
-    from engine.registry import CLIPEntry
+    from doorways_engine import registry
+    from doorways_engine.registry import CLIPEntry
 
     models = _demo_copy(model_dir, tmp_path)
     cached = models / "clip" / "ViT-B-32.pt"
@@ -165,7 +165,7 @@ def test_a_release_whose_checksum_matches_is_still_read_as_data(
         "ViT-B/32": CLIPEntry("ViT-B/32", "", sha256_file(cached), 1),
     }
     monkeypatch.setattr(registry, "clip_entries", lambda: fake)
-    monkeypatch.setattr("engine.model_files.clip_entries", lambda: fake)
+    monkeypatch.setattr("doorways_engine.model_files.clip_entries", lambda: fake)
     with pytest.raises(CorruptCheckpointError):
         load_models(GenerationConfig(vqgan="demo", clip="ViT-B/32"), model_dir=models)
     assert not marker.exists()
@@ -217,7 +217,7 @@ pairs = [["Sea", "Sky"]]
 
 
 def test_malicious_vqgan_checkpoint(marker, torch_env, model_dir, tmp_path):
-    from engine.model_files import demo_paths
+    from doorways_engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     state = safe_torch_load(ckpt_path)
@@ -402,7 +402,7 @@ def test_a_pickle_that_builds_onto_a_tensor_is_refused(build, tmp_path):
     backward hooks (any callable the unpickler lets in); both are refused."""
     import zlib
 
-    from engine.safe_load import read_torch_file
+    from doorways_engine.safe_load import read_torch_file
 
     storage = _Storage()
     states = {"re-view": (_Tensor(storage, 4), 0, (10**9,), (0,)), "hooks": (False, None, {0: set})}
@@ -492,7 +492,7 @@ def test_a_view_reaching_past_its_storage_is_refused_without_growing_it(
     """A 4-float storage with a view of stride 10**9: set_ would grow the storage to 4 GB
     (legacy files were read into resizable storages). Refused before any storage grows,
     whether the rebuild call declares the view or a BUILD re-views the tensor after."""
-    from engine.safe_load import UnsafeFileError, read_torch_file
+    from doorways_engine.safe_load import UnsafeFileError, read_torch_file
 
     storage = _Storage()
     if how == "rebuild":
@@ -513,7 +513,7 @@ def test_a_view_reaching_past_its_storage_is_refused_without_growing_it(
 @pytest.mark.parametrize("form", ["legacy", "zip"])
 def test_views_that_end_at_their_storage_end_still_load(form, storage_growth, tmp_path):
     """The bound is exact: views reaching the last element (and empty ones) are data."""
-    from engine.safe_load import read_torch_file
+    from doorways_engine.safe_load import read_torch_file
 
     storage = _Storage()
     views = {
@@ -537,7 +537,7 @@ def test_views_that_end_at_their_storage_end_still_load(form, storage_growth, tm
 def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_dir, tmp_path):
     import zlib
 
-    from engine.model_files import demo_paths
+    from doorways_engine.model_files import demo_paths
 
     yaml_path = demo_paths(model_dir)[0]
     numel = 3 << 28  # 3 GiB of float32
@@ -565,7 +565,7 @@ def test_a_small_zip_declaring_a_huge_tensor_is_refused_before_inflating(model_d
 def test_a_storage_declared_larger_than_its_entry_is_refused(model_dir, tmp_path):
     import zlib
 
-    from engine.model_files import demo_paths
+    from doorways_engine.model_files import demo_paths
 
     yaml_path = demo_paths(model_dir)[0]
     pkl = _pickled_state_declaring(750_000_000)
@@ -585,13 +585,13 @@ def test_a_storage_declared_larger_than_its_entry_is_refused(model_dir, tmp_path
 def test_a_checkpoint_larger_than_its_architecture_allows_is_refused(
     model_dir, tmp_path, monkeypatch
 ):
-    import engine.vqgan
-    from engine.model_files import demo_paths
+    import doorways_engine.vqgan
+    from doorways_engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     load_vqgan(yaml_path, ckpt_path)  # fits the default bound
-    monkeypatch.setattr(engine.vqgan, "CHECKPOINT_MARGIN", 1)
-    monkeypatch.setattr(engine.vqgan, "CHECKPOINT_SLACK", 0)
+    monkeypatch.setattr(doorways_engine.vqgan, "CHECKPOINT_MARGIN", 1)
+    monkeypatch.setattr(doorways_engine.vqgan, "CHECKPOINT_SLACK", 0)
     state = safe_torch_load(ckpt_path)
     del state["callbacks"]
     state["optimizer_states"] = [torch.zeros(8_000_000)]  # 32 MB: more than the model
@@ -601,7 +601,7 @@ def test_a_checkpoint_larger_than_its_architecture_allows_is_refused(
 
 
 def test_a_config_describing_a_giant_vqgan_is_refused_without_building_it(model_dir, tmp_path):
-    from engine.model_files import demo_paths
+    from doorways_engine.model_files import demo_paths
 
     yaml_path, ckpt_path, _ = demo_paths(model_dir)
     giant = tmp_path / "giant.yaml"
@@ -615,8 +615,8 @@ def test_a_config_describing_a_giant_vqgan_is_refused_without_building_it(model_
 def test_known_vqgan_checksums_are_checked_before_loading(model_dir, tmp_path, monkeypatch):
     import dataclasses
 
-    from engine import registry
-    from engine.model_files import demo_paths, vqgan_paths
+    from doorways_engine import registry
+    from doorways_engine.model_files import demo_paths, vqgan_paths
 
     name = "vqgan_imagenet_f16_16384"
     models = _demo_copy(model_dir, tmp_path)
@@ -638,7 +638,7 @@ def test_known_vqgan_checksums_are_checked_before_loading(model_dir, tmp_path, m
 
 
 def test_every_registry_url_is_https():
-    from engine.registry import VQGANS, clip_entries
+    from doorways_engine.registry import VQGANS, clip_entries
 
     urls = [u for e in VQGANS.values() for u in (e.config_url, e.checkpoint_url)]
     urls += [e.url for e in clip_entries().values()]

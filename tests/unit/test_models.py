@@ -9,8 +9,8 @@ import sys
 import pytest
 import torch
 
-from engine import GenerationConfig, load_models, pick_device, resolve_models
-from engine.errors import (
+from doorways_engine import GenerationConfig, load_models, pick_device, resolve_models
+from doorways_engine.errors import (
     BadConfigFileError,
     ConfigMismatchError,
     CorruptCheckpointError,
@@ -18,8 +18,8 @@ from engine.errors import (
     ModelFileMissingError,
     UnknownModelError,
 )
-from engine.tiny import write_tiny_clip, write_tiny_vqgan
-from engine.vqgan import load_vqgan, safe_torch_load
+from doorways_engine.tiny import write_tiny_clip, write_tiny_vqgan
+from doorways_engine.vqgan import load_vqgan, safe_torch_load
 from tests.fixtures_store import ROOT
 
 
@@ -192,8 +192,8 @@ def test_absent_cuda_device():
 def test_offline_fetch_names_every_missing_file_at_once(tmp_path, monkeypatch, capsys):
     import dataclasses
 
+    from doorways_engine import registry
     from doorways_tui.cli import main
-    from engine import registry
 
     name = "vqgan_imagenet_f16_16384"
     dead = dataclasses.replace(
@@ -207,7 +207,7 @@ def test_offline_fetch_names_every_missing_file_at_once(tmp_path, monkeypatch, c
     out, err = capsys.readouterr()
     assert "0/?" not in out
     assert code == 2
-    from engine.model_files import vqgan_paths
+    from doorways_engine.model_files import vqgan_paths
 
     for dest in vqgan_paths(tmp_path, name):
         assert str(dest) in err
@@ -230,9 +230,9 @@ def test_fetch_unknown_name_fails_before_any_progress_bar(tmp_path, monkeypatch,
 def test_models_list_never_cuts_names_and_says_whether_demo_is_built(
     tmp_path, monkeypatch, capsys, width
 ):
+    from doorways_engine.model_files import demo_paths
+    from doorways_engine.registry import VQGANS, clip_entries
     from doorways_tui.cli import main
-    from engine.model_files import demo_paths
-    from engine.registry import VQGANS, clip_entries
 
     monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
     monkeypatch.setenv("COLUMNS", str(width))
@@ -252,8 +252,8 @@ def test_models_list_never_cuts_names_and_says_whether_demo_is_built(
 def test_verify_demo_says_there_is_nothing_to_verify(tmp_path, monkeypatch, capsys):
     """The demo models are built here, never downloaded: verify says so (it used to call
     demo an unknown CLIP model, then list it as known)."""
+    from doorways_engine.model_files import demo_paths
     from doorways_tui.cli import main
-    from engine.model_files import demo_paths
 
     monkeypatch.setenv("DOORWAYS_MODEL_DIR", str(tmp_path))
     assert main(["models", "verify", "demo"]) == 0
@@ -281,7 +281,7 @@ _DOCS = [p for p in ROOT.rglob("*.md") if ".venv" not in p.parts and ".git" not 
 def test_every_model_the_docs_name_is_in_the_registry(doc):
     """``data/themes/README.md`` once told users to queue ``vqgan_gumbel_f8_8192``, which
     no registry has: every model name a doc passes to the CLI must resolve."""
-    from engine.registry import VQGANS, clip_entries
+    from doorways_engine.registry import VQGANS, clip_entries
 
     text = doc.read_text(encoding="utf-8")
     names = re.findall(r"--(?:vqgan|clip) ([^\s`]+)", text)

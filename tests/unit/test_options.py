@@ -14,6 +14,9 @@ import pytest
 from PIL import Image as PILImage
 from rich.console import Console
 
+from doorways_engine.config import GenerationConfig, parse_prompts, shown_settings
+from doorways_engine.images import parameters_line
+from doorways_engine.options import loss_weight, option
 from doorways_tui.cli import build_parser, main
 from doorways_tui.cli.options import (
     GenerationFlag,
@@ -23,9 +26,6 @@ from doorways_tui.cli.options import (
 )
 from doorways_tui.core.text import duration
 from doorways_tui.workstation.prompt_edits import apply_modifiers, modifier, split_prompts
-from engine.config import GenerationConfig, parse_prompts, shown_settings
-from engine.images import parameters_line
-from engine.options import loss_weight, option
 
 FLAGS = [f for f in generation_flags() if not f.positional]
 
@@ -155,14 +155,14 @@ def test_a_new_loss_weight_is_on_the_command_line_in_the_config_and_shown(capsys
 
 
 def test_the_option_machinery_is_generic_and_apart_from_the_config():
-    """``engine.options`` knows no ``GenerationConfig``: any dataclass whose fields carry
-    ``Option`` records has its displays; ``engine.config`` declares its fields with it."""
-    import engine.config
-    import engine.options
-    from engine.options import MODELS, Option, number_field, shown_settings
+    """``doorways_engine.options`` knows no ``GenerationConfig``: any dataclass whose fields carry
+    ``Option`` records has its displays; ``doorways_engine.config`` declares its fields with it."""
+    import doorways_engine.config
+    import doorways_engine.options
+    from doorways_engine.options import MODELS, Option, number_field, shown_settings
 
-    assert "GenerationConfig" not in vars(engine.options)
-    assert engine.config.loss_weight is engine.options.loss_weight  # declared with it
+    assert "GenerationConfig" not in vars(doorways_engine.options)
+    assert doorways_engine.config.loss_weight is doorways_engine.options.loss_weight  # declared with it
 
     @dataclasses.dataclass
     class Upscale:

@@ -5,10 +5,10 @@ shells would."""
 
 from __future__ import annotations
 
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
 from doorways_tui.workstation.poll import FAILED_SHOWN, QUEUED_SHOWN, Poller
-from engine.fetch import sha256_file
 from tests.library_fixtures import write_png
 
 

@@ -7,10 +7,10 @@ import sqlite3
 
 import pytest
 
+from doorways_engine.config import SQLITE_INT_MAX
 from doorways_tui.cli.queue import parse_seeds
 from doorways_tui.store import Library, StoreError
 from doorways_tui.store.files import atomic_write_bytes, checkpoint_relpath
-from engine.config import SQLITE_INT_MAX
 from tests.fixtures_store import TINY, finish_fake, seed_jobs
 from tests.queue_shared import (
     TINY_ARGS,

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from doorways_engine.errors import ConfigError
 from doorways_tui.cli import main
 from doorways_tui.core import settings as settings_module
 from doorways_tui.core.protocols import PROTOCOL_SETTINGS, Protocol
 from doorways_tui.core.settings import RETIRED, Settings, load_settings
 from doorways_tui.store import Library
-from engine.errors import ConfigError
 
 
 @pytest.fixture

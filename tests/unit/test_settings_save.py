@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
+from doorways_engine.errors import ConfigError
 from doorways_tui.core.settings import load_settings, save_setting
-from engine.errors import ConfigError
 
 KEPT = """\
 # my settings

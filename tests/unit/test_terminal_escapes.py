@@ -149,7 +149,7 @@ AGREEMENT = [
 
 
 def refused(text: str) -> bool:
-    from engine.config import ConfigError, check_text
+    from doorways_engine.config import ConfigError, check_text
 
     try:
         check_text("prompt", text)

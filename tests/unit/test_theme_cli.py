@@ -273,10 +273,10 @@ def test_the_model_options_are_the_configs_model_fields(capsys, theme_file):
     import argparse
     import dataclasses
 
+    from doorways_engine.config import GenerationConfig
+    from doorways_engine.options import MODELS, Option
     from doorways_tui.cli import theme as theme_cli
     from doorways_tui.cli.options import add_model_options, generation_flags, model_values
-    from engine.config import GenerationConfig
-    from engine.options import MODELS, Option
 
     model_flags = [f.flag for f in generation_flags() if f.option.model]
     assert model_flags == ["--vqgan", "--clip"]

@@ -9,11 +9,11 @@ import time
 import pytest
 
 import doorways_tui.worker.runner as runner_module
+from doorways_engine import read_png_metadata
+from doorways_engine.errors import OutOfMemoryError
 from doorways_tui.store import Library, StoreError
 from doorways_tui.worker.loop import run_worker
 from doorways_tui.worker.options import WorkerOptions
-from engine import read_png_metadata
-from engine.errors import OutOfMemoryError
 from tests.fixtures_store import TINY, seed_jobs
 from tests.worker_shared import lib  # noqa: F401  (fixtures)
 

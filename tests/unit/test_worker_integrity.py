@@ -14,12 +14,12 @@ import pytest
 from PIL import Image as PILImage
 
 import doorways_tui.worker.runner as runner_module
+from doorways_engine.fetch import sha256_file
 from doorways_tui.store import Library
 from doorways_tui.store.files import image_relpath
 from doorways_tui.worker.loop import run_worker
 from doorways_tui.worker.options import WorkerOptions
 from doorways_tui.worker.runner import JobRunner
-from engine.fetch import sha256_file
 from tests.fixtures_store import TINY, seed_jobs
 
 FAST = {**TINY, "steps": 2, "preview_every": 0}

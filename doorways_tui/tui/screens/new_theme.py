@@ -39,6 +39,8 @@ from textual.widgets import (
 )
 from textual.worker import get_current_worker
 
+from doorways_engine.config import parse_size
+from doorways_engine.errors import ConfigError
 from doorways_tui.core.text import plain, printable
 from doorways_tui.store.queue import LARGE_QUEUE
 from doorways_tui.themes import ThemeError, shipped_themes
@@ -46,8 +48,6 @@ from doorways_tui.themes.lists import DEFAULT_PACK
 from doorways_tui.themes.models import DEMO, ModelCheck
 from doorways_tui.themes.overrides import Overrides
 from doorways_tui.themes.request import ThemeRequest, build_request
-from engine.config import parse_size
-from engine.errors import ConfigError
 
 SOURCES = ("pack", "file", "pairs")
 SHOWN_PROMPTS = 3

@@ -11,11 +11,11 @@ from rich.text import Text
 from textual.events import Resize
 from textual.widgets import Static
 
+from doorways_engine.config import shown_settings
 from doorways_tui.core.text import plain, printable
 from doorways_tui.core.triage import SUMMARY_ORDER, UNTRIAGED
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
-from engine.config import shown_settings
 
 # Rows the panel shows elsewhere: the seed is in its first line.
 _IN_HEAD = frozenset({"seed"})
