@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
 import os
@@ -11,8 +12,9 @@ from typing import Any
 import torch
 from PIL import Image, PngImagePlugin
 
-from doorways_engine.config import MAX_STEPS, GenerationConfig, shown_settings
+from doorways_engine.config import MAX_STEPS, GenerationConfig
 from doorways_engine.errors import ConfigError
+from doorways_engine.parameters import parameters_text
 
 
 def tensor_to_pil(x: torch.Tensor) -> Image.Image:
@@ -32,17 +34,31 @@ def pil_to_tensor(image: Image.Image) -> torch.Tensor:
 
 
 def parameters_line(config: GenerationConfig) -> str:
-    """The summary other generators write under the 'parameters' key: the prompts, then
-    the settings the details panel shows (``shown_settings``), as ``Key: value``. ASCII
-    only ("Size: 512x384", "Models: a / b"): that is what other tools parse."""
-    prompts = "; ".join(str(p) for p in config.prompt_list())
-    rows = shown_settings(config.to_dict(), cls=type(config))
-    ascii_text = str.maketrans({"×": "x", "·": "/"})
-    return (
-        prompts
-        + "\n"
-        + ", ".join(f"{label[:1].upper()}{label[1:]}: {text.translate(ascii_text)}" for label, text in rows)
-    )
+    """The 'parameters' text other tools read (A1111's layout, ``doorways_engine.parameters``)."""
+    return parameters_text(config)
+
+
+def software() -> str:
+    """The 'Software' chunk: ``Doorways <version>`` (the installed distribution's)."""
+    try:
+        return f"Doorways {importlib.metadata.version('doorways')}"
+    except importlib.metadata.PackageNotFoundError:  # run from a checkout
+        return "Doorways"
+
+
+def add_parameters(info: PngImagePlugin.PngInfo, text: str) -> None:
+    """Add the 'parameters' text as tEXt, which every reader sees (Civitai's exifr reads
+    tEXt alone). tEXt is Latin-1: a text beyond it (a prompt in Japanese) is written as
+    tEXt with those characters escaped (``\\u9580``), then again, exact, as iTXt. PIL
+    keeps the last chunk of a key, so A1111, sd-parsers and the app read the exact text,
+    and a tEXt-only reader still sees every setting."""
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        info.add_text("parameters", text.encode("latin-1", "backslashreplace").decode("latin-1"))
+        info.add_itxt("parameters", text)
+    else:
+        info.add_text("parameters", text)
 
 
 def metadata_json(config: GenerationConfig, extra: dict[str, Any] | None = None) -> str:
@@ -69,11 +85,13 @@ def _finite_or_null(value: Any) -> Any:
 def save_png(
     path: Path, image: Image.Image, config: GenerationConfig, extra: dict[str, Any] | None = None
 ) -> Path:
-    """Write ``image`` with 'parameters' (readable) and 'doorways' (JSON) text chunks."""
+    """Write ``image`` with 'parameters' (what other tools read), 'Software' and
+    'doorways' (the full JSON, what Doorways reads) text chunks."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     info = PngImagePlugin.PngInfo()
-    info.add_itxt("parameters", parameters_line(config))
+    add_parameters(info, parameters_line(config))
+    info.add_text("Software", software())
     info.add_itxt("doorways", metadata_json(config, extra))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

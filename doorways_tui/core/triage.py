@@ -244,10 +244,26 @@ REJECT = Flag(
     cleared="no longer rejected",
     sheet_word="rejected",
 )
+def _rating_key(n: int) -> MarkKey:
+    """A direct rating key: ``alt+1``..``alt+5`` (Lightroom's and darktable's 1-5, with
+    alt: the bare digits are the door counts), ``alt+0`` clears the rating."""
+    return MarkKey(
+        f"alt+{n}",
+        "rating",
+        n or None,
+        f"triage.rating-{n}",
+        f"rating {n}" if n else "no rating",
+        f"rate this image {n} of 5" if n else "clear the rating",
+        show=False,
+        key_display="alt+0-5" if n == 0 else None,
+    )
+
+
 RATING = Scale(
     kind="rating",
     field="rating",
     keys=(
+        *(_rating_key(n) for n in range(6)),
         MarkKey(
             "plus",
             "rating_step",

@@ -3,7 +3,8 @@
 
 Every binding has an id, so a ``[keymap]`` table in the config can move it (the same id
 moves it on every screen). Keys follow culling tools where they do not clash with the
-brief: digits, x reject, s star (a pick), u undo, n/p next/previous unreviewed, arrows.
+brief: digits, x reject, s star (a pick), u undo, n/p next/previous unreviewed, arrows,
+g/G first/last; the ratings are alt+1..5 (alt+0 clears), as the bare digits count doors.
 """
 
 from __future__ import annotations
@@ -65,6 +66,17 @@ TRIAGE_BINDINGS = [
         show=False,
         id="nav.prev",
         tooltip="the previous image in the filter",
+    ),
+    Binding(
+        "g",
+        "edge(False)",
+        "first",
+        show=False,
+        id="nav.first",
+        tooltip="the first image in the filter",
+    ),
+    Binding(
+        "G", "edge(True)", "last", show=False, id="nav.last", tooltip="the last image in the filter"
     ),
 ]
 

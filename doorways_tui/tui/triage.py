@@ -64,6 +64,9 @@ class Triage:
     def step(self, *, forward: bool, untriaged: bool) -> None:
         self.submit(lambda: self.session.step(forward=forward, untriaged=untriaged))
 
+    def edge(self, *, last: bool) -> None:
+        self.submit(lambda: self.session.edge(last=last))
+
     def refresh(self) -> None:
         """Reload the image in view (another screen or process changed it)."""
         self.submit(self.session.refresh, key="refresh")
@@ -87,3 +90,6 @@ class TriageKeys:
 
     def action_step(self, forward: bool, untriaged: bool) -> None:
         self.triage.step(forward=forward, untriaged=untriaged)
+
+    def action_edge(self, last: bool) -> None:
+        self.triage.edge(last=last)

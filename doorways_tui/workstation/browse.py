@@ -142,6 +142,11 @@ def first_image(lib: Library, flt: ImageFilter) -> Image | None:
     return lib.images.next_untriaged(0, flt) or next(iter(lib.images.images(flt, limit=1)), None)
 
 
+def edge_image(lib: Library, flt: ImageFilter, *, last: bool) -> Image | None:
+    """The first (or last) image of the filter, triaged or not (``g``/``G``)."""
+    return lib.images.neighbour(None, forward=not last, flt=flt)
+
+
 def step(
     lib: Library, current: int | None, flt: ImageFilter, *, forward: bool, untriaged: bool
 ) -> Image | None:

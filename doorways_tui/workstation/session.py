@@ -89,6 +89,15 @@ class Session:
             return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
         return self._show(found)
 
+    def edge(self, *, last: bool) -> Update:
+        """Go to the first (or last) image of the filter."""
+        self._key()
+        found = browse.edge_image(self.lib, self.flt, last=last)
+        if found is None:
+            msg = f"no image in {self.view.label()}"
+            return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
+        return self._show(found)
+
     def show_image(self, image_id: int) -> Update:
         self._key()
         return self._show(self.lib.images.image(image_id))

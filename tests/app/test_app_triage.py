@@ -186,3 +186,57 @@ async def test_triage_in_an_empty_library_says_why_nothing_happened(tmp_path):
         await pilot.press("3")
         await settle(pilot)
         assert "no finished image" in str(app.screen.query_one("#status-line").render())
+
+
+async def test_alt_digits_set_the_rating_directly_and_leave_the_door_count(library):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        image = in_view(app)
+        for n in (4, 1, 5):
+            await pilot.press(f"alt+{n}")
+            await settle(pilot)
+            assert row(app, image)["rating"] == n
+        assert row(app, image)["door_count"] is None
+        assert str(app.screen.query_one("#status-line").render()) == f"#{image}: rating 5"
+        await pilot.press("alt+0")
+        await settle(pilot)
+        assert row(app, image)["rating"] is None
+        await pilot.press("u")  # one undo step per key
+        await settle(pilot)
+        assert row(app, image)["rating"] == 5
+
+
+async def test_a_rating_key_is_remapped_by_its_id(library, tmp_path, monkeypatch):
+    config = tmp_path / "config.toml"
+    config.write_text('[keymap]\n"triage.rating-3" = "f3"\n')
+    monkeypatch.setenv("DOORWAYS_CONFIG", str(config))
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        image = in_view(app)
+        await pilot.press("alt+3")
+        await settle(pilot)
+        assert row(app, image)["rating"] is None  # alt+3 no longer rates
+        await pilot.press("f3")
+        await settle(pilot)
+        assert row(app, image)["rating"] == 3
+
+
+async def test_g_and_shift_g_go_to_the_first_and_last_image_of_the_filter(library):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        last = app.library.db.row("SELECT max(id) AS m FROM images WHERE kind = 'final'")["m"]
+        await pilot.press("right", "G")
+        await settle(pilot)
+        assert in_view(app) == last
+        await pilot.press("g")
+        await settle(pilot)
+        assert in_view(app) == 1
+        await pilot.press("1", "G", "g")  # triaged or not: first is first
+        await settle(pilot)
+        assert in_view(app) == 1
+        await pilot.press("z", "G")  # the loupe has them too
+        await settle(pilot)
+        assert in_view(app) == last

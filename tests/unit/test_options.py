@@ -17,6 +17,7 @@ from rich.console import Console
 from doorways_engine.config import GenerationConfig, parse_prompts, shown_settings
 from doorways_engine.images import parameters_line
 from doorways_engine.options import loss_weight, option
+from doorways_engine.parameters import config_from_parameters
 from doorways_tui.cli import build_parser, main
 from doorways_tui.cli.options import (
     GenerationFlag,
@@ -145,7 +146,8 @@ def test_a_new_loss_weight_is_on_the_command_line_in_the_config_and_shown(capsys
     assert config.colour_balance == 0.5
     assert WithColour.from_json(config.to_json()) == config
     assert ("balance", "colour 0.5") in shown_settings(config.to_dict(), cls=WithColour)
-    assert parameters_line(config).endswith(", Balance: colour 0.5")
+    assert parameters_line(config).endswith(", Balance colour: 0.5")
+    assert config_from_parameters(parameters_line(config), cls=WithColour).colour_balance == 0.5
     assert shown_settings(WithColour().to_dict(), cls=WithColour) == shown_settings(
         GenerationConfig().to_dict()
     )  # a weight of 0 says nothing
@@ -213,9 +215,9 @@ def test_the_rows_of_a_stored_config_the_panel_and_the_png_share():
     assert shown_settings({"init_weight": 0.3, "edge_symmetry": "x"}) == []
     config = GenerationConfig.from_dict({**stored, "prompts": "a door | fog:-0.5"})
     assert parameters_line(config) == (
-        "a door; fog:-0.5\nSize: 64x32, Steps: 12, Lr: 0.025, Seed: 3, Cutn: 4,"
-        " Init: door.png (weight 0.3), Panorama: cosine, Symmetry: edge 0.5, semantic 0.25,"
-        " Models: demo / demo"
+        "a door\nNegative prompt: fog:-0.5\nSteps: 12, Sampler: VQGAN+CLIP Adam, Seed: 3,"
+        " Size: 64x32, Model: demo, CLIP: demo, Lr: 0.025, Cutn: 4, Init: door.png,"
+        " Init weight: 0.3, Panorama: cosine, Symmetry edge: 0.5, Symmetry semantic: 0.25"
     )
 
 

@@ -209,3 +209,15 @@ def test_the_auto_advance_words_name_the_marks_that_advance(lib, monkeypatch):
     assert tooltips["view.auto-advance"] == (
         "after a door count or a reject, go to the next untriaged image"
     )
+
+
+def test_the_direct_rating_keys_and_g_take_no_other_bindings_key():
+    """Lightroom's keys where they fit: alt+0..5 rate (the bare digits count doors), g/G
+    go to the first and last image; no key of the main screen answers two bindings."""
+    from doorways_tui.tui.keys import bound_keys
+
+    keys = [k for b in MAIN_BINDINGS for k in bound_keys(b, {})]
+    assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    rating = {k.key: (k.kind, k.value) for k in vocab.RATING.keys}
+    assert {f"alt+{n}": ("rating", n or None) for n in range(6)}.items() <= rating.items()
+    assert {"g", "G"} <= {k for b in TRIAGE_BINDINGS for k in bound_keys(b, {})}
