@@ -36,6 +36,7 @@ SUBCOMMAND_MODULES = [
     "import_xmp",
     "backup",
     "clean",
+    "seed_image",
     "app",
 ]
 

@@ -110,7 +110,7 @@ MAIN_BINDINGS = [
         "init image",
         show=False,
         id="runs.init",
-        tooltip="start a new run from this image (edit the file first if you like)",
+        tooltip="new run from this image: refine it (edit it first if you like) or a seed image",
     ),
     Binding(
         "C",

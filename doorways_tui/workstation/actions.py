@@ -70,17 +70,69 @@ def prepare_init(lib: Library, image: Image) -> Path:
     return target
 
 
-def queue_init(lib: Library, image: Image, init_path: Path) -> Queued:
-    """A child variant (same prompt) whose run starts from ``init_path``."""
+# The method's two passes from an image (docs/method.md): refining an edited output blurs
+# it so the optimiser re-decides the details, and weights small cutouts so the layout stays;
+# a seed sketch is already soft, and weights large cutouts so the layout comes from it.
+REFINE_BLUR = 3.0
+SEED_BLUR = 0.0
+
+
+@dataclass(frozen=True)
+class InitRun:
+    """How a run starts from an image: the file, its blur (pixels), the size weighting,
+    and ``doors`` when the file is a seed sketch (0: the image itself, refined)."""
+
+    path: Path
+    blur: float = REFINE_BLUR
+    doors: int = 0
+
+    @property
+    def weighting(self) -> str:
+        return "layout" if self.doors else "detail"
+
+
+def seed_copy_path(lib: Library, image: Image, doors: int, *, on_image: bool) -> Path:
+    ground = "on" if on_image else "grey"
+    return lib.root / INIT_DIR / f"seed-image-{image.id:06d}-{doors}-{ground}.png"
+
+
+def prepare_seed(lib: Library, image: Image, doors: int, *, on_image: bool = True) -> Path:
+    """A seed sketch with ``doors`` door blotches, the image's size, on the blurred image
+    (or on grey), written next to the init copies (each time: it is cheap)."""
+    from doorways_engine.seed_image import open_parent, sketch
+
+    source = open_parent(lib.abspath(image.path))
+    seed = sketch(size=source.size, doors=doors, parent=source if on_image else None)
+    target = seed_copy_path(lib, image, doors, on_image=on_image)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    seed.save(tmp, format="PNG")
+    os.replace(tmp, target)
+    return target
+
+
+def queue_init(lib: Library, image: Image, run: InitRun) -> Queued:
+    """A child variant (same prompt and seed) whose run starts from ``run.path``, with its
+    blur and size weighting; a seed sketch does not pull towards its own pixels."""
     job = lib.queue.job(image.job_id)
     variant = lib.tree.variant(image.variant_id)
     # The store keeps it relative to the library (copied in when it is elsewhere).
-    config = {**job.config_dict(), "init_image": str(Path(init_path).resolve())}
+    config = {
+        **job.config_dict(),
+        "init_image": str(Path(run.path).resolve()),
+        "init_blur": run.blur,
+        "size_weighting": run.weighting,
+    }
+    if run.doors:
+        config["init_weight"] = 0.0
+        edit_text = f"seed: {run.doors} door(s) on image {image.id}"
+    else:
+        edit_text = f"init: image {image.id}"
     child, jobs = lib.queue.spawn(
         parent_id=variant.id,
         prompt=variant.prompt,
         edit_kind="free",
-        edit_text=f"init: image {image.id}",
+        edit_text=edit_text,
         seeds=[job.seed],
         config=config,
     )

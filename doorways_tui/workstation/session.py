@@ -244,12 +244,14 @@ class Session:
         )
         return Update(message=f"edit: {queued.summary()}", wrote=True)
 
-    def init_run(self, image_id: int, path: str) -> Update:
-        from pathlib import Path
-
+    def init_run(self, image_id: int, run: actions.InitRun) -> Update:
         image = self.lib.images.image(image_id)
-        queued = actions.queue_init(self.lib, image, Path(path))
-        return Update(message=f"init image: {queued.summary()}", wrote=True)
+        queued = actions.queue_init(self.lib, image, run)
+        what = f"seed image ({run.doors} door(s))" if run.doors else "init image"
+        return Update(
+            message=f"{what}, blur {run.blur:g}, {run.weighting} weighting: {queued.summary()}",
+            wrote=True,
+        )
 
     def toggle_auto_advance(self) -> Update:
         self._key()

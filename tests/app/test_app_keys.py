@@ -44,6 +44,20 @@ async def test_every_main_action_is_in_the_palette(library):
         assert any(name.startswith("app: help") for name in names)
 
 
+async def test_the_palette_finds_seed_images_under_the_init_dialog(library):
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        provider = DoorwaysCommands(app.screen)
+        (run,) = [run for name, run, _ in commands(provider) if "seed image" in name]
+        await run()  # the same action as the key i
+        await settle(pilot)
+        assert isinstance(app.screen, InitImageScreen)
+        await pilot.press("1")
+        await settle(pilot)
+        assert Path(app.screen.field).name == "seed-image-000001-1-on.png"
+
+
 async def test_searching_the_palette_for_theme_tells_prompt_themes_from_colour_themes(library):
     """Textual's colour "Theme" and ours share the palette: every entry of ours that a
     search for "theme" finds says "prompt theme", and each theme of the tree is one to go

@@ -8,9 +8,12 @@ import os
 from pathlib import Path
 
 import pytest
+from PIL import Image as PILImage
 
+from doorways_engine.seed_image import NEUTRAL
 from doorways_tui.tui.screens.edit_prompt import EditPromptScreen
 from doorways_tui.tui.screens.init_image import InitImageScreen
+from doorways_tui.workstation.actions import REFINE_BLUR, SEED_BLUR
 from tests.app_fixtures import CONFIG, main_screen, make_app, populate, settle
 
 
@@ -141,3 +144,68 @@ async def test_i_queues_a_run_from_the_image_file(library):
         child = app.library.tree.variant(job["variant_id"])
         assert child.parent_id == detail.variant.id and child.prompt == detail.variant.prompt
         assert child.edit_text == f"init: image {detail.image.id}"
+        # The method's refine step by default: blurred, small cutouts count most.
+        assert config["init_blur"] == REFINE_BLUR > 0
+        assert config["size_weighting"] == "detail"
+
+
+async def test_the_init_dialog_says_the_method_and_can_set_blur_0(library):
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        method = str(app.screen.query_one("#init-method").render())
+        assert "blurred" in method and "detail weighting" in method
+        blur = app.screen.query_one("#init-blur")
+        assert blur.value == f"{REFINE_BLUR:g}"
+        for bad in ("-1", "x", "nan"):  # refused in one line; the dialog stays
+            blur.value = bad
+            await pilot.press("enter")
+            await settle(pilot)
+            assert isinstance(app.screen, InitImageScreen) and jobs(app) == []
+        blur.value = "0"
+        await pilot.press("enter")
+        await settle(pilot)
+        config = json.loads(jobs(app)[0]["config"])
+        assert (config["init_blur"], config["size_weighting"]) == (0.0, "detail")
+
+
+async def test_a_seed_sketch_from_the_init_dialog_starts_a_layout_run(library):
+    app = make_app()
+    async with app.run_test(size=(100, 40)) as pilot:
+        await settle(pilot)
+        detail = main_screen(app).detail
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        screen = app.screen
+        sketch = Path(screen.field)
+        assert sketch.name == f"seed-image-{detail.image.id:06d}-2-on.png" and sketch.is_file()
+        assert screen.query_one("#init-preview").path == sketch  # previewed
+        assert "layout weighting" in str(screen.query_one("#init-method").render())
+        assert screen.query_one("#init-blur").value == f"{SEED_BLUR:g}"
+        await pilot.press("g")  # on grey: the door blotches are darker than the grey
+        await settle(pilot)
+        sketch = Path(screen.field)
+        with PILImage.open(sketch) as im:
+            w, h = im.size
+            grey = im.convert("L")
+            assert grey.getpixel((w // 2, h // 2)) == NEUTRAL[0]
+            for x in (0.25, 0.75):
+                assert grey.getpixel((int(x * w), int(0.6 * h))) < NEUTRAL[0] - 30
+        await pilot.press("enter")
+        await settle(pilot)
+        job = jobs(app)[0]
+        config = json.loads(job["config"])
+        assert config["init_image"] == f"inits/{sketch.name}"
+        assert (config["size_weighting"], config["init_weight"]) == ("layout", 0.0)
+        child = app.library.tree.variant(job["variant_id"])
+        assert child.edit_text == f"seed: 2 door(s) on image {detail.image.id}"
+        await pilot.press("i")
+        await settle(pilot)
+        await pilot.press("3", "0")  # back to refining the image itself
+        await settle(pilot)
+        assert Path(app.screen.field).name == f"init-image-{detail.image.id:06d}.png"
+        assert "detail weighting" in str(app.screen.query_one("#init-method").render())

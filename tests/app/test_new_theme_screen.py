@@ -47,8 +47,8 @@ async def test_shipped_pack_is_counted_before_anything_is_queued():
         screen = app.screen
         assert isinstance(screen, NewThemeScreen)
         assert text_of(screen, "#count") == (
-            "Doorways: 4 groups, 33 pairs x 5 doorway words x 1 modifier"
-            " = 165 variants x 2 seeds = 330 jobs"
+            "Doorways: 4 groups, 33 pairs x 5 doorway words x 4 modifiers"
+            " = 660 variants x 2 seeds = 1320 jobs"
         )
         assert "entrance to Heaven | entrance to Hell" in text_of(screen, "#prompts")
         assert app.result is _SENTINEL  # nothing returned yet
@@ -69,13 +69,15 @@ async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
         await pilot.press(*"Sea / ", "enter")  # Enter in the pairs box is a new line
         assert app.result is _SENTINEL
         screen.query_one("#pairs", TextArea).text = "Valhalla / Fólkvangr\nSea / Dreams / Sky"
-        screen.query_one("#settings", Select).value = "doorways"  # its 5 doorway words
+        # Its 5 doorway words and 4 modifiers.
+        screen.query_one("#settings", Select).value = "doorways"
         screen.query_one("#seeds", Input).focus()
         await pilot.press("3")
         screen.query_one("#name", Input).value = "Norse"
         await settle(pilot)
         assert text_of(screen, "#count") == (
-            "Norse: 1 group, 2 sets x 5 doorway words x 1 modifier = 10 variants x 3 seeds = 30 jobs"
+            "Norse: 1 group, 2 sets x 5 doorway words x 4 modifiers = 40 variants x 3 seeds"
+            " = 120 jobs"
         )
         await pilot.press("enter")  # Enter in an input queues, but the models are missing
         await pilot.pause()
@@ -87,12 +89,15 @@ async def test_typed_pairs_with_seeds_then_enter_queues(tmp_path):
     request = app.result
     assert isinstance(request, ThemeRequest)
     assert request.theme.name == "Norse"
-    assert request.job_count == 30
-    assert request.variants[0].prompt == "entrance to Valhalla | entrance to Fólkvangr"
+    assert request.job_count == 120
+    assert request.variants[0].prompt == (  # the pack's notes for the subjects it names
+        "entrance to Valhalla, Odin's golden hall of fallen warriors"
+        " | entrance to Fólkvangr, Freyja's meadow of the fallen"
+    )
     assert request.variants[0].config["vqgan"] == "vqgan_imagenet_f16_16384"
     with Library.open(tmp_path / "lib") as library:
         report = queue_theme(library, request.theme, request.variants)
-        assert (report.new_variants, report.new_jobs) == (10, 30)
+        assert (report.new_variants, report.new_jobs) == (40, 120)
         assert library.tree.theme_by_name("Norse") is not None
 
 
@@ -127,6 +132,9 @@ async def test_models_line_says_missing_and_m_switches_to_the_demo_models():
             "models: vqgan_imagenet_f16_16384 + ViT-B/32"
             " (not downloaded: press m to use the demo models)"
         )
+        # The quick pack: few jobs, so only the models could ask (the doorways pack's
+        # 1320 jobs ask for a second Enter; see below).
+        screen.query_one("#pack", Select).value = "quick"
         screen.query_one("#queue-theme", Button).focus()
         await pilot.press("m")
         await settle(pilot)
@@ -139,7 +147,7 @@ async def test_models_line_says_missing_and_m_switches_to_the_demo_models():
         await pilot.pause()
     request = app.result
     assert isinstance(request, ThemeRequest)
-    assert request.job_count == 330
+    assert request.job_count == 1
     assert {(v.config["vqgan"], v.config["clip"]) for v in request.variants} == {("demo", "demo")}
 
 
@@ -154,6 +162,8 @@ async def test_downloaded_models_are_ready_and_queue_at_once(tmp_path: Path):
         await settle(pilot)
         screen = app.screen
         assert text_of(screen, "#models") == "models: vqgan_imagenet_f16_16384 + ViT-B/32 (ready)"
+        screen.query_one("#pack", Select).value = "quick"  # one job: nothing else asks
+        await settle(pilot)
         screen.query_one("#queue-theme", Button).focus()
         await pilot.press("enter")
         await pilot.pause()
@@ -179,9 +189,9 @@ async def test_more_than_500_jobs_takes_a_second_enter():
         screen = app.screen
         screen.query_one("#queue-theme", Button).focus()
         await pilot.press("m")  # demo models: ready, so only the size asks
-        screen.query_one("#seeds", Input).value = "4"
+        screen.query_one("#seeds", Input).value = "1"
         await settle(pilot)
-        assert text_of(screen, "#count").endswith("= 165 variants x 4 seeds = 660 jobs")
+        assert text_of(screen, "#count").endswith("= 660 variants x 1 seed = 660 jobs")
         screen.query_one("#queue-theme", Button).focus()
         await pilot.press("enter")
         await pilot.pause()
@@ -190,14 +200,14 @@ async def test_more_than_500_jobs_takes_a_second_enter():
             "This queues 660 jobs, more than 500 at once.\nEnter again queues anyway."
         )
         assert str(screen.query_one("#queue-theme", Button).label) == "Queue anyway"
-        screen.query_one("#seeds", Input).value = "5"  # a new count asks again
+        screen.query_one("#seeds", Input).value = "2"  # a new count asks again
         await settle(pilot)
         assert text_of(screen, "#models-warning") == ""
         screen.query_one("#queue-theme", Button).focus()
         await press_when_ready(pilot, screen.query_one("#queue-theme", Button))
-        assert app.result is _SENTINEL and "825 jobs" in text_of(screen, "#models-warning")
+        assert app.result is _SENTINEL and "1320 jobs" in text_of(screen, "#models-warning")
         await press_when_ready(pilot, screen.query_one("#queue-theme", Button))
-    assert isinstance(app.result, ThemeRequest) and app.result.job_count == 825
+    assert isinstance(app.result, ThemeRequest) and app.result.job_count == 1320
 
 
 async def test_a_typed_list_keeps_its_headings_and_queues_at_80x24(tmp_path):

@@ -117,10 +117,9 @@ def test_a_fresh_venv_finds_the_packs_and_runs_the_cli(wheel, tmp_path):
     assert out == f"{os.devnull}\n"
 
 
-# The engine under the distribution's own name: until scripts/rename_engine.py has run
-# (the import name ``engine`` -> ``doorways_engine``, the folder stays ``engine/``), the
-# wheel installs a top-level ``engine`` that another package's ``engine`` can shadow or
-# overwrite, and this test fails. The script removes the marker.
+# The engine installs under the distribution's own name, ``doorways_engine`` (its folder stays
+# ``engine/``, mapped by pyproject's package-dir): a top-level ``engine`` would overwrite, or
+# be shadowed by, another distribution's package of that name.
 def test_another_engine_package_neither_shadows_nor_is_shadowed(wheel, tmp_path):
     tops = {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()}
     assert "engine" not in tops, "the wheel would overwrite another distribution's engine/"

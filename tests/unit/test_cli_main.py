@@ -39,6 +39,7 @@ COMMANDS = {
     ("doorways_tui.cli.import_xmp", "run"): ["import-xmp", "out"],
     ("doorways_tui.cli.backup", "run"): ["backup", "dest"],
     ("doorways_tui.cli.clean", "run"): ["clean", "--rejected"],
+    ("doorways_tui.cli.seed_image", "run"): ["seed-image", "-o", "seed.png"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.

@@ -55,7 +55,7 @@ def test_the_app_init_run_stores_the_copy_relative(tmp_path):
     with Library.open(root) as lib:
         image = lib.images.image(1)
         path = actions.prepare_init(lib, image)
-        actions.queue_init(lib, image, path)
+        actions.queue_init(lib, image, actions.InitRun(path))
         (job,) = lib.queue.jobs(status="queued")
         assert job.config_dict()["init_image"] == f"inits/{path.name}"
 

@@ -355,22 +355,23 @@ def test_queue_add_of_many_seeds_asks_for_yes(capsys, root):
 
 
 def test_theme_queue_asks_before_more_than_500_new_jobs(capsys, root):
-    args = ("theme", "queue", "doorways", "--models", "demo")
-    code, out, err = cli(capsys, root, *args, "--seeds", "4")  # 165 variants x 4 = 660
+    # One doorway word: 33 sets x 4 modifiers = 132 variants.
+    args = ("theme", "queue", "doorways", "--models", "demo", "--doorways", "gate")
+    code, out, err = cli(capsys, root, *args, "--seeds", "4")  # 132 variants x 4 = 528
     assert code == 2
     (line,) = err.splitlines()
     assert line == (
-        "doorways: error: this would queue 660 jobs (more than 500 at once); nothing queued:"
+        "doorways: error: this would queue 528 jobs (more than 500 at once); nothing queued:"
         " add --yes to queue them"
     )
     with Library.open(root) as lib:
         assert lib.queue.jobs() == []
     code, out, _ = cli(capsys, root, *args, "--seeds", "4", "--dry-run")
-    assert code == 0 and "would add 165 new variants and 660 jobs" in out
-    code, out, _ = cli(capsys, root, *args, "--seeds", "3", "--yes")
-    assert code == 0 and "added 165 new variants and 495 jobs" in out
-    code, out, _ = cli(capsys, root, *args, "--seeds", "6")  # only 495 of the 990 are new
-    assert code == 0 and "495 jobs (495 already in the library)" in out
+    assert code == 0 and "would add 132 new variants and 528 jobs" in out
+    code, out, _ = cli(capsys, root, *args, "--seeds", "4", "--yes")
+    assert code == 0 and "added 132 new variants and 528 jobs" in out
+    code, out, _ = cli(capsys, root, *args, "--seeds", "7")  # only 396 of the 924 are new
+    assert code == 0 and "396 jobs (528 already in the library)" in out
 
 
 def test_cancel_all_queued_is_one_transaction(root):

@@ -323,11 +323,16 @@ def test_an_init_image_run_starts_from_an_editable_copy(populated, session):
     path.write_bytes(b"edited by the artist")
     assert actions.prepare_init(populated, image) == path  # an existing copy is kept
     assert path.read_bytes() == b"edited by the artist"
-    update = session.init_run(3, str(path))
+    update = session.init_run(3, actions.InitRun(path))
     (job,) = populated.queue.jobs(status="queued")
     child = populated.tree.variant(job.variant_id)
     assert job.config_dict()["init_image"] == f"inits/{path.name}"  # relative: it can move
     assert (child.parent_id, child.prompt) == (1, populated.tree.variant(1).prompt)
     assert child.edit_text == "init: image 3" and job.seed == 2
-    assert update.message.startswith("init image: 1 job(s) queued (seed 2) for “")
+    config = job.config_dict()  # the method's refine step: blurred, small cutouts count most
+    assert (config["init_blur"], config["size_weighting"]) == (actions.REFINE_BLUR, "detail")
+    assert actions.REFINE_BLUR > 0
+    assert update.message.startswith(
+        "init image, blur 3, detail weighting: 1 job(s) queued (seed 2) for “"
+    )
     assert session.undo().message == ("undone: edit (1 queued job cancelled, its variant removed)")

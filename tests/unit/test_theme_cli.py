@@ -83,15 +83,15 @@ def test_preview_reports_long_prompts(capsys, tmp_path):
 def test_preview_of_a_shipped_pack_and_seeds_override(capsys):
     code, out, _ = run(capsys, "theme", "preview", "doorways", "--seeds", "3", "--show", "1")
     assert code == 0
-    assert "4 groups, 33 pairs x 5 doorway words x 1 modifier = 165 variants" in out
-    assert "x 3 seeds = 495 jobs" in out
+    assert "4 groups, 33 pairs x 5 doorway words x 4 modifiers = 660 variants" in out
+    assert "x 3 seeds = 1980 jobs" in out
     assert "  Afterlife  entrance to Heaven | entrance to Hell" in out
 
 
 def test_list_shows_the_shipped_packs(capsys):
     code, out, _ = run(capsys, "theme", "list")
     assert code == 0
-    assert "doorways         Doorways: 33 sets, 165 variants, 330 jobs" in out
+    assert "doorways         Doorways: 33 sets, 660 variants, 1320 jobs" in out
     assert "example-small    Example: 2 sets, 8 variants, 16 jobs" in out
 
 
@@ -367,16 +367,16 @@ def test_queue_a_list_with_a_pack_and_flags(capsys, list_file, tmp_path):
     code, out, _ = run(capsys, *argv, *flags, "--seeds", "1", "--name", "Mine")
     assert code == 0
     assert out.splitlines()[0] == (
-        "Mine: 2 groups, 4 sets x 2 doorway words x 1 modifier = 8 variants x 1 seed = 8 jobs"
-    )
-    assert "estimate: 8 jobs, 160 steps on the demo models" in out
+        "Mine: 2 groups, 4 sets x 2 doorway words x 4 modifiers = 32 variants x 1 seed = 32 jobs"
+    )  # the pack's four modifiers
+    assert "estimate: 32 jobs, 640 steps on the demo models" in out
     with Library.open(lib) as library:
         theme = library.tree.theme_by_name("Mine")
         assert theme is not None
         variants = library.tree.variants(theme.id)
         configs = [j.config_dict() for j in library.queue.jobs()]
-    assert [v.group_name for v in variants] == ["Afterlife"] * 4 + ["Nature"] * 4
-    assert variants[4].prompt == "gate to the Sun realm | gate to the Moon realm"  # the pack's
+    assert [v.group_name for v in variants] == ["Afterlife"] * 16 + ["Nature"] * 16
+    assert variants[16].prompt == "gate to the Sun realm | gate to the Moon realm"  # the pack's
     assert {(c["width"], c["height"], c["steps"], c["panorama"]) for c in configs} == {
         (256, 128, 20, "cosine")
     }

@@ -122,8 +122,9 @@ def test_a_list_is_named_after_its_file_and_takes_the_quick_packs_settings(tmp_p
     doorways = build_request(path=str(path), settings_pack="doorways", name="N")
     assert doorways.theme.name == "N"
     assert doorways.variants[0].prompt == "entrance to the Sun realm | entrance to the Moon realm"
-    assert doorways.variants[5].prompt.endswith("the cycle of death and rebirth")
-    assert doorways.job_count == 2 * 5 * 2
+    per_set = 5 * 4  # the doorways pack's doorway words x its modifiers
+    assert doorways.variants[per_set].prompt.endswith("the cycle of death and rebirth")
+    assert doorways.job_count == 2 * per_set * 2
 
 
 def test_a_toml_file_keeps_its_own_settings(tmp_path):
@@ -240,7 +241,7 @@ def test_groups_are_stored_with_each_variant(tmp_path):
         queue_theme(lib, theme)
         stored = lib.tree.variants(lib.tree.theme_by_name("Pasted").id)
         nodes = lib.tree.nodes(stored[0].theme_id)
-    assert len(stored) == theme.set_count * 5
+    assert len(stored) == theme.set_count * 5 * 4  # doorway words x modifiers
     by_group = {v.group_name for v in stored}
     assert by_group == {"Afterlife", "Nature", "Other Worlds"}
     assert [n.group_name for n in nodes] == [v.group_name for v in stored]

@@ -122,9 +122,34 @@ def test_doorways_pack_has_the_seeds_series():
     assert groups["Other Worlds"][7] == ("Grimm’s Fairy Tales", "1001 Arabian nights")
     assert groups["Future"][3] == ("Climate Apocalypse", "An Uncertain But Hopeful Future")
     assert theme.style == "by James Gurney"
+    # The author's figure-avoiding modifiers, beside the plain prompt.
+    assert theme.modifiers == (
+        "",
+        "secluded, empty, silent, alone",
+        "in the early morning",
+        "enormous",
+    )
+    assert theme.settings["size_weighting"] == "layout"  # the method's first pass
     variants = expand(theme)
-    assert len(variants) == 33 * len(theme.doorways)
+    assert len(variants) == 33 * len(theme.doorways) * 4
     prompts = {v.prompt for v in variants}
+    assert "gate to Heaven, enormous | gate to Hell, enormous" in prompts
+    assert {v.config["size_weighting"] for v in variants} == {"layout"}
+    # The subjects the author said CLIP misread each carry a description.
+    for name in (
+        "El Dorado",
+        "Atlantis",
+        "Valhalla",
+        "Fólkvangr",
+        "Fields of A’aru",
+        "Maw of Ammut",
+        "An Uncertain But Hopeful Future",
+    ):
+        assert theme.subject(name).describe, name
+    assert (
+        "entrance to El Dorado, a lost city of gold in the jungle"
+        " | entrance to Atlantis, classical Greek ruins under the sea"
+    ) in prompts
     assert (
         "entrance to Bodhi, enlightenment | entrance to Samsara, the cycle of death and rebirth"
         in prompts
@@ -300,11 +325,12 @@ def test_typed_lists_borrow_the_base_theme():
     base = load_theme("doorways")
     theme = theme_from_list("Bodhi / Samsara\nSun / Forest", base=base)
     variants = expand(theme)
-    assert len(variants) == 2 * len(base.doorways)
+    per_set = len(base.doorways) * len(base.modifiers)
+    assert len(variants) == 2 * per_set
     assert variants[0].prompt == (
         "entrance to Bodhi, enlightenment | entrance to Samsara, the cycle of death and rebirth"
     )
-    assert variants[len(base.doorways)].prompt == "entrance to the Sun realm | entrance to Forest"
+    assert variants[per_set].prompt == "entrance to the Sun realm | entrance to Forest"
     assert variants[0].config["width"] == 768
     lower = expand(theme_from_list("bodhi / samsara", base=base))
     assert lower[0].prompt == (

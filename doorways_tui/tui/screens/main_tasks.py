@@ -93,11 +93,17 @@ class MainTasks:
     def _init_ready(self, image: Image, path: Path) -> None:
         image_id, session = image.id, self.triage.session
 
-        def done(chosen: str | None) -> None:
-            if chosen:
+        def done(chosen: actions.InitRun | None) -> None:
+            if chosen is not None:
                 self.triage.submit(lambda: session.init_run(image_id, chosen))
 
-        self.screen.app.push_screen(InitImageScreen(image.id, path), done)
+        def make_seed(doors: int, on_image: bool) -> Path:
+            return actions.prepare_seed(session.lib, image, doors, on_image=on_image)
+
+        screen = InitImageScreen(
+            image.id, path, make_seed=make_seed, protocol=self.bench.preview_protocol
+        )
+        self.screen.app.push_screen(screen, done)
 
     # -- views ----------------------------------------------------------------------------
 
