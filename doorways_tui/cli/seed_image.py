@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
     from doorways_engine.config import parse_size
     from doorways_engine.seed_image import open_parent, parse_positions, sketch
     from doorways_tui.core.text import printable
+    from doorways_tui.core.triage import plural
 
     size = parse_size(args.size)
     positions = parse_positions(args.x) if args.x else None
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
     image.save(out, format="PNG")
     print(
         printable(
-            f"wrote {out} ({size[0]}x{size[1]}, {args.doors} door(s)); start a run from it"
+            f"wrote {out} ({size[0]}x{size[1]}, {plural(args.doors, 'door')}); start a run from it"
             f" with --init-image {out} --size-weighting layout"
         )
     )

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from doorways_tui.core.triage import plural
 from doorways_tui.store import Image, Job, Library, Variant
 from doorways_tui.store.files import INIT_DIR
 
@@ -125,7 +126,7 @@ def queue_init(lib: Library, image: Image, run: InitRun) -> Queued:
     }
     if run.doors:
         config["init_weight"] = 0.0
-        edit_text = f"seed: {run.doors} door(s) on image {image.id}"
+        edit_text = f"seed: {plural(run.doors, 'door')} on image {image.id}"
     else:
         edit_text = f"init: image {image.id}"
     child, jobs = lib.queue.spawn(

@@ -247,7 +247,7 @@ class Session:
     def init_run(self, image_id: int, run: actions.InitRun) -> Update:
         image = self.lib.images.image(image_id)
         queued = actions.queue_init(self.lib, image, run)
-        what = f"seed image ({run.doors} door(s))" if run.doors else "init image"
+        what = f"seed image ({plural(run.doors, 'door')})" if run.doors else "init image"
         return Update(
             message=f"{what}, blur {run.blur:g}, {run.weighting} weighting: {queued.summary()}",
             wrote=True,

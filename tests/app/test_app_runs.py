@@ -202,7 +202,7 @@ async def test_a_seed_sketch_from_the_init_dialog_starts_a_layout_run(library):
         assert config["init_image"] == f"inits/{sketch.name}"
         assert (config["size_weighting"], config["init_weight"]) == ("layout", 0.0)
         child = app.library.tree.variant(job["variant_id"])
-        assert child.edit_text == f"seed: 2 door(s) on image {detail.image.id}"
+        assert child.edit_text == f"seed: 2 doors on image {detail.image.id}"
         await pilot.press("i")
         await settle(pilot)
         await pilot.press("3", "0")  # back to refining the image itself

@@ -16,6 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Label, Static
 
 from doorways_engine.config import MAX_BLUR
+from doorways_tui.core.triage import plural
 from doorways_tui.tui.screens.field_dialog import FieldDialog
 from doorways_tui.tui.widgets.preview import PREVIEW_CSS_PATH, ImagePreview
 from doorways_tui.workstation.actions import REFINE_BLUR, SEED_BLUR, InitRun
@@ -103,7 +104,7 @@ class InitImageScreen(FieldDialog[InitRun]):
         run = InitRun(self.path, doors=self.doors)
         if self.doors:
             ground = "the blurred image" if self.on_image else "grey"
-            what = f"Seed sketch: {self.doors} door(s) on {ground}"
+            what = f"Seed sketch: {plural(self.doors, 'door')} on {ground}"
         else:
             what = "Refine: the image blurred first so the details can change"
         return f"{what}; {_WEIGHTING[run.weighting]}."
