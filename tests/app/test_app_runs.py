@@ -209,3 +209,22 @@ async def test_a_seed_sketch_from_the_init_dialog_starts_a_layout_run(library):
         await settle(pilot)
         assert Path(app.screen.field).name == f"init-image-{detail.image.id:06d}.png"
         assert "detail weighting" in str(app.screen.query_one("#init-method").render())
+
+
+async def test_at_80x24_the_init_dialog_scrolls_to_its_keys_and_its_keys_work(library):
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("i")
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, InitImageScreen)
+        keys = screen.query_one(".dialog-keys")
+        body = screen.query_one(".dialog")
+        assert keys.region.bottom > body.content_region.bottom  # below the fold at first
+        await pilot.press("end")  # the body has the focus: the arrow keys scroll it
+        await settle(pilot)
+        assert body.content_region.contains_region(keys.region)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert len(jobs(app)) == 1

@@ -1,6 +1,7 @@
 """A dialog of one editable field (a folder, a file) and one-key choices: the export
-dialog and the init image dialog. It opens unfocused, so its keys work at once; Tab
-edits the field, and Enter in the field does what the dialog's Enter key does."""
+dialog and the init image dialog. It opens with its body focused, not the field, so its
+keys work at once and the arrow keys scroll it where the terminal is too short (80x24);
+Tab edits the field, and Enter in the field does what the dialog's Enter key does."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import TypeVar
 
 from textual import on
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
@@ -17,7 +18,7 @@ T = TypeVar("T")
 
 class FieldDialog(ModalScreen[T | None]):
     CSS_PATH = "dialogs.tcss"
-    AUTO_FOCUS = ""  # no focus: the one-key choices work at once
+    AUTO_FOCUS = ".dialog"  # the body, not the field: the one-key choices work at once
 
     FIELD_ID = ""
     """The id of the field's ``Input`` (tests and subclasses query it)."""
@@ -44,7 +45,7 @@ class FieldDialog(ModalScreen[T | None]):
         return self.query_one(f"#{self.FIELD_ID}", Input).value
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Label(self.title_text(), classes="dialog-title")
             yield Static(self.explanation())
             yield Input(self.field_value(), id=self.FIELD_ID)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Input, Label, Static
 
 from doorways_engine.config import MAX_BLUR
@@ -89,7 +89,7 @@ class InitImageScreen(FieldDialog[InitRun]):
         )
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with VerticalScroll(classes="dialog"):
             yield Label(self.title_text(), classes="dialog-title")
             yield Static(self.explanation())
             yield Input(self.field_value(), id=self.FIELD_ID)
