@@ -28,6 +28,7 @@ from doorways_engine.losses import (
     spherical_distance,
     tone_symmetry_loss,
 )
+from doorways_engine.parameters import config_from_parameters
 from doorways_engine.targets import Targets, build_targets, image_prompt_crops
 from doorways_tui.cli import UsageError, build_parser
 from doorways_tui.cli.options import config_from_args
@@ -222,7 +223,9 @@ def test_stops_reach_the_targets_and_the_png(demo_models, tmp_path):
     t = build_targets(config, demo_models)
     assert t.placed_stop.tolist() == [0.5] and t.glob_stop.tolist() == [3.0]
     path = save_png(tmp_path / "a.png", Image.new("RGB", (8, 8)), config)
-    assert parameters_line(config).startswith("door:1:0.5; fog:-0.5:3\n")
+    line = parameters_line(config)  # A1111's layout: negatives on their own line
+    assert line.startswith("door:1:0.5\nNegative prompt: fog:-0.5:3\n")
+    assert config_from_parameters(line).prompt_list() == config.prompt_list()
     assert read_png_metadata(path)["config"]["prompts"] == "door:1:0.5 | fog:-0.5:3"
     assert GenerationConfig.from_dict(read_png_metadata(path)["config"]).prompt_list() == [
         Prompt("door", 1.0, 0.5),
