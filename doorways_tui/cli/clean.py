@@ -51,7 +51,7 @@ def _confirm(question: str, *, yes: bool) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from doorways_tui.store.backup import human_size
+    from doorways_tui.core.text import human_size
     from doorways_tui.workstation import clean
 
     with open_library(args) as lib:

@@ -114,3 +114,12 @@ def _shared_run(sides: list[list[str]]) -> int:
     while n < most and len({s[n] for s in sides}) == 1:
         n += 1
     return n
+
+
+def human_size(n: float) -> str:
+    """``12.3 MB``: a size a person reads (backups, the trash)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    raise AssertionError("unreachable")

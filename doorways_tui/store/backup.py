@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doorways_tui.core.text import human_size
 from doorways_tui.store.db import StoreError, connect, retry_busy
 from doorways_tui.store.files import DB_NAME, INIT_DIR, db_path, library_path
 
@@ -51,15 +52,6 @@ class BackupResult:
         if self.damaged:
             text += f"; {len(self.damaged)} copied with a checksum other than the library's"
         return text
-
-
-def human_size(n: float) -> str:
-    """``12.3 MB``."""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
 
 
 def check_dest(root: Path, dest: Path) -> Path:
