@@ -6,16 +6,19 @@ change what a seed draws), embed all views with CLIP in one call, score each ima
 against its own prompts (weighted by panorama position and cutout size), add the symmetry
 terms, and take an Adam step on every latent.
 
-Jobs that share a size and models step together (``generate_batch``); a batch of one is
-``generate``. Images are independent: nothing in the decoder or CLIP mixes batch members,
-and Adam is elementwise, so a batched image equals its solo run up to float rounding.
+Jobs that share a size and models step together in a ``Batch``, which runs join and leave
+between steps (a worker refills a free slot at once); ``generate_batch`` runs a fixed list
+on one, and a batch of one is ``generate``. Images are independent: nothing in the decoder
+or CLIP mixes batch members, each run draws from its own generators, and Adam is
+elementwise, so a batched image equals its solo run up to float rounding, whenever it
+joined.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +156,17 @@ def _autocast(config: GenerationConfig, device: torch.device):
     return contextlib.nullcontext()
 
 
+def _cpu_copy(obj: Any) -> Any:
+    """``obj`` with every tensor copied to the CPU (dicts and lists followed)."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().to("cpu", copy=True)
+    if isinstance(obj, dict):
+        return {k: _cpu_copy(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_cpu_copy(v) for v in obj)
+    return obj
+
+
 class _Run:
     """One image's state inside a (possibly batched) run."""
 
@@ -196,22 +210,30 @@ class _Run:
         if state is not None and state.get("opt"):
             self.opt.load_state_dict(state["opt"])
         self.losses: dict[str, float] = {}
-        self.rate, self.tick, self.tick_step = 0.0, time.perf_counter(), self.step
+        self.started = time.perf_counter()
+        self.rate, self.tick, self.tick_step = 0.0, self.started, self.step
 
     @property
     def done(self) -> bool:
         return self.step >= self.config.steps
 
     def snapshot(self) -> dict[str, Any]:
-        return {
-            "z": self.z.detach().cpu(),
-            "opt": self.opt.state_dict(),
-            "gen": self.gen.get_state(),
-            "noise_gen": self.noise_gen.get_state().cpu(),
-            "step": self.step,
-            "z_init": self.z_init.cpu() if self.z_init is not None else None,
-            "config": self.config.to_dict(),
-        }
+        """A copy on the CPU: another thread may write it while the run steps on."""
+        return _cpu_copy(
+            {
+                "z": self.z.detach(),
+                "opt": self.opt.state_dict(),
+                "gen": self.gen.get_state(),
+                "noise_gen": self.noise_gen.get_state(),
+                "step": self.step,
+                "z_init": self.z_init,
+                "config": self.config.to_dict(),
+            }
+        )
+
+    def set_steps(self, steps: int) -> None:
+        """A new step target (an artist extending a run); one already passed ends it now."""
+        self.config = self.config.replace(steps=max(int(steps), self.step))
 
     def report(self, x: torch.Tensor, losses: dict[str, torch.Tensor], total: torch.Tensor) -> None:
         """After a step: read losses back when due, and call the callback."""
@@ -240,6 +262,114 @@ class _Run:
         self.callback(step, info)
 
 
+class Batch:
+    """Runs that share one size and one pair of models, stepped together. Runs join
+    (``add``) and leave (``drop``, a cancel check, or by finishing) between steps, and a
+    run's step target can change mid-run (``set_steps``). ``like`` is the config the batch
+    is for: its size, models and precision."""
+
+    def __init__(self, models: Models, like: GenerationConfig) -> None:
+        self.models, self.like = models, like
+        self.width, self.height = snap_size(like.width, like.height, models.factor)
+        codebook = models.vqgan.codebook
+        self._bounds = (
+            codebook.min(0).values[None, :, None, None],
+            codebook.max(0).values[None, :, None, None],
+        )
+        self._runs: dict[Hashable, _Run] = {}
+
+    def __len__(self) -> int:
+        return len(self._runs)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._runs
+
+    def fits(self, config: GenerationConfig) -> bool:
+        size = snap_size(config.width, config.height, self.models.factor)
+        return size == (self.width, self.height) and config.same_models(self.like)
+
+    def add(
+        self,
+        key: Hashable,
+        config: GenerationConfig,
+        *,
+        callback: Callback | None = None,
+        cancel: CancelCheck | None = None,
+    ) -> None:
+        """Start a run under ``key``. A DoorwaysError (a config that does not fit, a bad
+        init image or latent) leaves the batch as it was."""
+        if not self.fits(config):
+            raise ConfigError("a batch must share one size and one pair of models")
+        if key in self._runs:
+            raise ValueError(f"run {key!r} is already in the batch")
+        self._runs[key] = _Run(
+            config,
+            self.models,
+            width=self.width,
+            height=self.height,
+            callback=callback,
+            cancel=cancel,
+        )
+
+    def drop(self, key: Hashable) -> Cancelled:
+        """Take a run out now; the Cancelled it returns carries its resumable state."""
+        run = self._runs.pop(key)
+        return Cancelled(run.step, run.snapshot())
+
+    def set_steps(self, key: Hashable, steps: int) -> None:
+        self._runs[key].set_steps(steps)
+
+    def target(self, key: Hashable) -> int:
+        return self._runs[key].config.steps
+
+    def step(self) -> dict[Hashable, GenerationResult | Cancelled]:
+        """Cancel checks, one optimisation step for every run still short of its target,
+        then the final image of each run that reached it. Returns the runs that left the
+        batch, each with its result; raises OutOfMemoryError for the whole batch."""
+        ended: dict[Hashable, GenerationResult | Cancelled] = {}
+        for key, run in list(self._runs.items()):
+            if not run.done and run.cancel is not None and run.cancel():
+                ended[key] = self.drop(key)
+        try:
+            if active := [run for run in self._runs.values() if not run.done]:
+                _step(active, self.models, self._bounds)
+            if finished := [key for key, run in self._runs.items() if run.done]:
+                ended.update(self._finish(finished))
+        except torch.OutOfMemoryError as exc:
+            raise OutOfMemoryError(
+                f"CUDA out of memory at {self.width}x{self.height} with {self.like.cutn} cutouts"
+                f" x {len(self._runs)} image(s) on {self.models.device}: try fewer cutouts,"
+                " a smaller size or a smaller batch"
+            ) from exc
+        return ended
+
+    def _finish(self, keys: list[Hashable]) -> dict[Hashable, GenerationResult]:
+        """The final images of runs that reached their target, decoded in one call."""
+        runs = [self._runs.pop(key) for key in keys]
+        with torch.no_grad(), _autocast(self.like, self.models.device):
+            images = synth(torch.cat([run.z for run in runs]), self.models)
+        now = time.perf_counter()
+        results = {}
+        for k, (key, run) in enumerate(zip(keys, runs, strict=True)):
+            cfg = run.config
+            notes = []
+            if (self.width, self.height) != (cfg.width, cfg.height):
+                notes.append(
+                    f"size {cfg.width}x{cfg.height} snapped to {self.width}x{self.height} "
+                    f"(a multiple of the VQGAN's factor {self.models.factor})"
+                )
+            results[key] = GenerationResult(
+                image=tensor_to_pil(images[k]),
+                latent=run.z.detach().cpu(),
+                steps=run.step,
+                losses=run.losses,
+                seconds=now - run.started,
+                config=cfg.replace(width=self.width, height=self.height),
+                notes=notes,
+            )
+        return results
+
+
 def generate_batch(
     configs: Sequence[GenerationConfig],
     *,
@@ -255,68 +385,21 @@ def generate_batch(
     an out-of-memory error ends the whole batch and is raised."""
     if not configs:
         return []
-    first = configs[0]
-    models = models or load_models(first, device=device, model_dir=model_dir)
-    device = models.device
-    width, height = snap_size(first.width, first.height, models.factor)
-    for cfg in configs[1:]:
-        if snap_size(cfg.width, cfg.height, models.factor) != (
-            width,
-            height,
-        ) or not cfg.same_models(first):
-            raise ConfigError("a batch must share one size and one pair of models")
-    started = time.perf_counter()
+    models = models or load_models(configs[0], device=device, model_dir=model_dir)
+    batch = Batch(models, configs[0])
+    if not all(batch.fits(cfg) for cfg in configs):
+        raise ConfigError("a batch must share one size and one pair of models")
     callbacks = callbacks or [None] * len(configs)
     cancels = cancels or [None] * len(configs)
     results: list[GenerationResult | Exception | None] = [None] * len(configs)
-    runs: dict[int, _Run] = {}
     for i, cfg in enumerate(configs):
         try:
-            runs[i] = _Run(
-                cfg, models, width=width, height=height, callback=callbacks[i], cancel=cancels[i]
-            )
+            batch.add(i, cfg, callback=callbacks[i], cancel=cancels[i])
         except DoorwaysError as exc:  # a bad init image or latent ends its own item only
             results[i] = exc
-    codebook = models.vqgan.codebook
-    bounds = (
-        codebook.min(0).values[None, :, None, None],
-        codebook.max(0).values[None, :, None, None],
-    )
-    try:
-        while active := [i for i, r in runs.items() if not r.done and results[i] is None]:
-            for i in list(active):
-                run = runs[i]
-                if run.cancel is not None and run.cancel():
-                    results[i] = Cancelled(run.step, run.snapshot())
-                    active.remove(i)
-            if active:
-                _step([runs[i] for i in active], models, bounds)
-    except torch.OutOfMemoryError as exc:
-        raise OutOfMemoryError(
-            f"CUDA out of memory at {width}x{height} with {first.cutn} cutouts x {len(configs)} "
-            f"image(s) on {device}: try fewer cutouts, a smaller size or a smaller batch"
-        ) from exc
-    notes = []
-    if (width, height) != (first.width, first.height):
-        notes.append(
-            f"size {first.width}x{first.height} snapped to {width}x{height} "
-            f"(a multiple of the VQGAN's factor {models.factor})"
-        )
-    finished = [i for i, r in runs.items() if results[i] is None]
-    if finished:
-        with torch.no_grad(), _autocast(first, device):
-            images = synth(torch.cat([runs[i].z for i in finished]), models)
-        for k, i in enumerate(finished):
-            run = runs[i]
-            results[i] = GenerationResult(
-                image=tensor_to_pil(images[k]),
-                latent=run.z.detach().cpu(),
-                steps=run.step,
-                losses=run.losses,
-                seconds=time.perf_counter() - started,
-                config=run.config.replace(width=width, height=height),
-                notes=list(notes),
-            )
+    while batch:
+        for i, result in batch.step().items():
+            results[i] = result  # type: ignore[index]
     return results  # type: ignore[return-value]
 
 

@@ -20,6 +20,7 @@ import os
 import socket
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from doorways_tui.store.context import StoreContext
@@ -64,6 +65,15 @@ def this_machine() -> str:
     with contextlib.suppress(OSError):
         parts.append(f"pidns={os.stat('/proc/self/ns/pid').st_ino}")
     return "/".join(parts)
+
+
+@dataclass(frozen=True, slots=True)
+class JobControl:
+    """What a worker needs before each step about one of its jobs (``Claims.control``)."""
+
+    status: str
+    owned: bool  # still running on this worker's claim
+    steps: int | None  # the stored step target (raised when the artist extends the run)
 
 
 def _owned_where(job_id: int, worker_id: str, lease: int | None) -> tuple[str, list[object]]:
@@ -299,6 +309,31 @@ class Claims:
 
     # -- while running --------------------------------------------------------------------
 
+    def control(self, worker_id: str, leases: Mapping[int, int]) -> dict[int, JobControl]:
+        """One read for a worker's whole batch (job id -> lease of its claim), cheap enough
+        to make before every step: whether each job is still its own (a cancel shows at
+        the next step, not the next heartbeat) and its current step target. A job that no
+        longer exists is left out."""
+        if not leases:
+            return {}
+        marks = ",".join("?" * len(leases))
+        rows = self._db.rows(
+            "SELECT id, status, worker_id, lease,"
+            " CASE WHEN json_valid(config) THEN json_extract(config, '$.steps') END AS steps"
+            f" FROM jobs WHERE id IN ({marks})",
+            list(leases),
+        )
+        found = {}
+        for row in rows:
+            owned = (
+                row["status"] == "running"
+                and row["worker_id"] == worker_id
+                and row["lease"] == leases[row["id"]]
+            )
+            steps = row["steps"] if isinstance(row["steps"], int) else None
+            found[row["id"]] = JobControl(status=row["status"], owned=owned, steps=steps)
+        return found
+
     def update_progress(
         self,
         job_id: int,
@@ -308,14 +343,17 @@ class Claims:
         total: int,
         it_per_s: float | None = None,
         eta_s: float | None = None,
+        loss: float | None = None,
         lease: int | None = None,
     ) -> bool:
-        """Record progress (also a heartbeat). False: the job is no longer this worker's."""
+        """Record progress (also a heartbeat); ``loss``: the total loss at the latest report
+        step (None keeps the one recorded). False: the job is no longer this worker's."""
         where, params = _owned_where(job_id, worker_id, lease)
         return (
             self._db.execute(
-                f"UPDATE jobs SET step = ?, total = ?, it_per_s = ?, eta_s = ?, heartbeat = ? WHERE {where}",
-                (step, total, it_per_s, eta_s, self._ctx.clock(), *params),
+                "UPDATE jobs SET step = ?, total = ?, it_per_s = ?, eta_s = ?,"
+                f" loss = COALESCE(?, loss), heartbeat = ? WHERE {where}",
+                (step, total, it_per_s, eta_s, loss, self._ctx.clock(), *params),
             )
             > 0
         )

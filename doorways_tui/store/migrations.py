@@ -203,6 +203,12 @@ _VARIANT_GROUP = """
 ALTER TABLE variants ADD COLUMN group_name TEXT;
 """
 
+# The total loss at a running job's latest report step, written with its progress, so a
+# watch view can show each live run's loss trend. NULL until the first report.
+_JOB_LOSS = """
+ALTER TABLE jobs ADD COLUMN loss REAL;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
@@ -212,6 +218,7 @@ MIGRATIONS: list[Migration] = [
     (6, "the process each undo step came from", _UNDO_ORIGIN),
     (7, "views for sqlite-utils and Datasette", _VIEWS),
     (8, "the theme group of each variant", _VARIANT_GROUP),
+    (9, "the loss of a running job", _JOB_LOSS),
 ]
 
 

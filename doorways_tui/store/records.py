@@ -86,6 +86,7 @@ class Job(_Row):
     started: float | None
     finished: float | None
     lease: int = 0  # which claim of the job this is (each claim gets a new one)
+    loss: float | None = None  # total loss at its latest report step (while it runs)
 
     def config_dict(self) -> dict[str, Any]:
         return json.loads(self.config)

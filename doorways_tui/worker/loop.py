@@ -1,5 +1,6 @@
 """The GPU worker: claims jobs from the library and runs them to the end, several at once
-when they share a size and models (``--batch``).
+when they share a size and models (``--batch``): a rolling batch, where a job that ends
+frees its slot for the next queued job like it at once (worker/runner.py).
 
 One process per GPU. It registers itself, heartbeats from a background thread (so a long
 model load or a slow step never looks like death), and on SIGTERM/SIGINT stops at the end of
@@ -129,17 +130,20 @@ class Worker:
                 self.stop.wait(self.options.poll_s)
                 continue
             idle = False
+            self.current_jobs[job.id] = job.lease
             jobs = [job, *self._fill_batch(job)]
-            self.lost_jobs.clear()
-            self.current_jobs = {j.id: j.lease for j in jobs}
             try:
-                outcomes = self._job_runner().run_batch(jobs)
+                self._job_runner().run_batch(jobs, refill=self._refill, ended=self._ended)
             except BaseException:
                 self._abandon()
                 raise
             finally:
-                self.current_jobs = {}
-            self.jobs_run += sum(outcome in ("done", "failed") for outcome in outcomes)
+                self.current_jobs.clear()
+
+    def _ended(self, job, outcome: str) -> None:
+        """One job of the batch ended (its slot is free already)."""
+        self.jobs_run += outcome in ("done", "failed")
+        self.current_jobs.pop(job.id, None)
 
     def _abandon(self) -> None:
         """Leaving mid-job (a second signal, a crash): give the jobs back now, not when the
@@ -157,29 +161,35 @@ class Worker:
 
     def _fill_batch(self, first) -> list:
         """Claim more queued jobs with the first one's size and models, up to the batch."""
-        limit = self._runner.batch_limit if self._runner is not None else self.options.batch
-        if self.options.max_jobs is not None:
-            limit = min(limit, self.options.max_jobs - self.jobs_run)
-        if limit <= 1:
-            return []
         from doorways_engine.config import GenerationConfig  # no torch
         from doorways_engine.errors import ConfigError
 
         try:
-            like = GenerationConfig.from_json(first.config).batch_key()
+            like = GenerationConfig.from_json(first.config)
         except ConfigError:
             return []  # it will fail alone
+        limit = self._runner.batch_limit if self._runner is not None else self.options.batch
+        return self._refill(like, limit - len(self.current_jobs))
+
+    def _refill(self, like, free: int) -> list:
+        """Claim up to ``free`` queued jobs that can join a batch of ``like``'s size and
+        models (within ``max_jobs``, counting the jobs still running)."""
+        if self.options.max_jobs is not None:
+            free = min(free, self.options.max_jobs - self.jobs_run - len(self.current_jobs))
+        from doorways_engine.config import GenerationConfig  # no torch
+
         more = []
-        while len(more) < limit - 1 and not self.stop.is_set():
+        while len(more) < free and not self.stop.is_set():
             job = self.lib.claims.claim_job(
                 self.id,
                 stale_after=self.options.stale_after,
                 max_attempts=self.options.max_attempts,
-                like=like,
+                like=like.batch_key(),
                 defaults=GenerationConfig.batch_defaults(),
             )
             if job is None:
                 break
+            self.current_jobs[job.id] = job.lease
             more.append(job)
         return more
 
@@ -225,7 +235,7 @@ class Worker:
                 except Exception:  # a heartbeat must never kill the worker
                     log.exception("heartbeat failed")
                     continue
-                if job_id is not None and not owned and job_id in self.current_jobs:
+                if job_id is not None and not owned and self.current_jobs.get(job_id) == lease:
                     log.info(
                         "job %s is no longer ours (cancelled or taken back): dropping it", job_id
                     )

@@ -1,4 +1,10 @@
-"""Running one claimed job with the engine: resume, progress, previews, checkpoints, result.
+"""Running claimed jobs with the engine: resume, progress, previews, checkpoints, results.
+
+Jobs that share a size and models run as one rolling batch (``doorways_engine.loop.Batch``):
+before each step one read of the store (``claims.control``) says which jobs the artist
+cancelled (dropped at once, their slot refilled) or extended (the run's target rises); a
+job that ends frees its slot for the next queued job like it, with the models kept loaded.
+Writes (previews, checkpoints, progress, finals) go to a background ``Writer`` in order.
 
 Whatever goes wrong with a job (a bad config, missing weights, out of memory, a full disk)
 ends as that job's error text; the worker goes on with the next one.
@@ -11,9 +17,11 @@ from __future__ import annotations
 
 import errno
 import logging
+import queue
 import time
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -23,15 +31,16 @@ from doorways_engine import (
     GenerationResult,
     Models,
     StepInfo,
-    generate_batch,
     load_models,
     load_state,
     save_png,
     save_state,
 )
+from doorways_engine.config import MAX_STEPS
 from doorways_engine.errors import DoorwaysError, OutOfMemoryError
 from doorways_engine.fetch import sha256_file
-from doorways_tui.store import Job, Library
+from doorways_engine.loop import Batch
+from doorways_tui.store import Image, Job, Library
 from doorways_tui.store.files import (
     attempt_tag,
     checkpoint_relpath,
@@ -41,10 +50,13 @@ from doorways_tui.store.files import (
     staged_path,
 )
 from doorways_tui.worker.options import WorkerOptions
+from doorways_tui.worker.writer import Writer
 
 log = logging.getLogger("doorways.worker")
 
 Outcome = Literal["done", "failed", "released", "lost"]
+Refill = Callable[[GenerationConfig, int], list[Job]]  # (like this config, up to n) -> claimed
+Ended = Callable[[Job, Outcome], None]
 
 
 def write_error(relpath: str, exc: OSError) -> str:
@@ -61,9 +73,17 @@ def oom_message(config: GenerationConfig, device: str) -> str:
     )
 
 
+@dataclass
+class _Live:
+    """A job whose run is in the batch."""
+
+    job: Job
+    config: GenerationConfig
+    progress: _Progress
+
+
 class JobRunner:
-    """Runs jobs for one worker, keeping the loaded models while jobs share them. Jobs that
-    share a size and models can run as one batch (``run_batch``)."""
+    """Runs jobs for one worker, keeping the loaded models while jobs share them."""
 
     def __init__(
         self,
@@ -78,8 +98,11 @@ class JobRunner:
         self.worker_id = worker_id
         self.options = options
         self.should_stop = should_stop
-        self.lost_jobs = lost_jobs  # ids the heartbeat found cancelled or taken back
+        self.lost_jobs = lost_jobs  # ids found cancelled or taken back (poll or heartbeat)
         self.batch_limit = options.batch  # lowered to 1 after a batch runs out of memory
+        self.writer = Writer()
+        self.write_failed: dict[int, str] = {}  # job id -> the write error that ends it
+        self._ended: queue.SimpleQueue[tuple[Job, Outcome]] = queue.SimpleQueue()
         self._models: Models | None = None
         self._models_for: GenerationConfig | None = None
 
@@ -92,54 +115,125 @@ class JobRunner:
     def run(self, job: Job) -> Outcome:
         return self.run_batch([job])[0]
 
-    def run_batch(self, jobs: list[Job]) -> list[Outcome]:
-        """Run claimed jobs together; each ends done, failed, released or lost on its own."""
+    # -- the rolling batch ----------------------------------------------------------------
+
+    def run_batch(
+        self, jobs: list[Job], *, refill: Refill | None = None, ended: Ended | None = None
+    ) -> list[Outcome]:
+        """Run claimed jobs together until none is left; each ends done, failed, released
+        or lost on its own, and ``ended`` hears of it as it does. Between steps a free slot
+        takes the jobs ``refill`` claims like the batch. Returns every job's outcome, in
+        the order they started."""
+        started: list[Job] = []
         outcomes: dict[int, Outcome] = {}
-        ready: list[tuple[Job, GenerationConfig]] = []
+        live: dict[int, _Live] = {}
+        batch: Batch | None = None
+        pending, last_refill = list(jobs), time.monotonic()
+
+        def collect() -> None:
+            while True:
+                try:
+                    job, outcome = self._ended.get_nowait()
+                except queue.Empty:
+                    return
+                outcomes[job.id] = outcome
+                if ended is not None:
+                    ended(job, outcome)
+
+        try:
+            while True:
+                started += pending
+                batch = self._admit(pending, batch, live)
+                if not live:
+                    break
+                before = len(live)
+                self._poll(batch, live)
+                for job_id, result in batch.step().items():
+                    self._end(live.pop(job_id), result)
+                collect()
+                # a slot just freed is refilled at once; one left free, every poll_s
+                now, free = time.monotonic(), self.batch_limit - len(live)
+                due = len(live) < before or now - last_refill >= self.options.poll_s
+                pending = []
+                if refill is not None and free > 0 and due and not self.should_stop():
+                    pending, last_refill = refill(batch.like, free), now
+        except Exception as exc:  # the whole batch ended: models, memory, a crash
+            self._batch_failed(list(live.values()), exc)
+        except BaseException:  # leaving mid-job: the loop gives the jobs back
+            self.writer.discard()
+            raise
+        self.writer.drain()
+        collect()
+        return [outcomes[job.id] for job in started]
+
+    def _admit(self, jobs: list[Job], batch: Batch | None, live: dict[int, _Live]) -> Batch | None:
+        """Start each job's run in the batch (a new one when the batch is empty and the
+        job needs another size or other models). A job that cannot start fails alone."""
         for job in jobs:
             log.info("job %d (seed %d, attempt %d): starting", job.id, job.seed, job.attempts)
+            self.lost_jobs.discard(job.id)  # a fresh claim is ours
+            config = None
             try:
-                ready.append((job, self._config(job)))
-            except DoorwaysError as exc:
-                outcomes[job.id] = self._fail(job, str(exc))
-        if ready:
-            self._run_ready(ready, outcomes)
-        return [outcomes[job.id] for job in jobs]
+                config = self._config(job)
+                if batch is None or not live and not batch.fits(config):
+                    batch = Batch(self._load(config), config)
+                progress = _Progress(self, job, config)
+                batch.add(job.id, config, callback=progress)
+            except Exception as exc:
+                self._ended.put((job, self._job_failed(job, config, exc, size=1)))
+                continue
+            live[job.id] = _Live(job, config, progress)
+        return batch
 
-    def _run_ready(
-        self, ready: list[tuple[Job, GenerationConfig]], outcomes: dict[int, Outcome]
-    ) -> None:
-        configs = [config for _, config in ready]
-        try:
-            models = self._load(configs[0])
-            results = generate_batch(
-                configs,
-                callbacks=[_Progress(self, job, config) for job, config in ready],
-                cancels=[
-                    lambda job=job: self.should_stop() or self.is_lost(job) for job, _ in ready
-                ],
-                models=models,
-            )
-        except Exception as exc:  # the whole batch ended: models, memory, a crash
-            for job, config in ready:
-                outcomes[job.id] = self._batch_failed(job, config, exc, size=len(ready))
-            return
-        for (job, _), result in zip(ready, results, strict=True):
-            if isinstance(result, GenerationResult):
-                outcomes[job.id] = self._finish(job, result)
-            elif isinstance(result, Cancelled):
-                outcomes[job.id] = self._cancelled(job, result)
+    def _poll(self, batch: Batch, live: dict[int, _Live]) -> None:
+        """Before each step: drop the runs the artist cancelled (or another worker took),
+        whose writes failed, or all of them when the worker stops; follow extended targets."""
+        controls = self.lib.claims.control(
+            self.worker_id, {job_id: entry.job.lease for job_id, entry in live.items()}
+        )
+        for job_id, entry in list(live.items()):
+            control = controls.get(job_id)
+            if control is None or not control.owned:
+                self.mark_lost(entry.job)
+            elif 1 <= (control.steps or 0) <= MAX_STEPS and control.steps != batch.target(job_id):
+                log.info("job %d: step target now %d", job_id, control.steps)
+                batch.set_steps(job_id, control.steps)
+            if self.should_stop() or self.is_lost(entry.job) or job_id in self.write_failed:
+                self._end(live.pop(job_id), batch.drop(job_id))
+
+    def _end(self, entry: _Live, result: GenerationResult | Cancelled) -> None:
+        """A run left the batch: its ending is written after its own pending writes."""
+        job = entry.job
+
+        def write() -> None:
+            if job.id in self.write_failed:
+                outcome = self._fail(job, self.write_failed.pop(job.id))
+            elif isinstance(result, GenerationResult):
+                outcome = self._finish(job, result)
+            elif self.is_lost(job):
+                outcome = self._lost(job)
             else:
-                outcomes[job.id] = self._fail(job, str(result))
+                outcome = self._cancelled(job, result)
+            self.lost_jobs.discard(job.id)
+            self._ended.put((job, outcome))
 
-    def _batch_failed(
-        self, job: Job, config: GenerationConfig, exc: Exception, *, size: int
+        self.writer.submit(write)
+
+    def _batch_failed(self, entries: list[_Live], exc: Exception) -> None:
+        """The batch raised: every job in it ends, after the writes already queued."""
+        self.writer.drain()
+        for entry in entries:
+            outcome = self._job_failed(entry.job, entry.config, exc, size=len(entries))
+            self._ended.put((entry.job, outcome))
+
+    def _job_failed(
+        self, job: Job, config: GenerationConfig | None, exc: Exception, *, size: int
     ) -> Outcome:
-        oom = isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError"
-        if oom:
+        """How an exception ends a job: out of memory in a batch requeues it to run alone."""
+        if isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError":
             self._free_memory()
             if size > 1:  # try again alone: the batch, not the job, was too big
-                self.batch_limit = 1
+                self.batch_limit = 1  # try again alone: the batch, not the job, was too big
                 log.warning(
                     "job %d: out of memory in a batch of %d; requeued to run alone", job.id, size
                 )
@@ -147,7 +241,7 @@ class JobRunner:
                     job.id, self.worker_id, reason="out of memory in a batch", lease=job.lease
                 )
                 return "released"
-            if isinstance(exc, OutOfMemoryError):  # the engine's message says what to change
+            if isinstance(exc, OutOfMemoryError) or config is None:  # the engine's says it
                 return self._fail(job, str(exc))
             return self._fail(job, oom_message(config, self._device()))
         if isinstance(exc, DoorwaysError):
@@ -190,7 +284,7 @@ class JobRunner:
             log.info("models: %s on %s", self._models.files.label, self._models.device)
         return self._models
 
-    def _finish(self, job: Job, result) -> Outcome:
+    def _finish(self, job: Job, result: GenerationResult) -> Outcome:
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
         staged = self.staged(job, rel)
         try:
@@ -217,31 +311,39 @@ class JobRunner:
             return self._fail(job, write_error(rel, exc))
         if image is None:
             return self._lost(job)
-        log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
+        self.final_written(job, image, result)
         return "done"
+
+    def final_written(self, job: Job, image: Image, result: GenerationResult) -> None:
+        """Hook point: a job's final image was written and recorded (writer thread)."""
+        log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
+
+    def loss_reported(self, job: Job, step: int, losses: dict[str, float]) -> None:
+        """Hook point: the engine read a job's losses back at a report step (step thread)."""
 
     def staged(self, job: Job, relpath: str) -> Path:
         """This attempt's temporary file for the library file ``relpath``."""
         return staged_path(self.lib.abspath(relpath), attempt_tag(self.worker_id, job.lease))
 
     def _cancelled(self, job: Job, exc: Cancelled) -> Outcome:
-        if self.is_lost(job):
-            return self._lost(job)
+        """The worker is stopping: save the latest state and give the job back."""
         if exc.state is not None and exc.step > (job.checkpoint_step or 0):
             try:
                 self.checkpoint(job, exc.state, exc.step)
             except DoorwaysError as error:  # it resumes from an older checkpoint
                 log.warning("job %d: %s", job.id, error)
-        self.lib.claims.release_job(job.id, self.worker_id, reason="worker stopping", lease=job.lease)
+        if not self.lib.claims.release_job(
+            job.id, self.worker_id, reason="worker stopping", lease=job.lease
+        ):
+            return self._lost(job)
         log.info("job %d: stopped at step %d and put back in the queue", job.id, exc.step)
         return "released"
 
     def _lost(self, job: Job) -> Outcome:
-        """The job was cancelled or given to another worker: leave it alone. (Its preview
-        went with the cancel, and no file of ours reached its place once it was not ours.)"""
+        """The job was cancelled or given to another worker: leave it alone. Its latest
+        checkpoint stays (undoing a cancel resumes from it), and no file of ours reached
+        its place once it was not ours."""
         status = self.lib.queue.job(job.id).status
-        if status == "cancelled":
-            remove_quietly(self.lib.abspath(checkpoint_relpath(job.id)))
         log.info("job %d: no longer ours (%s); dropped", job.id, status)
         return "lost"
 
@@ -281,14 +383,15 @@ class JobRunner:
 
 
 class _Progress:
-    """The engine callback: throttled progress writes, previews and checkpoints."""
+    """The engine callback, on the step path: it decides what is due (throttled progress,
+    previews, checkpoints) and hands the writing to the runner's writer."""
 
     def __init__(self, runner: JobRunner, job: Job, config: GenerationConfig) -> None:
         self.runner, self.job, self.config = runner, job, config
         self.lib, self.worker_id = runner.lib, runner.worker_id
-        now = time.monotonic()
         self.last_write = 0.0
-        self.last_checkpoint = now
+        self.last_checkpoint = time.monotonic()
+        self.loss: float | None = None
         self.preview_rel = image_relpath(
             variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview"
         )
@@ -296,28 +399,49 @@ class _Progress:
     def __call__(self, step: int, info: StepInfo) -> None:
         now = time.monotonic()
         last = step >= info.total
+        if info.losses:
+            self.loss = info.losses.get("total", self.loss)
+            self.runner.loss_reported(self.job, step, info.losses)
+        options, submit = self.runner.options, self.runner.writer.submit
         preview = info.preview if not last else None
         if preview is not None:
-            self._preview(step, preview)
-        options = self.runner.options
+            submit(lambda: self._preview(step, preview))
         if not last and (preview is not None or now - self.last_checkpoint >= options.checkpoint_s):
-            self.runner.checkpoint(self.job, info.state(), step)
+            state = info.state()  # a copy: the run steps on while it is written
+            submit(lambda: self._checkpoint(state, step))
             self.last_checkpoint = now
         if preview is not None or last or now - self.last_write >= options.progress_s:
-            self._owned(
-                self.lib.claims.update_progress(
-                    self.job.id,
-                    self.worker_id,
-                    step=step,
-                    total=info.total,
-                    it_per_s=info.it_per_s,
-                    eta_s=info.eta_s,
-                    lease=self.job.lease,
-                )
+            progress = dict(
+                step=step, total=info.total, it_per_s=info.it_per_s, eta_s=info.eta_s, loss=self.loss
             )
+            submit(lambda: self._progress(progress))
             self.last_write = now
 
+    # -- on the writer thread -------------------------------------------------------------
+
+    def _skip(self) -> bool:
+        """A job whose write failed or that is no longer ours writes nothing more."""
+        return self.job.id in self.runner.write_failed or self.runner.is_lost(self.job)
+
+    def _progress(self, progress: dict) -> None:
+        if not self._skip():
+            self._owned(
+                self.lib.claims.update_progress(
+                    self.job.id, self.worker_id, lease=self.job.lease, **progress
+                )
+            )
+
+    def _checkpoint(self, state: dict, step: int) -> None:
+        if self._skip():
+            return
+        try:
+            self.runner.checkpoint(self.job, state, step)
+        except DoorwaysError as exc:
+            self.runner.write_failed[self.job.id] = str(exc)
+
     def _preview(self, step: int, preview) -> None:
+        if self._skip():
+            return
         staged = self.runner.staged(self.job, self.preview_rel)
         try:
             save_png(staged, preview, self.config, extra={"job_id": self.job.id, "step": step})
@@ -334,7 +458,8 @@ class _Progress:
             )
         except OSError as exc:
             remove_quietly(staged)
-            raise DoorwaysError(write_error(self.preview_rel, exc)) from exc
+            self.runner.write_failed[self.job.id] = write_error(self.preview_rel, exc)
+            return
         self._owned(owned)
 
     def _owned(self, owned: bool) -> None:

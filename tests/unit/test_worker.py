@@ -15,7 +15,7 @@ from doorways_tui.store import Library, StoreError
 from doorways_tui.worker.loop import run_worker
 from doorways_tui.worker.options import WorkerOptions
 from tests.fixtures_store import TINY, seed_jobs
-from tests.worker_shared import lib  # noqa: F401  (fixtures)
+from tests.worker_shared import BatchSpy, lib  # noqa: F401  (fixtures)
 
 FAST = {**TINY, "steps": 2, "preview_every": 0}
 
@@ -96,18 +96,14 @@ def test_bad_jobs_fail_alone_and_the_worker_goes_on(lib, model_dir):
 
 def test_out_of_memory_fails_the_job_with_advice(lib, model_dir, monkeypatch):
     jobs = seed_jobs(lib, 2, config=FAST)
-    real = runner_module.generate_batch
-    calls = []
 
-    def flaky(configs, **kw):
-        calls.append([c.seed for c in configs])
-        if len(calls) == 1:
+    def flaky(batch):
+        if len(spy.steps) == 1:
             raise OutOfMemoryError(
                 "CUDA out of memory at 64x64 with 4 cutouts on cuda:0: try fewer cutouts or a smaller size"
             )
-        return real(configs, **kw)
 
-    monkeypatch.setattr(runner_module, "generate_batch", flaky)
+    spy = BatchSpy(monkeypatch, on_step=flaky)
     run_worker(lib, options(model_dir), install_signals=False)
     first, second = lib.queue.job(jobs[0].id), lib.queue.job(jobs[1].id)
     assert first.status == "failed" and "fewer cutouts" in first.error
@@ -140,7 +136,8 @@ def test_cancelling_a_running_job_stops_it_and_cleans_up(lib, model_dir):
     cancelled = other.queue.job(slow.id)
     assert cancelled.status == "cancelled" and cancelled.step < 400
     assert other.images.images_for_job(slow.id) == []
-    assert not any(lib.abspath("checkpoints").iterdir())
+    # its latest checkpoint stays: undoing the cancel resumes from it
+    assert [p.name for p in lib.abspath("checkpoints").iterdir()] == [f"job-{slow.id:06d}.pt"]
     assert other.queue.job(after.id).status == "done"  # the worker went on
     files = {p.name for p in (lib.root / "images").rglob("*") if p.is_file()}
     assert files == {f"j{after.id:06d}-s99-final.png"}
@@ -159,39 +156,32 @@ def test_a_missing_checkpoint_restarts_the_job(lib, model_dir):
 def test_jobs_of_one_size_run_as_a_batch(lib, model_dir, monkeypatch):
     jobs = seed_jobs(lib, 5, config=FAST)
     (odd,) = lib.queue.queue_jobs(jobs[0].variant_id, [77], {**FAST, "width": 128}, priority=-1)
-    real = runner_module.generate_batch
-    batches = []
-
-    def spy(configs, **kw):
-        batches.append([(c.seed, c.width) for c in configs])
-        return real(configs, **kw)
-
-    monkeypatch.setattr(runner_module, "generate_batch", spy)
+    spy = BatchSpy(monkeypatch)
     opts = options(model_dir)
     opts.batch = 3
     assert run_worker(lib, opts, install_signals=False) == 6
-    assert [len(b) for b in batches] == [3, 2, 1]  # the 128-wide job is never mixed in
-    assert batches[-1] == [(77, 128)]
+    ids = [j.id for j in jobs]
+    # one batch of the 64-wide jobs, refilled as its first three ended; the 128-wide job
+    # is never mixed in
+    assert spy.batches == [ids, [odd.id]]
+    assert spy.steps == [ids[:3], ids[:3], ids[3:], ids[3:], [odd.id], [odd.id]]
     assert all(lib.queue.job(j.id).status == "done" for j in [*jobs, odd])
     assert len({lib.images.images_for_job(j.id)[0].sha256 for j in jobs}) == 5
 
 
 def test_a_batch_out_of_memory_requeues_its_jobs_to_run_alone(lib, model_dir, monkeypatch):
     jobs = seed_jobs(lib, 3, config=FAST)
-    real = runner_module.generate_batch
-    sizes = []
 
-    def oom_when_batched(configs, **kw):
-        sizes.append(len(configs))
-        if len(configs) > 1:
+    def oom_when_batched(batch):
+        if len(batch) > 1:
             raise OutOfMemoryError("CUDA out of memory at 64x64 with 4 cutouts x 3 image(s)")
-        return real(configs, **kw)
 
-    monkeypatch.setattr(runner_module, "generate_batch", oom_when_batched)
+    spy = BatchSpy(monkeypatch, on_step=oom_when_batched)
     opts = options(model_dir)
     opts.batch = 3
     assert run_worker(lib, opts, install_signals=False) == 3
-    assert sizes == [3, 1, 1, 1]
+    ids = [j.id for j in jobs]
+    assert spy.steps == [ids] + [[i] for i in ids for _ in range(2)]  # then alone, 2 steps each
     assert all(lib.queue.job(j.id).status == "done" for j in jobs)
 
 

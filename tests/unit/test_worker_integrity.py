@@ -21,6 +21,7 @@ from doorways_tui.worker.loop import run_worker
 from doorways_tui.worker.options import WorkerOptions
 from doorways_tui.worker.runner import JobRunner
 from tests.fixtures_store import TINY, seed_jobs
+from tests.worker_shared import BatchSpy
 
 FAST = {**TINY, "steps": 2, "preview_every": 0}
 
@@ -71,26 +72,30 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
     """Worker A is frozen mid-job; its heartbeat goes stale, B takes the job over and
     finishes it; A wakes, writes a late preview and checkpoint, then its own final."""
     (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 4, "preview_every": 2})
-    real = runner_module.generate_batch
-    b_outcomes, calls = [], []
+    b_outcomes = []
 
-    def frozen_a(configs, *, callbacks, cancels, models, **kw):
-        calls.append(configs)
-        if len(calls) > 1:  # B's run: a real one
-            return real(configs, callbacks=callbacks, cancels=cancels, models=models, **kw)
+    def froze(batch):
+        if len(spy.steps) > 1:
+            return  # A's later steps, or B's run: real ones
         lib.db.execute("UPDATE jobs SET heartbeat = 0")  # A froze: its heartbeat went stale
         taken = lib.claims.claim_job("b")
         assert taken is not None and taken.id == job.id
         b_outcomes.extend(runner(lib, "b", model_dir).run_batch([taken]))
-        # A wakes up and runs to the end without noticing (no cancel check): its callbacks
-        # write a preview and a checkpoint, and its final differs from B's.
-        (result,) = real(configs, callbacks=callbacks, cancels=[None], models=models, **kw)
-        result.image = PILImage.new("RGB", result.image.size, (255, 0, 0))
-        return [result]
 
-    monkeypatch.setattr(runner_module, "generate_batch", frozen_a)
+    spy = BatchSpy(monkeypatch, on_step=froze)
+    a = runner(lib, "a", model_dir)
+    # A wakes up and runs to the end without noticing (no look at the store before its
+    # steps): its callbacks write a preview and a checkpoint, and its final differs from B's.
+    a._poll = lambda batch, live: None
+    real_finish = a._finish
+
+    def red_finish(job, result):
+        result.image = PILImage.new("RGB", result.image.size, (255, 0, 0))
+        return real_finish(job, result)
+
+    a._finish = red_finish
     mine = lib.claims.claim_job("a")
-    assert runner(lib, "a", model_dir).run_batch([mine]) == ["lost"]
+    assert a.run_batch([mine]) == ["lost"]
     assert b_outcomes == ["done"]
     done = lib.queue.job(job.id)
     assert (done.status, done.worker_id) == ("done", "b")
@@ -241,10 +246,10 @@ def test_leaving_mid_job_gives_the_job_back_at_once(lib, model_dir, monkeypatch)
     """A second SIGTERM raises KeyboardInterrupt wherever the worker is."""
     (job,) = seed_jobs(lib, 1, config=FAST)
 
-    def interrupted(configs, **kw):
+    def interrupted(batch):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(runner_module, "generate_batch", interrupted)
+    BatchSpy(monkeypatch, on_step=interrupted)
     with pytest.raises(KeyboardInterrupt):
         run_worker(lib, options(model_dir), install_signals=False)
     back = lib.queue.job(job.id)
