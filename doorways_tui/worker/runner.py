@@ -128,7 +128,7 @@ class JobRunner:
         outcomes: dict[int, Outcome] = {}
         live: dict[int, _Live] = {}
         batch: Batch | None = None
-        pending, last_refill = list(jobs), time.monotonic()
+        pending, last_refill, freed = list(jobs), time.monotonic(), False
 
         def collect() -> None:
             while True:
@@ -144,19 +144,24 @@ class JobRunner:
             while True:
                 started += pending
                 batch = self._admit(pending, batch, live)
+                pending = []
+                if live:
+                    before = len(live)
+                    self._poll(batch, live)
+                    freed = freed or len(live) < before
+                # a slot just freed is refilled before the next step; one left free, every poll_s
+                now, free = time.monotonic(), self.batch_limit - len(live)
+                due = freed or now - last_refill >= self.options.poll_s
+                if refill and batch and free > 0 and due and not self.should_stop():
+                    pending, last_refill, freed = refill(batch.like, free), now, False
+                    if pending:
+                        continue
                 if not live:
                     break
-                before = len(live)
-                self._poll(batch, live)
                 for job_id, result in batch.step().items():
                     self._end(live.pop(job_id), result)
+                    freed = True
                 collect()
-                # a slot just freed is refilled at once; one left free, every poll_s
-                now, free = time.monotonic(), self.batch_limit - len(live)
-                due = len(live) < before or now - last_refill >= self.options.poll_s
-                pending = []
-                if refill is not None and free > 0 and due and not self.should_stop():
-                    pending, last_refill = refill(batch.like, free), now
         except Exception as exc:  # the whole batch ended: models, memory, a crash
             self._batch_failed(list(live.values()), exc)
         except BaseException:  # leaving mid-job: the loop gives the jobs back
@@ -412,7 +417,11 @@ class _Progress:
             self.last_checkpoint = now
         if preview is not None or last or now - self.last_write >= options.progress_s:
             progress = dict(
-                step=step, total=info.total, it_per_s=info.it_per_s, eta_s=info.eta_s, loss=self.loss
+                step=step,
+                total=info.total,
+                it_per_s=info.it_per_s,
+                eta_s=info.eta_s,
+                loss=self.loss,
             )
             submit(lambda: self._progress(progress))
             self.last_write = now
