@@ -41,6 +41,7 @@ from doorways_tui.store.files import (
     staged_path,
 )
 from doorways_tui.worker.options import WorkerOptions
+from doorways_tui.worker.stopping import check_progress
 
 log = logging.getLogger("doorways.worker")
 
@@ -239,8 +240,9 @@ class JobRunner:
     def _lost(self, job: Job) -> Outcome:
         """The job was cancelled or given to another worker: leave it alone. (Its preview
         went with the cancel, and no file of ours reached its place once it was not ours.)"""
-        status = self.lib.queue.job(job.id).status
-        if status == "cancelled":
+        now = self.lib.queue.job(job.id)
+        status = now.status
+        if status == "cancelled" and now.checkpoint is None:  # a stop rule keeps it (issue 17)
             remove_quietly(self.lib.abspath(checkpoint_relpath(job.id)))
         log.info("job %d: no longer ours (%s); dropped", job.id, status)
         return "lost"
@@ -296,6 +298,16 @@ class _Progress:
     def __call__(self, step: int, info: StepInfo) -> None:
         now = time.monotonic()
         last = step >= info.total
+        # stop rules (issue 17): one call per loss report; a rule that fires cancels the run
+        if info.losses and not last and check_progress(
+            self.lib,
+            self.job,
+            step,
+            info.losses,
+            checkpoint=lambda: self.runner.checkpoint(self.job, info.state(), step),
+        ):
+            self.runner.mark_lost(self.job)
+            return
         preview = info.preview if not last else None
         if preview is not None:
             self._preview(step, preview)
