@@ -98,9 +98,10 @@ class Rules:
     def set_values(self, values: Mapping[str, float], *, theme_id: int = WHOLE_QUEUE) -> None:
         """Set rules at one scope (values already checked by their ``Rule``)."""
         with self._db.write() as conn:
-            if theme_id != WHOLE_QUEUE and not conn.execute(
-                "SELECT 1 FROM themes WHERE id = ?", (theme_id,)
-            ).fetchone():
+            if (
+                theme_id != WHOLE_QUEUE
+                and not conn.execute("SELECT 1 FROM themes WHERE id = ?", (theme_id,)).fetchone()
+            ):
                 raise StoreError(f"no theme {theme_id}")
             conn.executemany(
                 "INSERT INTO stop_rules(theme_id, name, value) VALUES (?, ?, ?)"
@@ -166,9 +167,11 @@ class Rules:
 
     # -- what the rules do ----------------------------------------------------------------
 
-    def stop_job(self, job_id: int, *, rule: str, reason: str, lease: int | None = None) -> bool:
-        """Cancel a running job because ``rule`` fired (its worker drops it at its next
-        step). Unlike a cancel its checkpoint stays, so undo resumes it; its live preview
+    def stop_job(
+        self, job_id: int, *, step: int, rule: str, reason: str, lease: int | None = None
+    ) -> bool:
+        """Cancel a running job at ``step`` because ``rule`` fired (its worker drops it at
+        its next step). Unlike a cancel its checkpoint stays, so undo resumes it; its live preview
         goes. False: it is not running (on this claim) any more, or the rules leave it
         alone."""
         where, params = "id = ? AND status = 'running' AND rules_off = 0", [job_id]
@@ -177,9 +180,9 @@ class Rules:
             params.append(lease)
         with self._db.write() as conn:
             row = conn.execute(
-                f"UPDATE jobs SET status = 'cancelled', finished = ?, error = ?"
+                f"UPDATE jobs SET status = 'cancelled', finished = ?, error = ?, step = ?"
                 f" WHERE {where} RETURNING variant_id, step",
-                (self._ctx.clock(), f"stopped by a rule: {reason}", *params),
+                (self._ctx.clock(), f"stopped by a rule: {reason}", step, *params),
             ).fetchone()
             if row is None:
                 return False
@@ -196,7 +199,8 @@ class Rules:
                 reason=reason,
             )
             self._ctx.push_undo(
-                "rules", {"action": "stop", "what": f"{rule} stop of job {job_id}", "job_ids": [job_id]}
+                "rules",
+                {"action": "stop", "what": f"{rule} stop of job {job_id}", "job_ids": [job_id]},
             )
         for preview in previews:
             self._ctx.remove_file(preview[0])

@@ -38,7 +38,9 @@ class Rule:
         if self.integer and value != int(value):
             raise ValueError(f"{self.flag} takes a whole number, not {value:g}")
         if value != 0 and value not in self.bounds:
-            raise ValueError(f"{self.flag} must be {self.bounds.describe()} (or 0: off), not {value:g}")
+            raise ValueError(
+                f"{self.flag} must be {self.bounds.describe()} (or 0: off), not {value:g}"
+            )
         return int(value) if self.integer else float(value)
 
 
@@ -117,7 +119,9 @@ class StopRules:
         if self.max_variant_steps:
             lines.append(f"step cap: at most {self.max_variant_steps} steps per variant")
         if self.hold_after_rejects:
-            lines.append(f"rejects: hold a variant's queued seeds after {self.hold_after_rejects} rejected")
+            lines.append(
+                f"rejects: hold a variant's queued seeds after {self.hold_after_rejects} rejected"
+            )
         return lines
 
 

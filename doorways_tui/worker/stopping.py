@@ -55,7 +55,10 @@ def check_progress(
     elif rules.max_variant_steps:
         spent = lib.rules.variant_steps(job.variant_id, job_id=job.id, step=step)
         if spent >= rules.max_variant_steps:
-            fired = ("step cap", f"variant {job.variant_id} ran {spent} steps (cap {rules.max_variant_steps})")
+            fired = (
+                "step cap",
+                f"variant {job.variant_id} ran {spent} steps (cap {rules.max_variant_steps})",
+            )
     if fired is None:
         return None
     rule, reason = fired
@@ -64,11 +67,13 @@ def check_progress(
             checkpoint()
         except Exception as exc:  # it resumes from an older checkpoint
             log.warning("job %d: no checkpoint before the %s stop: %s", job.id, rule, exc)
-    if not lib.rules.stop_job(job.id, rule=rule, reason=reason, lease=job.lease):
+    if not lib.rules.stop_job(job.id, step=step, rule=rule, reason=reason, lease=job.lease):
         return None
     _WATCHES.pop((job.id, job.lease), None)
     said = f"job {job.id} stopped at step {step} by the {rule} rule: {reason}"
-    if rule == "step cap" and (held := lib.rules.hold_queued(job.variant_id, rule=rule, reason=reason)):
+    if rule == "step cap" and (
+        held := lib.rules.hold_queued(job.variant_id, rule=rule, reason=reason)
+    ):
         said += f"; {plural(len(held), 'queued seed')} of variant {job.variant_id} held"
     log.info("%s", said)
     return said

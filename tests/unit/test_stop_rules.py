@@ -82,9 +82,9 @@ def test_each_rule_is_said_once_and_checks_its_range():
     with pytest.raises(ValueError, match="--min-improvement must be more than 0 and at most 1"):
         by["min_improvement"].check(1.5)
     # a value out of range (written by hand) turns its rule off instead of stopping a worker
-    assert StopRules.from_values({"over_steps": -3, "hold_after_rejects": 2, "new": 1}) == StopRules(
-        hold_after_rejects=2
-    )
+    assert StopRules.from_values(
+        {"over_steps": -3, "hold_after_rejects": 2, "new": 1}
+    ) == StopRules(hold_after_rejects=2)
     assert not StopRules(min_improvement=0.1).plateau  # needs its window too
 
 
@@ -133,7 +133,9 @@ def test_a_plateau_stops_the_run_keeps_its_checkpoint_and_undo_resumes_it(lib):
     said = check_progress(lib, job, 30, {"prompt": 0.89}, checkpoint=checkpoint)
     assert said is not None and "plateau rule" in said and saved == [30]
     stopped = lib.queue.job(job.id)
-    assert stopped.status == "cancelled" and stopped.error.startswith("stopped by a rule: prompt loss")
+    assert stopped.status == "cancelled" and stopped.error.startswith(
+        "stopped by a rule: prompt loss"
+    )
     assert stopped.checkpoint == "checkpoints/x.pt" and stopped.checkpoint_step == 30
     (event,) = lib.history.events(kind="rule_stopped")
     assert event.payload()["rule"] == "plateau" and event.payload()["job_id"] == job.id
