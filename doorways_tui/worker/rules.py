@@ -27,6 +27,7 @@ class Rule:
     always means off (a theme's 0 turns off a rule the whole queue has)."""
 
     name: str  # the field of ``StopRules`` and the key in the library
+    rule: str  # the rule it belongs to (plateau | step-cap | rejects): what ``off`` names
     flag: str
     help: str
     bounds: Bounds
@@ -47,6 +48,7 @@ class Rule:
 RULES: tuple[Rule, ...] = (
     Rule(
         "min_improvement",
+        "plateau",
         "--min-improvement",
         "cancel a run whose prompt loss improved by less than this fraction"
         " (0.01: one percent) over --over-steps steps",
@@ -56,12 +58,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "over_steps",
+        "plateau",
         "--over-steps",
         "the window of the plateau rule, in steps",
         Bounds(1, 100_000),
     ),
     Rule(
         "max_variant_steps",
+        "step-cap",
         "--max-variant-steps",
         "stop a variant's runs once its jobs together ran this many steps; its queued"
         " seeds are held",
@@ -69,12 +73,14 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "hold_after_rejects",
+        "rejects",
         "--hold-after-rejects",
         "after this many rejected seeds of a variant, hold the rest of its queued seeds",
         Bounds(1, 10_000),
     ),
 )
 RULE_BY_NAME = {rule.name: rule for rule in RULES}
+RULE_NAMES = tuple(dict.fromkeys(rule.rule for rule in RULES))  # plateau, step-cap, rejects
 
 
 @dataclass(frozen=True)
