@@ -251,3 +251,18 @@ def test_a_variant_with_an_image_counts_as_seen(populated):
     lib.rules.set_early_previews(True)
     assert lib.claims.claim_job("w1").id == new[0].id
     assert lib.claims.claim_job("w1").id == old[0].id
+
+
+def test_the_palettes_actions_release_held_seeds_and_toggle_the_claim_order(lib):
+    from doorways_tui.workstation.rules import release_held, toggle_early_previews
+
+    variant = variant_of(lib, "A")
+    lib.queue.queue_jobs(variant, (0, 1), TINY, undoable=False)
+    assert release_held(lib).severity == "warning"  # nothing held
+    lib.rules.hold_queued(variant, rule="rejects", reason="test")
+    assert release_held(lib).message == "released 2 held seeds to the queue"
+    assert lib.rules.held_jobs() == []
+    assert toggle_early_previews(lib).message.startswith("early previews first on")
+    assert lib.rules.early_previews()
+    assert toggle_early_previews(lib).message.startswith("early previews first off")
+    assert not lib.rules.early_previews()
