@@ -56,7 +56,7 @@ def check_progress(
         spent = lib.rules.variant_steps(job.variant_id, job_id=job.id, step=step)
         if spent >= rules.max_variant_steps:
             fired = (
-                "step cap",
+                "step-cap",
                 f"variant {job.variant_id} ran {spent} steps (cap {rules.max_variant_steps})",
             )
     if fired is None:
@@ -71,7 +71,7 @@ def check_progress(
         return None
     _WATCHES.pop((job.id, job.lease), None)
     said = f"job {job.id} stopped at step {step} by the {rule} rule: {reason}"
-    if rule == "step cap" and (
+    if rule == "step-cap" and (
         held := lib.rules.hold_queued(job.variant_id, rule=rule, reason=reason)
     ):
         said += f"; {plural(len(held), 'queued seed')} of variant {job.variant_id} held"

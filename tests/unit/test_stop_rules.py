@@ -163,7 +163,9 @@ def test_a_step_cap_stops_the_variants_runs_and_holds_its_queued_seeds(lib):
     lib.claims.update_progress(second.id, "w1", step=60, total=200, lease=second.lease)
     assert check_progress(lib, first, 30, {}) is None  # 30 + 60 < 100
     said = check_progress(lib, first, 40, {})  # 40 + 60 = 100: the cap
-    assert said is not None and "step cap" in said and "2 queued seeds of variant" in said
+    assert (
+        said is not None and "by the step-cap rule" in said and "2 queued seeds of variant" in said
+    )
     assert lib.queue.job(first.id).status == "cancelled"
     assert [j["id"] for j in lib.rules.held_jobs()] == [j.id for j in queued]
     assert lib.claims.claim_job("w2").id == elsewhere[0].id  # held seeds are skipped
