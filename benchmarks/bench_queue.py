@@ -2,6 +2,12 @@
 and the cost of one claim and one progress write.
 
     .venv/bin/python benchmarks/bench_queue.py [--jobs 20] [--steps 10] [--device cpu]
+    .venv/bin/python benchmarks/bench_queue.py --early-previews [--variants 6 --seeds 3]
+
+``--early-previews`` measures the claim order that serves triage instead (``doorways rules
+set --early-previews on``): the time until each queued variant shows its first preview, and
+the throughput, with the order off (oldest first) and on; and the cost of one claim either
+way on a queue of many variants.
 
 Both sides use the same tiny demo models, loaded once beforehand (model loading is the
 same for both and would hide the overhead). The direct loop generates and saves a PNG per
@@ -150,6 +156,105 @@ def store_costs(root: Path, n: int = 1000) -> dict[str, float]:
     return {k: statistics.median(v) * 1000 for k, v in ms.items()}
 
 
+def first_previews(
+    models, config, *, variants: int, seeds: int, root: Path, device: str, early: bool
+) -> tuple[list[float], float]:
+    """Seconds from the start until each variant's first preview (or final) is recorded,
+    and the wall seconds for the whole queue, for one in-process worker."""
+    lib = Library.open(root)
+    lib.rules.set_early_previews(early)
+    theme = lib.tree.add_theme("bench")
+    ids = [
+        lib.tree.root_variant(theme_id=theme.id, prompt=f"{config.prompts} {k}", style="").id
+        for k in range(variants)
+    ]
+    variant_of = {}
+    for variant_id in ids:  # queued as a theme is: variant by variant
+        for job in lib.queue.queue_jobs(variant_id, range(seeds), config.to_dict(), undoable=False):
+            variant_of[job.id] = variant_id
+    worker = Worker(lib, WorkerOptions(device=device, worker_id="bench", exit_when_idle=True))
+    runner = worker._job_runner()
+    runner._models, runner._models_for = models, config
+    first: dict[int, float] = {}
+    start = time.perf_counter()
+
+    def seen(name: str):
+        record = getattr(lib.claims, name)
+
+        def recorded(job_id, *args, **kwargs):
+            result = record(job_id, *args, **kwargs)
+            first.setdefault(variant_of[job_id], time.perf_counter() - start)
+            return result
+
+        setattr(lib.claims, name, recorded)
+
+    seen("set_preview")
+    seen("finish_job")
+    worker.run()
+    wall = time.perf_counter() - start
+    assert lib.queue.counts().done == variants * seeds, lib.queue.counts()
+    lib.close()
+    return [first[v] for v in ids], wall
+
+
+def claim_cost(root: Path, *, early: bool, variants: int = 100, seeds: int = 100) -> float:
+    """Median milliseconds of a claim on a queue of ``variants`` x ``seeds`` jobs."""
+    lib = Library.open(root)
+    lib.rules.set_early_previews(early)
+    theme = lib.tree.add_theme("costs")
+    for k in range(variants):
+        variant = lib.tree.root_variant(theme_id=theme.id, prompt=f"door {k}")
+        lib.queue.queue_jobs(variant.id, range(seeds), {"steps": 100}, undoable=False)
+    lib.workers.register("w", device="cpu")
+    times = []
+    for _ in range(min(300, variants * seeds)):
+        t = time.perf_counter()
+        lib.claims.claim_job("w")
+        times.append(time.perf_counter() - t)
+    lib.close()
+    return statistics.median(times) * 1000
+
+
+def bench_early_previews(args, models, config) -> int:
+    """Early previews first, off and on: time to each variant's first preview, throughput."""
+    n = args.variants * args.seeds
+    runs: dict[bool, tuple[list[float], float]] = {}
+    with tempfile.TemporaryDirectory(prefix="dw-bench-") as tmp:
+        for r in range(args.rounds):  # interleaved; the best wall of each is kept
+            for early in (False, True):
+                firsts, wall = first_previews(
+                    models,
+                    config,
+                    variants=args.variants,
+                    seeds=args.seeds,
+                    root=Path(tmp) / f"{'on' if early else 'off'}{r}",
+                    device=args.device,
+                    early=early,
+                )
+                if early not in runs or wall < runs[early][1]:
+                    runs[early] = (firsts, wall)
+        costs = {
+            early: claim_cost(Path(tmp) / f"claims-{early}", early=early) for early in (False, True)
+        }
+    print(
+        f"device {models.device}, {args.variants} variants x {args.seeds} seeds x {args.steps}"
+        f" steps, preview every {args.preview_every}, 64x64, best of {args.rounds}"
+    )
+    print("seconds to each variant's first preview (in queue order):")
+    for early, (firsts, _) in runs.items():
+        label = "early previews on " if early else "early previews off"
+        cells = " ".join(f"{t:6.2f}" for t in firsts)
+        print(f"  {label}: {cells}   mean {statistics.mean(firsts):6.2f}  last {max(firsts):6.2f}")
+    for early, (_, wall) in runs.items():
+        label = "early previews on " if early else "early previews off"
+        print(f"  {label}: {60 * n / wall:7.1f} jobs/min ({wall:.2f} s for {n} jobs)")
+    print(
+        f"  claim on 100 variants x 100 queued seeds: off {costs[False]:.3f} ms,"
+        f" on {costs[True]:.3f} ms (median)"
+    )
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=10, help="jobs per round")
@@ -162,6 +267,13 @@ def main() -> int:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch CPU threads (steadier timings)"
     )
+    parser.add_argument(
+        "--early-previews",
+        action="store_true",
+        help="measure the early-previews claim order instead (off vs on)",
+    )
+    parser.add_argument("--variants", type=int, default=6, help="with --early-previews")
+    parser.add_argument("--seeds", type=int, default=3, help="with --early-previews: per variant")
     args = parser.parse_args()
 
     import torch
@@ -174,6 +286,8 @@ def main() -> int:
     ensure_demo_models(model_dir)
     config = tiny_config(args.steps, args.preview_every)
     models = load_models(config, device=args.device, model_dir=model_dir)
+    if args.early_previews:
+        return bench_early_previews(args, models, config)
     wall = {"direct": float("inf"), "queue": float("inf"), "bare": float("inf")}
     cpu = dict(wall)
     spent = Spent()

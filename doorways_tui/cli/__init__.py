@@ -37,6 +37,7 @@ SUBCOMMAND_MODULES = [
     "backup",
     "clean",
     "seed_image",
+    "rules",
     "app",
 ]
 

@@ -27,6 +27,7 @@ from doorways_tui.store.context import StoreContext
 from doorways_tui.store.files import numbered_relpath, remove_quietly
 from doorways_tui.store.queue import config_problem
 from doorways_tui.store.records import Image, Job
+from doorways_tui.store.rules import claim_order
 
 DEFAULT_STALE_AFTER = 60.0
 DEFAULT_MAX_ATTEMPTS = 5
@@ -112,8 +113,9 @@ class Claims:
         like: Mapping[str, object] | None = None,
         defaults: Mapping[str, object] | None = None,
     ) -> Job | None:
-        """Take the next queued job (highest priority, then oldest) for this worker, after
-        requeueing jobs whose worker stopped heartbeating. Atomic across processes.
+        """Take the next queued job (highest priority, then oldest; ``rules.claim_order``)
+        that no stop rule holds, for this worker, after requeueing jobs whose worker
+        stopped heartbeating. Atomic across processes.
 
         ``like`` limits the claim to jobs whose config has these values (a batch key:
         same size and models), so a worker can fill a batch; a key a config leaves out
@@ -135,10 +137,13 @@ class Claims:
         with self._db.write() as conn:
             self._requeue_orphans(conn, stale_after=stale_after, max_attempts=max_attempts)
             now = self._ctx.clock()
+            order = claim_order(conn)  # early previews first, or not: store/rules.py
             while True:
                 found = conn.execute(
-                    "SELECT id, config FROM jobs WHERE status = 'queued'" + match + ""
-                    " ORDER BY priority DESC, id LIMIT 1",
+                    "SELECT id, config FROM jobs WHERE status = 'queued'"
+                    " AND held IS NULL"  # a stop rule holds it (store/rules.py)
+                    + match
+                    + f" ORDER BY {order} LIMIT 1",
                     params,
                 ).fetchone()
                 if found is None:

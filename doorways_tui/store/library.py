@@ -10,6 +10,7 @@ its parts, each handed the same ``StoreContext`` (connection, folder, clock, und
 - ``lib.images``   image lists, filters, stepping, positions, triage writes     images.py
 - ``lib.workers``  worker rows and heartbeats                                   workers.py
 - ``lib.history``  the event log and undo                                       history.py
+- ``lib.rules``    stop rules, held jobs, the claim order's setting             rules.py
 
 This file opens (whole libraries only: see ``Library.open``) and closes.
 """
@@ -44,6 +45,7 @@ from doorways_tui.store.migrations import (
     table_names,
 )
 from doorways_tui.store.queue import Queue
+from doorways_tui.store.rules import Rules
 from doorways_tui.store.tree import Tree
 from doorways_tui.store.workers import Workers
 
@@ -70,6 +72,7 @@ class Library:
         self.claims = Claims(ctx)
         self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
+        self.rules = Rules(ctx)
         self.history = History(
             ctx,
             {
@@ -77,6 +80,7 @@ class Library:
                 "spawn": self.queue.undo_spawn,
                 "jobs": self.queue.undo_jobs,
                 "marks": self.images.undo_marks,
+                "rules": self.rules.undo_rule,
             },
         )
 

@@ -209,6 +209,21 @@ _JOB_LOSS = """
 ALTER TABLE jobs ADD COLUMN loss REAL;
 """
 
+# Stop rules (issue 17; ``store/rules.py``): the values each rule has for the whole queue
+# (theme_id 0) or one theme (its value wins; 0 turns the rule off there). ``jobs.held`` says
+# why a queued job waits (a rule held it; claims skip it until it is released); a job
+# whose rule action the artist undid has ``rules_off`` and no rule touches it again.
+_STOP_RULES = """
+CREATE TABLE stop_rules (
+    theme_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (theme_id, name)
+);
+ALTER TABLE jobs ADD COLUMN held TEXT;
+ALTER TABLE jobs ADD COLUMN rules_off INTEGER NOT NULL DEFAULT 0;
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
@@ -219,6 +234,7 @@ MIGRATIONS: list[Migration] = [
     (7, "views for sqlite-utils and Datasette", _VIEWS),
     (8, "the theme group of each variant", _VARIANT_GROUP),
     (9, "the loss of a running job", _JOB_LOSS),
+    (11, "stop rules and held jobs", _STOP_RULES),
 ]
 
 

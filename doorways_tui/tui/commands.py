@@ -20,6 +20,7 @@ from doorways_tui.core.triage import DOORS_VIEW, VIEWS, doors_view_label
 from doorways_tui.tui.keys import MAIN_BINDINGS, key_text
 from doorways_tui.tui.screens.main import MainScreen
 from doorways_tui.tui.widgets.variant_tree import NodeData, VariantTree
+from doorways_tui.workstation import rules as stop_rules
 from doorways_tui.workstation.browse import View
 
 Command = tuple[str, Callable[[], object], str]
@@ -68,6 +69,7 @@ def commands(provider: Provider) -> Iterator[Command]:
         )
         yield from _prompt_themes(main)
         yield from _queue_commands(main)
+        yield from _rules_commands(main)
     yield "app: help — every key and how to remap it", partial(app.run_action, "help"), "key ?"
     yield "app: quit", partial(app.run_action, "quit"), "key q; workers keep running"
 
@@ -125,6 +127,21 @@ def _queue_commands(main: MainScreen) -> Iterator[Command]:
             partial(main.say, "stop worker: no live worker on this machine", "warning"),
             "workers on other machines stop there: kill PID",
         )
+
+
+def _rules_commands(main: MainScreen) -> Iterator[Command]:
+    """The stop rules' two actions that need no numbers (``doorways rules`` sets them)."""
+    lib = main.session.lib
+    yield (
+        "queue: release the seeds a stop rule holds",
+        partial(main.triage.submit, partial(stop_rules.release_held, lib)),
+        "they run again and the rules leave them alone (doorways rules release)",
+    )
+    yield (
+        "queue: early previews first (turn on or off)",
+        partial(main.triage.submit, partial(stop_rules.toggle_early_previews, lib)),
+        "every queued variant gets a first run before any gets a second",
+    )
 
 
 class DoorwaysCommands(Provider):

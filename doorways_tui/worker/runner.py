@@ -50,6 +50,7 @@ from doorways_tui.store.files import (
     staged_path,
 )
 from doorways_tui.worker.options import WorkerOptions
+from doorways_tui.worker.stopping import check_progress
 from doorways_tui.worker.writer import Writer
 
 log = logging.getLogger("doorways.worker")
@@ -323,8 +324,19 @@ class JobRunner:
         """Hook point: a job's final image was written and recorded (writer thread)."""
         log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
 
-    def loss_reported(self, job: Job, step: int, losses: dict[str, float]) -> None:
-        """Hook point: the engine read a job's losses back at a report step (step thread)."""
+    def stop_rule_fired(self, job: Job, step: int, info: StepInfo) -> bool:
+        """At a loss report (step thread): a stop rule that fires saves the latent (after
+        the job's pending writes, so undo resumes from this step), cancels the run and
+        drops it from the batch (issue 17)."""
+
+        def checkpoint() -> None:
+            self.writer.drain()
+            self.checkpoint(job, info.state(), step)
+
+        if check_progress(self.lib, job, step, info.losses, checkpoint=checkpoint) is None:
+            return False
+        self.mark_lost(job)
+        return True
 
     def staged(self, job: Job, relpath: str) -> Path:
         """This attempt's temporary file for the library file ``relpath``."""
@@ -406,7 +418,8 @@ class _Progress:
         last = step >= info.total
         if info.losses:
             self.loss = info.losses.get("total", self.loss)
-            self.runner.loss_reported(self.job, step, info.losses)
+            if not last and self.runner.stop_rule_fired(self.job, step, info):
+                return
         options, submit = self.runner.options, self.runner.writer.submit
         preview = info.preview if not last else None
         if preview is not None:

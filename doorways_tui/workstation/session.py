@@ -22,6 +22,7 @@ from doorways_tui.core.triage import (
 )
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
 from doorways_tui.store.files import library_path_or_none
+from doorways_tui.worker.stopping import after_reject
 from doorways_tui.workstation import actions, browse
 from doorways_tui.workstation.browse import ImageDetail, Scope, View
 
@@ -192,6 +193,8 @@ class Session:
             new = lib.toggle_star(image.id)
         elif kind == "reject":
             new = lib.toggle_reject(image.id)
+            if held := after_reject(self.lib, new):  # the rejects stop rule (issue 17)
+                return new, f"{triage_words(kind, new)}; {held}"
         else:
             rating = value
             if kind == "rating_step":
@@ -268,7 +271,7 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
     if kind == "triage":
         fields = ", ".join(name.replace("_", " ") for name in data.get("after") or {})
         return f"a change to #{data.get('image_id')} ({fields})"
-    if kind == "jobs":  # a cancel or a retry
+    if kind in ("jobs", "rules"):  # a cancel or a retry; a stop rule's action
         return str(data.get("what") or "a cancel or retry")
     if kind == "marks":  # many images at once (import-xmp)
         return f"{data.get('what')} ({plural(len(data.get('steps') or ()), 'image')})"
@@ -289,7 +292,7 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
             mark = MARK_BY_FIELD.get(name)
             parts.append(mark.undone(was, where) if mark else f"{name} on {where}")
         return ", ".join(parts) or f"a change to {where}"
-    if result.kind == "jobs":  # "cancel job 12 (1 job(s) queued again)"
+    if result.kind in ("jobs", "rules"):  # "cancel job 12 (1 job queued again)"
         return f"{data.get('what') or 'cancel or retry'} ({result.summary})"
     if result.kind == "marks":
         return result.summary

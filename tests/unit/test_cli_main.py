@@ -40,6 +40,11 @@ COMMANDS = {
     ("doorways_tui.cli.backup", "run"): ["backup", "dest"],
     ("doorways_tui.cli.clean", "run"): ["clean", "--rejected"],
     ("doorways_tui.cli.seed_image", "run"): ["seed-image", "-o", "seed.png"],
+    ("doorways_tui.cli.rules", "run_show"): ["rules", "show"],
+    ("doorways_tui.cli.rules", "run_set"): ["rules", "set", "--over-steps", "5"],
+    ("doorways_tui.cli.rules", "run_off"): ["rules", "off"],
+    ("doorways_tui.cli.rules", "run_reset"): ["rules", "reset", "--theme", "x"],
+    ("doorways_tui.cli.rules", "run_release"): ["rules", "release"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.
