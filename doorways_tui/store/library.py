@@ -77,6 +77,7 @@ class Library:
                 "spawn": self.queue.undo_spawn,
                 "jobs": self.queue.undo_jobs,
                 "marks": self.images.undo_marks,
+                "live": self.queue.undo_live,
             },
         )
 
