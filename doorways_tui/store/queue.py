@@ -242,7 +242,9 @@ class Queue:
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status != "running":
-                raise StoreError(f"job {job_id} is {job.status}; only a running job is rejected early")
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only a running job is rejected early"
+                )
             preview = conn.execute(
                 "SELECT id FROM images WHERE job_id = ? AND kind = 'preview'", (job_id,)
             ).fetchone()
@@ -257,9 +259,7 @@ class Queue:
                 "UPDATE images SET kind = 'final', rejected = 1 WHERE id = ? RETURNING *",
                 (preview[0],),
             ).fetchone()
-            self._ctx.event(
-                conn, "job_cancelled", job_id=job_id, was="running", image_id=row["id"]
-            )
+            self._ctx.event(conn, "job_cancelled", job_id=job_id, was="running", image_id=row["id"])
             self._ctx.push_undo(
                 "live",
                 {
@@ -280,7 +280,9 @@ class Queue:
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status not in ("queued", "running"):
-                raise StoreError(f"job {job_id} is {job.status}; only queued or running jobs extend")
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only queued or running jobs extend"
+                )
             if steps < job.step:
                 raise StoreError(f"job {job_id} is at step {job.step}: {steps} steps is fewer")
             before = job.config_dict().get("steps")
@@ -376,16 +378,18 @@ class Queue:
             if back is not None:
                 self._early_back_to_preview(conn, "id = ?", [job_id])
             summary = "queued again, resuming from its checkpoint" if back else "moved on since"
-            return UndoResult("live", f"{what}: {summary}", image_id=image_id,
-                              job_ids=(job_id,) if back else ())
+            return UndoResult(
+                "live", f"{what}: {summary}", image_id=image_id, job_ids=(job_id,) if back else ()
+            )
         if action == "extend":
             status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if status is None or status[0] not in ("queued", "running"):
                 return UndoResult("live", f"{what}: the run ended since, left as it is")
             self._set_steps(conn, job_id, data.get("steps"))
             conn.execute("UPDATE jobs SET total = ? WHERE id = ?", (data.get("total") or 0, job_id))
-            return UndoResult("live", f"{what}: back to {data.get('steps')} steps",
-                              job_ids=(job_id,))
+            return UndoResult(
+                "live", f"{what}: back to {data.get('steps')} steps", job_ids=(job_id,)
+            )
         # a live star: on the preview, or on the final image it became
         target = conn.execute(
             "SELECT id FROM images WHERE id = ? OR (job_id = ? AND kind = 'final')"
@@ -393,7 +397,9 @@ class Queue:
             (image_id, job_id),
         ).fetchone()
         if target is not None:
-            conn.execute("UPDATE images SET starred = ? WHERE id = ?", (data.get("starred", 0), target[0]))
+            conn.execute(
+                "UPDATE images SET starred = ? WHERE id = ?", (data.get("starred", 0), target[0])
+            )
             image_id = target[0]
         conn.execute(
             "UPDATE jobs SET priority = json_extract(b.value, '$.priority')"

@@ -70,7 +70,10 @@ def job_images(lib: Library, job_id: int) -> list[tuple[str, bool, int]]:
 def test_x_on_a_live_preview_cancels_the_run_and_keeps_the_preview_rejected(live):
     lib, session, job = live
     update = session.triage("reject")
-    assert update.message == f"seed {job.seed}: rejected early at step 4, its run cancelled (u resumes it)"
+    assert (
+        update.message
+        == f"seed {job.seed}: rejected early at step 4, its run cancelled (u resumes it)"
+    )
     now = lib.queue.job(job.id)
     assert now.status == "cancelled"
     assert (now.checkpoint, now.checkpoint_step) == (CHECKPOINT, 4)  # kept: undo resumes
