@@ -200,7 +200,7 @@ class WatchScreen(ReportingScreen):
         grid = self.query_one("#watch-grid", Grid)
         grid.styles.grid_size_columns = cols
         cell_height = max(height // rows, CAPTION_LINES + 3)
-        grid.styles.grid_rows = cell_height
+        grid.styles.grid_rows = (cell_height,)
         grid.styles.height = cell_height * -(-max(len(self.cells), 1) // cols)
 
     def _select(self, job_id: int | None) -> None:
