@@ -15,7 +15,7 @@ from doorways_tui.store import Image, Library
 from doorways_tui.store.files import library_path_or_none
 
 TREND_POINTS = 8  # the losses a cell remembers (one per look) for its trend
-CELL_MIN = (26, 9)  # the smallest cell (columns, rows: caption included) worth drawing
+CELL_MIN = (34, 10)  # the smallest cell (columns, rows: caption included) worth drawing
 CELL_ASPECT = 2.0  # a cell's width over its height where both are free (two pixels a row)
 
 
@@ -115,13 +115,14 @@ def grid_shape(n: int, width: int, height: int) -> tuple[int, int]:
         return 1, 1
     max_cols = max(1, width // CELL_MIN[0])
     max_rows = max(1, height // CELL_MIN[1])
-    best, best_side = (1, 1), -1.0
+    best, best_score = (1, 1), None
     for cols in range(1, min(n, max_cols) + 1):
         rows = math.ceil(n / cols)
         shown = min(rows, max_rows)
-        side = min(width / cols / CELL_ASPECT, height / shown)
-        # every cell on screen beats a larger cell that scrolls
-        score = side + (1000 if rows <= max_rows else 0)
-        if score > best_side:
-            best, best_side = (cols, shown), score
+        side = round(min(width / cols / CELL_ASPECT, height / shown), 1)
+        # every cell on screen first, then the largest cells, then the most cells shown,
+        # then the fewest columns (no empty slot for nothing)
+        score = (rows <= max_rows, side, min(n, cols * shown), -cols)
+        if best_score is None or score > best_score:
+            best, best_score = (cols, shown), score
     return best

@@ -70,4 +70,4 @@ def test_the_grid_has_fewer_larger_cells_in_a_small_terminal():
     assert grid_shape(6, 150, 38) == (3, 2)
     cols, rows = grid_shape(8, 80, 22)  # 80x24 less the head and the status line
     assert cols * CELL_MIN[0] <= 80 and rows * CELL_MIN[1] <= 22 and cols * rows < 8
-    assert grid_shape(3, 80, 22) == (3, 1)
+    assert grid_shape(3, 80, 22) == (2, 2) and grid_shape(8, 80, 22) == (2, 2)

@@ -25,11 +25,10 @@ from textual.message import Message
 from textual.widgets import Static
 
 from doorways_tui.core.text import printable
-from doorways_tui.core.triage import triage_kind
+from doorways_tui.core.triage import SUMMARY_ORDER, triage_kind
 from doorways_tui.tui.keys import MARK_BINDINGS, UNDO_BINDING, key_of
 from doorways_tui.tui.screens.base import ReportingScreen
 from doorways_tui.tui.triage import Triage
-from doorways_tui.tui.widgets.details import tags_text
 from doorways_tui.tui.widgets.preview import ImagePreview
 from doorways_tui.tui.workbench import Workbench
 from doorways_tui.workstation.session import Update
@@ -56,14 +55,13 @@ class WatchCellView(Vertical):
         self.cell = cell
         self.query_one(ImagePreview).show(cell.path, version=cell.version)
         head = Text(cell.caption(), style="bold")
-        preview = cell.preview
-        if preview is not None and (preview.starred or preview.door_count is not None):
-            head.append(" ")
-            head.append_text(tags_text(preview))
-        prompt = Text(printable(cell.prompt), style="dim")
-        for line in (head, prompt):
-            line.no_wrap, line.overflow = True, "ellipsis"
-        self.query_one(".watch-caption", Static).update(Text("\n").join([head, prompt]))
+        if (preview := cell.preview) is not None:  # marks put on it while it runs, briefly
+            for mark in SUMMARY_ORDER:
+                if (brief := mark.brief(mark.value(preview))) is not None:
+                    head.append(f" {brief}", style=mark.style)
+        caption = Text("\n").join([head, Text(printable(cell.prompt), style="dim")])
+        caption.no_wrap, caption.overflow = True, "ellipsis"
+        self.query_one(".watch-caption", Static).update(caption)
 
 
 class WatchScreen(ReportingScreen):
