@@ -207,3 +207,29 @@ def test_r_e_i_on_a_live_preview_queue_runs_as_on_a_final_image(live):
 def test_a_final_image_is_still_triaged_as_before(populated, session):
     assert session.triage("reject").message == "#1: ✗ rejected"
     assert populated.queue.job(1).status == "done"
+
+
+def test_the_tree_and_the_details_say_rejected_early_at_step_n(live):
+    from doorways_tui.tui.widgets.details import head_text
+    from doorways_tui.tui.widgets.variant_tree import seed_label
+    from doorways_tui.workstation import browse
+
+    lib, session, job = live
+    update = session.triage("reject")
+    (row,) = [r for r in browse.seed_rows(lib, job.variant_id) if r.job_id == job.id]
+    assert row.status == "cancelled" and row.image is not None  # a cancel that left an image
+    assert seed_label(row).plain == f"seed {job.seed} ✗ rejected early at step 4"
+    head = head_text(update.detail).plain
+    assert head == f"#{update.detail.image.id} · seed {job.seed} · rejected early at step 4"
+    lib.queue.cancel_job(lib.queue.reroll(image_id=1, n=1)[0].id)  # a plain cancel: not listed
+    assert all(r.status != "cancelled" or r.image for r in browse.seed_rows(lib, 1))
+
+
+def test_the_details_show_the_marks_put_on_a_live_run(live):
+    from doorways_tui.tui.widgets.details import head_text
+
+    lib, session, job = live
+    update = session.triage("doors", 2)
+    assert head_text(update.detail).plain == (
+        f"seed {job.seed} · live preview at step 4/12 · 2 doors"
+    )
