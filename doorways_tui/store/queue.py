@@ -235,13 +235,14 @@ class Queue:
     # -- live triage: a running run judged before it ends ----------------------------------
 
     def reject_early(self, job_id: int) -> Image:
-        """Cancel a running job and keep its latest preview as a rejected image of that
-        seed, at the step it reached (the tree says "rejected early"). The checkpoint
+        """Cancel a running job (or a queued one that kept its preview: one put back by an
+        undo) and keep its latest preview as a rejected image of that seed, at the step it
+        reached (the tree says "rejected early"). The checkpoint
         stays with the job, so undo (or a retry) resumes from it; the worker sees the
         cancel at its next step. One undo step."""
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
-            if job.status != "running":
+            if job.status not in ("running", "queued"):  # queued: one put back by an undo
                 raise StoreError(
                     f"job {job_id} is {job.status}; only a running job is rejected early"
                 )
@@ -259,7 +260,7 @@ class Queue:
                 "UPDATE images SET kind = 'final', rejected = 1 WHERE id = ? RETURNING *",
                 (preview[0],),
             ).fetchone()
-            self._ctx.event(conn, "job_cancelled", job_id=job_id, was="running", image_id=row["id"])
+            self._ctx.event(conn, "job_cancelled", job_id=job_id, was=job.status, image_id=row["id"])
             self._ctx.push_undo(
                 "live",
                 {
@@ -267,6 +268,7 @@ class Queue:
                     "what": f"reject seed {job.seed} early",
                     "job_id": job_id,
                     "image_id": row["id"],
+                    "was": job.status,
                 },
             )
         return Image.from_row(row)
@@ -368,10 +370,12 @@ class Queue:
         image_id = data.get("image_id")
         what = data.get("what") or "live triage"
         if action == "reject_early":
+            # a run's claim counted an attempt it did not use up; a queued job had none
+            attempts = "attempts" if data.get("was") == "queued" else "MAX(attempts - 1, 0)"
             back = conn.execute(
                 "UPDATE jobs SET status = 'queued', finished = NULL,"
                 " step = COALESCE(checkpoint_step, 0), worker_id = NULL, heartbeat = NULL,"
-                " it_per_s = NULL, eta_s = NULL, attempts = MAX(attempts - 1, 0)"
+                f" it_per_s = NULL, eta_s = NULL, attempts = {attempts}"
                 " WHERE id = ? AND status = 'cancelled' RETURNING id",
                 (job_id,),
             ).fetchone()

@@ -100,6 +100,19 @@ def test_u_puts_a_run_rejected_early_back_and_its_finish_makes_one_image(live):
     assert lib.images.image(final).job_id == job.id
 
 
+def test_x_again_on_the_run_put_back_rejects_it_again_and_u_keeps_its_attempts(live):
+    lib, session, job = live
+    session.triage("reject")
+    session.undo()
+    attempts = lib.queue.job(job.id).attempts
+    assert session.current.kind == "preview" and lib.queue.job(job.id).status == "queued"
+    session.triage("reject")
+    assert lib.queue.job(job.id).status == "cancelled"
+    assert job_images(lib, job.id) == [("final", True, 4)]
+    session.undo()
+    assert (lib.queue.job(job.id).status, lib.queue.job(job.id).attempts) == ("queued", attempts)
+
+
 def test_a_retry_of_a_run_rejected_early_resumes_it_with_no_second_image(live):
     lib, session, job = live
     session.triage("reject")
