@@ -10,6 +10,7 @@ Plain data and words: no Textual, no store (every layer above ``core`` may read 
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -300,6 +301,26 @@ caption): the pick first."""
 ADVANCING: tuple[Mark, ...] = tuple(m for m in MARKS if m.advances)
 """The marks that judge an image: what the store's "untriaged" predicate tests, and what
 auto-advance moves on after."""
+
+
+MORE_STEPS = 1.5
+"""``more steps`` on a live run: its step target times this (rounded up)."""
+
+
+def more_steps(total: int) -> int:
+    """The step target ``more steps`` gives a run of ``total`` steps (+50%, at least one)."""
+    return max(total + 1, math.ceil(total * MORE_STEPS))
+
+
+def rejected_early(kind: str, rejected: bool, status: str) -> bool:
+    """Whether a finished image is what a run rejected while it ran kept (its job was
+    cancelled, its image is the preview it had reached)."""
+    return kind == "final" and bool(rejected) and status == "cancelled"
+
+
+def early_words(step: int) -> str:
+    """How the tree and the details name a run rejected while it ran."""
+    return f"rejected early at step {step}"
 
 
 def advancing_words() -> str:

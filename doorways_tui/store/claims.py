@@ -461,6 +461,14 @@ class Claims:
                 " created) VALUES (?, ?, ?, 'final', ?, ?, ?, ?, ?) RETURNING *",
                 (job_id, job.variant_id, path, step, width, height, sha256, now),
             ).fetchone()
+            # Live triage: the marks put on the preview while it ran carry to the final.
+            row = conn.execute(
+                "UPDATE images SET (door_count, starred, rating) = (SELECT door_count, starred,"
+                " rating FROM images WHERE job_id = ? AND kind = 'preview') WHERE id = ?"
+                " AND EXISTS (SELECT 1 FROM images WHERE job_id = ? AND kind = 'preview')"
+                " RETURNING *",
+                (job_id, row["id"], job_id),
+            ).fetchone() or row
             preview = conn.execute(
                 "DELETE FROM images WHERE job_id = ? AND kind = 'preview' RETURNING path", (job_id,)
             ).fetchone()

@@ -328,7 +328,10 @@ class Images:
                 values[toggle] = 0 if row[toggle] else 1
             before = {k: row[k] for k in values}
             self._set_fields(conn, image_id, values)
-            self._ctx.push_undo("triage", {"image_id": image_id, "before": before, "after": values})
+            step = {"image_id": image_id, "before": before, "after": values}
+            if row["kind"] == "preview":  # a live mark: undo finds it on the final image too
+                step["job_id"] = row["job_id"]
+            self._ctx.push_undo("triage", step)
             self._ctx.event(conn, "triage", image_id=image_id, **values)
             new = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
         return Image.from_row(new)
@@ -336,7 +339,13 @@ class Images:
     def undo_triage(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
         """Revert a triage step inside the history's undo transaction."""
         image_id, before = data["image_id"], data["before"]
-        if conn.execute("SELECT 1 FROM images WHERE id = ?", (image_id,)).fetchone() is not None:
+        found = conn.execute("SELECT id FROM images WHERE id = ?", (image_id,)).fetchone()
+        if found is None and data.get("job_id") is not None:  # the preview became a final
+            found = conn.execute(
+                "SELECT id FROM images WHERE job_id = ? AND kind = 'final'", (data["job_id"],)
+            ).fetchone()
+        if found is not None:
+            image_id = found[0]
             self._set_fields(conn, image_id, before)
         fields = ", ".join(f"{k}={v!r}" for k, v in before.items())
         return UndoResult("triage", f"image {image_id}: {fields} restored", image_id=image_id)

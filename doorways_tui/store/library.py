@@ -81,6 +81,7 @@ class Library:
                 "jobs": self.queue.undo_jobs,
                 "marks": self.images.undo_marks,
                 "rules": self.rules.undo_rule,
+                "live": self.queue.undo_live,
             },
         )
 

@@ -15,6 +15,7 @@ from doorways_tui.store.db import StoreError
 from doorways_tui.store.files import store_init_image
 from doorways_tui.store.records import (
     JOB_STATES,
+    Image,
     Job,
     QueueCounts,
     QueueItem,
@@ -231,6 +232,212 @@ class Queue:
             self._ctx.remove_file(job.checkpoint)
         return self.job(job_id)
 
+    # -- live triage: a running run judged before it ends ----------------------------------
+
+    def reject_early(self, job_id: int) -> Image:
+        """Cancel a running job (or a queued one that kept its preview: one put back by an
+        undo) and keep its latest preview as a rejected image of that seed, at the step it
+        reached (the tree says "rejected early"). The checkpoint
+        stays with the job, so undo (or a retry) resumes from it; the worker sees the
+        cancel at its next step. One undo step."""
+        with self._db.write() as conn:
+            job = self._job_in(conn, job_id)
+            if job.status not in ("running", "queued"):  # queued: one put back by an undo
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only a running job is rejected early"
+                )
+            preview = conn.execute(
+                "SELECT id FROM images WHERE job_id = ? AND kind = 'preview'", (job_id,)
+            ).fetchone()
+            if preview is None:
+                raise StoreError(f"job {job_id} has no preview yet: nothing to keep")
+            conn.execute(
+                "UPDATE jobs SET status = 'cancelled', finished = ?, it_per_s = NULL,"
+                " eta_s = NULL WHERE id = ?",
+                (self._ctx.clock(), job_id),
+            )
+            row = conn.execute(
+                "UPDATE images SET kind = 'final', rejected = 1 WHERE id = ? RETURNING *",
+                (preview[0],),
+            ).fetchone()
+            self._ctx.event(conn, "job_cancelled", job_id=job_id, was=job.status, image_id=row["id"])
+            self._ctx.push_undo(
+                "live",
+                {
+                    "action": "reject_early",
+                    "what": f"reject seed {job.seed} early",
+                    "job_id": job_id,
+                    "image_id": row["id"],
+                    "was": job.status,
+                },
+            )
+        return Image.from_row(row)
+
+    def extend_job(self, job_id: int, steps: int) -> Job:
+        """Give a queued or running job a new step target (its config's ``steps`` and its
+        ``total``); a running worker picks it up as it runs. Refused below the step the
+        job has reached. One undo step (which puts the old target back)."""
+        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
+            raise StoreError(f"steps must be a whole number above 0, got {steps!r}")
+        with self._db.write() as conn:
+            job = self._job_in(conn, job_id)
+            if job.status not in ("queued", "running"):
+                raise StoreError(
+                    f"job {job_id} is {job.status}; only queued or running jobs extend"
+                )
+            if steps < job.step:
+                raise StoreError(f"job {job_id} is at step {job.step}: {steps} steps is fewer")
+            before = job.config_dict().get("steps")
+            self._set_steps(conn, job_id, steps)
+            self._ctx.event(conn, "job_extended", job_id=job_id, steps=steps, was=before)
+            self._ctx.push_undo(
+                "live",
+                {
+                    "action": "extend",
+                    "what": f"more steps for seed {job.seed} ({before} → {steps})",
+                    "job_id": job_id,
+                    "steps": before,
+                    "total": job.total,
+                },
+            )
+        return self.job(job_id)
+
+    def _set_steps(self, conn: sqlite3.Connection, job_id: int, steps: int | None) -> None:
+        config = conn.execute("SELECT config FROM jobs WHERE id = ?", (job_id,)).fetchone()[0]
+        data = {**json.loads(config), "steps": steps}
+        if steps is None:
+            del data["steps"]
+        text = strict_json(data, "job config")
+        if problem := config_problem(text):
+            raise StoreError(f"job {job_id} not changed: {problem}")
+        conn.execute(
+            "UPDATE jobs SET config = ?, total = ? WHERE id = ?", (text, steps or 0, job_id)
+        )
+
+    def star_live(self, image_id: int, *, on: bool | None = None) -> Image:
+        """Star (``on`` None: toggle) a running job's preview: the star carries to its
+        final image, and starring moves the queued jobs of its variant ahead of every
+        other queued job (the follow-ups of a promising run come first). One undo step
+        puts the star and the order back."""
+        with self._db.write() as conn:
+            row = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+            if row is None:
+                raise StoreError(f"no image {image_id}")
+            if row["kind"] != "preview":
+                raise StoreError(f"image {image_id} is not a live preview")
+            starred = int(not row["starred"]) if on is None else int(on)
+            raised: list[dict[str, int]] = []
+            if starred:
+                top = conn.execute(
+                    "SELECT COALESCE(MAX(priority), 0) FROM jobs WHERE status = 'queued'"
+                    " AND variant_id != ?",
+                    (row["variant_id"],),
+                ).fetchone()[0]
+                raised = [
+                    {"id": r[0], "priority": r[1]}
+                    for r in conn.execute(
+                        "SELECT id, priority FROM jobs WHERE variant_id = ? AND status = 'queued'"
+                        " AND priority <= ?",
+                        (row["variant_id"], top),
+                    )
+                ]
+                conn.execute(
+                    "UPDATE jobs SET priority = ? WHERE id IN (SELECT value FROM json_each(?))",
+                    (top + 1, json.dumps([r["id"] for r in raised])),
+                )
+            conn.execute("UPDATE images SET starred = ? WHERE id = ?", (starred, image_id))
+            self._ctx.event(conn, "triage", image_id=image_id, starred=starred)
+            self._ctx.push_undo(
+                "live",
+                {
+                    "action": "star",
+                    "what": "promising run" if starred else "unstar the live run",
+                    "job_id": row["job_id"],
+                    "image_id": image_id,
+                    "starred": row["starred"],
+                    "priorities": raised,
+                },
+            )
+            new = conn.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
+        return Image.from_row(new)
+
+    def undo_live(self, conn: sqlite3.Connection, data: dict[str, Any]) -> UndoResult:
+        """Revert a live-triage step inside the history's undo transaction: a run rejected
+        early goes back in the queue (resuming from its checkpoint) and its kept preview is
+        a preview again (so its finish adds no second image); a new step target goes back;
+        a live star and the queue order it changed go back."""
+        action, job_id = data.get("action"), data.get("job_id")
+        image_id = data.get("image_id")
+        what = data.get("what") or "live triage"
+        if action == "reject_early":
+            # a run's claim counted an attempt it did not use up; a queued job had none
+            attempts = "attempts" if data.get("was") == "queued" else "MAX(attempts - 1, 0)"
+            back = conn.execute(
+                "UPDATE jobs SET status = 'queued', finished = NULL,"
+                " step = COALESCE(checkpoint_step, 0), worker_id = NULL, heartbeat = NULL,"
+                f" it_per_s = NULL, eta_s = NULL, attempts = {attempts}"
+                " WHERE id = ? AND status = 'cancelled' RETURNING id",
+                (job_id,),
+            ).fetchone()
+            if back is not None:
+                self._early_back_to_preview(conn, "id = ?", [job_id])
+            summary = "queued again, resuming from its checkpoint" if back else "moved on since"
+            return UndoResult(
+                "live", f"{what}: {summary}", image_id=image_id, job_ids=(job_id,) if back else ()
+            )
+        if action == "extend":
+            status = conn.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if status is None or status[0] not in ("queued", "running"):
+                return UndoResult("live", f"{what}: the run ended since, left as it is")
+            self._set_steps(conn, job_id, data.get("steps"))
+            conn.execute("UPDATE jobs SET total = ? WHERE id = ?", (data.get("total") or 0, job_id))
+            return UndoResult(
+                "live", f"{what}: back to {data.get('steps')} steps", job_ids=(job_id,)
+            )
+        # a live star: on the preview, or on the final image it became
+        target = conn.execute(
+            "SELECT id FROM images WHERE id = ? OR (job_id = ? AND kind = 'final')"
+            " ORDER BY kind = 'final' DESC LIMIT 1",
+            (image_id, job_id),
+        ).fetchone()
+        if target is not None:
+            conn.execute(
+                "UPDATE images SET starred = ? WHERE id = ?", (data.get("starred", 0), target[0])
+            )
+            image_id = target[0]
+        conn.execute(
+            "UPDATE jobs SET priority = json_extract(b.value, '$.priority')"
+            " FROM json_each(?) AS b WHERE jobs.id = json_extract(b.value, '$.id')"
+            " AND jobs.status = 'queued'",
+            (json.dumps(data.get("priorities") or []),),
+        )
+        return UndoResult("live", what, image_id=image_id)
+
+    @staticmethod
+    def _early_back_to_preview(conn: sqlite3.Connection, where: str, params: list[object]) -> None:
+        """The images kept from runs rejected early (of the jobs ``where``) become their
+        previews again: the run is going on, and its finish makes the one final image."""
+        conn.execute(
+            "UPDATE images SET kind = 'preview', rejected = 0 WHERE kind = 'final'"
+            f" AND job_id IN (SELECT id FROM jobs WHERE {where})"
+            " AND NOT EXISTS (SELECT 1 FROM images p WHERE p.job_id = images.job_id"
+            " AND p.kind = 'preview')",
+            params,
+        )
+
+    def losses(self, job_ids: Iterable[int]) -> dict[int, float]:
+        """The latest total loss of each job, where the library records one (``jobs.loss``,
+        written by workers that know it); empty when it does not."""
+        columns = {r[1] for r in self._db.rows("PRAGMA table_info(jobs)")}
+        if "loss" not in columns:
+            return {}
+        rows = self._db.rows(
+            "SELECT id, loss FROM jobs WHERE id IN (SELECT value FROM json_each(?))"
+            " AND loss IS NOT NULL",
+            (json.dumps(list(job_ids)),),
+        )
+        return {r[0]: float(r[1]) for r in rows}
+
     def cancel_queued(
         self,
         *,
@@ -324,6 +531,7 @@ class Queue:
                 params,
             )
         ]
+        self._early_back_to_preview(conn, match, params)
         conn.execute(
             "UPDATE jobs SET status = 'queued', error = NULL, attempts = 0, worker_id = NULL,"
             " heartbeat = NULL, finished = NULL, step = COALESCE(checkpoint_step, 0),"

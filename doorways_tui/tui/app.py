@@ -230,6 +230,7 @@ def known_binding_ids() -> set[str]:
         init_image,
         loupe,
         start_worker,
+        watch,
     )
 
     ids = {b.id for b in keys.MAIN_BINDINGS} | {b.id for b in DoorwaysApp.BINDINGS}
@@ -242,6 +243,7 @@ def known_binding_ids() -> set[str]:
         init_image.InitImageScreen,
         loupe.LoupeScreen,
         start_worker.StartWorkerScreen,
+        watch.WatchScreen,
     ):
         ids |= {b.id for b in screen.BINDINGS if isinstance(b, Binding)}
     return {i for i in ids if i}

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from textual.binding import Binding
 
-from doorways_tui.core.triage import MARKS, MarkKey, advancing_words, views_summary
+from doorways_tui.core.triage import MARKS, MarkKey, advancing_words, more_steps, views_summary
 from doorways_tui.workstation.actions import REROLL_MANY
 
 
@@ -113,6 +113,14 @@ MAIN_BINDINGS = [
         tooltip="new run from this image: refine it (edit it first if you like) or a seed image",
     ),
     Binding(
+        "m",
+        "more_steps",
+        "more steps",
+        show=False,
+        id="runs.more-steps",
+        tooltip=f"a live run: {more_steps(100) - 100}% more steps, without restarting it",
+    ),
+    Binding(
         "C",
         "cancel_run",
         "cancel run",
@@ -146,6 +154,14 @@ MAIN_BINDINGS = [
         tooltip=f"after {advancing_words()}, go to the next untriaged image",
     ),
     Binding("z", "loupe", "loupe", id="view.loupe", tooltip="this image, full screen"),
+    Binding(
+        "W",
+        "watch",
+        "watch",
+        show=False,
+        id="view.watch",
+        tooltip="every running run in a grid, live; the triage keys judge the selected one",
+    ),
     Binding(
         "c",
         "compare",

@@ -38,6 +38,8 @@ class Triage:
         self.detail: ImageDetail | None = None
         self.shown: Signal[ImageDetail | None] = Signal(owner, "shown")
         """Published when the image in view changes (the loupe follows it)."""
+        self.said: Signal[Update] = Signal(owner, "said")
+        """Published with each update that says something (the watch view shows it)."""
 
     @property
     def idle(self) -> bool:
@@ -60,6 +62,13 @@ class Triage:
 
     def undo(self) -> None:
         self.submit(self.session.undo)
+
+    def more_steps(self) -> None:
+        self.submit(self.session.more_steps)
+
+    def show_job(self, job_id: int) -> None:
+        """Put a run in view (the watch view's selection), its preview if it runs."""
+        self.submit(lambda: self.session.show_job(job_id), key="scope")
 
     def step(self, *, forward: bool, untriaged: bool) -> None:
         self.submit(lambda: self.session.step(forward=forward, untriaged=untriaged))

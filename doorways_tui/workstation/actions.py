@@ -56,7 +56,10 @@ def edit_prompt(
 
 
 def init_copy_path(lib: Library, image: Image) -> Path:
-    return lib.root / INIT_DIR / f"init-image-{image.id:06d}.png"
+    """A finished image's copy is one per image; a live preview's, one per step it
+    reached (the file under it changes as the run goes on)."""
+    step = f"-step{image.step}" if image.kind == "preview" else ""
+    return lib.root / INIT_DIR / f"init-image-{image.id:06d}{step}.png"
 
 
 def prepare_init(lib: Library, image: Image) -> Path:

@@ -187,10 +187,13 @@ class SeedRow:
 
 
 def seed_rows(lib: Library, variant_id: int, limit: int = 2000) -> list[SeedRow]:
-    """The variant's runs (not cancelled ones) by seed, with their final images."""
-    jobs = [
-        j for j in lib.queue.jobs(variant_id=variant_id, limit=limit) if j.status != "cancelled"
-    ]
+    """The variant's runs by seed, with their final images (not cancelled runs, but
+    those rejected early: they left an image)."""
     finals = {i.job_id: i for i in lib.images.images_for_variant(variant_id)}
+    jobs = [
+        j
+        for j in lib.queue.jobs(variant_id=variant_id, limit=limit)
+        if j.status != "cancelled" or j.id in finals
+    ]
     rows = [SeedRow(j.id, j.seed, j.status, j.step, j.total, finals.get(j.id)) for j in jobs]
     return sorted(rows, key=lambda r: (r.seed, r.job_id))

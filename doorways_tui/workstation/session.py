@@ -17,6 +17,8 @@ from doorways_tui.core.triage import (
     RATING,
     TriageKind,
     advancing_words,
+    early_words,
+    more_steps,
     plural,
     triage_words,
 )
@@ -167,8 +169,17 @@ class Session:
             raise StoreError("no finished image in view to triage")
         return self.current
 
+    def _in_view_any(self) -> Image:
+        """The image in view, finished or live (the run keys take either)."""
+        if self.current is None:
+            raise StoreError("no finished image in view to triage (nor a live run)")
+        return self.current
+
     def triage(self, kind: TriageKind, value: int | None = None) -> Update:
-        """Triage the image in view (then, with auto-advance, move on)."""
+        """Triage the image in view (then, with auto-advance, move on). On a live preview
+        the same keys judge the run while it runs (see ``_live``)."""
+        if self.current is not None and self.current.kind == "preview":
+            return self._live(self.current, kind, value)
         new, said = self._write(self._target(), kind, value)
         if self.auto_advance and MARK_BY_KIND[kind].advances:
             nxt = browse.step(self.lib, new.id, self.flt, forward=True, untriaged=True)
@@ -183,9 +194,11 @@ class Session:
             self.current = new
         return new
 
-    def _write(self, image: Image, kind: TriageKind, value: int | None) -> tuple[Image, str]:
+    def _write(
+        self, image: Image, kind: TriageKind, value: int | None, *, live: bool = False
+    ) -> tuple[Image, str]:
         lib = self.lib.images  # the part that marks images
-        if image.kind != "final":
+        if image.kind != "final" and not live:
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
             new = lib.set_door_count(image.id, value)
@@ -201,6 +214,37 @@ class Session:
                 rating = max(1, min(RATING.top, (image.rating or 0) + (value or 0)))
             new = lib.set_rating(image.id, rating)
         return new, triage_words(kind, new)
+
+    def _live(self, preview: Image, kind: TriageKind, value: int | None) -> Update:
+        """A triage key on a running run: ``x`` cancels it and keeps this preview as a
+        rejected image; ``s`` stars it (and its variant's queued seeds go first), ``+``
+        marks it promising the same way; a digit or a rating is kept for its final image."""
+        job = self.lib.queue.job(preview.job_id)
+        where = f"seed {job.seed} (live, step {preview.step}/{job.total})"
+        if kind == "reject":
+            new = self.lib.queue.reject_early(job.id)
+            said = f"seed {job.seed}: {early_words(new.step)}, its run cancelled (u resumes it)"
+            return self._show(new, message=said, wrote=True)
+        if kind == "star" or (kind == "rating_step" and (value or 0) > 0):
+            new = self.lib.queue.star_live(preview.id, on=None if kind == "star" else True)
+            said = (
+                "★ promising: its variant's queued seeds go first"
+                if new.starred
+                else "star removed"
+            )
+            return self._show(new, message=f"{where}: {said}", wrote=True)
+        new, said = self._write(preview, kind, value, live=True)
+        return self._show(new, message=f"{where}: {said}, kept for its final image", wrote=True)
+
+    def more_steps(self) -> Update:
+        """``more steps`` on a live run: its step target +50%, without restarting it."""
+        image = self.current
+        if image is None or image.kind != "preview":
+            raise StoreError("more steps: no live run in view (pick a running seed)")
+        job = self.lib.queue.job(image.job_id)
+        new = self.lib.queue.extend_job(job.id, more_steps(job.total))
+        message = f"seed {job.seed}: {job.total} → {new.total} steps (u undoes)"
+        return self._show(self.lib.images.image(image.id), message=message, wrote=True)
 
     def undo(self) -> Update:
         """Undo the newest step, saying what was undone (the store returns the entry it
@@ -219,7 +263,7 @@ class Session:
             message = f"press u again to undo a step made elsewhere: {what}"
             return Update(message=message, severity="warning")
         said = "undone: " + undo_text(result, data)
-        if result.kind == "triage" and result.image_id is not None:
+        if result.kind in ("triage", "live") and result.image_id is not None:
             try:
                 return self._show(self.lib.images.image(result.image_id), message=said, wrote=True)
             except StoreError:
@@ -237,7 +281,7 @@ class Session:
     # -- new runs -----------------------------------------------------------------------
 
     def reroll(self, n: int) -> Update:
-        queued = actions.reroll(self.lib, self._target().id, n)
+        queued = actions.reroll(self.lib, self._in_view_any().id, n)
         return Update(message=f"reroll: {queued.summary()}", wrote=True)
 
     def edit(self, image_id: int, prompt: str, *, edit_kind: str, edit_text: str) -> Update:
@@ -273,6 +317,8 @@ def elsewhere_text(kind: str, data: dict[str, Any]) -> str:
         return f"a change to #{data.get('image_id')} ({fields})"
     if kind in ("jobs", "rules"):  # a cancel or a retry; a stop rule's action
         return str(data.get("what") or "a cancel or retry")
+    if kind == "live":  # a run judged while it ran
+        return str(data.get("what") or "a step of live triage")
     if kind == "marks":  # many images at once (import-xmp)
         return f"{data.get('what')} ({plural(len(data.get('steps') or ()), 'image')})"
     n = len(data.get("job_ids") or ())
@@ -294,7 +340,7 @@ def undo_text(result: UndoResult, data: dict[str, Any]) -> str:
         return ", ".join(parts) or f"a change to {where}"
     if result.kind in ("jobs", "rules"):  # "cancel job 12 (1 job queued again)"
         return f"{data.get('what') or 'cancel or retry'} ({result.summary})"
-    if result.kind == "marks":
+    if result.kind in ("marks", "live"):
         return result.summary
     what = data.get("what")
     if not isinstance(what, str) or not what:  # entries written before names were recorded

@@ -120,3 +120,52 @@ def test_help(snap_compare, triaged):
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=SIZE, run_before=run_before)
+
+
+def _running_runs(library: Path, n: int) -> None:
+    """``n`` runs on their own workers, previews at different steps; the second is marked
+    promising with three doors seen so far."""
+    with Library.open(library) as lib:
+        theme = lib.tree.add_theme("t")
+        for i in range(n):
+            variant = lib.tree.root_variant(theme_id=theme.id, prompt=f"entrance number {i}")
+            lib.queue.queue_jobs(variant.id, [i], DEMO_CONFIG, undoable=False)
+            job = lib.claims.claim_job(f"w{i}")
+            preview = show_preview(lib, job, f"w{i}", pixels=5 + 20 * i, step=8 * (i + 1))
+            lib.claims.update_progress(
+                job.id, f"w{i}", step=8 * (i + 1), total=40, it_per_s=2.0, eta_s=15 * (4 - i)
+            )
+            if i == 1:
+                image = lib.db.row("SELECT id FROM images WHERE path = ?", (preview,))[0]
+                lib.queue.star_live(image, on=True)
+                lib.images.set_door_count(image, 3)
+
+
+def _open_watch(pilot) -> object:
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("W")
+        await settle(pilot)
+        screen = pilot.app.screen
+        screen.gather()
+        for _ in range(300):
+            await pilot.pause(0.01)
+            if screen.idle:
+                break
+        await settle(pilot)
+        await pilot.press("right")
+        await settle(pilot)
+        await pilot.pause(0.3)  # the cells' images
+
+    return run_before(pilot)
+
+
+def test_watch_view(snap_compare, library):
+    _running_runs(library, 4)
+    assert snap_compare(make_app(), terminal_size=SIZE, run_before=_open_watch)
+
+
+def test_watch_view_at_80x24(snap_compare, library):
+    """Fewer, larger cells: the rest scroll into view as the selection moves."""
+    _running_runs(library, 5)
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=_open_watch)

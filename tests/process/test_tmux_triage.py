@@ -147,3 +147,46 @@ def test_triage_a_handful_of_images_in_a_real_terminal(made_library: Path, model
     with Library.open(root) as lib:
         rows = [(i.door_count, i.rejected, i.starred) for i in lib.images.images(limit=10)]
     assert rows == [(3, False, False), (None, True, False), (0, False, True), (None, False, False)]
+
+
+def test_x_on_a_running_job_in_a_real_terminal_lets_the_next_job_start(
+    tmp_path: Path, model_dir: Path
+):
+    """A real worker paints a long run; the app (which follows a live run when nothing is
+    finished) rejects it with x: the run is cancelled, its preview kept as rejected early,
+    and the worker starts the next job."""
+    from tests.process.test_worker_processes import start_worker, stop, wait_for
+
+    root = tmp_path / "library"
+    with Library.open(root) as lib:
+        theme = lib.tree.add_theme("doors")
+        long = lib.tree.root_variant(theme_id=theme.id, prompt="a door at the end of time")
+        short = lib.tree.root_variant(theme_id=theme.id, prompt="a gate in the forest")
+        (run,) = lib.queue.queue_jobs(long.id, [0], {**TINY, "steps": 3000}, undoable=False)
+        (nxt,) = lib.queue.queue_jobs(short.id, [0], TINY, undoable=False)
+    env = subprocess_env(root, model_dir)
+    env.update(DOORWAYS_IMAGE_PROTOCOL="halfcell", TERM="xterm-256color")
+    env.pop("TMUX", None)
+    tmux = Tmux(f"doorways-live-{os.getpid()}", env)
+    lib = Library.open(root)
+    worker = start_worker(lib, tmp_path / "w.log", "--worker-id", "w-tmux", "--poll", "0.05")
+    try:
+        wait_for(lambda: lib.queue.job(run.id).step > 0, timeout=180, what="the run's steps",
+                 procs=[worker])  # fmt: skip  (a worker runs: the app offers none)
+        tmux.start(f"cd {ROOT} && {sys.executable} -c '{CLI}' --library {root}")
+        tmux.wait_for("live preview at step", timeout=60)
+        tmux.keys("x")
+        tmux.wait_for("rejected early at step")
+        wait_for(lambda: lib.queue.job(nxt.id).status != "queued", timeout=60,
+                 what="the next job to start", procs=[worker])  # fmt: skip
+        cancelled = lib.queue.job(run.id)
+        assert cancelled.status == "cancelled" and cancelled.checkpoint is not None
+        (kept,) = lib.images.images_for_job(run.id)
+        assert (kept.kind, kept.rejected) == ("final", True) and kept.step < 3000
+        wait_for(lambda: lib.queue.job(nxt.id).status == "done", timeout=120,
+                 what="the next job to finish", procs=[worker])  # fmt: skip
+        tmux.keys("q")
+    finally:
+        tmux.kill()
+        stop(worker)
+        lib.close()

@@ -24,6 +24,11 @@ PARAGRAPHS = (
     " [b]{undo}[/b] undoes. [b]a[/b] turns on auto-advance. [b]r[/b] rerolls the variant with"
     " a new seed, [b]e[/b] edits its prompt into a child variant, [b]i[/b] starts a run from"
     " this image. [b]f[/b] filters, [b]/[/b] searches, [b]E[/b] exports.",
+    "[b]A live run[/b] (a seed that is running): the same keys judge it while it paints."
+    " [b]{reject}[/b] cancels it and keeps its preview as rejected early ([b]{undo}[/b] resumes"
+    " it), [b]{star}[/b] marks it promising (its variant's queued seeds go first), a digit is"
+    " kept for its final image, [b]{more}[/b] gives it more steps. [b]{watch}[/b] shows every"
+    " running run in a grid.",
     "The tree (up/down, enter to open) picks what [b]n[/b]/[b]p[/b]/arrows step through: the"
     " whole library, a theme, or a variant; a seed shows that run, live while it paints.",
     "[b]Remap a key[/b] in ~/.config/doorways/config.toml, by the binding's id:\n"
@@ -39,6 +44,8 @@ INTRO = "\n\n".join(PARAGRAPHS).format(  # the triage keys as bound by default
     reject=key_of("triage.reject"),
     star=key_of("triage.star"),
     undo=key_of("triage.undo"),
+    more=key_of("runs.more-steps"),
+    watch=key_of("view.watch"),
 )
 
 

@@ -179,6 +179,21 @@ class MainScreen(TriageKeys, ReportingScreen):
     def action_start_worker(self) -> None:
         self.queue_tasks.start_worker()  # asks first when the device has a worker here
 
+    def action_more_steps(self) -> None:
+        self.triage.more_steps()
+
+    def action_watch(self) -> None:
+        from doorways_tui.tui.screens.watch import WatchScreen
+
+        self.app.push_screen(
+            WatchScreen(
+                self.triage,
+                self.bench,
+                run_main_action=self.run_action,
+                poll_interval=self.poll_interval,
+            )
+        )
+
     def action_cancel_run(self) -> None:
         self.queue_tasks.cancel_run()
 
@@ -200,6 +215,7 @@ class MainScreen(TriageKeys, ReportingScreen):
             self.call_after_refresh(self._prefetch, update.upcoming)
         if update.message:
             self.say(update.message, update.severity)
+            self.triage.said.publish(update)
         if update.view is not None and (update.view, update.scope) != self._counted_for:
             self._counted_for = (update.view, update.scope)
             self.position = None  # the old counts belong to another list

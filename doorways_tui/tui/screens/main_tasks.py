@@ -60,10 +60,18 @@ class MainTasks:
             return None
         return detail.image
 
+    def _image_in_view(self, what: str) -> Image | None:
+        """The image in view, finished or a live preview (the run keys take either)."""
+        detail = self.triage.detail
+        if detail is None:
+            self.say(f"{what}: no image in view", "warning")
+            return None
+        return detail.image
+
     # -- new runs -------------------------------------------------------------------------
 
     def edit(self) -> None:
-        image, detail = self._final_in_view("edit"), self.triage.detail
+        image, detail = self._image_in_view("edit"), self.triage.detail
         if image is None or detail is None:
             return
         image_id, session = image.id, self.triage.session
@@ -82,7 +90,7 @@ class MainTasks:
         self.screen.app.push_screen(EditPromptScreen(detail.variant.prompt, detail.job.seed), done)
 
     def init(self) -> None:
-        image = self._final_in_view("init image")
+        image = self._image_in_view("init image")
         if image is not None:
             self._in_thread(lambda: self._prepare_init(image), "init")
 

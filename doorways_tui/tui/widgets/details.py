@@ -13,7 +13,7 @@ from textual.widgets import Static
 
 from doorways_engine.config import shown_settings
 from doorways_tui.core.text import plain, printable
-from doorways_tui.core.triage import SUMMARY_ORDER, UNTRIAGED
+from doorways_tui.core.triage import REJECT, SUMMARY_ORDER, UNTRIAGED, early_words, rejected_early
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
 
@@ -39,10 +39,17 @@ def head_text(d: ImageDetail) -> Text:
     """The first line: "#12 · seed 3", or a running job's "seed 3 · live preview at step 7/40"."""
     image, job = d.image, d.job
     if image.kind == "preview":
-        return Text(
+        head = Text(
             f"seed {job.seed} · live preview at step {image.step}/{job.total}", style="bold yellow"
         )
-    return Text(f"#{image.id} · seed {job.seed}", style="bold")
+        if image.starred or image.door_count is not None or image.rating is not None:
+            head.append(" · ")  # marks put on the run while it runs
+            head.append_text(tags_text(image))
+        return head
+    head = Text(f"#{image.id} · seed {job.seed}", style="bold")
+    if rejected_early(image.kind, image.rejected, job.status):
+        head.append(f" · {early_words(image.step)}", style=REJECT.style)
+    return head
 
 
 def fit_sides(prompt: str, room: int) -> str:

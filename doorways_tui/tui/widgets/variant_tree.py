@@ -25,7 +25,7 @@ from textual.widgets import Tree
 from textual.widgets.tree import TreeNode
 
 from doorways_tui.core.text import fold_shared, printable
-from doorways_tui.core.triage import DOORS, REJECT, STAR, UNTRIAGED
+from doorways_tui.core.triage import DOORS, REJECT, STAR, UNTRIAGED, early_words, rejected_early
 from doorways_tui.store import VariantNode
 from doorways_tui.tui.compat.textual import drop_bindings
 from doorways_tui.workstation.browse import Scope, SeedRow
@@ -99,6 +99,8 @@ def seed_label(row: SeedRow) -> Text:
         text.append("  queued", style="dim")
     elif row.status == "failed":
         text.append("  failed", style="red")
+    elif image is not None and rejected_early(image.kind, image.rejected, row.status):
+        text.append(f" {REJECT.glyph} {early_words(image.step)}", style=REJECT.tree_style)
     elif image is not None:
         for mark in SEED_ORDER:
             brief = mark.brief(mark.value(image))
