@@ -10,6 +10,7 @@ its parts, each handed the same ``StoreContext`` (connection, folder, clock, und
 - ``lib.images``   image lists, filters, stepping, positions, triage writes     images.py
 - ``lib.workers``  worker rows and heartbeats                                   workers.py
 - ``lib.history``  the event log and undo                                       history.py
+- ``lib.curation`` CLIP embeddings, suggestions, neighbours, duplicates         curation.py
 
 This file opens (whole libraries only: see ``Library.open``) and closes.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 
 from doorways_tui.store.claims import Claims
 from doorways_tui.store.context import StoreContext, process_origin
+from doorways_tui.store.curation import Curation
 from doorways_tui.store.db import (
     Database,
     NoLibrary,
@@ -70,6 +72,7 @@ class Library:
         self.claims = Claims(ctx)
         self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
+        self.curation = Curation(ctx)
         self.history = History(
             ctx,
             {
