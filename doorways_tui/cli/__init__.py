@@ -37,6 +37,9 @@ SUBCOMMAND_MODULES = [
     "backup",
     "clean",
     "seed_image",
+    "index",
+    "similar",
+    "suggest",
     "app",
 ]
 

@@ -40,6 +40,7 @@ from doorways_tui.store.files import (
     remove_quietly,
     staged_path,
 )
+from doorways_tui.worker.curation import after_finish
 from doorways_tui.worker.options import WorkerOptions
 
 log = logging.getLogger("doorways.worker")
@@ -218,6 +219,8 @@ class JobRunner:
         if image is None:
             return self._lost(job)
         log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
+        # issue 18: the CLIP suggestion, once the image is written (never fails the job)
+        after_finish(self.lib, image, result.image, self._load(result.config), result.config)
         return "done"
 
     def staged(self, job: Job, relpath: str) -> Path:

@@ -40,6 +40,9 @@ COMMANDS = {
     ("doorways_tui.cli.backup", "run"): ["backup", "dest"],
     ("doorways_tui.cli.clean", "run"): ["clean", "--rejected"],
     ("doorways_tui.cli.seed_image", "run"): ["seed-image", "-o", "seed.png"],
+    ("doorways_tui.cli.index", "run"): ["index"],
+    ("doorways_tui.cli.similar", "run"): ["similar", "1"],
+    ("doorways_tui.cli.suggest", "run"): ["suggest", "--theme", "x"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.
