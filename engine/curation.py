@@ -131,7 +131,7 @@ def probabilities(image: torch.Tensor, texts: torch.Tensor, logit_scale: float) 
 
 def logit_scale(models: Models) -> float:
     """CLIP's learned temperature (100 for the OpenAI releases; the demo's is untrained)."""
-    return min(MAX_LOGIT_SCALE, float(models.clip.logit_scale.exp()))
+    return min(MAX_LOGIT_SCALE, float(models.clip.logit_scale.detach().exp()))
 
 
 def judge(
