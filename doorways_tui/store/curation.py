@@ -30,6 +30,7 @@ import numpy as np
 from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
 from doorways_tui.store.images import ImageFilter
+from doorways_tui.store.migrations import table_names
 from doorways_tui.store.records import Image
 from doorways_tui.store.sql import IMAGES_JOIN
 
@@ -83,6 +84,12 @@ class Suggestion:
     def disagrees_with(self, door_count: int | None) -> bool:
         """The artist tagged another door count than this suggests."""
         return door_count is not None and self.doors is not None and door_count != self.doors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The suggestion as plain data (an export's JSON sidecar, ``--json``)."""
+        names = ("model", "probes", "doors", "doors_confidence", "figures", "figures_confidence",
+                 "match_whole", "match_left", "match_right")  # fmt: skip
+        return {**{n: getattr(self, n) for n in names}, "scores": dict(self.scores)}
 
     @classmethod
     def from_row(cls, row: Mapping[str, Any]) -> Suggestion:
@@ -171,6 +178,7 @@ class Curation:
         self._db = ctx.db
         self._matrices: dict[tuple[str, int], _Matrix] = {}
         self._lock = threading.Lock()  # one thread builds a matrix at a time
+        self._tables = False  # migration 12 seen (``_has_tables``)
 
     # -- writing --------------------------------------------------------------------------
 
@@ -256,6 +264,8 @@ class Curation:
     def suggestions(self, image_ids: Iterable[int]) -> dict[int, Suggestion]:
         """The live suggestions of ``image_ids`` (those that have one), by image id."""
         ids = [int(i) for i in image_ids]
+        if not self._has_tables():
+            return {}
         rows = self._db.rows(
             f"SELECT s.* FROM image_suggestions s {_LIVE.format(t='s')}"
             " WHERE s.image_id IN (SELECT value FROM json_each(?))",
@@ -269,6 +279,8 @@ class Curation:
         """The live embeddings of ``image_ids`` under ``model``; None: each image's own
         (the model of its suggestion, else its newest)."""
         ids = [int(i) for i in image_ids]
+        if not self._has_tables():
+            return {}
         rows = self._db.rows(
             f"SELECT e.*, s.model AS judged_by FROM image_embeddings e {_LIVE.format(t='e')}"
             " LEFT JOIN image_suggestions s ON s.image_id = e.image_id"
@@ -476,6 +488,13 @@ class Curation:
             (model, json.dumps(image_ids)),
         )
         return {r[0] for r in rows}
+
+    def _has_tables(self) -> bool:
+        """Whether the schema has migration 12: a library of an older Doorways opened
+        read-only (a backup being exported) has no suggestions to read, not an error."""
+        if not self._tables:
+            self._tables = {"image_embeddings", "image_suggestions"} <= table_names(self._db)
+        return self._tables
 
     def _image_exists(self, image_id: int) -> None:
         if self._db.row("SELECT 1 FROM images WHERE id = ?", (image_id,)) is None:

@@ -172,3 +172,17 @@ def test_similar_of_an_image_not_judged_yet_says_to_index(lib, model_dir, capsys
     capsys.readouterr()
     assert cli(lib, "similar", str(image_id)) == 2
     assert "run doorways index" in capsys.readouterr().err
+
+
+def test_an_export_s_json_sidecar_carries_the_suggestion(lib, model_dir, tmp_path, monkeypatch):
+    from doorways_tui.export.folder import SIDECAR
+
+    judged, plain = run_jobs(lib, model_dir, 2)
+    lib.db.execute("DELETE FROM image_suggestions WHERE image_id = ?", (plain,))
+    out = tmp_path / "out"
+    assert cli(lib, "export", str(out), "--view", "all", "--no-sheet") == 0
+    records = {r["image_id"]: r for r in json.loads((out / f"{SIDECAR}.json").read_text())}
+    suggestion = records[judged]["suggestion"]
+    assert suggestion == json.loads(json.dumps(lib.curation.suggestion(judged).as_dict()))
+    assert suggestion["model"] == "demo-v2" and "a crowd" in suggestion["scores"]
+    assert "suggestion" not in records[plain]
