@@ -143,17 +143,19 @@ def from_blob(blob: bytes | None, dim: int) -> np.ndarray | None:
 
 
 class _Matrix:
-    """Every live whole-image embedding of one (model, dim), as float32 rows, with their
-    image and theme ids; rebuilt when rows were replaced or deleted, appended to when rows
-    were only added (ids AUTOINCREMENT: never reused)."""
+    """The whole-image embeddings of one (model, dim), as float32 rows, with their image
+    and theme ids. Rows with a higher id than any read are appended (ids AUTOINCREMENT:
+    never reused); an image embedded again replaces its row (the old one is cleared to
+    image id 0). Rows deleted since, or of an image whose bytes changed, stay until the
+    process ends: ``Curation.neighbours`` checks its candidates against the table."""
 
     def __init__(self, dim: int) -> None:
         self.vectors = np.zeros((0, dim), np.float32)
-        self.image_ids = np.zeros(0, np.int64)
+        self.image_ids = np.zeros(0, np.int64)  # 0: a cleared row
         self.theme_ids = np.zeros(0, np.int64)
         self.size = 0  # rows used (the arrays grow by doubling)
-        self.count = 0  # the table's rows of this model when last read (live or not)
-        self.max_id = 0
+        self.max_id = 0  # the newest table row read
+        self.row_of: dict[int, int] = {}  # image id -> its row
 
     def append(self, vectors: np.ndarray, image_ids: np.ndarray, theme_ids: np.ndarray) -> None:
         need = self.size + len(vectors)
@@ -164,6 +166,11 @@ class _Matrix:
                 new = np.zeros((capacity, *old.shape[1:]), old.dtype)
                 new[: self.size] = old[: self.size]
                 setattr(self, name, new)
+        for offset, image_id in enumerate(image_ids.tolist()):
+            if (old_row := self.row_of.get(image_id)) is not None:  # embedded again
+                self.image_ids[old_row] = 0
+                self.vectors[old_row] = 0.0
+            self.row_of[image_id] = self.size + offset
         self.vectors[self.size : need] = vectors
         self.image_ids[self.size : need] = image_ids
         self.theme_ids[self.size : need] = theme_ids
@@ -392,19 +399,19 @@ class Curation:
             matrix = self._matrix(own.model, own.dim)
             sims = matrix.vectors[: matrix.size] @ query  # (N,)
             ids, themes = matrix.image_ids[: matrix.size], matrix.theme_ids[: matrix.size]
-        sims[ids == image_id] = -np.inf
+        sims[(ids == image_id) | (ids == 0)] = -np.inf  # itself, and cleared rows
         if theme_id is not None:
             sims[themes != theme_id] = -np.inf
-        result: list[Neighbour] = []
-        want = limit
+        candidates, want = int(np.isfinite(sims).sum()), limit
         while True:  # a candidate deleted or changed since the matrix was read is skipped
-            k = min(len(sims), want + 8)
+            k = min(candidates, want + 8)
+            if k <= 0:
+                return []
             top = np.argpartition(-sims, k - 1)[:k] if k < len(sims) else np.arange(len(sims))
-            top = top[np.argsort(-sims[top], kind="stable")]
-            top = [int(t) for t in top if np.isfinite(sims[t])]
+            top = [int(t) for t in top[np.argsort(-sims[top], kind="stable")][:k]]
             alive = self._alive([int(ids[t]) for t in top], own.model)
             result = [Neighbour(int(ids[t]), float(sims[t])) for t in top if int(ids[t]) in alive]
-            if len(result) >= limit or k >= len(sims):
+            if len(result) >= limit or k >= candidates:
                 return result[:limit]
             want *= 4
 
@@ -448,27 +455,21 @@ class Curation:
         return list(groups.values())
 
     def _matrix(self, model: str, dim: int) -> _Matrix:
-        """The cached matrix of ``model``, brought up to date (the caller holds the lock)."""
-        count, max_id = self._db.row(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0) FROM image_embeddings WHERE model = ?",
-            (model,),
+        """The cached matrix of ``model``, brought up to date (the caller holds the lock):
+        one indexed look at the newest row id, then only the rows added since."""
+        max_id = self._db.scalar(
+            "SELECT COALESCE(MAX(id), 0) FROM image_embeddings WHERE model = ?", (model,)
         )
         matrix = self._matrices.get((model, dim))
-        if matrix is not None and (matrix.count, matrix.max_id) == (count, max_id):
-            return matrix
-        if matrix is not None:
-            added = self._db.scalar(
-                "SELECT COUNT(*) FROM image_embeddings WHERE model = ? AND id > ?",
-                (model, matrix.max_id),
-            )
-            if matrix.count + added != count:  # rows were replaced or deleted: start over
-                matrix = None
-        if matrix is None:
+        if matrix is None or max_id < matrix.max_id:  # the newest rows went: start over
             matrix = self._matrices[(model, dim)] = _Matrix(dim)
+        if max_id == matrix.max_id:
+            return matrix
         rows = self._db.rows(
             f"SELECT e.image_id, e.whole, v.theme_id FROM {IMAGES_JOIN}"
             " JOIN image_embeddings e ON e.image_id = i.id AND e.sha256 = i.sha256"
-            " WHERE e.model = ? AND e.dim = ? AND e.id > ? AND e.id <= ? AND i.kind = 'final'",
+            " WHERE e.model = ? AND e.dim = ? AND e.id > ? AND e.id <= ? AND i.kind = 'final'"
+            " ORDER BY e.id",
             (model, dim, matrix.max_id, max_id),
         )
         if rows:
@@ -478,7 +479,7 @@ class Curation:
                 np.fromiter((r[0] for r in rows), np.int64, len(rows)),
                 np.fromiter((r[2] for r in rows), np.int64, len(rows)),
             )
-        matrix.count, matrix.max_id = count, max_id
+        matrix.max_id = max_id
         return matrix
 
     def _alive(self, image_ids: list[int], model: str) -> set[int]:

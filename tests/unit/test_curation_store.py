@@ -130,6 +130,8 @@ def test_neighbours_order_by_similarity_and_never_cross_models(lib):
     assert lib.curation.neighbours(ids[0], limit=1)[0].image_id == more
     lib.db.execute("DELETE FROM images WHERE id = ?", (more,))
     assert lib.curation.neighbours(ids[0], limit=1)[0].image_id == ids[1]
+    assert lib.curation.prune() == 2  # its embedding and suggestion: the newest rows go
+    assert lib.curation.neighbours(ids[0], limit=1)[0].image_id == ids[1]
     # replaced: the matrix is read again
     suggest(lib, ids[3], unit(1, 0.02))
     assert lib.curation.neighbours(ids[0], limit=1)[0].image_id == ids[3]
