@@ -186,3 +186,4 @@ def test_an_export_s_json_sidecar_carries_the_suggestion(lib, model_dir, tmp_pat
     assert suggestion == json.loads(json.dumps(lib.curation.suggestion(judged).as_dict()))
     assert suggestion["model"] == "demo-v2" and "a crowd" in suggestion["scores"]
     assert "suggestion" not in records[plain]
+
