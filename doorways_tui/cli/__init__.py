@@ -38,6 +38,9 @@ SUBCOMMAND_MODULES = [
     "clean",
     "seed_image",
     "rules",
+    "index",
+    "similar",
+    "suggest",
     "app",
 ]
 

@@ -18,6 +18,7 @@ from typing import Any
 from platformdirs import user_cache_dir, user_config_dir, user_data_dir
 
 from doorways_engine.errors import ConfigError
+from doorways_engine.probes import Probes
 from doorways_tui.core.protocols import AUTO, PROTOCOL_SETTINGS, not_a_protocol
 from doorways_tui.core.text import printable
 
@@ -49,6 +50,9 @@ class Settings:
     # Textual's colour theme (ctrl+p "Change theme" saves it); "" is Textual's default. An
     # unknown name is a warning in the app (only Textual knows the names), never fatal.
     color_theme: str = ""
+    # The ``[curation]`` table: the probe texts CLIP judges each image against and the
+    # near-duplicate threshold (doorways_engine.probes; docs/curation.md).
+    curation: Probes = field(default_factory=Probes)
 
     def validate(self) -> None:
         """Each field's type and range: a wrong type in the file is one line, not a crash
@@ -71,7 +75,7 @@ def load_settings(path: Path | None = None, **overrides: Any) -> Settings:
     where = dict.fromkeys(data, str(path))
     for name in known:
         env = os.environ.get(f"DOORWAYS_{name.upper()}")
-        if env is not None and name != "keymap":
+        if env is not None and name not in _TABLES:
             data[name], where[name] = env, f"DOORWAYS_{name.upper()}"
     for name, value in overrides.items():
         if value is not None:
@@ -145,6 +149,12 @@ def _check(name: str, value: Any, where: str) -> Any:
     """``value`` as setting ``name`` holds it, converted from text where the default's type
     asks (an env var is always text), or ConfigError naming ``where`` it came from."""
     default = getattr(_DEFAULTS, name)
+    if isinstance(default, Probes):
+        if isinstance(value, Probes):
+            return value
+        if not isinstance(value, dict):
+            raise _bad(where, name, "a table ([curation] with doors, figures, empty)", value)
+        return Probes.from_table(value, where)
     if isinstance(default, Path):
         if not isinstance(value, str | os.PathLike) or not str(value).strip():
             raise _bad(where, name, "a path", value)
@@ -184,3 +194,4 @@ def _bad(where: str, name: str, what: str, value: Any) -> ConfigError:
 
 
 _DEFAULTS = Settings()
+_TABLES = ("keymap", "curation")  # TOML tables: no environment variable sets them

@@ -171,6 +171,7 @@ def record_for(lib: Library, image: Image, cache: dict[int, Any]) -> dict[str, A
     cache[theme_key] = theme
     config = job.config_dict()
     meta = png_metadata(source_path(lib, image))
+    suggestion = lib.curation.suggestion(image.id)  # CLIP's, beside the artist's tags
     return {
         "image_id": image.id,
         "job_id": image.job_id,
@@ -191,6 +192,7 @@ def record_for(lib: Library, image: Image, cache: dict[int, Any]) -> dict[str, A
         "sha256": image.sha256,
         "losses": meta.get("losses", {}),
         "parameters": meta.get("config") or config,
+        **({"suggestion": suggestion.as_dict()} if suggestion is not None else {}),
     }
 
 

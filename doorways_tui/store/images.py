@@ -45,7 +45,9 @@ class Position:
 class ImageFilter:
     """Which images a list shows. ``view`` is all | starred | untagged | rejected | doors
     (with ``door_count``); ``text`` searches prompts and notes; scopes narrow to a theme,
-    a variant or a job."""
+    a variant or a job. The suggestion fields narrow to what CLIP suggested (store/
+    curation.py): ``suggested_doors`` N doors, ``figures`` likely (True) or unlikely
+    (False), ``disagrees``: the suggested door count is not the artist's tag."""
 
     view: str = "all"
     door_count: int | None = None
@@ -54,6 +56,9 @@ class ImageFilter:
     variant_id: int | None = None
     job_id: int | None = None
     kind: str = "final"
+    suggested_doors: int | None = None
+    figures: bool | None = None
+    disagrees: bool = False
 
     def where(self) -> tuple[str, list[Any]]:
         """SQL condition on ``images i`` (joined to ``variants v``) and its parameters."""
@@ -77,11 +82,34 @@ class ImageFilter:
             if value is not None:
                 parts.append(f"{column} = ?")
                 params.append(value)
+        for condition, values in self._suggested():
+            parts.append(_suggested(condition))
+            params += values
         if self.text:
             parts.append("(v.prompt LIKE ? ESCAPE '\\' OR i.note LIKE ? ESCAPE '\\')")
             pattern = "%" + _escape_like(self.text.strip()) + "%"
             params += [pattern, pattern]
         return " AND ".join(parts), params
+
+    def _suggested(self) -> list[tuple[str, list[Any]]]:
+        """Conditions on the image's suggestion (``s``), each with its parameters."""
+        conds: list[tuple[str, list[Any]]] = []
+        if self.suggested_doors is not None:
+            conds.append(("s.doors = ?", [self.suggested_doors]))
+        if self.figures is not None:
+            conds.append(("s.figures = ?", [int(self.figures)]))
+        if self.disagrees:
+            conds.append(("i.door_count IS NOT NULL AND s.doors != i.door_count", []))
+        return conds
+
+
+def _suggested(condition: str) -> str:
+    """The image has a suggestion for its current bytes (store/curation.py) that meets
+    ``condition``."""
+    return (
+        "EXISTS (SELECT 1 FROM image_suggestions s WHERE s.image_id = i.id"
+        f" AND s.sha256 = i.sha256 AND {condition})"
+    )
 
 
 def _check_marks(values: Mapping[str, Any]) -> None:

@@ -11,6 +11,7 @@ its parts, each handed the same ``StoreContext`` (connection, folder, clock, und
 - ``lib.workers``  worker rows and heartbeats                                   workers.py
 - ``lib.history``  the event log and undo                                       history.py
 - ``lib.rules``    stop rules, held jobs, the claim order's setting             rules.py
+- ``lib.curation`` CLIP embeddings, suggestions, neighbours, duplicates         curation.py
 
 This file opens (whole libraries only: see ``Library.open``) and closes.
 """
@@ -24,6 +25,7 @@ from pathlib import Path
 
 from doorways_tui.store.claims import Claims
 from doorways_tui.store.context import StoreContext, process_origin
+from doorways_tui.store.curation import Curation
 from doorways_tui.store.db import (
     Database,
     NoLibrary,
@@ -73,6 +75,7 @@ class Library:
         self.images = Images(ctx)
         self.workers = Workers(ctx, self.claims)
         self.rules = Rules(ctx)
+        self.curation = Curation(ctx)
         self.history = History(
             ctx,
             {

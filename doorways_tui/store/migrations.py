@@ -224,6 +224,51 @@ ALTER TABLE jobs ADD COLUMN held TEXT;
 ALTER TABLE jobs ADD COLUMN rules_off INTEGER NOT NULL DEFAULT 0;
 """
 
+# CLIP-assisted curation (store/curation.py): each image's CLIP embeddings, as float16
+# blobs under the CLIP's name (an embedding is only ever compared with one of the same
+# model), and the suggestion made from them, beside (never in) the artist's own tags. Both
+# carry the sha256 of the image bytes they were computed from: a row whose image is gone
+# or changed (an id given out again after a delete) is never read. No foreign key: the
+# rows outlive a delete harmlessly (a restore finds them again) and ``doorways index``
+# prunes them. ``id`` AUTOINCREMENT never reuses an id, so a cached matrix knows by
+# (COUNT, MAX(id)) whether rows were only added. ``probes``: the hash of the probe set
+# scored against (a change makes the suggestion stale); ``match``: what "best prompt match"
+# sorts by (the sides' mean for a panorama with side prompts, else the whole).
+_CURATION = """
+CREATE TABLE image_embeddings (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    image_id INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    dim INTEGER NOT NULL CHECK (dim > 0),
+    whole BLOB NOT NULL,
+    left_half BLOB,
+    right_half BLOB,
+    created REAL NOT NULL,
+    UNIQUE (image_id, model)
+);
+CREATE INDEX idx_image_embeddings_model ON image_embeddings(model, id);
+CREATE TABLE image_suggestions (
+    image_id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    model TEXT NOT NULL,
+    probes TEXT NOT NULL,
+    doors INTEGER CHECK (doors IS NULL OR doors BETWEEN 0 AND 9),
+    doors_confidence REAL,
+    figures INTEGER CHECK (figures IS NULL OR figures IN (0, 1)),
+    figures_confidence REAL,
+    match_whole REAL,
+    match_left REAL,
+    match_right REAL,
+    match REAL,
+    scores TEXT NOT NULL DEFAULT '{}',
+    created REAL NOT NULL
+);
+CREATE INDEX idx_image_suggestions_doors ON image_suggestions(doors, image_id);
+CREATE INDEX idx_image_suggestions_figures ON image_suggestions(figures, image_id);
+CREATE INDEX idx_image_suggestions_match ON image_suggestions(match, image_id);
+"""
+
 MIGRATIONS: list[Migration] = [
     (1, "initial schema", _SCHEMA_1),
     (2, "image view indexes keyed by kind", _IMAGE_INDEXES_BY_KIND),
@@ -235,6 +280,7 @@ MIGRATIONS: list[Migration] = [
     (8, "the theme group of each variant", _VARIANT_GROUP),
     (9, "the loss of a running job", _JOB_LOSS),
     (11, "stop rules and held jobs", _STOP_RULES),
+    (12, "CLIP embeddings and curation suggestions", _CURATION),
 ]
 
 

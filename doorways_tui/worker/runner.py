@@ -49,6 +49,7 @@ from doorways_tui.store.files import (
     remove_quietly,
     staged_path,
 )
+from doorways_tui.worker.curation import after_finish
 from doorways_tui.worker.options import WorkerOptions
 from doorways_tui.worker.stopping import check_progress
 from doorways_tui.worker.writer import Writer
@@ -209,13 +210,13 @@ class JobRunner:
 
     def _end(self, entry: _Live, result: GenerationResult | Cancelled) -> None:
         """A run left the batch: its ending is written after its own pending writes."""
-        job = entry.job
+        job, models = entry.job, self._models  # the batch's models (they change only when it is empty)
 
         def write() -> None:
             if job.id in self.write_failed:
                 outcome = self._fail(job, self.write_failed.pop(job.id))
             elif isinstance(result, GenerationResult):
-                outcome = self._finish(job, result)
+                outcome = self._finish(job, result, models)
             elif self.is_lost(job):
                 outcome = self._lost(job)
             else:
@@ -290,7 +291,7 @@ class JobRunner:
             log.info("models: %s on %s", self._models.files.label, self._models.device)
         return self._models
 
-    def _finish(self, job: Job, result: GenerationResult) -> Outcome:
+    def _finish(self, job: Job, result: GenerationResult, models: Models | None) -> Outcome:
         rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
         staged = self.staged(job, rel)
         try:
@@ -317,12 +318,17 @@ class JobRunner:
             return self._fail(job, write_error(rel, exc))
         if image is None:
             return self._lost(job)
-        self.final_written(job, image, result)
+        self.final_written(job, image, result, models)
         return "done"
 
-    def final_written(self, job: Job, image: Image, result: GenerationResult) -> None:
-        """Hook point: a job's final image was written and recorded (writer thread)."""
+    def final_written(
+        self, job: Job, image: Image, result: GenerationResult, models: Models | None
+    ) -> None:
+        """A job's final image was written and recorded (writer thread): the CLIP
+        suggestion follows, with the models that made it (issue 18; it never fails the job)."""
         log.info("job %d: done in %.1f s -> %s", job.id, result.seconds, image.path)
+        if models is not None:
+            after_finish(self.lib, image, result.image, models, result.config)
 
     def stop_rule_fired(self, job: Job, step: int, info: StepInfo) -> bool:
         """At a loss report (step thread): a stop rule that fires saves the latent (after

@@ -45,6 +45,9 @@ COMMANDS = {
     ("doorways_tui.cli.rules", "run_off"): ["rules", "off"],
     ("doorways_tui.cli.rules", "run_reset"): ["rules", "reset", "--theme", "x"],
     ("doorways_tui.cli.rules", "run_release"): ["rules", "release"],
+    ("doorways_tui.cli.index", "run"): ["index"],
+    ("doorways_tui.cli.similar", "run"): ["similar", "1"],
+    ("doorways_tui.cli.suggest", "run"): ["suggest", "--theme", "x"],
 }
 
 # Each error a command can meet that is the user's to act on, and what its line says.

@@ -128,7 +128,8 @@ def test_each_migration_leaves_the_columns_it_says(lib):
         assert "group_name" in db["variants"].columns_dict  # 8
         assert {"held", "rules_off"} <= set(db["jobs"].columns_dict)  # 11
         assert "stop_rules" in db.table_names()  # 11
-    assert max(m[0] for m in MIGRATIONS) == 11
+        assert {"image_embeddings", "image_suggestions"} <= set(db.table_names())  # 12
+    assert max(m[0] for m in MIGRATIONS) == 12
 
 
 def test_a_sqlite_utils_insert_stays_inside_the_stores_transaction(lib):
