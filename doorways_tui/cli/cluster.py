@@ -110,7 +110,9 @@ def run(args: argparse.Namespace) -> int:
             resources = connect(args.address, num_cpus=args.actors if args.cpu else None)
         except (ConnectionError, RuntimeError, ValueError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise DoorwaysError(f"cannot reach the Ray cluster at {args.address}: {first}") from None
+            raise DoorwaysError(
+                f"cannot reach the Ray cluster at {args.address}: {first}"
+            ) from None
         gpus = int(resources.get("GPU", 0))
         if args.cpu:
             actors = args.actors or 1

@@ -241,8 +241,14 @@ class GpuActor:
             self._emit(DROPPED, spec.job_id, spec.lease, step=exc.step)
             return
         data = self._state(spec, exc.state) if exc.state is not None else None
-        self._emit(RELEASED, spec.job_id, spec.lease, step=exc.step, data=data,
-                   message="cluster dispatcher stopping")
+        self._emit(
+            RELEASED,
+            spec.job_id,
+            spec.lease,
+            step=exc.step,
+            data=data,
+            message="cluster dispatcher stopping",
+        )
 
     def _batch_failed(self, ready: list[tuple[JobSpec, Any]], exc: Exception) -> None:
         from doorways_engine.errors import DoorwaysError, OutOfMemoryError
@@ -263,7 +269,9 @@ class GpuActor:
             elif isinstance(exc, DoorwaysError):
                 self._emit(FAILED, spec.job_id, spec.lease, message=str(exc))
             else:
-                log.error("job %d crashed:\n%s", spec.job_id, "".join(traceback.format_exception(exc)))
+                log.error(
+                    "job %d crashed:\n%s", spec.job_id, "".join(traceback.format_exception(exc))
+                )
                 self._emit(FAILED, spec.job_id, spec.lease, message=f"{type(exc).__name__}: {exc}")
 
     # -- files as bytes ---------------------------------------------------------------------
@@ -311,15 +319,34 @@ class _Report:
         preview = info.preview if not last else None
         if preview is not None:
             data = actor._png(spec, "preview", preview, self.config, step=step)
-            actor._emit(PREVIEW, spec.job_id, spec.lease, step=step, data=data,
-                        width=preview.width, height=preview.height)
+            actor._emit(
+                PREVIEW,
+                spec.job_id,
+                spec.lease,
+                step=step,
+                data=data,
+                width=preview.width,
+                height=preview.height,
+            )
         if not last and (preview is not None or now - self.last_checkpoint >= actor.checkpoint_s):
-            actor._emit(CHECKPOINT, spec.job_id, spec.lease, step=step,
-                        data=actor._state(spec, info.state()))
+            actor._emit(
+                CHECKPOINT,
+                spec.job_id,
+                spec.lease,
+                step=step,
+                data=actor._state(spec, info.state()),
+            )
             self.last_checkpoint = now
         if preview is not None or last or now - self.last_write >= actor.progress_s:
-            actor._emit(PROGRESS, spec.job_id, spec.lease, step=step, total=info.total,
-                        it_per_s=info.it_per_s, eta_s=info.eta_s)
+            actor._emit(
+                PROGRESS,
+                spec.job_id,
+                spec.lease,
+                step=step,
+                total=info.total,
+                it_per_s=info.it_per_s,
+                eta_s=info.eta_s,
+            )
             self.last_write = now
 
 
@@ -336,9 +363,9 @@ def _receive(model_dir: Path, shipped: ShippedFile, blob: Any) -> None:
     from doorways_engine.fetch import sha256_file
 
     target = cache_target(model_dir, shipped.relpath)
-    if target.is_file() and target.stat().st_size == shipped.size:
-        if sha256_file(target) == shipped.sha256:
-            return
+    here = target.is_file() and target.stat().st_size == shipped.size
+    if here and sha256_file(target) == shipped.sha256:
+        return
     if not isinstance(blob, bytes):  # an object-store reference
         import ray
 

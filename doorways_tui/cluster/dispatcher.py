@@ -166,11 +166,7 @@ class Dispatcher:
 
     def _finished(self) -> bool:
         slots = list(self.slots.values())
-        return (
-            bool(slots)
-            and all(s.idle for s in slots)
-            and self.lib.queue.counts().queued == 0
-        )
+        return bool(slots) and all(s.idle for s in slots) and self.lib.queue.counts().queued == 0
 
     def _spawn_missing(self) -> None:
         now = time.monotonic()
@@ -241,7 +237,10 @@ class Dispatcher:
         same = False
         if self.lib.workers.registered(worker_id):
             row = self.lib.workers.get(worker_id)
-            same = (row.pid, row.machine) == (info["pid"], info["machine"]) and row.state != "stopped"
+            same = (row.pid, row.machine) == (
+                info["pid"],
+                info["machine"],
+            ) and row.state != "stopped"
         if not same:
             self.lib.workers.register(
                 worker_id,
@@ -255,7 +254,11 @@ class Dispatcher:
         slot.batch_limit = int(info.get("batch_limit", 1))
         log.info(
             "actor %s: worker %s on %s (node %s, pid %s)",
-            slot.name, worker_id, info["device"], info["node"], info["pid"],
+            slot.name,
+            worker_id,
+            info["device"],
+            info["node"],
+            info["pid"],
         )
 
     def _news(self, slot: Slot, answer: dict[str, Any]) -> None:
@@ -373,9 +376,7 @@ class Dispatcher:
             slot.jobs = {job.id: job for job in jobs}
             slot.actor_busy = True
             specs = [self._spec(job) for job in jobs]
-            log.info(
-                "job(s) %s -> %s", ", ".join(str(j.id) for j in jobs), slot.worker_id
-            )
+            log.info("job(s) %s -> %s", ", ".join(str(j.id) for j in jobs), slot.worker_id)
             self._send(slot, "start", specs, self._shipment(jobs[0]))
 
     def owner(self, job_id: int) -> str | None:
@@ -434,7 +435,9 @@ class Dispatcher:
         from doorways_engine.config import GenerationConfig
 
         try:
-            files = model_files_to_ship(GenerationConfig.from_json(job.config), self.options.model_dir)
+            files = model_files_to_ship(
+                GenerationConfig.from_json(job.config), self.options.model_dir
+            )
         except Exception as exc:  # not here either: the nodes must have it
             log.warning("job %d: models not shipped: %s", job.id, exc)
             return []

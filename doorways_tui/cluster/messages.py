@@ -67,9 +67,7 @@ class EventBuffer:
         self._seq += 1
         event = Event(self._seq, kind, job_id, lease, **fields)  # type: ignore[arg-type]
         if kind in REPLACEABLE:
-            self._events = [
-                e for e in self._events if not (e.kind == kind and e.job_id == job_id)
-            ]
+            self._events = [e for e in self._events if not (e.kind == kind and e.job_id == job_id)]
         self._events.append(event)
         return event
 

@@ -55,9 +55,7 @@ class RayPool:
         self._gpus = gpus
         self._actors = actors
         resources = {"num_gpus": 1} if gpus else {"num_cpus": 1}
-        self._remote = self._ray.remote(**resources, max_concurrency=4, max_restarts=0)(
-            actor_class
-        )
+        self._remote = self._ray.remote(**resources, max_concurrency=4, max_restarts=0)(actor_class)
 
     def existing(self) -> dict[str, Any]:
         found = {}

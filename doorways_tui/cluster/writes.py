@@ -68,24 +68,47 @@ class LibraryWrites:
         claims, wid = self.lib.claims, self.worker_id
         if e.kind == PROGRESS:
             owned = claims.update_progress(
-                job.id, wid, step=e.step, total=e.total, it_per_s=e.it_per_s,
-                eta_s=e.eta_s, lease=e.lease,
+                job.id,
+                wid,
+                step=e.step,
+                total=e.total,
+                it_per_s=e.it_per_s,
+                eta_s=e.eta_s,
+                lease=e.lease,
             )
             return GOING if owned else LOST
         if e.kind == PREVIEW:
-            rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview")
+            rel = image_relpath(
+                variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="preview"
+            )
             owned = claims.set_preview(
-                job.id, wid, path=rel, step=e.step, width=e.width, height=e.height,
-                sha256=_sha256(e.data), staged=self._stage(rel, e), lease=e.lease,
+                job.id,
+                wid,
+                path=rel,
+                step=e.step,
+                width=e.width,
+                height=e.height,
+                sha256=_sha256(e.data),
+                staged=self._stage(rel, e),
+                lease=e.lease,
             )
             return GOING if owned else LOST
         if e.kind == CHECKPOINT:
             return GOING if self._checkpoint(job, e) else LOST
         if e.kind == DONE:
-            rel = image_relpath(variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final")
+            rel = image_relpath(
+                variant_id=job.variant_id, job_id=job.id, seed=job.seed, kind="final"
+            )
             image = claims.finish_job(
-                job.id, wid, path=rel, step=e.step, width=e.width, height=e.height,
-                sha256=_sha256(e.data), seconds=e.seconds, staged=self._stage(rel, e),
+                job.id,
+                wid,
+                path=rel,
+                step=e.step,
+                width=e.width,
+                height=e.height,
+                sha256=_sha256(e.data),
+                seconds=e.seconds,
+                staged=self._stage(rel, e),
                 lease=e.lease,
             )
             if image is None:
@@ -94,7 +117,9 @@ class LibraryWrites:
             return ENDED
         if e.kind == FAILED:
             log.warning("job %d failed on %s: %s", job.id, wid, e.message)
-            return ENDED if claims.fail_job(job.id, wid, e.message, lease=e.lease) else self._lost(job)
+            return (
+                ENDED if claims.fail_job(job.id, wid, e.message, lease=e.lease) else self._lost(job)
+            )
         if e.kind == RELEASED:
             if e.data is not None and e.step > (job.checkpoint_step or 0):
                 self._checkpoint(job, e)
@@ -109,7 +134,11 @@ class LibraryWrites:
     def _checkpoint(self, job: Job, e: Event) -> bool:
         rel = checkpoint_relpath(job.id)
         return self.lib.claims.set_checkpoint(
-            job.id, self.worker_id, path=rel, step=e.step, staged=self._stage(rel, e),
+            job.id,
+            self.worker_id,
+            path=rel,
+            step=e.step,
+            staged=self._stage(rel, e),
             lease=e.lease,
         )
 

@@ -104,7 +104,10 @@ def test_an_actor_killed_mid_run_resumes_elsewhere_from_its_checkpoint(
     try:
         wait_for(
             lambda: (lib.queue.job(job.id).checkpoint_step or 0) >= 6,
-            timeout=180, what="a checkpoint", proc=proc, log=log,
+            timeout=180,
+            what="a checkpoint",
+            proc=proc,
+            log=log,
         )
         victim = lib.workers.get(lib.queue.job(job.id).worker_id)
         os.kill(victim.pid, signal.SIGKILL)  # the node's process, gone without a word
@@ -133,7 +136,10 @@ def test_a_dispatcher_killed_and_restarted_loses_and_repeats_nothing(
     try:
         wait_for(
             lambda: sum(j.step >= 3 for j in lib.queue.jobs(status="running")) >= 2,
-            timeout=180, what="two runs under way", proc=first, log=log,
+            timeout=180,
+            what="two runs under way",
+            proc=first,
+            log=log,
         )
         first.kill()  # no goodbye: the actors go on running
         first.wait(30)
@@ -159,14 +165,20 @@ def test_a_cancel_from_the_cli_reaches_the_actor(lib, ray_address, model_dir, tm
     try:
         wait_for(
             lambda: lib.queue.job(long.id).step >= 3,
-            timeout=180, what="the first run", proc=proc, log=log,
+            timeout=180,
+            what="the first run",
+            proc=proc,
+            log=log,
         )
         cancel = doorways("queue", "cancel", str(long.id), library=lib.root, model_dir=model_dir)
         assert cancel.returncode == 0, cancel.stderr
         # the actor drops it (its next event says so) and, free again, takes the next job
         wait_for(
             lambda: lib.queue.job(short.id).status == "running",
-            timeout=60, what="the actor to drop the cancelled run", proc=proc, log=log,
+            timeout=60,
+            what="the actor to drop the cancelled run",
+            proc=proc,
+            log=log,
         )
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(120) == 0, log.read_text()
