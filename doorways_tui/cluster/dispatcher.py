@@ -96,12 +96,15 @@ def library_key(root: Path) -> str:
     return hashlib.sha256(str(Path(root).resolve()).encode()).hexdigest()[:8]
 
 
+CLUSTER_WORKER_PREFIX = "ray-"  # the worker rows of a cluster's actors
+
+
 def worker_id_for(info: dict[str, Any]) -> str:
     """``ray-HOST-gpuN`` (the GPU's index on its node) or ``ray-HOST-cpuSLOT``."""
     host = str(info["host"]).split(".")[0][:24] or "node"
     device = str(info["device"])
     where = f"gpu{device.split(':', 1)[1]}" if device.startswith("cuda:") else f"cpu{info['slot']}"
-    return f"ray-{host}-{where}"
+    return f"{CLUSTER_WORKER_PREFIX}{host}-{where}"
 
 
 @contextlib.contextmanager
