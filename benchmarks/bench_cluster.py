@@ -1,0 +1,179 @@
+"""What the cluster's dispatch path costs: the same jobs through two local workers and
+through ``doorways cluster`` with two actors on a local Ray instance, on the same CPUs.
+
+    .venv/bin/python benchmarks/bench_cluster.py [--jobs 16] [--steps 10] [--latency-runs 5]
+
+Each side is started as a user would (``doorways worker`` processes; ``doorways cluster``
+joining a Ray instance this script starts with as many CPUs as there are workers), waits
+until it is warm (models loaded: start-up is reported apart), then
+
+- latency: one job queued at a time on idle workers, with a preview every step: seconds
+  from the job queued to its first preview in the library (what the artist waits for);
+- throughput: ``--jobs`` jobs queued at once: jobs per minute until the last is done.
+
+Both poll every 0.1 s. The demo models on a CPU make steps cheap, so the figures show the
+dispatch path's own cost (bytes through Ray, writes by the dispatcher) at its most visible;
+on GPUs with real models a step takes far longer and the difference shrinks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from doorways_tui.store import Library  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CLI = "import sys; from doorways_tui.cli import main; sys.exit(main(sys.argv[1:]))"
+
+
+def config(steps: int, preview_every: int) -> dict:
+    return {
+        "width": 64, "height": 64, "steps": steps, "cutn": 4,
+        "vqgan": "demo", "clip": "demo", "preview_every": preview_every,
+    }  # fmt: skip
+
+
+def env(library: Path, model_dir: Path) -> dict[str, str]:
+    return {
+        **os.environ,
+        "DOORWAYS_LIBRARY": str(library),
+        "DOORWAYS_MODEL_DIR": str(model_dir),
+        "DOORWAYS_CONFIG": str(library / "no-config.toml"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        "OMP_NUM_THREADS": "1",
+    }
+
+
+def start(cmd: list[str], library: Path, model_dir: Path, log: Path) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-c", CLI, "--library", str(library), *cmd],
+            stdout=out, stderr=subprocess.STDOUT, env=env(library, model_dir), cwd=ROOT,
+        )  # fmt: skip
+
+
+def wait(predicate, timeout: float, what: str, procs) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if any(p.poll() is not None for p in procs):
+            raise SystemExit(f"a process exited waiting for {what}")
+        if time.monotonic() > deadline:
+            raise SystemExit(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+def measure(name: str, cmds: list[list[str]], args, model_dir: Path, tmp: Path) -> dict:
+    library = tmp / name
+    lib = Library.open(library)
+    theme = lib.tree.add_theme("bench")
+    variant = lib.tree.root_variant(theme_id=theme.id, prompt="entrance to heaven")
+    started = time.perf_counter()
+    procs = [start(cmd, library, model_dir, tmp / f"{name}-{i}.log") for i, cmd in enumerate(cmds)]
+    try:
+        # warm: one job per worker run to the end, so every model is loaded
+        warmup = lib.queue.queue_jobs(variant.id, range(len(cmds)), config(2, 0), undoable=False)
+        wait(
+            lambda: all(lib.queue.job(j.id).status == "done" for j in warmup),
+            600, "warm-up", procs,
+        )  # fmt: skip
+        warm_s = time.perf_counter() - started
+        latencies = []
+        for k in range(args.latency_runs):
+            (job,) = lib.queue.queue_jobs(
+                variant.id, [1000 + k], config(args.steps, 1), undoable=False
+            )
+            queued = time.perf_counter()
+            wait(
+                lambda job=job: any(i.kind == "preview" or i.kind == "final"
+                                    for i in lib.images.images_for_job(job.id)),
+                120, "a preview", procs,
+            )  # fmt: skip
+            latencies.append(time.perf_counter() - queued)
+            wait(lambda job=job: lib.queue.job(job.id).status == "done", 120, "done", procs)
+        jobs = lib.queue.queue_jobs(
+            variant.id, range(2000, 2000 + args.jobs), config(args.steps, 5), undoable=False
+        )
+        queued = time.perf_counter()
+        wait(
+            lambda: lib.queue.counts().done >= len(warmup) + args.latency_runs + len(jobs),
+            1800, "all jobs", procs,
+        )  # fmt: skip
+        seconds = time.perf_counter() - queued
+        failed = lib.queue.counts().failed
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        lib.close()
+    return {
+        "name": name,
+        "warm_s": warm_s,
+        "jobs_per_min": args.jobs / seconds * 60,
+        "latency_median_s": statistics.median(latencies),
+        "latency_max_s": max(latencies),
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--jobs", type=int, default=16)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--latency-runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    try:
+        import ray
+    except ImportError:
+        raise SystemExit('the cluster benchmark needs Ray: pip install "doorways[cluster]"') from None
+    from doorways_engine.tiny import ensure_demo_models
+
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+    with tempfile.TemporaryDirectory(prefix="bench-cluster-") as tmp_name:
+        tmp = Path(tmp_name)
+        model_dir = tmp / "models"
+        ensure_demo_models(model_dir)
+        worker = ["worker", "--device", "cpu", "--poll", "0.1", "--batch", "1"]
+        local = measure("local", [worker] * args.workers, args, model_dir, tmp)
+        context = ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        try:
+            cluster_cmd = [
+                "cluster", "--address", context.address_info["gcs_address"], "--cpu",
+                "--actors", str(args.workers), "--poll", "0.1", "--batch", "1",
+                "--node-model-dir", str(model_dir),
+            ]  # fmt: skip
+            cluster = measure("cluster", [cluster_cmd], args, model_dir, tmp)
+        finally:
+            ray.shutdown()
+    print(
+        f"{args.jobs} jobs of {args.steps} steps (64x64, 4 cutouts, demo models),"
+        f" {args.workers} workers or actors on the CPU; {os.cpu_count()} cores"
+    )
+    print(f"{'':8} {'warm after':>10} {'jobs/min':>9} {'first preview':>22} {'failed':>6}")
+    for r in (local, cluster):
+        print(
+            f"{r['name']:8} {r['warm_s']:9.1f}s {r['jobs_per_min']:9.1f}"
+            f" {r['latency_median_s']:9.2f}s (max {r['latency_max_s']:5.2f}s) {r['failed']:6d}"
+        )
+    print(
+        f"dispatch path: {cluster['jobs_per_min'] / local['jobs_per_min']:.0%} of the local"
+        f" workers' throughput; first preview {cluster['latency_median_s'] - local['latency_median_s']:+.2f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
