@@ -73,6 +73,7 @@ def wait(predicate, timeout: float, what: str, procs) -> None:
 
 
 def measure(name: str, cmds: list[list[str]], args, model_dir: Path, tmp: Path) -> dict:
+    tmp.mkdir(parents=True)
     library = tmp / name
     lib = Library.open(library)
     theme = lib.tree.add_theme("bench")
@@ -80,13 +81,21 @@ def measure(name: str, cmds: list[list[str]], args, model_dir: Path, tmp: Path) 
     started = time.perf_counter()
     procs = [start(cmd, library, model_dir, tmp / f"{name}-{i}.log") for i, cmd in enumerate(cmds)]
     try:
-        # warm: one job per worker run to the end, so every model is loaded
-        warmup = lib.queue.queue_jobs(variant.id, range(len(cmds)), config(2, 0), undoable=False)
-        wait(
-            lambda: all(lib.queue.job(j.id).status == "done" for j in warmup),
-            600, "warm-up", procs,
-        )  # fmt: skip
+        # warm: every worker has run a job to the end, so each has its models loaded
+        seeds = iter(range(10_000, 20_000))
+
+        def warm() -> bool:
+            done = [w for w in lib.workers.all() if w.jobs_done >= 1]
+            if len(done) >= args.workers:
+                return True
+            if lib.queue.counts().queued == 0:
+                lib.queue.queue_jobs(variant.id, [next(seeds)], config(2, 0), undoable=False)
+            return False
+
+        wait(warm, 600, "warm-up", procs)
+        wait(lambda: lib.queue.counts().running == 0, 60, "the last warm-up job", procs)
         warm_s = time.perf_counter() - started
+        before = lib.queue.counts().done
         latencies = []
         for k in range(args.latency_runs):
             (job,) = lib.queue.queue_jobs(
@@ -105,7 +114,7 @@ def measure(name: str, cmds: list[list[str]], args, model_dir: Path, tmp: Path) 
         )
         queued = time.perf_counter()
         wait(
-            lambda: lib.queue.counts().done >= len(warmup) + args.latency_runs + len(jobs),
+            lambda: lib.queue.counts().done >= before + args.latency_runs + len(jobs),
             1800, "all jobs", procs,
         )  # fmt: skip
         seconds = time.perf_counter() - queued
@@ -135,11 +144,16 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--latency-runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--rounds", type=int, default=2, help="each side this many times, alternating"
+    )
     args = parser.parse_args()
     try:
         import ray
     except ImportError:
-        raise SystemExit('the cluster benchmark needs Ray: pip install "doorways[cluster]"') from None
+        raise SystemExit(
+            'the cluster benchmark needs Ray: pip install "doorways[cluster]"'
+        ) from None
     from doorways_engine.tiny import ensure_demo_models
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
@@ -148,30 +162,41 @@ def main() -> None:
         model_dir = tmp / "models"
         ensure_demo_models(model_dir)
         worker = ["worker", "--device", "cpu", "--poll", "0.1", "--batch", "1"]
-        local = measure("local", [worker] * args.workers, args, model_dir, tmp)
         context = ray.init(num_cpus=args.workers, include_dashboard=False, log_to_driver=False)
+        cluster_cmd = [
+            "cluster", "--address", context.address_info["gcs_address"], "--cpu",
+            "--actors", str(args.workers), "--poll", "0.1", "--batch", "1",
+            "--node-model-dir", str(model_dir),
+        ]  # fmt: skip
+        rows = []
         try:
-            cluster_cmd = [
-                "cluster", "--address", context.address_info["gcs_address"], "--cpu",
-                "--actors", str(args.workers), "--poll", "0.1", "--batch", "1",
-                "--node-model-dir", str(model_dir),
-            ]  # fmt: skip
-            cluster = measure("cluster", [cluster_cmd], args, model_dir, tmp)
+            for n in range(args.rounds):  # alternating: a busy machine weighs on both sides
+                rows.append(
+                    measure("local", [worker] * args.workers, args, model_dir, tmp / f"l{n}")
+                )
+                rows.append(measure("cluster", [cluster_cmd], args, model_dir, tmp / f"c{n}"))
         finally:
             ray.shutdown()
     print(
         f"{args.jobs} jobs of {args.steps} steps (64x64, 4 cutouts, demo models),"
-        f" {args.workers} workers or actors on the CPU; {os.cpu_count()} cores"
+        f" {args.workers} workers or actors on the CPU; {os.cpu_count()} cores,"
+        f" load average {os.getloadavg()[0]:.1f}"
     )
     print(f"{'':8} {'warm after':>10} {'jobs/min':>9} {'first preview':>22} {'failed':>6}")
-    for r in (local, cluster):
+    for r in rows:
         print(
             f"{r['name']:8} {r['warm_s']:9.1f}s {r['jobs_per_min']:9.1f}"
             f" {r['latency_median_s']:9.2f}s (max {r['latency_max_s']:5.2f}s) {r['failed']:6d}"
         )
+
+    def median(name: str, key: str) -> float:
+        return statistics.median(r[key] for r in rows if r["name"] == name)
+
+    ratio = median("cluster", "jobs_per_min") / median("local", "jobs_per_min")
+    later = median("cluster", "latency_median_s") - median("local", "latency_median_s")
     print(
-        f"dispatch path: {cluster['jobs_per_min'] / local['jobs_per_min']:.0%} of the local"
-        f" workers' throughput; first preview {cluster['latency_median_s'] - local['latency_median_s']:+.2f} s"
+        f"medians: the dispatch path runs {ratio:.0%} of the local workers' jobs per minute;"
+        f" its first preview comes {later:+.2f} s later"
     )
 
 

@@ -95,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         ClusterOptions,
         Dispatcher,
         dispatcher_lock,
+        give_back_cluster_jobs,
         library_key,
     )
     from doorways_tui.cluster.ray_pool import RayPool, connect
@@ -113,6 +114,15 @@ def run(args: argparse.Namespace) -> int:
             raise DoorwaysError(
                 f"cannot reach the Ray cluster at {args.address}: {first}"
             ) from None
+        prefix = f"doorways-{library_key(lib.root)}-"
+        if args.stop_actors:
+            pool = RayPool(GpuActor, prefix=prefix, gpus=False, actors=0)
+            found = pool.existing()
+            for handle in found.values():
+                pool.kill(handle)
+            back = give_back_cluster_jobs(lib)
+            print(f"stopped {len(found)} actor(s); {len(back)} job(s) back in the queue")
+            return 0
         gpus = int(resources.get("GPU", 0))
         if args.cpu:
             actors = args.actors or 1
@@ -123,14 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 f"the Ray cluster at {args.address} has no GPU: start the nodes with their"
                 " GPUs (docs/cluster.md), or try it on CPUs with --cpu --actors N"
             )
-        prefix = f"doorways-{library_key(lib.root)}-"
         pool = RayPool(GpuActor, prefix=prefix, gpus=not args.cpu, actors=actors)
-        if args.stop_actors:
-            found = pool.existing()
-            for handle in found.values():
-                pool.kill(handle)
-            print(f"stopped {len(found)} actor(s); their jobs go back to the queue when stale")
-            return 0
         options = ClusterOptions(
             batch=args.batch,
             poll_s=args.poll,

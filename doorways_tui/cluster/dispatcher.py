@@ -202,13 +202,13 @@ class Dispatcher:
     def _collect(self, timeout: float) -> None:
         """Read the answers that are in (waiting at most ``timeout`` for the first), then
         ask every actor with nothing outstanding for its news."""
-        pending = {id(s.call): s for s in self.slots.values() if s.call is not None}
-        calls = [s.call for s in pending.values()]
+        pending = {s.call: s for s in self.slots.values() if s.call is not None}
+        calls = list(pending)
         ready = self.pool.wait(calls, timeout) if calls else []
         if not calls:
             self.stop.wait(timeout)
         for call in ready:
-            slot = pending[id(call)]
+            slot = pending[call]
             kind, slot.call = slot.call_kind, None
             try:
                 answer = self.pool.result(call)
@@ -477,6 +477,21 @@ class Dispatcher:
                 self.lib.workers.set_state(slot.worker_id, "stopped")
             if not self.options.keep_actors:
                 self.pool.kill(slot.handle)
+
+
+def give_back_cluster_jobs(lib: Library, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS) -> list[int]:
+    """After this library's actors were stopped without their dispatcher: the jobs they
+    held go back to the queue now (from their checkpoints), their rows stopped. Only
+    under ``dispatcher_lock``: no dispatcher is running them."""
+    back: list[int] = []
+    running = lib.queue.jobs(status="running", limit=100_000)
+    for worker in lib.workers.all():
+        if not worker.id.startswith(CLUSTER_WORKER_PREFIX):
+            continue
+        leases = {j.id: j.lease for j in running if j.worker_id == worker.id}
+        back += lib.claims.abandon_jobs(worker.id, leases, max_attempts=max_attempts)
+        lib.workers.set_state(worker.id, "stopped")
+    return sorted(back)
 
 
 def model_files_to_ship(config: Any, model_dir: Path | None) -> list[tuple[Path, str]]:

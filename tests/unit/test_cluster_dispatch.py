@@ -16,6 +16,7 @@ from doorways_tui.cluster.dispatcher import (
     ClusterOptions,
     Dispatcher,
     dispatcher_lock,
+    give_back_cluster_jobs,
     model_files_to_ship,
     worker_id_for,
 )
@@ -213,6 +214,20 @@ def test_one_dispatcher_per_library(tmp_path):
         pass
     with dispatcher_lock(tmp_path):  # free again once the first has gone
         pass
+
+
+def test_stopping_orphaned_actors_gives_their_jobs_back_and_leaves_local_workers_alone(lib):
+    a, b, c = seed_jobs(lib, 3)
+    lib.workers.register("ray-gpu1-gpu0", device="cuda:0", host="gpu1", machine="gpu1")
+    lib.workers.register("local-1", device="cuda:0")
+    lib.claims.claim_job("ray-gpu1-gpu0")
+    lib.claims.set_checkpoint(a.id, "ray-gpu1-gpu0", path="checkpoints/job-000001.pt", step=7)
+    lib.claims.claim_job("local-1")
+    assert give_back_cluster_jobs(lib) == [a.id]
+    back = lib.queue.job(a.id)
+    assert (back.status, back.step) == ("queued", 7)  # from its checkpoint
+    assert lib.queue.job(b.id).status == "running"  # a local worker's: not the cluster's
+    assert lib.workers.get("ray-gpu1-gpu0").state == "stopped"
 
 
 # -- the dispatcher with scripted actors ------------------------------------------------------
