@@ -98,9 +98,11 @@ def run(args: argparse.Namespace) -> int:
         give_back_cluster_jobs,
         library_key,
     )
-    from doorways_tui.cluster.ray_pool import RayPool, connect
+    from doorways_tui.cluster.ray_pool import RayPool, connect, import_ray
     from doorways_tui.core.settings import load_settings
     from doorways_tui.core.text import PrintableFormatter
+
+    import_ray()  # without the extra: one line, and nothing made
 
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(PrintableFormatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))

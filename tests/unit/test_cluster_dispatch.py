@@ -5,6 +5,7 @@ models). The same dispatcher on a real Ray instance is tests/process/test_cluste
 from __future__ import annotations
 
 import hashlib
+import sys
 import threading
 import time
 from collections import Counter
@@ -319,3 +320,16 @@ def test_the_gpu_actor_runs_demo_jobs_and_sends_pngs_and_latents(lib, model_dir)
         meta = read_png_metadata(lib.abspath(image.path))
         assert meta["job_id"] == job.id and meta["config"]["seed"] == job.seed
         assert lib.queue.job(job.id).checkpoint is None  # gone with the finish
+
+
+def test_without_ray_the_cluster_command_says_what_to_install_and_makes_nothing(
+    tmp_path, monkeypatch, capsys
+):
+    from doorways_tui.cli import main
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray fails
+    code = main(["--library", str(tmp_path / "lib"), "cluster", "--cpu"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err == 'doorways: error: the cluster needs Ray: pip install "doorways[cluster]"\n'
+    assert not (tmp_path / "lib").exists()
