@@ -29,6 +29,7 @@ SUBCOMMAND_MODULES = [
     "theme",
     "queue",
     "worker",
+    "cluster",
     "status",
     "export",
     "config",

@@ -56,11 +56,13 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
         for j in running.values()
         if j.worker_id in gone
     ]
+    workers.sort(key=lambda w: (w.host, w.machine or "", _device_order(w.device), w.id))
     return {
-        "workers": [
+        "workers": [  # grouped by machine, then device
             {
                 "id": w.id,
                 "host": w.host,
+                "machine": w.machine or w.host,
                 "pid": w.pid,
                 "device": w.device,
                 "state": w.state,
@@ -91,6 +93,25 @@ def gather(lib: Library, *, stale_after: float = 60.0) -> dict:
         "library": str(lib.root),
         "warnings": _cpu_workers_here(workers),
     }
+
+
+def _device_order(device: str) -> tuple[str, int]:
+    """cuda:2 before cuda:10; ``cuda`` is cuda:0."""
+    kind, _, index = device.partition(":")
+    return (kind, int(index) if index.isdigit() else 0)
+
+
+def machine_groups(workers: list[dict]) -> list[tuple[str, list[dict]]]:
+    """The workers of each machine (as ``gather`` orders them), with a heading that names
+    the machine and its devices."""
+    groups: dict[str, list[dict]] = {}
+    for w in workers:
+        groups.setdefault(w["machine"], []).append(w)
+    out = []
+    for rows in groups.values():
+        devices = ", ".join(dict.fromkeys(w["device"] for w in rows))
+        out.append((f"{rows[0]['host']}: {len(rows)} worker(s) on {devices}", rows))
+    return out
 
 
 def _cpu_workers_here(workers: list) -> list[str]:
@@ -143,12 +164,15 @@ def run(args: argparse.Namespace) -> int:
 
     console = Console()
     console.print(Text("library ", style="bold") + plain(data["library"]))
-    if data["workers"]:
+    groups = machine_groups(data["workers"])
+    for heading, rows in groups:
+        if len(groups) > 1:  # one machine needs no heading
+            console.print(plain(heading, "bold"))
         table = Table(box=None, header_style="bold", pad_edge=False)
         for name in ("worker", "host", "pid", "device", "state", "job", "done", "heartbeat"):
             table.add_column(name, no_wrap=True)
         now = time.time()
-        for w in data["workers"]:  # rows any worker wrote: every cell through plain()
+        for w in rows:  # rows any worker wrote: every cell through plain()
             if w["alive"]:
                 state = plain(w["state"])
             elif w["dead"]:
@@ -168,7 +192,7 @@ def run(args: argparse.Namespace) -> int:
                 plain(beat),
             )
         console.print(table)
-    else:
+    if not groups:
         console.print("no workers: start one with [bold]doorways worker --detach[/]")
     q = data["queue"]
     console.print(

@@ -57,6 +57,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="step up to N queued jobs of one size and models together "
         "(default: 4 on CUDA, 1 on the CPU; a batch that runs out of memory is retried alone)",
     )
+    p.add_argument(
+        "--all-gpus",
+        action="store_true",
+        help="one worker per GPU this machine shows (CUDA_VISIBLE_DEVICES limits them),"
+        " each with the batch its memory allows; ctrl-c (or --stop) stops all",
+    )
+    p.add_argument(
+        "--stop",
+        action="store_true",
+        help="stop every worker on this machine (each ends its step and gives its job back)",
+    )
     p.add_argument("--worker-id", help=argparse.SUPPRESS)
     p.set_defaults(handler=run)
 
@@ -67,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     from doorways_tui.worker.loop import run_worker
     from doorways_tui.worker.options import WorkerOptions, new_worker_id
 
+    if args.stop:
+        return stop_all(args)
+    if args.all_gpus:
+        return all_gpus(args)
     settings = load_settings(library=args.library, device=args.device)
     worker_id = args.worker_id or new_worker_id()
     if args.detach:
@@ -153,3 +168,83 @@ def _wait_registered(
                 return False
             time.sleep(0.1)
     return False
+
+
+def all_gpus(args: argparse.Namespace) -> int:
+    """One worker per visible GPU, detached, or in the foreground until a signal (passed
+    on to all of them) or until they all exit."""
+    from doorways_engine.errors import DeviceError, DoorwaysError
+    from doorways_tui.core.settings import load_settings
+    from doorways_tui.worker import gpus
+    from doorways_tui.worker.options import new_worker_id
+
+    if args.device or args.worker_id:
+        raise DoorwaysError("--all-gpus picks the devices itself: leave out --device")
+    found = gpus.visible_gpus()
+    if not found:
+        raise DeviceError(f"--all-gpus: this machine shows no CUDA GPU{gpus.visible_note()}")
+    settings = load_settings(library=args.library)
+    open_library(args, create=True).close()  # a bad path fails here, in one line
+    started = gpus.start_all(
+        settings.library,
+        found,
+        base_id=new_worker_id(),
+        args=_without_batch(passthrough_args(args)),
+        batch=args.batch or None,  # one size for all; else each its memory's
+    )
+    for gpu, worker in zip(found, started, strict=True):
+        registered = _wait_registered(args, worker.worker_id, worker.process, 60.0)
+        state = f"pid {worker.pid}" if registered else f"exited at once (see {worker.log_path})"
+        print(f"worker {worker.worker_id} on {gpu.device} ({gpu.name}): {state}")
+    print(f"logs: {started[0].log_path.parent}")
+    if args.detach:
+        return 0
+    print("running in the foreground: ctrl-c stops them all", file=sys.stderr)
+    return gpus.wait_all(started)
+
+
+def _without_batch(options: list[str]) -> list[str]:
+    """``passthrough_args`` minus ``--batch N``: ``start_all`` gives each worker its own."""
+    out, skip = [], False
+    for option in options:
+        if skip:
+            skip = False
+        elif option == "--batch":
+            skip = True
+        else:
+            out.append(option)
+    return out
+
+
+def stop_all(args: argparse.Namespace, *, wait_s: float = 120.0) -> int:
+    """SIGTERM to every live worker on this machine (what the app's "stop worker" does to
+    one), then wait until they have given their jobs back and stopped."""
+    from doorways_tui.cluster.dispatcher import CLUSTER_WORKER_PREFIX
+    from doorways_tui.core.text import printable
+    from doorways_tui.store import StoreError
+    from doorways_tui.workstation.queue_control import here, stop_worker
+
+    with open_library(args) as lib:
+        # a cluster's actors are its dispatcher's to stop (SIGTERM to `doorways cluster`)
+        workers = [w for w in here(lib.workers.all()) if not w.id.startswith(CLUSTER_WORKER_PREFIX)]
+        if not workers:
+            print("no worker runs on this machine")
+            return 0
+        asked = []
+        for w in workers:
+            try:
+                print(printable(stop_worker(lib, w.id)))
+                asked.append(w.id)
+            except StoreError as exc:  # one that is gone or not ours: say so, go on
+                print(f"worker {printable(w.id)}: {printable(str(exc))}", file=sys.stderr)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            left = [wid for wid in asked if lib.workers.get(wid).alive]
+            if not left:
+                break
+            time.sleep(0.2)
+        else:
+            print(f"still stopping after {wait_s:.0f} s: {', '.join(left)}", file=sys.stderr)
+            return 1
+    print(f"stopped {len(asked)} worker(s)")
+    return 0

@@ -44,6 +44,11 @@ RULES = [
         "a worker registers (and `worker --detach` returns) before torch loads",
         statement="import doorways_tui.worker.loop, doorways_tui.worker.options",
     ),
+    Rule(
+        "doorways_tui.cluster",
+        ("textual", "textual_image", "torch", "ray"),
+        "ray is an optional extra, imported when a cluster command runs; torch on the actors",
+    ),
     Rule("doorways_tui.workstation", NOTHING_HEAVY, "what each key does, tested headless"),
     Rule("doorways_tui.tui", ("torch",), "no torch in the app: workers run the engine"),
     Rule(

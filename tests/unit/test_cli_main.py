@@ -32,6 +32,7 @@ COMMANDS = {
     ("doorways_tui.cli.queue", "run_cancel"): ["queue", "cancel", "1"],
     ("doorways_tui.cli.queue", "run_retry"): ["queue", "retry", "1"],
     ("doorways_tui.cli.worker", "run"): ["worker", "--once"],
+    ("doorways_tui.cli.cluster", "run"): ["cluster", "--cpu"],
     ("doorways_tui.cli.status", "run"): ["status"],
     ("doorways_tui.cli.export", "run"): ["export", "out"],
     ("doorways_tui.cli.config", "run_path"): ["config", "path"],
