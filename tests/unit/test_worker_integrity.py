@@ -89,9 +89,9 @@ def test_a_frozen_worker_waking_after_a_takeover_replaces_no_file(lib, model_dir
     a._poll = lambda batch, live: None
     real_finish = a._finish
 
-    def red_finish(job, result):
+    def red_finish(job, result, models):
         result.image = PILImage.new("RGB", result.image.size, (255, 0, 0))
-        return real_finish(job, result)
+        return real_finish(job, result, models)
 
     a._finish = red_finish
     mine = lib.claims.claim_job("a")
