@@ -47,7 +47,11 @@ from doorways_engine.text import describe_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
-PRECISIONS = ("auto", "fp32", "bf16")
+# How the decoder and CLIP's image tower compute (``resolve_precision``; the codebook search,
+# the cutouts' geometry, the losses, Adam and the latent stay fp32 in every mode).
+PRECISIONS = ("auto", "bf16", "autocast", "fp32")
+# Activation checkpointing of the decoder's full-resolution blocks (``doorways_engine.memory``).
+RECOMPUTE = ("auto", "on", "off")
 
 SQLITE_INT_MAX = 2**63 - 1  # the largest INTEGER SQLite stores (seeds, ids, priorities)
 MAX_STEPS = 100_000  # hours at any size; the usual run is 300-1000 steps
@@ -201,6 +205,13 @@ def parse_image_prompt(spec: str) -> ImagePrompt:
 
 def format_prompts(prompts: list[Prompt]) -> str:
     return " | ".join(str(p) for p in prompts)
+
+
+def resolve_precision(precision: str, device_type: str) -> str:
+    """The mode a run computes in: ``auto`` is ``bf16`` on CUDA and ``fp32`` elsewhere."""
+    if precision == "auto":
+        return "bf16" if device_type == "cuda" else "fp32"
+    return precision
 
 
 def snap_size(width: int, height: int, factor: int) -> tuple[int, int]:
@@ -382,8 +393,26 @@ class GenerationConfig:
         25, 0, MAX_STEPS, Option(GENERATION, "steps between previews", aliases=("-se",))
     )
     report_every: int = number_field(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
-    precision: str = choice_field(  # auto: bf16 autocast on CUDA, fp32 on CPU
-        "auto", PRECISIONS, Option(GENERATION, "autocast precision")
+    precision: str = choice_field(
+        "auto",
+        PRECISIONS,
+        Option(
+            GENERATION,
+            "bf16: the decoder and CLIP's image tower hold bf16 weights (fastest, least"
+            " memory); autocast: fp32 weights under bf16 autocast; fp32: full precision;"
+            " auto: bf16 on a GPU, fp32 on the CPU. The codebook search, cutouts, losses"
+            " and Adam stay fp32 in every mode",
+        ),
+    )
+    recompute: str = choice_field(
+        "auto",
+        RECOMPUTE,
+        Option(
+            GENERATION,
+            "recompute the decoder's full-resolution activations in the backward pass"
+            " (activation checkpointing): less memory per image, a little slower; auto:"
+            " only when the memory estimate says the batch would not fit",
+        ),
     )
     resume_latent: str | None = name_field(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
     start_step: int = number_field(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
@@ -484,7 +513,8 @@ class GenerationConfig:
         return {k: defaults[k] for k in cls.BATCH_KEYS}
 
     def same_models(self, other: GenerationConfig) -> bool:
-        keys = ("vqgan", "clip", "vqgan_config", "vqgan_checkpoint")
+        """Whether one loaded pair serves both (the weights' dtype follows the precision)."""
+        keys = ("vqgan", "clip", "vqgan_config", "vqgan_checkpoint", "precision")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
     # -- serialisation ----------------------------------------------------------------

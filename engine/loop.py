@@ -13,7 +13,6 @@ and Adam is elementwise, so a batched image equals its solo run up to float roun
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -84,7 +83,7 @@ def synth(z: torch.Tensor, models: Models) -> torch.Tensor:
     """(B, D, h, w) latents -> (B, 3, H, W) images in [0, 1], snapped to the codebook."""
     with torch.autocast(z.device.type, enabled=False):  # nearest code in fp32, not bf16
         z_q = vector_quantize(z.float().movedim(1, 3), models.vqgan.codebook.float()).movedim(3, 1)
-    return clamp_with_grad(models.vqgan.decode(z_q).add(1).div(2), 0, 1)
+    return clamp_with_grad(models.decode(z_q).add(1).div(2), 0, 1)
 
 
 def draw_cutouts(
@@ -144,13 +143,6 @@ def image_losses(
         tone = tone_symmetry_loss(x, sigma=config.symmetry_blur).sum()
         losses["tone"] = config.tone_symmetry * tone
     return losses
-
-
-def _autocast(config: GenerationConfig, device: torch.device):
-    use_bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
-    if use_bf16:
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 class _Run:
@@ -257,6 +249,7 @@ def generate_batch(
         return []
     first = configs[0]
     models = models or load_models(first, device=device, model_dir=model_dir)
+    models = models.for_run(first, batch=len(configs))  # its precision; recompute or not
     device = models.device
     width, height = snap_size(first.width, first.height, models.factor)
     for cfg in configs[1:]:
@@ -304,7 +297,7 @@ def generate_batch(
         )
     finished = [i for i, r in runs.items() if results[i] is None]
     if finished:
-        with torch.no_grad(), _autocast(first, device):
+        with torch.no_grad(), models.autocast():
             images = synth(torch.cat([runs[i].z for i in finished]), models)
         for k, i in enumerate(finished):
             run = runs[i]
@@ -323,8 +316,7 @@ def generate_batch(
 def _step(runs: list[_Run], models: Models, bounds: tuple[torch.Tensor, torch.Tensor]) -> None:
     """One optimisation step for every run in the batch; latents are clamped to the
     codebook's per-channel range (``bounds``: (1, D, 1, 1) min and max)."""
-    cfg0 = runs[0].config
-    with _autocast(cfg0, models.device):
+    with models.autocast():
         x = synth(torch.cat([r.z for r in runs]), models)  # (B, 3, H, W)
         params, cuts = [], []
         for b, run in enumerate(runs):

@@ -6,15 +6,24 @@ so the app can check a theme's models); ``demo`` models are built here, on first
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
+import copy
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
 
 from doorways_engine.clip_file import load_clip_file
-from doorways_engine.config import GenerationConfig
-from doorways_engine.errors import ChecksumError, DeviceError, ModelError, ModelFileMissingError
+from doorways_engine.config import GenerationConfig, resolve_precision
+from doorways_engine.errors import (
+    ChecksumError,
+    ConfigError,
+    DeviceError,
+    ModelError,
+    ModelFileMissingError,
+)
 from doorways_engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
+from doorways_engine.memory import ModelSpec, fits, free_bytes
 from doorways_engine.model_files import (
     ModelFiles,
     check_model_name,
@@ -158,13 +167,22 @@ def _check_checkpoint_magic(path: Path) -> None:
 
 @dataclass
 class Models:
-    """A loaded VQGAN + CLIP pair on one device, with a per-prompt text embedding cache."""
+    """A loaded VQGAN + CLIP pair on one device, with a per-prompt text embedding cache.
+
+    ``precision`` is the mode the weights serve (``doorways_engine.config.resolve_precision``):
+    ``bf16`` holds the decoder and CLIP's image tower in bf16; ``autocast`` and ``fp32``
+    share fp32 weights. The encoder, the codebook and CLIP's text tower are fp32 in every
+    mode: they run once per job, and choose codes or targets. ``recompute``: the decoder
+    checkpoints its full-resolution blocks (``for_run`` decides it per batch)."""
 
     files: ModelFiles
     vqgan: VQGAN
     clip: torch.nn.Module
     device: torch.device
+    precision: str = "fp32"
+    recompute: bool = False
     _text_cache: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
+    _variants: dict[str, Models] = field(default_factory=dict, repr=False)
 
     @property
     def cut_size(self) -> int:
@@ -181,14 +199,115 @@ class Models:
             import clip
 
             tokens = clip.tokenize([text], truncate=True).to(self.device)
-            self._text_cache[text] = self.clip.encode_text(tokens)[0].float()
+            self._text_cache[text] = encode_text(self.clip, tokens)[0].float()
         return self._text_cache[text]
 
     def encode_image(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, 3, S, S) in [0, 1] -> (N, D) CLIP image embedding."""
+        """(N, 3, S, S) in [0, 1] -> (N, D) fp32 CLIP image embedding; normalised in fp32,
+        then computed in the image tower's dtype."""
+        x = x.float()
         mean = x.new_tensor([0.48145466, 0.4578275, 0.40821073])[:, None, None]
         std = x.new_tensor([0.26862954, 0.26130258, 0.27577711])[:, None, None]
         return self.clip.encode_image((x - mean) / std).float()
+
+    def spec(self) -> ModelSpec:
+        """The architecture's sizes, for the memory estimate."""
+        visual = self.clip.visual
+        transformer = getattr(visual, "transformer", None)
+        return ModelSpec.of(
+            self.vqgan.ddconfig,
+            clip_width=int(transformer.width) if transformer is not None else 0,
+            clip_layers=int(transformer.layers) if transformer is not None else 0,
+            clip_tokens=_image_tokens(visual),
+        )
+
+    def decode(self, z_q: torch.Tensor) -> torch.Tensor:
+        """(B, D, h, w) quantized latent -> (B, 3, H, W) fp32 image in [-1, 1]."""
+        return self.vqgan.decode(z_q, recompute=self.recompute)
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """bf16 autocast for ``autocast`` models; nothing for the others, whose weights
+        already say their dtype."""
+        if self.precision == "autocast":
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def for_run(self, config: GenerationConfig, *, batch: int = 1) -> Models:
+        """These models as a batch of ``batch`` images of ``config`` runs them: weights for
+        its precision (a bf16 copy, kept for next time, if these were loaded fp32), and
+        ``recompute`` on when asked, or on ``auto`` when the estimate of the batch's memory
+        exceeds the device's free memory."""
+        mode = resolve_precision(config.precision, self.device.type)
+        models = self._with_precision(mode)
+        recompute = config.recompute == "on"
+        if config.recompute == "auto" and self.device.type == "cuda":
+            free = free_bytes(self.device)
+            recompute = free is not None and not fits(
+                config, spec=self.spec(), batch=batch, free=free, loaded=True, recompute=False
+            )
+        return models if recompute == models.recompute else replace(models, recompute=recompute)
+
+    def _with_precision(self, mode: str) -> Models:
+        if mode == self.precision:
+            return self
+        if mode not in self._variants:
+            if self.precision == "bf16":
+                raise ConfigError(
+                    f"these models were loaded in bf16; a {mode} run needs them loaded again"
+                )
+            if mode == "bf16":
+                vqgan = copy.deepcopy(self.vqgan).cast_decoder(torch.bfloat16)
+                clip_model = cast_image_tower(copy.deepcopy(self.clip), torch.bfloat16)
+            else:  # fp32 and autocast share fp32 weights
+                vqgan, clip_model = self.vqgan, self.clip
+            self._variants[mode] = Models(
+                self.files,
+                vqgan,
+                clip_model,
+                self.device,
+                precision=mode,
+                _text_cache=self._text_cache,  # the text tower is fp32 in every mode
+            )
+        return self._variants[mode]
+
+
+def encode_text(clip_model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tensor:
+    """(N, 77) tokens -> (N, D) text embeddings, in the text tower's own dtype:
+    ``CLIP.encode_text`` casts to the image tower's, which is bf16 in a bf16 run."""
+    dtype = clip_model.text_projection.dtype
+    if clip_model.dtype == dtype:
+        return clip_model.encode_text(tokens)
+    n_ctx = tokens.shape[-1]
+    x = clip_model.token_embedding(tokens).to(dtype)  # (N, L, W)
+    x = x + clip_model.positional_embedding[:n_ctx].to(dtype)
+    x = clip_model.transformer(x.permute(1, 0, 2)).permute(1, 0, 2)
+    x = clip_model.ln_final(x).to(dtype)
+    return x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)] @ clip_model.text_projection
+
+
+def _image_tokens(visual: torch.nn.Module) -> int:
+    """Tokens per cutout in a ViT image tower (patches + the class token); 0 for a ResNet."""
+    conv1 = getattr(visual, "conv1", None)
+    if getattr(visual, "transformer", None) is None or conv1 is None:
+        return 0
+    return (int(visual.input_resolution) // int(conv1.kernel_size[0])) ** 2 + 1
+
+
+def cast_image_tower(clip_model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
+    """CLIP's image tower in ``dtype`` (in place), as ``clip.model.convert_weights`` makes
+    it fp16: convolutions, linear maps, attention and the output projection; the layer
+    norms stay fp32 (CLIP's LayerNorm computes in fp32 whatever its input)."""
+    visual = clip_model.visual
+    for module in visual.modules():
+        if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.MultiheadAttention)):
+            module.to(dtype=dtype)
+    for name in ("proj",):
+        weight = getattr(visual, name, None)
+        if isinstance(weight, torch.nn.Parameter):
+            setattr(
+                visual, name, torch.nn.Parameter(weight.detach().to(dtype), requires_grad=False)
+            )
+    return clip_model
 
 
 def load_models(
@@ -197,7 +316,8 @@ def load_models(
     device: str | torch.device | None = None,
     model_dir: Path | None = None,
 ) -> Models:
-    """Load both models frozen, in fp32, straight onto the device.
+    """Load both models frozen, straight onto the device, their weights in the dtype the
+    config's precision needs there (``Models``).
 
     Registry files with a known sha256 are checked first; every file is read as data
     (``doorways_engine.safe_load``): no model file's code or pickled callables ever run."""
@@ -217,4 +337,8 @@ def load_models(
         from doorways_engine.errors import OutOfMemoryError
 
         raise OutOfMemoryError(f"not enough GPU memory to load {files.label} on {device}") from exc
-    return Models(files, vqgan, clip_model, device)
+    mode = resolve_precision(config.precision, device.type)
+    if mode == "bf16":
+        vqgan.cast_decoder(torch.bfloat16)
+        cast_image_tower(clip_model, torch.bfloat16)
+    return Models(files, vqgan, clip_model.eval(), device, precision=mode)
