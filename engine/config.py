@@ -68,6 +68,7 @@ MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any siz
 
 # -- text a person typed ------------------------------------------------------------------
 
+
 def check_text(label: str, text: str) -> None:
     """Raise ConfigError naming ``label`` if ``text`` carries a control or hidden
     character, or bytes that were not UTF-8 (``doorways_engine.text``)."""
@@ -322,8 +323,12 @@ class GenerationConfig:
     # symmetry's cutout pairs (the edge and tone terms look at the whole image, not views).
     aug_rotate: float = number_field(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
     aug_skew: float = number_field(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
-    aug_blur: float = number_field(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
-    aug_noise: float = number_field(0.05, 0, 1, NOT_AN_OPTION)  # std of added noise, scaled per cutout
+    aug_blur: float = number_field(
+        0.25, 0, 1, NOT_AN_OPTION
+    )  # probability of a slight blur per cutout
+    aug_noise: float = number_field(
+        0.05, 0, 1, NOT_AN_OPTION
+    )  # std of added noise, scaled per cutout
     # Init image: path, optional blur (pixels), and weight of staying near its latent.
     init_image: str | None = name_field(
         None,
@@ -336,7 +341,9 @@ class GenerationConfig:
             aliases=("-ii",),
         ),
     )
-    init_blur: float = number_field(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
+    init_blur: float = number_field(
+        0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)")
+    )
     init_weight: float = number_field(
         0.0,
         0,
@@ -392,7 +399,9 @@ class GenerationConfig:
     preview_every: int = number_field(
         25, 0, MAX_STEPS, Option(GENERATION, "steps between previews", aliases=("-se",))
     )
-    report_every: int = number_field(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
+    report_every: int = number_field(
+        10, 1, MAX_STEPS, NOT_AN_OPTION
+    )  # loss read-backs (each syncs)
     precision: str = choice_field(
         "auto",
         PRECISIONS,
@@ -415,7 +424,9 @@ class GenerationConfig:
         ),
     )
     resume_latent: str | None = name_field(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
-    start_step: int = number_field(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
+    start_step: int = number_field(
+        0, 0, MAX_STEPS, NOT_AN_OPTION
+    )  # the step a resumed run continues from
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):

@@ -23,7 +23,7 @@ from doorways_engine.errors import (
     ModelFileMissingError,
 )
 from doorways_engine.fetch import ChecksumBook, Progress, UnreachableError, download, verify_sha256
-from doorways_engine.memory import ModelSpec, fits, free_bytes
+from doorways_engine.memory import DEFAULT_IMAGENET_F16, ModelSpec, fits, free_bytes
 from doorways_engine.model_files import (
     ModelFiles,
     check_model_name,
@@ -212,14 +212,7 @@ class Models:
 
     def spec(self) -> ModelSpec:
         """The architecture's sizes, for the memory estimate."""
-        visual = self.clip.visual
-        transformer = getattr(visual, "transformer", None)
-        return ModelSpec.of(
-            self.vqgan.ddconfig,
-            clip_width=int(transformer.width) if transformer is not None else 0,
-            clip_layers=int(transformer.layers) if transformer is not None else 0,
-            clip_tokens=_image_tokens(visual),
-        )
+        return model_spec(self.vqgan, self.clip, label=self.files.label)
 
     def decode(self, z_q: torch.Tensor) -> torch.Tensor:
         """(B, D, h, w) quantized latent -> (B, 3, H, W) fp32 image in [-1, 1]."""
@@ -285,12 +278,92 @@ def encode_text(clip_model: torch.nn.Module, tokens: torch.Tensor) -> torch.Tens
     return x[torch.arange(x.shape[0]), tokens.argmax(dim=-1)] @ clip_model.text_projection
 
 
-def _image_tokens(visual: torch.nn.Module) -> int:
-    """Tokens per cutout in a ViT image tower (patches + the class token); 0 for a ResNet."""
+def model_spec(vqgan: VQGAN, clip_model: torch.nn.Module, *, label: str) -> ModelSpec:
+    """What the memory estimate needs of a pair (real or built on the meta device)."""
+
+    def count(*modules: torch.nn.Module) -> int:
+        return sum(p.numel() for m in modules for p in m.parameters())
+
+    visual = clip_model.visual
+    transformer = getattr(visual, "transformer", None)
     conv1 = getattr(visual, "conv1", None)
-    if getattr(visual, "transformer", None) is None or conv1 is None:
-        return 0
-    return (int(visual.input_resolution) // int(conv1.kernel_size[0])) ** 2 + 1
+    vit = transformer is not None and conv1 is not None
+    cut = int(visual.input_resolution)
+    return ModelSpec.of(
+        vqgan.ddconfig,
+        clip_width=int(transformer.width) if vit else 0,
+        clip_layers=int(transformer.layers) if vit else 0,
+        clip_tokens=(cut // int(conv1.kernel_size[0])) ** 2 + 1 if vit else 0,
+        cut_size=cut,
+        decoder_params=count(vqgan.decoder, vqgan.post_quant_conv),
+        vqgan_params=count(vqgan),
+        image_tower_params=count(visual),
+        clip_params=count(clip_model),
+        label=label,
+    )
+
+
+# The released ViT CLIPs' shapes (``clip.model.CLIP`` arguments), to size one unloaded.
+_VIT = dict(context_length=77, vocab_size=49408, transformer_layers=12)
+CLIP_SHAPES = {
+    "ViT-B/32": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768,
+                     vision_patch_size=32, transformer_width=512, transformer_heads=8, **_VIT),
+    "ViT-B/16": dict(embed_dim=512, image_resolution=224, vision_layers=12, vision_width=768,
+                     vision_patch_size=16, transformer_width=512, transformer_heads=8, **_VIT),
+    "ViT-L/14": dict(embed_dim=768, image_resolution=224, vision_layers=24, vision_width=1024,
+                     vision_patch_size=14, transformer_width=768, transformer_heads=12, **_VIT),
+    "ViT-L/14@336px": dict(embed_dim=768, image_resolution=336, vision_layers=24,
+                           vision_width=1024, vision_patch_size=14, transformer_width=768,
+                           transformer_heads=12, **_VIT),
+}  # fmt: skip
+
+
+def spec_for(
+    config: GenerationConfig, model_dir: Path | None = None
+) -> tuple[ModelSpec, list[str]]:
+    """The spec of the models ``config`` names, without loading them: each architecture is
+    built on the meta device (no memory, no weights) from its YAML or known shape. Notes
+    say where it had to assume (a VQGAN not downloaded, a CLIP of unknown shape)."""
+    from clip.model import CLIP
+
+    from doorways_engine.tiny import TINY_VQGAN_YAML, build_tiny_clip
+
+    model_dir = Path(model_dir or default_model_dir())
+    notes: list[str] = []
+    params = None
+    if config.vqgan == "demo" and not config.vqgan_config:
+        from omegaconf import OmegaConf
+
+        text = TINY_VQGAN_YAML.format(embed_dim=32, n_embed=128)
+        params = {**OmegaConf.to_container(OmegaConf.create(text))["model"]["params"]}
+    else:
+        yaml_path = (
+            Path(config.vqgan_config)
+            if config.vqgan_config
+            else vqgan_paths(model_dir, config.vqgan)[0]
+        )
+        if yaml_path.is_file():
+            params = load_vqgan_yaml(yaml_path)
+        else:
+            notes.append(f"{config.vqgan} is not downloaded: sized as VQGAN imagenet f16")
+    with torch.device("meta"):
+        vqgan = VQGAN(params) if params is not None else None
+        if config.clip == "demo":
+            clip_model = None
+        elif config.clip in CLIP_SHAPES:
+            clip_model = CLIP(**CLIP_SHAPES[config.clip])
+        else:
+            notes.append(f"CLIP {config.clip}: shape not known here, sized as ViT-B/32")
+            clip_model = CLIP(**CLIP_SHAPES["ViT-B/32"])
+        if vqgan is None:
+            from doorways_engine.memory import DEFAULT_SPEC
+
+            vqgan = VQGAN({"kind": "vq", "embed_dim": DEFAULT_SPEC.z_channels,
+                           "n_embed": 16384, "ddconfig": DEFAULT_IMAGENET_F16})  # fmt: skip
+    if clip_model is None:
+        clip_model = build_tiny_clip()
+    label = f"{config.vqgan} + {config.clip}"
+    return model_spec(vqgan, clip_model, label=label), notes
 
 
 def cast_image_tower(clip_model: torch.nn.Module, dtype: torch.dtype) -> torch.nn.Module:
