@@ -255,6 +255,15 @@ def _dtype(module: nn.Module) -> torch.dtype:
     return next(module.parameters()).dtype
 
 
+def _autocast_on(device_type: str) -> bool:
+    try:
+        return torch.is_autocast_enabled(device_type)
+    except TypeError:  # torch < 2.4 takes no device type
+        if device_type == "cpu":
+            return torch.is_autocast_cpu_enabled()
+        return torch.is_autocast_enabled()
+
+
 def run_decoder(decoder: nn.Module, h: torch.Tensor, *, recompute: bool = False) -> torch.Tensor:
     """taming's ``Decoder.forward`` (its modules, its order), each module fed in its own
     weights' dtype and the image returned in fp32. With ``recompute``, each block of the
@@ -263,8 +272,10 @@ def run_decoder(decoder: nn.Module, h: torch.Tensor, *, recompute: bool = False)
     recomputes one block at a time."""
     from taming.modules.diffusionmodules.model import nonlinearity
 
+    autocast = _autocast_on(h.device.type)  # then autocast picks each op's dtype
+
     def call(module: nn.Module, x: torch.Tensor, *args) -> torch.Tensor:
-        return module(x.to(_dtype(module)), *args)
+        return module(x if autocast else x.to(_dtype(module)), *args)
 
     def saved(fn, x: torch.Tensor, heavy: bool) -> torch.Tensor:
         return checkpoint(fn, x, use_reentrant=False) if heavy else fn(x)
