@@ -407,10 +407,8 @@ class GenerationConfig:
         PRECISIONS,
         Option(
             GENERATION,
-            "bf16: the decoder and CLIP's image tower hold bf16 weights (fastest, least"
-            " memory); autocast: fp32 weights under bf16 autocast; fp32: full precision;"
-            " auto: bf16 on a GPU, fp32 on the CPU. The codebook search, cutouts, losses"
-            " and Adam stay fp32 in every mode",
+            "auto: bf16 on a GPU, fp32 on the CPU; bf16: the decoder and CLIP in bf16"
+            " weights; autocast: fp32 weights, bf16 autocast",
         ),
     )
     recompute: str = choice_field(
@@ -418,9 +416,8 @@ class GenerationConfig:
         RECOMPUTE,
         Option(
             GENERATION,
-            "recompute the decoder's full-resolution activations in the backward pass"
-            " (activation checkpointing): less memory per image, a little slower; auto:"
-            " only when the memory estimate says the batch would not fit",
+            "recompute the decoder's full-resolution activations in the backward pass:"
+            " less memory; auto: when a batch would not fit",
         ),
     )
     resume_latent: str | None = name_field(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume

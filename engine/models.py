@@ -289,11 +289,17 @@ def model_spec(vqgan: VQGAN, clip_model: torch.nn.Module, *, label: str) -> Mode
     conv1 = getattr(visual, "conv1", None)
     vit = transformer is not None and conv1 is not None
     cut = int(visual.input_resolution)
+    if vit:
+        sizes = dict(
+            clip_width=int(transformer.width),
+            clip_layers=int(transformer.layers),
+            clip_tokens=(cut // int(conv1.kernel_size[0])) ** 2 + 1,
+        )
+    else:  # a ResNet CLIP's activations are sized as ViT-B/32's (not counted here)
+        sizes = dict(clip_width=768, clip_layers=12, clip_tokens=50)
     return ModelSpec.of(
         vqgan.ddconfig,
-        clip_width=int(transformer.width) if vit else 0,
-        clip_layers=int(transformer.layers) if vit else 0,
-        clip_tokens=(cut // int(conv1.kernel_size[0])) ** 2 + 1 if vit else 0,
+        **sizes,
         cut_size=cut,
         decoder_params=count(vqgan.decoder, vqgan.post_quant_conv),
         vqgan_params=count(vqgan),
