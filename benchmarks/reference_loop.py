@@ -89,7 +89,7 @@ class MakeCutouts(torch.nn.Module):
 
 
 def as_clip_load_leaves_it(clip_model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
-    """A copy of ``clip_model`` as ``clip.load(name, device)`` returns it: fp16 weights on
+    """A copy of ``clip_model`` as ``clip.load`` returns it for a device: fp16 weights on
     CUDA (``build_model`` converts them and only the CPU path calls ``.float()``)."""
     import copy
 
