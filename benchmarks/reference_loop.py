@@ -1,10 +1,19 @@
-"""The usual VQGAN+CLIP loop, as the popular scripts run it, for speed comparisons.
+"""The public VQGAN+CLIP script's loop, run as it runs, for speed and memory comparisons.
 
-Deliberately independent of the engine (it shares only the model weights): fp32, decode,
-32 cutouts cut and resized one by one to CLIP's input size, augmented one by one, CLIP
-ViT-B/32, squared spherical distance to the prompt, Adam, latent clamped to the
-codebook's range. Its small helpers restate the well-known formulas on purpose, so an
-engine change can never speed up the reference by accident.
+It runs as nerdyrodent/VQGAN-CLIP ``generate.py`` runs, unmodified, on the same weights:
+
+- CLIP as ``clip.load`` leaves it: on CUDA its convolutions, linear maps, attention and
+  projections in fp16 (``clip.model.convert_weights``), fp32 on the CPU;
+- the VQGAN in fp32, with PyTorch's default TF32 convolutions on Ampere and later
+  (``torch.backends.cudnn.allow_tf32``, which the script leaves on) and no autocast;
+- one image at a time: decode, 32 cutouts cut and resized one by one to CLIP's input
+  size, augmented, CLIP ViT-B/32, squared spherical distance to the prompt, Adam (lr
+  0.1), the latent clamped to the codebook's range;
+- the loss read back every step (the script prints it: a host sync each step).
+
+Deliberately independent of the engine (it shares only the model weights): its small
+helpers restate the well-known formulas on purpose, so an engine change can never speed
+up the reference by accident.
 """
 
 from __future__ import annotations
@@ -79,8 +88,25 @@ class MakeCutouts(torch.nn.Module):
         return batch + facs * torch.randn_like(batch)
 
 
+def as_clip_load_leaves_it(clip_model: torch.nn.Module, device: torch.device) -> torch.nn.Module:
+    """A copy of ``clip_model`` as ``clip.load`` returns it for a device: fp16 weights on
+    CUDA (``build_model`` converts them and only the CPU path calls ``.float()``)."""
+    import copy
+
+    from clip.model import convert_weights
+
+    model = copy.deepcopy(clip_model).float()
+    if device.type == "cuda":
+        convert_weights(model)
+    return model.eval().requires_grad_(False)
+
+
+def weight_bytes(*modules: torch.nn.Module) -> int:
+    return sum(p.numel() * p.element_size() for m in modules for p in m.parameters())
+
+
 class ReferenceLoop:
-    """Plain fp32 VQGAN+CLIP over one image. ``step()`` runs one optimisation step."""
+    """The public script's loop over one image. ``step()`` runs one optimisation step."""
 
     def __init__(
         self,
@@ -97,8 +123,9 @@ class ReferenceLoop:
         import clip
 
         torch.manual_seed(seed)
-        self.vqgan, self.clip = vqgan, clip_model
         device = next(vqgan.parameters()).device
+        self.vqgan, self.clip = vqgan, as_clip_load_leaves_it(clip_model, device)
+        clip_model = self.clip
         self.device = device
         f = 2 ** (vqgan.decoder.num_resolutions - 1)
         toks_x, toks_y = width // f, height // f

@@ -47,7 +47,11 @@ from doorways_engine.text import describe_hidden
 
 PANORAMA_MODES = ("off", "linear", "cosine", "hard")
 SIZE_WEIGHTINGS = ("auto", "uniform", "layout", "detail", "layout-to-detail")
-PRECISIONS = ("auto", "fp32", "bf16")
+# How the decoder and CLIP's image tower compute (``resolve_precision``; the codebook search,
+# the cutouts' geometry, the losses, Adam and the latent stay fp32 in every mode).
+PRECISIONS = ("auto", "bf16", "autocast", "fp32")
+# Activation checkpointing of the decoder's full-resolution blocks (``doorways_engine.memory``).
+RECOMPUTE = ("auto", "on", "off")
 
 SQLITE_INT_MAX = 2**63 - 1  # the largest INTEGER SQLite stores (seeds, ids, priorities)
 MAX_STEPS = 100_000  # hours at any size; the usual run is 300-1000 steps
@@ -63,6 +67,7 @@ MAX_BLUR = 256.0  # pixels of Gaussian sigma; more is one flat colour at any siz
 
 
 # -- text a person typed ------------------------------------------------------------------
+
 
 def check_text(label: str, text: str) -> None:
     """Raise ConfigError naming ``label`` if ``text`` carries a control or hidden
@@ -203,6 +208,13 @@ def format_prompts(prompts: list[Prompt]) -> str:
     return " | ".join(str(p) for p in prompts)
 
 
+def resolve_precision(precision: str, device_type: str) -> str:
+    """The mode a run computes in: ``auto`` is ``bf16`` on CUDA and ``fp32`` elsewhere."""
+    if precision == "auto":
+        return "bf16" if device_type == "cuda" else "fp32"
+    return precision
+
+
 def snap_size(width: int, height: int, factor: int) -> tuple[int, int]:
     """Round each side down to a multiple of the VQGAN factor (never below one token)."""
     return max(factor, width // factor * factor), max(factor, height // factor * factor)
@@ -311,8 +323,12 @@ class GenerationConfig:
     # symmetry's cutout pairs (the edge and tone terms look at the whole image, not views).
     aug_rotate: float = number_field(10.0, 0, 180, NOT_AN_OPTION)  # degrees, uniform +-
     aug_skew: float = number_field(0.1, 0, 1, NOT_AN_OPTION)  # shear, uniform +-
-    aug_blur: float = number_field(0.25, 0, 1, NOT_AN_OPTION)  # probability of a slight blur per cutout
-    aug_noise: float = number_field(0.05, 0, 1, NOT_AN_OPTION)  # std of added noise, scaled per cutout
+    aug_blur: float = number_field(
+        0.25, 0, 1, NOT_AN_OPTION
+    )  # probability of a slight blur per cutout
+    aug_noise: float = number_field(
+        0.05, 0, 1, NOT_AN_OPTION
+    )  # std of added noise, scaled per cutout
     # Init image: path, optional blur (pixels), and weight of staying near its latent.
     init_image: str | None = name_field(
         None,
@@ -325,7 +341,9 @@ class GenerationConfig:
             aliases=("-ii",),
         ),
     )
-    init_blur: float = number_field(0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)"))
+    init_blur: float = number_field(
+        0.0, 0, MAX_BLUR, Option(GENERATION, "blur the init image (pixels)")
+    )
     init_weight: float = number_field(
         0.0,
         0,
@@ -381,12 +399,31 @@ class GenerationConfig:
     preview_every: int = number_field(
         25, 0, MAX_STEPS, Option(GENERATION, "steps between previews", aliases=("-se",))
     )
-    report_every: int = number_field(10, 1, MAX_STEPS, NOT_AN_OPTION)  # loss read-backs (each syncs)
-    precision: str = choice_field(  # auto: bf16 autocast on CUDA, fp32 on CPU
-        "auto", PRECISIONS, Option(GENERATION, "autocast precision")
+    report_every: int = number_field(
+        10, 1, MAX_STEPS, NOT_AN_OPTION
+    )  # loss read-backs (each syncs)
+    precision: str = choice_field(
+        "auto",
+        PRECISIONS,
+        Option(
+            GENERATION,
+            "auto: bf16 on a GPU, fp32 on the CPU; bf16: the decoder and CLIP in bf16"
+            " weights; autocast: fp32 weights, bf16 autocast",
+        ),
+    )
+    recompute: str = choice_field(
+        "auto",
+        RECOMPUTE,
+        Option(
+            GENERATION,
+            "recompute the decoder's full-resolution activations in the backward pass:"
+            " less memory; auto: when a batch would not fit",
+        ),
     )
     resume_latent: str | None = name_field(None, NOT_AN_OPTION)  # a saved latent (.pt), --resume
-    start_step: int = number_field(0, 0, MAX_STEPS, NOT_AN_OPTION)  # the step a resumed run continues from
+    start_step: int = number_field(
+        0, 0, MAX_STEPS, NOT_AN_OPTION
+    )  # the step a resumed run continues from
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
@@ -484,7 +521,8 @@ class GenerationConfig:
         return {k: defaults[k] for k in cls.BATCH_KEYS}
 
     def same_models(self, other: GenerationConfig) -> bool:
-        keys = ("vqgan", "clip", "vqgan_config", "vqgan_checkpoint")
+        """Whether one loaded pair serves both (the weights' dtype follows the precision)."""
+        keys = ("vqgan", "clip", "vqgan_config", "vqgan_checkpoint", "precision")
         return all(getattr(self, k) == getattr(other, k) for k in keys)
 
     # -- serialisation ----------------------------------------------------------------

@@ -16,7 +16,6 @@ joined.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
@@ -87,7 +86,7 @@ def synth(z: torch.Tensor, models: Models) -> torch.Tensor:
     """(B, D, h, w) latents -> (B, 3, H, W) images in [0, 1], snapped to the codebook."""
     with torch.autocast(z.device.type, enabled=False):  # nearest code in fp32, not bf16
         z_q = vector_quantize(z.float().movedim(1, 3), models.vqgan.codebook.float()).movedim(3, 1)
-    return clamp_with_grad(models.vqgan.decode(z_q).add(1).div(2), 0, 1)
+    return clamp_with_grad(models.decode(z_q).add(1).div(2), 0, 1)
 
 
 def draw_cutouts(
@@ -147,13 +146,6 @@ def image_losses(
         tone = tone_symmetry_loss(x, sigma=config.symmetry_blur).sum()
         losses["tone"] = config.tone_symmetry * tone
     return losses
-
-
-def _autocast(config: GenerationConfig, device: torch.device):
-    use_bf16 = config.precision == "bf16" or (config.precision == "auto" and device.type == "cuda")
-    if use_bf16:
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
 
 
 def _cpu_copy(obj: Any) -> Any:
@@ -266,9 +258,11 @@ class Batch:
     """Runs that share one size and one pair of models, stepped together. Runs join
     (``add``) and leave (``drop``, a cancel check, or by finishing) between steps, and a
     run's step target can change mid-run (``set_steps``). ``like`` is the config the batch
-    is for: its size, models and precision."""
+    is for: its size, models and precision; ``capacity``, how many runs it may hold at
+    once, decides whether ``recompute = "auto"`` turns activation checkpointing on."""
 
-    def __init__(self, models: Models, like: GenerationConfig) -> None:
+    def __init__(self, models: Models, like: GenerationConfig, *, capacity: int = 1) -> None:
+        models = models.for_run(like, batch=capacity)  # its precision; recompute or not
         self.models, self.like = models, like
         self.width, self.height = snap_size(like.width, like.height, models.factor)
         codebook = models.vqgan.codebook
@@ -346,7 +340,7 @@ class Batch:
     def _finish(self, keys: list[Hashable]) -> dict[Hashable, GenerationResult]:
         """The final images of runs that reached their target, decoded in one call."""
         runs = [self._runs.pop(key) for key in keys]
-        with torch.no_grad(), _autocast(self.like, self.models.device):
+        with torch.no_grad(), self.models.autocast():
             images = synth(torch.cat([run.z for run in runs]), self.models)
         now = time.perf_counter()
         results = {}
@@ -386,7 +380,7 @@ def generate_batch(
     if not configs:
         return []
     models = models or load_models(configs[0], device=device, model_dir=model_dir)
-    batch = Batch(models, configs[0])
+    batch = Batch(models, configs[0], capacity=len(configs))
     if not all(batch.fits(cfg) for cfg in configs):
         raise ConfigError("a batch must share one size and one pair of models")
     callbacks = callbacks or [None] * len(configs)
@@ -406,8 +400,7 @@ def generate_batch(
 def _step(runs: list[_Run], models: Models, bounds: tuple[torch.Tensor, torch.Tensor]) -> None:
     """One optimisation step for every run in the batch; latents are clamped to the
     codebook's per-channel range (``bounds``: (1, D, 1, 1) min and max)."""
-    cfg0 = runs[0].config
-    with _autocast(cfg0, models.device):
+    with models.autocast():
         x = synth(torch.cat([r.z for r in runs]), models)  # (B, 3, H, W)
         params, cuts = [], []
         for b, run in enumerate(runs):

@@ -74,7 +74,11 @@ def image_prompt_crops(width: int, height: int) -> list[tuple[int, int, int, int
     short, long_side = min(width, height), max(width, height)
     small = max(1, round(short * 0.75))
     boxes = []
-    for centre, side in ((long_side / 2, short), (long_side / 4, small), (long_side * 3 / 4, small)):
+    for centre, side in (
+        (long_side / 2, short),
+        (long_side / 4, small),
+        (long_side * 3 / 4, small),
+    ):
         start = min(max(0, round(centre - side / 2)), long_side - side)  # along the long side
         across = (short - side) // 2
         if width >= height:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from doorways_engine.config import GenerationConfig
 from doorways_engine.errors import ConfigError
 from doorways_tui.cli.options import add_generation_options, config_from_args
 
@@ -47,7 +48,66 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--previews", metavar="DIR", help="write a preview PNG every --preview-every steps"
     )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the GPU memory estimate per image and the batch that fits on the"
+        " visible GPU; load and write nothing",
+    )
     p.set_defaults(handler=run)
+
+
+BATCH_LIMIT = 64  # the most images a dry run considers for one batch
+
+
+def dry_run(config: GenerationConfig, *, device: str | None, model_dir: Path | None) -> int:
+    """Print the memory estimate of ``config``'s run and the batch that would fit."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from doorways_engine.config import resolve_precision
+    from doorways_engine.memory import (
+        GB,
+        describe,
+        estimate,
+        fits,
+        free_bytes,
+        pick_batch,
+        reference_estimate,
+    )
+    from doorways_engine.models import pick_device, spec_for
+    from doorways_tui.core.text import printable
+
+    console = Console()
+    spec, notes = spec_for(config, model_dir)
+    mode = resolve_precision(config.precision, "cuda")
+    size = f"{config.width}x{config.height}"
+    console.print(
+        f"memory estimate on a GPU: {escape(printable(spec.label))}, {size},"
+        f" {config.cutn} cutouts, precision {mode}"
+    )
+    plain = estimate(config, spec=spec, recompute=False)
+    recomputed = estimate(config, spec=spec, recompute=True)
+    console.print(f"  {describe(plain)}")
+    console.print(f"  recomputing the full-resolution blocks: {describe(recomputed)}")
+    ref = reference_estimate(spec, width=config.width, height=config.height, cutn=config.cutn)
+    console.print(f"  the public VQGAN-CLIP script at this size: {ref.total(1) / GB:.1f} GB")
+    for note in notes:
+        console.print(f"  [yellow]note:[/] {escape(printable(note))}")
+    target = pick_device(device)
+    free = free_bytes(target)
+    if free is None:
+        console.print("no GPU visible here: nothing to fit a batch to")
+        return 0
+    batch = pick_batch(config, free_bytes=free, limit=BATCH_LIMIT, spec=spec)
+    how = (
+        "" if fits(config, spec=spec, batch=batch, free=free, recompute=False) else ", recomputing"
+    )
+    console.print(
+        f"{target}: {free / GB:.1f} GB free -> a batch of {batch} fits{how}"
+        f" (of at most {BATCH_LIMIT})"
+    )
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -70,6 +130,8 @@ def run(args: argparse.Namespace) -> int:
             "start_step": int(state["step"]),
         }
     config = config_from_args(args, **overrides)
+    if args.dry_run:
+        return dry_run(config, device=args.device or settings.device, model_dir=settings.model_dir)
     output = Path(args.output)
     check_outputs(output, previews=args.previews, save_latent=args.save_latent)
     with console.status("loading models…"):

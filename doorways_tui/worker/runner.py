@@ -183,7 +183,7 @@ class JobRunner:
             try:
                 config = self._config(job)
                 if batch is None or not live and not batch.fits(config):
-                    batch = Batch(self._load(config), config)
+                    batch = Batch(self._load(config), config, capacity=self.batch_limit)
                 progress = _Progress(self, job, config)
                 batch.add(job.id, config, callback=progress)
             except Exception as exc:

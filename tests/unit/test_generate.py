@@ -254,7 +254,7 @@ def test_bf16_autocast_path_runs_and_stays_close_to_fp32(demo_models):
 def test_out_of_memory_becomes_a_clear_error(demo_models, monkeypatch):
     from doorways_engine import OutOfMemoryError
 
-    def boom(z_q):
+    def boom(z_q, **kw):
         raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
 
     monkeypatch.setattr(demo_models.vqgan, "decode", boom)
@@ -271,8 +271,8 @@ def test_codes_are_chosen_in_fp32_under_bf16_autocast():
     g = torch.Generator().manual_seed(0)
     codebook = 10 + 0.01 * torch.randn(64, 32, generator=g)
     seen = []
-    vqgan = SimpleNamespace(codebook=codebook, decode=lambda z_q: seen.append(z_q) or z_q[:, :3])
-    models = SimpleNamespace(vqgan=vqgan)
+    vqgan = SimpleNamespace(codebook=codebook)
+    models = SimpleNamespace(vqgan=vqgan, decode=lambda z_q: seen.append(z_q) or z_q[:, :3])
     z = 10 + 0.01 * torch.randn(1, 32, 4, 4, generator=g)
     synth(z, models)
     with torch.autocast("cpu", dtype=torch.bfloat16):
