@@ -126,7 +126,8 @@ def test_each_migration_leaves_the_columns_it_says(lib):
         assert "machine" in db["workers"].columns_dict  # 5
         assert {"images_with_tags", "jobs_with_prompts"} <= set(db.view_names())  # 7
         assert "group_name" in db["variants"].columns_dict  # 8
-    assert max(m[0] for m in MIGRATIONS) == 8
+        assert "loss" in db["jobs"].columns_dict  # 9
+    assert max(m[0] for m in MIGRATIONS) == 9
 
 
 def test_a_sqlite_utils_insert_stays_inside_the_stores_transaction(lib):
