@@ -106,6 +106,8 @@ class Worker:
             self._loop()
         finally:
             self.stop.set()
+            if self._runner is not None:
+                self._runner.writer.close()  # idle by now: every batch drains its writes
             beat.join(timeout=5)
             self.lib.workers.set_state(self.id, "stopped")
             log.info("worker %s stopped after %d job(s)", self.id, self.jobs_run)

@@ -154,7 +154,7 @@ class JobRunner:
                 # a slot just freed is refilled before the next step; one left free, every poll_s
                 now, free = time.monotonic(), self.batch_limit - len(live)
                 due = freed or now - last_refill >= self.options.poll_s
-                if refill and batch and free > 0 and due and not self.should_stop():
+                if refill and batch is not None and free > 0 and due and not self.should_stop():
                     pending, last_refill, freed = refill(batch.like, free), now, False
                     if pending:
                         continue

@@ -57,11 +57,12 @@ class Writer:
             self._queue.task_done()
             dropped += 1
 
-    def close(self) -> None:
-        """Finish the queued writes and end the thread."""
+    def close(self, timeout: float = 10.0) -> None:
+        """Finish the queued writes and end the thread (a write stuck longer than
+        ``timeout`` is left to the daemon thread: the process may exit)."""
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(_STOP)
-            self._thread.join()
+            self._thread.join(timeout)
         self._thread = None
         self._raise_error()
 

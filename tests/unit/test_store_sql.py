@@ -126,6 +126,7 @@ def test_each_migration_leaves_the_columns_it_says(lib):
         assert "machine" in db["workers"].columns_dict  # 5
         assert {"images_with_tags", "jobs_with_prompts"} <= set(db.view_names())  # 7
         assert "group_name" in db["variants"].columns_dict  # 8
+        assert "loss" in db["jobs"].columns_dict  # 9
         assert {"held", "rules_off"} <= set(db["jobs"].columns_dict)  # 11
         assert "stop_rules" in db.table_names()  # 11
         assert {"image_embeddings", "image_suggestions"} <= set(db.table_names())  # 12

@@ -152,3 +152,33 @@ def test_update_progress_keeps_the_last_loss_when_none_is_given(lib):
     assert lib.claims.update_progress(job.id, "w", step=1, total=12, loss=0.75, lease=claimed.lease)
     assert lib.claims.update_progress(job.id, "w", step=2, total=12, lease=claimed.lease)
     assert lib.queue.job(job.id).loss == 0.75
+
+
+def test_the_writer_keeps_order_and_hands_a_crash_back():
+    import threading
+
+    from doorways_tui.worker.writer import Writer
+
+    writer, seen, gate = Writer(maxsize=2), [], threading.Event()
+    writer.submit(gate.wait)  # holds the thread while more queue up
+    writer.submit(lambda: seen.append(1))
+    writer.submit(lambda: seen.append(2))
+    assert writer.discard() == 2  # not begun: dropped
+    gate.set()
+    for i in range(5):
+        writer.submit(lambda i=i: seen.append(i))
+    writer.drain()
+    assert seen == [0, 1, 2, 3, 4]
+
+    def broken():
+        raise RuntimeError("database gone")
+
+    gate.clear()
+    writer.submit(gate.wait)
+    writer.submit(broken)
+    writer.submit(lambda: seen.append("after"))  # not run: nothing is written after a crash
+    gate.set()
+    with pytest.raises(RuntimeError, match="database gone"):
+        writer.drain()
+    assert seen[-1] == 4
+    writer.close()
