@@ -27,8 +27,8 @@ class BatchSpy:
         spy = self
 
         class Spied(Batch):
-            def __init__(self, models, like) -> None:
-                super().__init__(models, like)
+            def __init__(self, models, like, **kw) -> None:
+                super().__init__(models, like, **kw)
                 spy.batches.append([])
                 self.admitted = spy.batches[-1]
 

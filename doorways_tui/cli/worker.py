@@ -54,8 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         type=whole(0, MAX_BATCH),
         default=0,
         metavar="N",
-        help="step up to N queued jobs of one size and models together "
-        "(default: 4 on CUDA, 1 on the CPU; a batch that runs out of memory is retried alone)",
+        help="step up to N queued jobs of one size and models together (default on CUDA: as"
+        " many as the free memory holds by the estimate, up to 16; 1 on the CPU)",
     )
     p.add_argument(
         "--all-gpus",
@@ -100,17 +100,22 @@ def run(args: argparse.Namespace) -> int:
         stale_after=args.stale_after,
         checkpoint_s=args.checkpoint_every,
         batch=args.batch or default_batch(settings.device),
+        fit_batch=not args.batch,  # a batch asked for is the artist's to size
     )
     with open_library(args, create=True) as lib:
         run_worker(lib, options)
     return 0
 
 
+AUTO_BATCH_CAP = 16  # on CUDA without --batch: the most a worker steps together
+
+
 def default_batch(device: str) -> int:
-    """Batching pays on a GPU (small images leave it idle); a CPU is already busy."""
+    """Batching pays on a GPU (small images leave it idle); a CPU is already busy. On a
+    GPU this is a cap: the worker fits each batch to the free memory (``fit_batch``)."""
     from doorways_engine.models import pick_device
 
-    return 4 if pick_device(device).type == "cuda" else 1
+    return AUTO_BATCH_CAP if pick_device(device).type == "cuda" else 1
 
 
 def passthrough_args(args: argparse.Namespace) -> list[str]:
@@ -190,7 +195,7 @@ def all_gpus(args: argparse.Namespace) -> int:
         found,
         base_id=new_worker_id(),
         args=_without_batch(passthrough_args(args)),
-        batch=args.batch or None,  # one size for all; else each its memory's
+        batch=args.batch or None,  # one size for all; else each fits its own card's memory
     )
     for gpu, worker in zip(found, started, strict=True):
         registered = _wait_registered(args, worker.worker_id, worker.process, 60.0)

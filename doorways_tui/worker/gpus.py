@@ -53,13 +53,6 @@ def visible_note() -> str:
     return f" (CUDA_VISIBLE_DEVICES={mask!r})" if mask is not None else ""
 
 
-def batch_for(memory_bytes: int) -> int:
-    """The batch a card's memory allows for the usual jobs (up to 512x512, 32 cutouts):
-    about 5 GiB for the models and 3 GiB an image. A batch that still runs out of memory
-    is retried alone, so this only has to be about right."""
-    return max(1, min(8, int((memory_bytes / GIB - 5) // 3)))
-
-
 def worker_ids(base: str, gpus: Sequence[Gpu]) -> list[str]:
     """``BASE-gpuN``: the card in the worker's name, in ``status`` and its log file."""
     return [f"{base}-gpu{gpu.index}" for gpu in gpus]
@@ -75,20 +68,14 @@ def start_all(
     start: Callable[..., Detached] | None = None,
 ) -> list[Detached]:
     """One detached worker per card, each on its device (``--device cuda:N``), with
-    ``batch`` or the batch its memory allows. ``args`` are further worker options."""
+    ``batch``, or (None) each fitting its batches to its own card's free memory by the
+    engine's estimate. ``args`` are further worker options."""
     start = start or start_detached
-    started = []
-    for gpu, worker_id in zip(gpus, worker_ids(base_id, gpus), strict=True):
-        size = batch or batch_for(gpu.memory_bytes)
-        started.append(
-            start(
-                library,
-                device=gpu.device,
-                worker_id=worker_id,
-                args=[*args, "--batch", str(size)],
-            )
-        )
-    return started
+    size = ["--batch", str(batch)] if batch else []
+    return [
+        start(library, device=gpu.device, worker_id=worker_id, args=[*args, *size])
+        for gpu, worker_id in zip(gpus, worker_ids(base_id, gpus), strict=True)
+    ]
 
 
 def wait_all(

@@ -170,8 +170,7 @@ class Worker:
             like = GenerationConfig.from_json(first.config)
         except ConfigError:
             return []  # it will fail alone
-        limit = self._runner.batch_limit if self._runner is not None else self.options.batch
-        return self._refill(like, limit - len(self.current_jobs))
+        return self._refill(like, self._job_runner().limit_for(like) - len(self.current_jobs))
 
     def _refill(self, like, free: int) -> list:
         """Claim up to ``free`` queued jobs that can join a batch of ``like``'s size and

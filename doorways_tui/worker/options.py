@@ -32,7 +32,10 @@ class WorkerOptions:
     progress_s: float = 0.5  # progress writes at most this often (plus every preview)
     checkpoint_s: float = 30.0  # a latent checkpoint at least this often (plus every preview)
     max_attempts: int = DEFAULT_MAX_ATTEMPTS
-    batch: int = 1  # jobs stepped together when they share size and models
+    batch: int = 1  # jobs stepped together when they share size and models (at most)
+    # lower the batch, per size, to what the GPU's free memory holds by the engine's
+    # estimate (engine/memory.py): no out-of-memory-then-retry on a smaller card
+    fit_batch: bool = False
 
     @property
     def heartbeat_interval(self) -> float:

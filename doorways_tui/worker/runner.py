@@ -101,7 +101,8 @@ class JobRunner:
         self.options = options
         self.should_stop = should_stop
         self.lost_jobs = lost_jobs  # ids found cancelled or taken back (poll or heartbeat)
-        self.batch_limit = options.batch  # lowered to 1 after a batch runs out of memory
+        self.batch_cap = options.batch  # lowered to 1 after a batch runs out of memory
+        self.batch_limit = options.batch  # the cap, fitted to the memory (``limit_for``)
         self.writer = Writer()
         self.write_failed: dict[int, str] = {}  # job id -> the write error that ends it
         self._ended: queue.SimpleQueue[tuple[Job, Outcome]] = queue.SimpleQueue()
@@ -240,7 +241,7 @@ class JobRunner:
         if isinstance(exc, OutOfMemoryError) or type(exc).__name__ == "OutOfMemoryError":
             self._free_memory()
             if size > 1:  # try again alone: the batch, not the job, was too big
-                self.batch_limit = 1  # try again alone: the batch, not the job, was too big
+                self.batch_cap = self.batch_limit = 1  # the batch, not the job, was too big
                 log.warning(
                     "job %d: out of memory in a batch of %d; requeued to run alone", job.id, size
                 )
@@ -275,6 +276,31 @@ class JobRunner:
             return config
         log.info("job %d: resuming from step %d", job.id, step)
         return config.replace(resume_latent=str(path), start_step=step)
+
+    def limit_for(self, config: GenerationConfig) -> int:
+        """How many jobs like ``config`` to run at once: the cap (``--batch``; 1 after a
+        batch ran out of memory), lowered with ``fit_batch`` to what the device's free
+        memory holds by the engine's estimate. Loads nothing."""
+        self.batch_limit = self.batch_cap
+        if not self.options.fit_batch or self.batch_cap <= 1:
+            return self.batch_limit
+        from doorways_engine.memory import estimate, free_bytes, pick_batch
+        from doorways_engine.models import pick_device
+
+        device = self._models.device if self._models is not None else pick_device(self.options.device)
+        free = free_bytes(device)
+        if free is None:
+            return self.batch_limit
+        loaded = self._models_for is not None and config.same_models(self._models_for)
+        fitted = pick_batch(config, free_bytes=free, limit=self.batch_cap, loaded=loaded)
+        if fitted != self.batch_limit:
+            per_image = estimate(config).per_image / 2**30
+            log.info(
+                "batch %d at %dx%d: %.1f GiB free, about %.1f GiB an image",
+                fitted, config.width, config.height, free / 2**30, per_image,
+            )
+        self.batch_limit = fitted
+        return fitted
 
     def _load(self, config: GenerationConfig) -> Models:
         if (

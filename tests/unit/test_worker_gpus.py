@@ -1,5 +1,5 @@
 """``doorways worker --all-gpus`` with a faked list of GPUs (this machine has none): one
-worker per card on its own device, a batch for its memory; ``status`` grouping workers by
+worker per card on its own device, each fitting its batches to its card; ``status`` grouping workers by
 machine and device. Starting and stopping the processes: tests/process/test_worker_all_gpus.py."""
 
 from __future__ import annotations
@@ -8,16 +8,11 @@ import json
 
 from doorways_tui.store import Library
 from doorways_tui.worker import gpus
-from doorways_tui.worker.gpus import GIB, Gpu, batch_for, start_all
+from doorways_tui.worker.gpus import GIB, Gpu, start_all
 from doorways_tui.worker.loop import Detached
 from tests.queue_shared import cli, root  # noqa: F401
 
 CARDS = [Gpu(0, "RTX 4090", 24 * GIB), Gpu(1, "RTX 3060", 12 * GIB), Gpu(2, "A100", 80 * GIB)]
-
-
-def test_a_cards_memory_sets_its_batch():
-    assert [batch_for(g.memory_bytes) for g in CARDS] == [6, 2, 8]
-    assert batch_for(6 * GIB) == 1 and batch_for(2 * GIB) == 1
 
 
 def test_start_all_starts_one_worker_per_card_on_its_device(tmp_path):
@@ -29,9 +24,9 @@ def test_start_all_starts_one_worker_per_card_on_its_device(tmp_path):
 
     start_all(tmp_path, CARDS, base_id="box-abc", args=["--poll", "1.0"], start=fake_start)
     assert calls == [
-        ("cuda:0", "box-abc-gpu0", ["--poll", "1.0", "--batch", "6"]),
-        ("cuda:1", "box-abc-gpu1", ["--poll", "1.0", "--batch", "2"]),
-        ("cuda:2", "box-abc-gpu2", ["--poll", "1.0", "--batch", "8"]),
+        ("cuda:0", "box-abc-gpu0", ["--poll", "1.0"]),  # each fits its own batches
+        ("cuda:1", "box-abc-gpu1", ["--poll", "1.0"]),
+        ("cuda:2", "box-abc-gpu2", ["--poll", "1.0"]),
     ]
     calls.clear()
     start_all(tmp_path, CARDS[:1], base_id="b", batch=3, start=fake_start)
