@@ -211,7 +211,8 @@ class JobRunner:
 
     def _end(self, entry: _Live, result: GenerationResult | Cancelled) -> None:
         """A run left the batch: its ending is written after its own pending writes."""
-        job, models = entry.job, self._models  # the batch's models (they change only when it is empty)
+        # the batch's models: they change only once the batch is empty
+        job, models = entry.job, self._models
 
         def write() -> None:
             if job.id in self.write_failed:
@@ -287,7 +288,9 @@ class JobRunner:
         from doorways_engine.memory import estimate, free_bytes, pick_batch
         from doorways_engine.models import pick_device
 
-        device = self._models.device if self._models is not None else pick_device(self.options.device)
+        device = (
+            self._models.device if self._models is not None else pick_device(self.options.device)
+        )
         free = free_bytes(device)
         if free is None:
             return self.batch_limit
@@ -297,7 +300,11 @@ class JobRunner:
             per_image = estimate(config).per_image / 2**30
             log.info(
                 "batch %d at %dx%d: %.1f GiB free, about %.1f GiB an image",
-                fitted, config.width, config.height, free / 2**30, per_image,
+                fitted,
+                config.width,
+                config.height,
+                free / 2**30,
+                per_image,
             )
         self.batch_limit = fitted
         return fitted
