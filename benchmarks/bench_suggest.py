@@ -4,6 +4,9 @@ like this" stays at 100k images.
     .venv/bin/python benchmarks/bench_suggest.py --library ~/my-library [--confidence 0.8]
     .venv/bin/python benchmarks/bench_suggest.py            # a demo library (meaningless)
 
+On a CPU shared with other work, set OMP_NUM_THREADS=1: torch's spinning threads on busy
+cores make the demo runs (and the costs) many times slower than they are.
+
 1. Agreement. For every image the artist tagged that has a current suggestion: the door
    count (the artist's door tag) and figures (by default the artist's reject mark, the
    method's answer to figures; ``--figures-from note``: a note that mentions "figure"),
@@ -309,9 +312,6 @@ def main() -> int:
     p.add_argument("--no-full", action="store_true", help="skip the full-size ViT-B/32 cost")
     args = p.parse_args()
 
-    import torch
-
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     with tempfile.TemporaryDirectory() as tmp:
         if args.library is None and not args.demo:
             pass

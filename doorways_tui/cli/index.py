@@ -46,6 +46,9 @@ def run(args: argparse.Namespace) -> int:
         if not total:
             print("every image is judged already (nothing to index)")
             return 0
+        from doorways_engine.models import pick_device  # torch loads here
+
+        pick_device(args.device or settings.device)  # a bad device: one line, nothing done
         pruned = lib.curation.prune()
         result = _index(lib, args, settings, theme_id=theme_id, total=total)
     for image_id, why in sorted(result.skipped.items()):

@@ -289,7 +289,7 @@ class Curation:
         if not self._has_tables():
             return {}
         rows = self._db.rows(
-            f"SELECT e.*, s.model AS judged_by FROM image_embeddings e {_LIVE.format(t='e')}"
+            f"SELECT e.* FROM image_embeddings e {_LIVE.format(t='e')}"
             " LEFT JOIN image_suggestions s ON s.image_id = e.image_id"
             " WHERE e.image_id IN (SELECT value FROM json_each(?))"
             " AND (? IS NULL OR e.model = ?)"

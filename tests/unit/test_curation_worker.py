@@ -145,6 +145,9 @@ def test_the_index_command_judges_what_is_missing(lib, model_dir, capsys):
     assert cli(lib, "index") == 0
     assert "nothing to index" in capsys.readouterr().out
     lib.db.execute("DELETE FROM image_suggestions")
+    assert cli(lib, "index", "--device", "floppy") == 2
+    assert "not a device name" in capsys.readouterr().err
+    assert lib.curation.pending_count(probes=Probes().digest()) == 2  # nothing done
     assert cli(lib, "index", "--quiet") == 0
     assert "judged 2 image(s)" in capsys.readouterr().out
 
