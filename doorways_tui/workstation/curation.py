@@ -74,7 +74,7 @@ class Listing:
 
 def by_match(lib: Library, flt: ImageFilter, label: str) -> Listing:
     """The filter's images, best prompt match first (the "best prompt match" sort)."""
-    return Listing(tuple(match_order(lib.db, flt)), label)
+    return Listing(tuple(match_order(lib, flt)), label)
 
 
 def more_like_this(lib: Library, image: Image, *, within_theme: bool) -> Listing:
@@ -111,7 +111,7 @@ def step(
     rest = ids[ids.index(current) + 1 :] if listing.index(current) is not None else ids
     for start in range(0, len(rest), _SCAN):
         chunk = rest[start : start + _SCAN]
-        wanted = untriaged_among(lib.db, chunk) if untriaged else set(chunk)
+        wanted = untriaged_among(lib, chunk) if untriaged else set(chunk)
         for image_id in chunk:
             if image_id in wanted and (found := _images(lib, [image_id])):
                 return found[0]  # one deleted since the list was made is passed over
@@ -127,7 +127,7 @@ def first(lib: Library, listing: Listing) -> Image | None:
 
 def position(lib: Library, listing: Listing, image_id: int | None) -> Position:
     at = listing.index(image_id)
-    left = len(untriaged_among(lib.db, listing.ids))
+    left = len(untriaged_among(lib, listing.ids))
     return Position(index=0 if at is None else at + 1, total=len(listing.ids), untriaged=left)
 
 
