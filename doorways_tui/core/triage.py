@@ -16,8 +16,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol, get_args
 
-TriageKind = Literal["doors", "star", "reject", "rating", "rating_step"]
-"""What a triage key asks of the session: set a mark, or step the rating up or down."""
+TriageKind = Literal["doors", "star", "reject", "rating", "rating_step", "suggested_doors"]
+"""What a triage key asks of the session: set a mark, step the rating up or down, or take
+the door count CLIP suggests (docs/curation.md) as the artist's own."""
 TRIAGE_KINDS: tuple[TriageKind, ...] = get_args(TriageKind)
 
 
@@ -202,10 +203,21 @@ def _door_key(n: int) -> MarkKey:
     )
 
 
+ACCEPT_SUGGESTION = MarkKey(
+    "y",
+    "suggested_doors",
+    None,
+    "triage.accept-suggestion",
+    "accept suggestion",
+    "take the door count CLIP suggests (the details' 'suggests' line) as this image's tag",
+    show=False,
+)
+"""The one key that turns a suggestion into a tag: until it is pressed, a suggestion is
+shown beside the artist's marks, never as one."""
 DOORS = Count(
     kind="doors",
     field="door_count",
-    keys=tuple(_door_key(n) for n in range(10)),
+    keys=(*(_door_key(n) for n in range(10)), ACCEPT_SUGGESTION),
     style="bold green",
     tree_style="green",
     advances=True,
@@ -293,7 +305,10 @@ RATING = Scale(
 
 MARKS: tuple[Mark, ...] = (DOORS, STAR, REJECT, RATING)
 """Every mark, in the order of their keys and the export's tags."""
-MARK_BY_KIND: dict[str, Mark] = {m.kind: m for m in MARKS} | {"rating_step": RATING}
+MARK_BY_KIND: dict[str, Mark] = {m.kind: m for m in MARKS} | {
+    "rating_step": RATING,
+    "suggested_doors": DOORS,
+}
 MARK_BY_FIELD: dict[str, Mark] = {m.field: m for m in MARKS}
 SUMMARY_ORDER: tuple[Mark, ...] = (STAR, DOORS, REJECT, RATING)
 """How a summary of an image's marks lists them (the details panel, the contact sheet's

@@ -121,6 +121,7 @@ class DoorwaysApp(OpaqueScreensHide, App[None]):
             device=self.settings.device,
             offer_worker=self.offer_worker,
             launch_worker=self.launch_worker,
+            duplicates=self.settings.curation.duplicates,
         )
 
     def on_unmount(self) -> None:

@@ -11,6 +11,7 @@ Textual lists its colour themes here too ("Theme", "Change theme"): ours always 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -62,6 +63,7 @@ def commands(provider: Provider) -> Iterator[Command]:
                 partial(main.set_view, View(DOORS_VIEW, n)),
                 f"show images with {doors_view_label(n)} (key f, then {n})",
             )
+        yield from _suggestion_filters(main)
         yield (
             "filter: clear the search",
             partial(main.set_view, main.session.view.with_text("")),
@@ -72,6 +74,34 @@ def commands(provider: Provider) -> Iterator[Command]:
         yield from _rules_commands(main)
     yield "app: help — every key and how to remap it", partial(app.run_action, "help"), "key ?"
     yield "app: quit", partial(app.run_action, "quit"), "key q; workers keep running"
+
+
+def _suggestion_filters(main: MainScreen) -> Iterator[Command]:
+    """The filters on CLIP's suggestions and the best-match sort: each keeps the view
+    and the search, as the filter menu's keys do."""
+    view = main.session.view
+    yield (
+        "filter: figures likely (CLIP's suggestion)",
+        partial(main.set_view, view.with_suggestion(figures=True)),
+        "images CLIP suggests have figures in them (key f, then l)",
+    )
+    for n in range(10):
+        yield (
+            f"filter: suggested {doors_view_label(n)} (CLIP's suggestion)",
+            partial(main.set_view, view.with_suggestion(suggested_doors=n)),
+            f"images CLIP suggests have {doors_view_label(n)} (key f, then y, {n})",
+        )
+    yield (
+        "filter: suggestion disagrees with my door tag",
+        partial(main.set_view, view.with_suggestion(disagrees=True)),
+        "CLIP's door count is not the one you tagged (key f, then d)",
+    )
+    best = view.sort == "match"
+    yield (
+        "sort: oldest first" if best else "sort: best prompt match first",
+        partial(main.set_view, replace(view, sort="id" if best else "match")),
+        "the order n, p and the arrows step in (key f, then m)",
+    )
 
 
 def _prompt_themes(main: MainScreen) -> Iterator[Command]:

@@ -15,6 +15,7 @@ from textual.binding import Binding
 
 from doorways_tui.core.triage import MARKS, MarkKey, advancing_words, more_steps, views_summary
 from doorways_tui.workstation.actions import REROLL_MANY
+from doorways_tui.workstation.curation import COMPARE_NEAREST
 
 
 def mark_binding(key: MarkKey, *, tooltip: str | None = None) -> Binding:
@@ -168,6 +169,38 @@ MAIN_BINDINGS = [
         "compare",
         id="view.compare",
         tooltip="this image beside other seeds of its variant",
+    ),
+    Binding(
+        "o",
+        "fold",
+        "fold alike",
+        show=False,
+        id="view.fold",
+        tooltip="fold near-duplicate seeds into one row with a count, or list them all",
+    ),
+    Binding(
+        "L",
+        "more_like_this(False)",
+        "more like this",
+        show=False,
+        id="view.more-like-this",
+        tooltip="step through this image's nearest neighbours (CLIP) across the library",
+    ),
+    Binding(
+        "alt+l",
+        "more_like_this(True)",
+        "more like this in theme",
+        show=False,
+        id="view.more-like-this-theme",
+        tooltip="step through this image's nearest neighbours (CLIP) within its prompt theme",
+    ),
+    Binding(
+        "alt+c",
+        "compare_nearest",
+        "compare nearest",
+        show=False,
+        id="view.compare-nearest",
+        tooltip=f"this image beside its {COMPARE_NEAREST} nearest neighbours (CLIP) in the library",
     ),
     Binding(
         "E",

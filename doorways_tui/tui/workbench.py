@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from doorways_tui.store import Library
+from doorways_tui.store.curation import DUPLICATE_THRESHOLD
 from doorways_tui.workstation.actions import WorkerLaunch
 
 
@@ -19,6 +20,7 @@ class Workbench:
     device: str  # where a worker started from the app runs
     offer_worker: bool  # offer to start a worker when jobs wait and none runs
     launch_worker: Callable[[Path, str], WorkerLaunch]
+    duplicates: float = DUPLICATE_THRESHOLD  # seeds this alike fold into one row
 
     @property
     def root(self) -> Path:

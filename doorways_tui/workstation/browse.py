@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from doorways_tui.core.png import png_metadata
-from doorways_tui.core.triage import DOORS_VIEW, view_label
+from doorways_tui.core.triage import DOORS_VIEW, plural, view_label
 from doorways_tui.store import (
     Image,
     ImageFilter,
@@ -20,9 +20,13 @@ from doorways_tui.store import (
     Theme,
     Variant,
 )
+from doorways_tui.store.curation import Suggestion
 from doorways_tui.store.files import library_path_or_none
 
 ScopeKind = Literal["all", "theme", "variant"]
+Sort = Literal["id", "match"]
+"""The order a view steps in: oldest first, or best prompt match first (CLIP's scores)."""
+SORTS: tuple[Sort, ...] = get_args(Sort)
 
 
 @dataclass(frozen=True)
@@ -39,15 +43,46 @@ class Scope:
 @dataclass(frozen=True)
 class View:
     """The filter on top of the scope: all | starred | untagged | rejected | doors (n),
-    and an optional prompt search."""
+    an optional prompt search, at most one filter on CLIP's suggestion (suggested door
+    count, figures likely, suggestion disagrees with the door tag), and the order."""
 
     view: str = "all"
     door_count: int | None = None
     text: str = ""
+    suggested_doors: int | None = None
+    figures: bool | None = None
+    disagrees: bool = False
+    sort: Sort = "id"
 
     def label(self) -> str:
-        name = view_label(self.view, self.door_count)
+        parts = [view_label(self.view, self.door_count)]
+        if (suggested := self.suggestion_label()) is not None:
+            parts.append(suggested)
+        if self.sort == "match":
+            parts.append("best match first")
+        name = " · ".join(parts)
         return f"{name}, “{self.text}”" if self.text else name
+
+    def suggestion_label(self) -> str | None:
+        """The suggestion filter in words ("figures likely"); None without one."""
+        if self.suggested_doors is not None:
+            return f"suggested {plural(self.suggested_doors, 'door')}"
+        if self.figures is not None:
+            return "figures likely" if self.figures else "figures unlikely"
+        if self.disagrees:
+            return "suggestion ≠ my doors"
+        return None
+
+    def with_suggestion(
+        self, *, suggested_doors: int | None = None, figures: bool | None = None,
+        disagrees: bool = False,
+    ) -> View:  # fmt: skip
+        """This view with one filter on the suggestion instead of the one it had (the
+        same one again: none)."""
+        new = replace(self, suggested_doors=suggested_doors, figures=figures, disagrees=disagrees)
+        if new.suggestion_label() == self.suggestion_label():
+            return replace(self, suggested_doors=None, figures=None, disagrees=False)
+        return new
 
     def image_filter(self, scope: Scope) -> ImageFilter:
         return ImageFilter(
@@ -56,6 +91,9 @@ class View:
             text=self.text or None,
             theme_id=scope.theme_id if scope.kind == "theme" else None,
             variant_id=scope.variant_id if scope.kind == "variant" else None,
+            suggested_doors=self.suggested_doors,
+            figures=self.figures,
+            disagrees=self.disagrees,
         )
 
     def with_text(self, text: str) -> View:
@@ -73,6 +111,7 @@ class ImageDetail:
     config: dict[str, Any]
     losses: dict[str, float] = field(default_factory=dict)
     lineage: tuple[str, ...] = ()  # how the variant was made, root first
+    suggestion: Suggestion | None = None  # CLIP's, beside (never in) the artist's marks
 
     @property
     def path(self) -> Path:
@@ -134,6 +173,8 @@ def load_detail(
         config=job.config_dict(),
         losses=losses,
         lineage=cache[key],
+        # re-read each time: the worker or ``doorways index`` may have judged it since
+        suggestion=lib.curation.suggestion(image.id) if image.kind == "final" else None,
     )
 
 
@@ -184,6 +225,7 @@ class SeedRow:
     step: int
     total: int
     image: Image | None  # the final image, if done
+    alike: int = 0  # near-duplicates folded into this row (workstation.curation)
 
 
 def seed_rows(lib: Library, variant_id: int, limit: int = 2000) -> list[SeedRow]:

@@ -25,8 +25,9 @@ from doorways_tui.core.triage import (
 from doorways_tui.store import Image, ImageFilter, Library, StoreError, UndoResult
 from doorways_tui.store.files import library_path_or_none
 from doorways_tui.worker.stopping import after_reject
-from doorways_tui.workstation import actions, browse
+from doorways_tui.workstation import actions, browse, curation
 from doorways_tui.workstation.browse import ImageDetail, Scope, View
+from doorways_tui.workstation.curation import Listing
 
 Severity = Literal["information", "warning", "error"]
 
@@ -56,6 +57,9 @@ class Session:
         self.current: Image | None = None
         self._cache: dict = {}  # losses and lineages already read (see load_detail)
         self._elsewhere: int | None = None  # a step made elsewhere that ``u`` named; see undo
+        self.listing: Listing | None = None
+        """Steps go through these ids instead of the filter's: the best-match sort, or
+        "more like this". A new view or scope ends a "more like this" list."""
 
     def _key(self) -> None:
         """A key that moves or changes the view: a pending "press u again" lapses."""
@@ -73,31 +77,52 @@ class Session:
             return Update(cleared=True, scope=self.scope, view=self.view, **extra)
         self.current = image
         detail = browse.load_detail(self.lib, image, cache=self._cache)
-        nxt = browse.step(self.lib, image.id, self.flt, forward=True, untriaged=True)
+        nxt = self._step(image.id, forward=True, untriaged=True)
         path = library_path_or_none(self.lib.root, nxt.path) if nxt is not None else None
         upcoming = str(path) if path is not None else None
         return Update(detail=detail, scope=self.scope, view=self.view, upcoming=upcoming, **extra)
 
+    def label(self) -> str:
+        """The filter bar's name of what the artist steps through."""
+        return self.listing.label if self.listing is not None else self.view.label()
+
+    def _step(self, current: int | None, *, forward: bool, untriaged: bool) -> Image | None:
+        if self.listing is not None:
+            return curation.step(
+                self.lib, self.listing, current, forward=forward, untriaged=untriaged
+            )
+        return browse.step(self.lib, current, self.flt, forward=forward, untriaged=untriaged)
+
+    def _relist(self) -> None:
+        """After a new view or scope: the best-match order of its images, or none."""
+        sort = self.view.sort == "match"
+        self.listing = curation.by_match(self.lib, self.flt, self.view.label()) if sort else None
+
     def first(self) -> Update:
+        if self.listing is not None:
+            return self._show(curation.first(self.lib, self.listing))
         return self._show(browse.first_image(self.lib, self.flt))
 
     def step(self, *, forward: bool, untriaged: bool) -> Update:
         self._key()
         current = self.current.id if self.current else None
-        found = browse.step(self.lib, current, self.flt, forward=forward, untriaged=untriaged)
+        found = self._step(current, forward=forward, untriaged=untriaged)
         if found is None:
             what = "untriaged image" if untriaged else "image"
             where = "after" if forward else "before"
-            msg = f"no {what} {where} this one in {self.view.label()}"
+            msg = f"no {what} {where} this one in {self.label()}"
             return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
         return self._show(found)
 
     def edge(self, *, last: bool) -> Update:
         """Go to the first (or last) image of the filter."""
         self._key()
-        found = browse.edge_image(self.lib, self.flt, last=last)
+        if self.listing is not None:
+            found = self._step(None, forward=not last, untriaged=False)
+        else:
+            found = browse.edge_image(self.lib, self.flt, last=last)
         if found is None:
-            msg = f"no image in {self.view.label()}"
+            msg = f"no image in {self.label()}"
             return Update(message=msg, severity="warning", scope=self.scope, view=self.view)
         return self._show(found)
 
@@ -108,8 +133,9 @@ class Session:
     def show_job(self, job_id: int, scope: Scope | None = None) -> Update:
         """A run picked in the tree: its final image, or its live preview."""
         self._key()
-        if scope is not None:
+        if scope is not None and scope != self.scope:
             self.scope = scope
+            self._relist()
         image = browse.job_image(self.lib, job_id)
         if image is None:
             job = self.lib.queue.job(job_id)
@@ -137,6 +163,7 @@ class Session:
     def set_scope(self, scope: Scope) -> Update:
         self._key()
         self.scope = scope
+        self._relist()
         if (
             self.current is not None
             and self.current.kind == "final"
@@ -148,9 +175,26 @@ class Session:
     def set_view(self, view: View) -> Update:
         self._key()
         self.view = view
+        self._relist()
         return self.first()
 
+    def more_like_this(self, *, within_theme: bool) -> Update:
+        """Step through the image in view and its nearest neighbours (same CLIP), across
+        the library or within its theme, until a new view or scope."""
+        self._key()
+        if self.current is None or self.current.kind != "final":
+            raise StoreError("more like this: no finished image in view")
+        listing = curation.more_like_this(self.lib, self.current, within_theme=within_theme)
+        self.listing = listing
+        n = len(listing.ids) - 1
+        said = f"{listing.label}: {plural(n, 'neighbour')}, most alike first"
+        if not n:
+            said = f"{listing.label}: no other image has an embedding of its CLIP yet"
+        return self._show(self.lib.images.image(listing.ids[0]), message=said)
+
     def _in_view(self, image: Image) -> bool:
+        if self.listing is not None:
+            return image.id in self.listing.ids
         return self.lib.images.matches(replace(self.flt, kind=image.kind), image.id)
 
     def refresh(self) -> Update:
@@ -182,7 +226,7 @@ class Session:
             return self._live(self.current, kind, value)
         new, said = self._write(self._target(), kind, value)
         if self.auto_advance and MARK_BY_KIND[kind].advances:
-            nxt = browse.step(self.lib, new.id, self.flt, forward=True, untriaged=True)
+            nxt = self._step(new.id, forward=True, untriaged=True)
             if nxt is not None:
                 return self._show(nxt, message=f"#{new.id}: {said}", wrote=True)
         return self._show(new, message=f"#{new.id}: {said}", wrote=True)
@@ -202,6 +246,9 @@ class Session:
             raise StoreError("a live preview cannot be triaged: wait for the run to finish")
         if kind == "doors":
             new = lib.set_door_count(image.id, value)
+        elif kind == "suggested_doors":
+            new = lib.set_door_count(image.id, curation.accepted_doors(self.lib, image))
+            return new, f"{triage_words(kind, new)} (the suggestion, accepted)"
         elif kind == "star":
             new = lib.toggle_star(image.id)
         elif kind == "reject":

@@ -65,7 +65,10 @@ def test_every_mark_has_keys_with_unique_ids_a_badge_and_a_column():
         assert mark.tag(mark.value(Marks())) is None
         if isinstance(mark, Flag | Scale):
             assert len(mark.glyph) == 1 and mark.glyph in mark.badge(mark.value(MARKED))
-    assert {k.key for k in vocab.DOORS.keys} == {str(n) for n in range(10)}
+    digits = {k.key for k in vocab.DOORS.keys if k.kind == "doors"}
+    assert digits == {str(n) for n in range(10)}
+    assert [k for k in vocab.DOORS.keys if k.kind != "doors"] == [vocab.ACCEPT_SUGGESTION]
+    assert vocab.MARK_BY_KIND[vocab.ACCEPT_SUGGESTION.kind] is vocab.DOORS
 
 
 def test_triage_kind_accepts_only_the_tables_kinds():

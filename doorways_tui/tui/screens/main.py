@@ -40,8 +40,9 @@ from doorways_tui.tui.widgets.queue_panel import QueuePanel
 from doorways_tui.tui.widgets.variant_tree import VariantTree
 from doorways_tui.tui.widgets.welcome import Welcome
 from doorways_tui.tui.workbench import Workbench
-from doorways_tui.workstation import browse
+from doorways_tui.workstation import browse, curation
 from doorways_tui.workstation.browse import ImageDetail, Position, View
+from doorways_tui.workstation.curation import Listing
 from doorways_tui.workstation.poll import Poller, Snapshot
 from doorways_tui.workstation.session import Session
 
@@ -97,7 +98,8 @@ class MainScreen(TriageKeys, ReportingScreen):
         self.position: Position | None = None
         self._count_generation = 0
         self._recount_timer: Timer | None = None
-        self._counted_for: tuple = (None, None)
+        self._counted_for: tuple = (None, None, None)
+        self.fold_alike = True  # near-duplicate seeds show as one row in the tree
 
     @property
     def session(self) -> Session:
@@ -167,6 +169,19 @@ class MainScreen(TriageKeys, ReportingScreen):
     def action_compare(self) -> None:
         self.tasks.compare()
 
+    def action_compare_nearest(self) -> None:
+        self.tasks.compare_nearest()
+
+    def action_more_like_this(self, within_theme: bool) -> None:
+        self.triage.submit(lambda: self.session.more_like_this(within_theme=within_theme))
+
+    def action_fold(self) -> None:
+        """Fold near-duplicate seeds into one row (or list them all again)."""
+        self.fold_alike = not self.fold_alike
+        self.say(curation.fold_words(self.fold_alike, self.bench.duplicates))
+        for variant_id in self.query_one(VariantTree).expanded_variants():
+            self._load_seeds(variant_id)
+
     def action_export(self) -> None:
         self.tasks.export()
 
@@ -216,8 +231,9 @@ class MainScreen(TriageKeys, ReportingScreen):
         if update.message:
             self.say(update.message, update.severity)
             self.triage.said.publish(update)
-        if update.view is not None and (update.view, update.scope) != self._counted_for:
-            self._counted_for = (update.view, update.scope)
+        listing = self.session.listing
+        if update.view is not None and (update.view, update.scope, listing) != self._counted_for:
+            self._counted_for = (update.view, update.scope, listing)
             self.position = None  # the old counts belong to another list
         if update.detail is not None or update.cleared or update.wrote or update.view:
             self._show_filter()
@@ -264,7 +280,7 @@ class MainScreen(TriageKeys, ReportingScreen):
 
     def _show_filter(self) -> None:
         self.query_one(FilterBar).show_state(
-            self.session.view,
+            self.session.label(),
             self.session.scope,
             self.position,
             auto_advance=self.session.auto_advance,
@@ -281,15 +297,19 @@ class MainScreen(TriageKeys, ReportingScreen):
         self._recount_timer = None
         self._count_generation += 1
         image = self.detail.image.id if self.detail and self.detail.image.kind == "final" else None
-        self._count(
-            self.session.view.image_filter(self.session.scope), image, self._count_generation
-        )
+        flt = self.session.view.image_filter(self.session.scope)
+        self._count(flt, self.session.listing, image, self._count_generation)
 
     @work(thread=True, exclusive=True, group="count", exit_on_error=False)
-    def _count(self, flt: ImageFilter, image_id: int | None, generation: int) -> None:
-        self.post_message(
-            self.Counted(browse.position(self.bench.reader, flt, image_id), generation)
-        )
+    def _count(
+        self, flt: ImageFilter, listing: Listing | None, image_id: int | None, generation: int
+    ) -> None:
+        reader = self.bench.reader
+        if listing is not None:
+            position = curation.position(reader, listing, image_id)
+        else:
+            position = browse.position(reader, flt, image_id)
+        self.post_message(self.Counted(position, generation))
 
     @on(Counted)
     def _counted(self, event: Counted) -> None:
@@ -315,9 +335,10 @@ class MainScreen(TriageKeys, ReportingScreen):
 
     @work(thread=True, group="seeds", exit_on_error=False)
     def _load_seeds(self, variant_id: int) -> None:
-        self.post_message(
-            self.SeedsLoaded(variant_id, browse.seed_rows(self.bench.reader, variant_id))
-        )
+        rows = browse.seed_rows(self.bench.reader, variant_id)
+        if self.fold_alike:
+            rows = curation.fold_seeds(self.bench.reader, rows, self.bench.duplicates)
+        self.post_message(self.SeedsLoaded(variant_id, rows))
 
     @on(SeedsLoaded)
     def _seeds_loaded(self, event: SeedsLoaded) -> None:

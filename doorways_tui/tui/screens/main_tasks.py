@@ -10,6 +10,7 @@ workers of the screen, which hand their result back to the UI thread with
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from textual.notifications import SeverityLevel
@@ -17,7 +18,7 @@ from textual.screen import Screen
 
 from doorways_tui.core.triage import STARRED_VIEW
 from doorways_tui.export.folder import all_images, default_folder, export_images
-from doorways_tui.store import Image, ImageFilter
+from doorways_tui.store import Image, ImageFilter, StoreError
 from doorways_tui.themes.request import ThemeRequest
 from doorways_tui.tui.screens.compare import CompareScreen
 from doorways_tui.tui.screens.edit_prompt import EditPromptScreen, EditRequest
@@ -29,7 +30,7 @@ from doorways_tui.tui.screens.new_theme import NewThemeScreen
 from doorways_tui.tui.screens.start_worker import StartWorkerScreen
 from doorways_tui.tui.triage import Triage
 from doorways_tui.tui.workbench import Workbench
-from doorways_tui.workstation import actions, browse
+from doorways_tui.workstation import actions, browse, curation
 from doorways_tui.workstation.browse import View
 from doorways_tui.workstation.poll import Snapshot
 
@@ -120,7 +121,7 @@ class MainTasks:
 
         def done(view: View | None) -> None:
             if view is not None:
-                self.triage.set_view(View(view.view, view.door_count, session.view.text))
+                self.triage.set_view(replace(view, text=session.view.text))
 
         self.screen.app.push_screen(FilterMenu(session.view), done)
 
@@ -139,11 +140,27 @@ class MainTasks:
         images = browse.siblings(self.triage.session.lib, image)
         self.screen.call_later(self._compare_ready, images)
 
-    def _compare_ready(self, images: list[Image]) -> None:
+    def compare_nearest(self) -> None:
+        """Compare opened on the image in view and its nearest neighbours (CLIP)."""
+        image = self._final_in_view("compare nearest")
+        if image is not None:
+            self._in_thread(lambda: self._load_nearest(image), "compare")
+
+    def _load_nearest(self, image: Image) -> None:
+        try:
+            images = curation.nearest(self.triage.session.lib, image)
+        except StoreError as exc:
+            self.screen.call_later(self.say, f"compare nearest: {exc}", "warning")
+            return
+        self.screen.call_later(self._compare_ready, images, "no other image has an embedding")
+
+    def _compare_ready(
+        self,
+        images: list[Image],
+        none: str = "this variant has no other finished seed yet (r rerolls one)",
+    ) -> None:
         if len(images) < 2:
-            self.say(
-                "compare: this variant has no other finished seed yet (r rerolls one)", "warning"
-            )
+            self.say(f"compare: {none}", "warning")
             return
         protocol = self.bench.preview_protocol
         self.screen.app.push_screen(CompareScreen(self.triage, images, protocol))

@@ -16,6 +16,7 @@ from doorways_tui.core.text import plain, printable
 from doorways_tui.core.triage import REJECT, SUMMARY_ORDER, UNTRIAGED, early_words, rejected_early
 from doorways_tui.store import Image
 from doorways_tui.workstation.browse import ImageDetail
+from doorways_tui.workstation.curation import suggestion_text
 
 # Rows the panel shows elsewhere: the seed is in its first line.
 _IN_HEAD = frozenset({"seed"})
@@ -159,6 +160,8 @@ class Details(Static):
         table.add_row("image", head_text(d))
         if image.kind == "final":
             table.add_row("tags", tags_text(image))
+        if d.suggestion is not None:  # CLIP's guess: worded and styled apart from the tags
+            table.add_row("suggests", plain(suggestion_text(d.suggestion), "italic"))
         table.add_row("theme", plain(d.theme.name))
         table.add_row("prompt", plain(d.variant.prompt, "bold"))
         if d.variant.style:

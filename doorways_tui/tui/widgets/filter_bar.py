@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from doorways_tui.core.text import printable
-from doorways_tui.workstation.browse import Position, Scope, View
+from doorways_tui.workstation.browse import Position, Scope
 
 
 class FilterBar(Horizontal):
@@ -55,11 +55,12 @@ class FilterBar(Horizontal):
         self.query_one("#filter-search", Input).display = False
 
     def show_state(
-        self, view: View, scope: Scope, pos: Position | None, *, auto_advance: bool
+        self, label: str, scope: Scope, pos: Position | None, *, auto_advance: bool
     ) -> None:
+        """``label``: the view's (or a "more like this" list's) name."""
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(" filter ", style="reverse")
-        text.append(f" {printable(view.label())} ", style="bold")  # the search text
+        text.append(f" {printable(label)} ", style="bold")  # the search text
         text.append(" in ", style="dim")
         where = printable(scope.label) if scope.kind != "all" else "whole library"
         text.append(where if len(where) <= 30 else where[:29] + "…", style="bold")

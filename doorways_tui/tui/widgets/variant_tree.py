@@ -108,6 +108,8 @@ def seed_label(row: SeedRow) -> Text:
                 text.append(f" {brief}", style=mark.tree_style)
         if not image.triaged:
             text.append(f" {UNTRIAGED.glyph}", style=UNTRIAGED.style)
+        if row.alike:  # near-duplicates folded into this row (o unfolds)
+            text.append(f"  +{row.alike} alike", style="dim italic")
     return text
 
 
