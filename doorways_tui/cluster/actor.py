@@ -65,6 +65,7 @@ class GpuActor:
         self._jobs: dict[int, int] = {}  # job id -> lease, while its batch runs
         self._drop: set[int] = set()  # cancelled or not ours: stop, report nothing more
         self._release: set[int] = set()  # the dispatcher is stopping: stop, send the latent
+        self._targets: dict[int, int] = {}  # job id -> a new step target (live triage)
         self._thread: threading.Thread | None = None
         self._models: Any = None
         self._models_for: Any = None
@@ -119,6 +120,12 @@ class GpuActor:
         with self._lock:
             (self._release if keep else self._drop).update(job_ids)
 
+    def extend(self, job_id: int, steps: int) -> None:
+        """The artist changed a running job's step target: its run follows it from the
+        next step (the engine's ``Batch.set_steps``)."""
+        with self._lock:
+            self._targets[job_id] = steps
+
     def running(self) -> dict[int, int]:
         """Job id -> lease of the batch running now (what a restarted dispatcher adopts)."""
         with self._lock:
@@ -145,7 +152,7 @@ class GpuActor:
                 self._jobs = {}
 
     def _run_batch(self, specs: list[JobSpec], shipment: list[tuple]) -> None:
-        from doorways_engine import Cancelled, GenerationResult, generate_batch
+        from doorways_engine import Cancelled, GenerationResult
         from doorways_engine.errors import DoorwaysError
 
         ready: list[tuple[JobSpec, Any]] = []
@@ -157,23 +164,43 @@ class GpuActor:
         if not ready:
             return
         try:
-            models = self._load(ready[0][1], shipment)
-            results = generate_batch(
-                [config for _, config in ready],
-                callbacks=[_Report(self, spec, config) for spec, config in ready],
-                cancels=[lambda s=spec: self._stopped(s.job_id) for s, _ in ready],
-                models=models,
-            )
+            results = self._step_all(ready, self._load(ready[0][1], shipment))
         except Exception as exc:
             self._batch_failed(ready, exc)
             return
-        for (spec, _), result in zip(ready, results, strict=True):
+        for spec, _ in ready:
+            result = results[spec.job_id]
             if isinstance(result, GenerationResult):
                 self._done(spec, result)
             elif isinstance(result, Cancelled):
                 self._cancelled(spec, result)
             else:
                 self._emit(FAILED, spec.job_id, spec.lease, message=str(result))
+
+    def _step_all(self, ready: list[tuple[JobSpec, Any]], models: Any) -> dict[int, Any]:
+        """Step the batch to its end, following step targets the artist changes."""
+        from doorways_engine.loop import Batch
+
+        batch = Batch(models, ready[0][1], capacity=len(ready))
+        results: dict[int, Any] = {}
+        for spec, config in ready:
+            try:
+                batch.add(
+                    spec.job_id,
+                    config,
+                    callback=_Report(self, spec, config),
+                    cancel=lambda s=spec: self._stopped(s.job_id),
+                )
+            except Exception as exc:  # a bad init image or latent ends its own job only
+                results[spec.job_id] = exc
+        while batch:
+            with self._lock:
+                targets, self._targets = self._targets, {}
+            for job_id, steps in targets.items():
+                if job_id in batch and steps >= 1:
+                    batch.set_steps(job_id, steps)
+            results.update(batch.step())
+        return results
 
     def _config(self, spec: JobSpec):
         """The job's config on this node: its init image and checkpoint as local files."""
@@ -311,11 +338,14 @@ class _Report:
         self.actor, self.spec, self.config = actor, spec, config
         self.last_write = 0.0
         self.last_checkpoint = time.monotonic()
+        self.loss: float | None = None
 
     def __call__(self, step: int, info) -> None:
         actor, spec = self.actor, self.spec
         now = time.monotonic()
         last = step >= info.total
+        if info.losses:
+            self.loss = info.losses.get("total", self.loss)
         preview = info.preview if not last else None
         if preview is not None:
             data = actor._png(spec, "preview", preview, self.config, step=step)
@@ -346,6 +376,7 @@ class _Report:
                 total=info.total,
                 it_per_s=info.it_per_s,
                 eta_s=info.eta_s,
+                loss=self.loss,
             )
             self.last_write = now
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
+import json
 import logging
 import os
 import threading
@@ -76,6 +77,7 @@ class Slot:
     writes: LibraryWrites | None = None
     jobs: dict[int, Job] = field(default_factory=dict)  # what it runs for us, as claimed
     leaving: dict[int, Job] = field(default_factory=dict)  # told to drop: its ending is due
+    targets: dict[tuple[int, int], int] = field(default_factory=dict)  # (job, lease) -> steps
     acked: int = 0  # the last event read
     call: Any = None  # the one call awaiting an answer
     call_kind: str = ""
@@ -89,6 +91,15 @@ class Slot:
     def idle(self) -> bool:
         ready = self.worker_id is not None and not self.adopting
         return ready and not self.jobs and not self.actor_busy
+
+
+def _steps(config_json: str) -> int | None:
+    """The step target a claimed job's stored config says (None if unreadable)."""
+    try:
+        steps = json.loads(config_json).get("steps")
+    except (ValueError, AttributeError):
+        return None
+    return steps if isinstance(steps, int) else None
 
 
 def library_key(root: Path) -> str:
@@ -339,17 +350,26 @@ class Dispatcher:
     # -- the library's side -----------------------------------------------------------------
 
     def _watch_jobs(self) -> None:
-        """Each round: a job cancelled or taken back is dropped on its actor; every
+        """Each round (one read per actor): a job cancelled or taken back is dropped on its
+        actor, a changed step target (live triage's "more steps") reaches its run; every
         heartbeat interval, the rows of the actors and their jobs are refreshed."""
         beat = time.monotonic() - self._last_beat >= self.options.heartbeat_interval
         for slot in self.slots.values():
             if slot.worker_id is None:
                 continue
+            leases = {job_id: job.lease for job_id, job in slot.jobs.items()}
+            controls = self.lib.claims.control(slot.worker_id, leases)
             for job_id, job in list(slot.jobs.items()):
-                row = self.lib.queue.job(job_id)
-                if (row.status, row.worker_id, row.lease) != ("running", slot.worker_id, job.lease):
-                    self._drop(slot, job_id, row.status)
-                elif beat:
+                control = controls.get(job_id)
+                if control is None or not control.owned:
+                    self._drop(slot, job_id, control.status if control else "gone")
+                    continue
+                known = slot.targets.setdefault((job_id, job.lease), _steps(job.config))
+                if control.steps and control.steps != known:
+                    slot.targets[(job_id, job.lease)] = control.steps
+                    self.pool.call(slot.handle, "extend", job_id, control.steps)
+                    log.info("job %d: step target now %d on %s", job_id, control.steps, slot.name)
+                if beat:
                     self.lib.workers.heartbeat(slot.worker_id, job_id, lease=job.lease)
             if beat and not slot.jobs:
                 self.lib.workers.heartbeat(slot.worker_id)

@@ -47,6 +47,7 @@ class Event:
     total: int = 0
     it_per_s: float | None = None
     eta_s: float | None = None
+    loss: float | None = None  # the total loss at the latest report (progress)
     data: bytes | None = field(default=None, repr=False)  # PNG or run state
     width: int = 0
     height: int = 0

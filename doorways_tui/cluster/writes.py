@@ -74,6 +74,7 @@ class LibraryWrites:
                 total=e.total,
                 it_per_s=e.it_per_s,
                 eta_s=e.eta_s,
+                loss=e.loss,
                 lease=e.lease,
             )
             return GOING if owned else LOST

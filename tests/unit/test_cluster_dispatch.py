@@ -322,6 +322,22 @@ def test_the_gpu_actor_runs_demo_jobs_and_sends_pngs_and_latents(lib, model_dir)
         assert lib.queue.job(job.id).checkpoint is None  # gone with the finish
 
 
+def test_more_steps_reach_a_run_on_an_actor_and_its_loss_is_recorded(lib, model_dir):
+    (job,) = seed_jobs(lib, 1, config={**TINY, "steps": 30, "preview_every": 2})
+    pool = LocalPool(
+        lambda **kw: GpuActor(**{**kw, "device": "cpu", "model_dir": str(model_dir)}), slots=1
+    )
+    dispatcher = Dispatcher(lib, pool, ClusterOptions(**OPTIONS), prefix="t-")
+    thread = run_in_thread(dispatcher)
+    wait_for(lambda: lib.queue.job(job.id).step >= 2, "the run")
+    lib.queue.extend_job(job.id, 45)  # live triage's "more steps"
+    wait_for(lambda: lib.queue.job(job.id).status == "done", "the run's end", timeout=120)
+    thread.join(30)
+    (image,) = lib.images.images_for_job(job.id)
+    assert image.step == 45  # finished at the new target, on the same run
+    assert lib.queue.job(job.id).loss is not None
+
+
 def test_without_ray_the_cluster_command_says_what_to_install_and_makes_nothing(
     tmp_path, monkeypatch, capsys
 ):
