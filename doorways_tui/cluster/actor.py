@@ -251,6 +251,7 @@ class GpuActor:
 
     def _done(self, spec: JobSpec, result) -> None:
         data = self._png(spec, "final", result.image, result.config, losses=result.losses)
+        judged = self._judge(spec, result)
         self._emit(
             DONE,
             spec.job_id,
@@ -261,7 +262,23 @@ class GpuActor:
             width=result.image.width,
             height=result.image.height,
             seconds=result.seconds,
+            judged=judged,
         )
+
+    def _judge(self, spec: JobSpec, result) -> Any:
+        """CLIP's suggestion for a final image, with the models that made it (issue 18:
+        what a local worker stores after each final); None if it cannot be had."""
+        if spec.probes is None or self._models is None:
+            return None
+        from doorways_engine.curation import clip_name, curate
+        from doorways_tui.store.curation import stored
+
+        try:
+            embedding, judgement = curate(result.image, self._models, result.config, spec.probes)
+            return stored(embedding, judgement, model=clip_name(result.config), probes=spec.probes)
+        except Exception as exc:  # noqa: BLE001 - a suggestion never costs a finished image
+            log.warning("job %d: no CLIP suggestion (%s: %s)", spec.job_id, type(exc).__name__, exc)
+            return None
 
     def _cancelled(self, spec: JobSpec, exc) -> None:
         if spec.job_id in self._drop:

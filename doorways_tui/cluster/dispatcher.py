@@ -448,7 +448,24 @@ class Dispatcher:
                 init = Path(init_image_file(self.lib.root, config.init_image)).read_bytes()
             except (OSError, StoreError) as exc:
                 log.warning("job %d: init image unreadable (%s)", job.id, exc)
-        return JobSpec(job.id, job.lease, job.config, checkpoint=checkpoint, init_image=init)
+        return JobSpec(
+            job.id,
+            job.lease,
+            job.config,
+            checkpoint=checkpoint,
+            init_image=init,
+            probes=self._probes(),
+        )
+
+    def _probes(self) -> Any:
+        """The curation probes as the settings say now (a change reaches the next job)."""
+        from doorways_tui.core.settings import load_settings
+
+        try:
+            return load_settings().curation
+        except Exception as exc:  # noqa: BLE001 - no suggestions rather than no runs
+            log.warning("no curation probes (%s): cluster images go unjudged", exc)
+            return None
 
     def _shipment(self, job: Job) -> list[tuple[ShippedFile, Any]]:
         """With ``ship_models``: the job's model files from this machine's cache, put in

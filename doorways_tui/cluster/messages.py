@@ -15,6 +15,7 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 # What an event says about its job. The last four end the job on the actor.
 PROGRESS, PREVIEW, CHECKPOINT = "progress", "preview", "checkpoint"
@@ -33,6 +34,7 @@ class JobSpec:
     config: str  # the stored JSON (init_image, if any, is the library's relative path)
     checkpoint: bytes | None = field(default=None, repr=False)  # the last latent, to resume
     init_image: bytes | None = field(default=None, repr=False)
+    probes: Any = None  # the library's curation probes: the actor judges the final image
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,7 @@ class Event:
     height: int = 0
     seconds: float = 0.0
     message: str = ""
+    judged: Any = None  # on a final: (Embedding, Suggestion) as the store keeps them, or None
 
 
 class EventBuffer:

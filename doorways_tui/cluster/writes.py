@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from typing import Any
 
 from doorways_tui.cluster.messages import (
     CHECKPOINT,
@@ -25,7 +26,7 @@ from doorways_tui.cluster.messages import (
     RELEASED,
     Event,
 )
-from doorways_tui.store import Job, Library
+from doorways_tui.store import Image, Job, Library
 from doorways_tui.store.files import (
     attempt_tag,
     checkpoint_relpath,
@@ -115,6 +116,8 @@ class LibraryWrites:
             if image is None:
                 return self._lost(job)
             log.info("job %d: done on %s in %.1f s -> %s", job.id, wid, e.seconds, image.path)
+            if e.judged is not None:  # CLIP's suggestion, made on the actor
+                self._save_judged(image, e.judged)
             return ENDED
         if e.kind == FAILED:
             log.warning("job %d failed on %s: %s", job.id, wid, e.message)
@@ -131,6 +134,15 @@ class LibraryWrites:
         if e.kind == DROPPED:
             return self._lost(job)
         raise ValueError(f"unknown event {e.kind!r}")
+
+    def _save_judged(self, image: Image, judged: Any) -> None:
+        embedding, suggestion = judged
+        try:
+            self.lib.curation.save(
+                image.id, sha256=image.sha256, embedding=embedding, suggestion=suggestion
+            )
+        except Exception as exc:  # noqa: BLE001 - the image is done either way
+            log.warning("image %d: suggestion not stored (%s)", image.id, exc)
 
     def _checkpoint(self, job: Job, e: Event) -> bool:
         rel = checkpoint_relpath(job.id)

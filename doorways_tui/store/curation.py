@@ -514,3 +514,30 @@ def _check_suggestion(s: Suggestion) -> None:
         value = getattr(s, name)
         if value is not None and not math.isfinite(value):
             raise StoreError(f"{name} must be a finite number, got {value!r}")
+
+
+def stored(
+    embedding: Any, judgement: Any, *, model: str, probes: Any
+) -> tuple[Embedding, Suggestion]:
+    """The engine's judgement (``doorways_engine.curation``: an ImageEmbedding of CPU
+    tensors, a Judgement, the Probes) as the store keeps it: float16 vectors, the probes'
+    digest. Here, not in the worker, so a cluster actor can send what a worker stores."""
+
+    def half(v):
+        return None if v is None else v.numpy().astype("float16")
+
+    return (
+        Embedding(model, half(embedding.whole), half(embedding.left), half(embedding.right)),
+        Suggestion(
+            model=model,
+            probes=probes.digest(),
+            doors=judgement.doors,
+            doors_confidence=judgement.doors_confidence,
+            figures=judgement.figures,
+            figures_confidence=judgement.figures_confidence,
+            match_whole=judgement.match_whole,
+            match_left=judgement.match_left,
+            match_right=judgement.match_right,
+            scores=judgement.scores,
+        ),
+    )

@@ -19,11 +19,11 @@ from pathlib import Path
 from PIL import Image as PILImage
 
 from doorways_engine import GenerationConfig, Models, load_models
-from doorways_engine.curation import ImageEmbedding, Judgement, clip_name, curate
+from doorways_engine.curation import clip_name, curate
 from doorways_engine.errors import DoorwaysError
 from doorways_engine.probes import Probes
 from doorways_tui.store import Image, Library, StoreError
-from doorways_tui.store.curation import Embedding, Suggestion
+from doorways_tui.store.curation import stored
 
 log = logging.getLogger("doorways.worker")
 
@@ -35,31 +35,6 @@ def current_probes() -> Probes:
     from doorways_tui.core.settings import load_settings
 
     return load_settings().curation
-
-
-def stored(
-    embedding: ImageEmbedding, judgement: Judgement, *, model: str, probes: Probes
-) -> tuple[Embedding, Suggestion]:
-    """The engine's judgement as the store keeps it (float16 vectors, the probe digest)."""
-
-    def half(v):
-        return None if v is None else v.numpy().astype("float16")
-
-    return (
-        Embedding(model, half(embedding.whole), half(embedding.left), half(embedding.right)),
-        Suggestion(
-            model=model,
-            probes=probes.digest(),
-            doors=judgement.doors,
-            doors_confidence=judgement.doors_confidence,
-            figures=judgement.figures,
-            figures_confidence=judgement.figures_confidence,
-            match_whole=judgement.match_whole,
-            match_left=judgement.match_left,
-            match_right=judgement.match_right,
-            scores=judgement.scores,
-        ),
-    )
 
 
 def judge_image(

@@ -320,6 +320,9 @@ def test_the_gpu_actor_runs_demo_jobs_and_sends_pngs_and_latents(lib, model_dir)
         meta = read_png_metadata(lib.abspath(image.path))
         assert meta["job_id"] == job.id and meta["config"]["seed"] == job.seed
         assert lib.queue.job(job.id).checkpoint is None  # gone with the finish
+        suggestion = lib.curation.suggestion(image.id)  # CLIP judged it on the actor
+        assert suggestion is not None and suggestion.doors is not None
+        assert set(lib.curation.embeddings([image.id])) == {image.id}
 
 
 def test_more_steps_reach_a_run_on_an_actor_and_its_loss_is_recorded(lib, model_dir):
