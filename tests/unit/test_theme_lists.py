@@ -267,7 +267,7 @@ def test_migration_8_keeps_old_rows_and_queueing_again_files_them(tmp_path):
     with Library.open(root) as lib:
         (old,) = lib.tree.variants(1)
         assert old.group_name is None  # nothing guessed for an old row
-        assert lib.db.scalar("PRAGMA user_version") == known_version()
+        assert lib.db.scalar("PRAGMA user_version") == known_version()  # brought up to date
         report = queue_theme(lib, theme_from_list("G\na / b\nH\nc / d\n", name="Old"))
         assert report.new_variants == 1  # a / b was there: it is filed under G, not added
         assert [(v.prompt, v.group_name) for v in lib.tree.variants(1)] == [
