@@ -13,22 +13,13 @@ from pathlib import Path
 
 import torch
 
+from doorways_engine.memory import DEFAULT_IMAGENET_F16
+
 VQGAN_F16_16384 = {
     "kind": "vq",
     "embed_dim": 256,
     "n_embed": 16384,
-    "ddconfig": {
-        "double_z": False,
-        "z_channels": 256,
-        "resolution": 256,
-        "in_channels": 3,
-        "out_ch": 3,
-        "ch": 128,
-        "ch_mult": [1, 1, 2, 2, 4],
-        "num_res_blocks": 2,
-        "attn_resolutions": [16],
-        "dropout": 0.0,
-    },
+    "ddconfig": DEFAULT_IMAGENET_F16,  # the engine's own: the estimate counts the same layout
 }
 
 VIT_B32 = {
