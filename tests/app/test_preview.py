@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -409,8 +410,71 @@ async def test_old_kitty_places_at_the_cursor_and_unplaces_when_covered(tmp_path
         assert app.preview.canvas._kitty_placed
         await app.push_screen(Covering())
         await pilot.pause()
-        assert written[-1] == imaging.kitty_delete(image_id, free=False)
+        assert written[-1] == imaging.kitty_delete(image_id)  # sent again when shown again
         assert not app.preview.canvas._kitty_placed
+        deleted = len(written)
+        app.pop_screen()
+        await pilot.pause()
+        again = written[deleted]
+        assert again.startswith(f"\x1b_Ga=t,f=100,i={image_id},") and "a=p" in again
+        assert app.preview.canvas._kitty_placed
+
+
+class Kitty026:
+    """The image store of kitty 0.26 (Debian's; no placeholders), as far as the canvas
+    uses it: a delete that frees data (``d=I``) frees every image left without a
+    placement, not only the one named; placing an image it does not hold shows nothing."""
+
+    def __init__(self) -> None:
+        self.images: dict[int, int] = {}  # image id -> placements
+        self.missing: list[int] = []  # placed, but not held
+
+    def write(self, data: str) -> None:
+        for keys in re.findall(r"\x1b_G([^;\x1b]*)", data):
+            fields = dict(kv.split("=", 1) for kv in keys.split(","))
+            image = int(fields.get("i", 0))
+            action = fields.get("a")
+            if action == "t":
+                self.images[image] = 0
+            elif action == "p":
+                if image in self.images:
+                    self.images[image] = 1  # placement id 1: placing again moves it
+                else:
+                    self.missing.append(image)
+            elif action == "d" and image in self.images:
+                self.images[image] = 0
+                if fields["d"] == "I":
+                    self.images = {i: n for i, n in self.images.items() if n}
+
+
+async def test_old_kitty_images_survive_each_others_deletion(tmp_path):
+    """Four watch cells swapping previews at once: each new image must still be held by
+    kitty when it is placed, whatever the other cells deleted meanwhile."""
+    imaging.set_graphics(TerminalGraphics(protocol=Protocol.KITTY, kitty_placeholders=False))
+    colours = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0)]
+
+    class Grid(App[None]):
+        CSS_PATH = PREVIEW_CSS_PATH
+
+        def compose(self) -> ComposeResult:
+            for _ in colours:
+                yield ImagePreview(protocol="kitty", cache=ImageCache())
+
+    kitty = Kitty026()
+    app = Grid()
+    async with app.run_test(size=(40, 40)) as pilot:
+        previews = list(app.query(ImagePreview))
+        for preview in previews:
+            preview.canvas._write = kitty.write
+        for version in range(3):
+            for n, (preview, colour) in enumerate(zip(previews, colours, strict=True)):
+                path = make_png(tmp_path / f"{n}-{version}.png", left=colour)
+                preview.show(path, version=version)
+            await settle(pilot)
+            await pilot.pause()
+            assert kitty.missing == []
+            shown = {p.canvas._kitty_id for p in previews}
+            assert len(shown) == 4 and all(kitty.images.get(i) == 1 for i in shown)
 
 
 # -- what a person sees (half-cells are deterministic) ---------------------------------

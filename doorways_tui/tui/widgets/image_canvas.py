@@ -8,8 +8,12 @@ the app fills by calling :func:`imaging.init_terminal_graphics` before ``App.run
 * halfcell / unicode: ordinary coloured text cells.
 * kitty (>= 0.28, and in tmux): the image is sent once, then drawn by Unicode
   placeholder cells, which are text to Textual, so clipping and overlays just work.
-* kitty (older): the image is placed at a cursor position, and the placement is deleted
-  whenever the canvas is hidden, covered by another screen or partly clipped.
+* kitty (older): the image is placed at a cursor position, and deleted whenever the
+  canvas is hidden, covered by another screen or partly clipped. It is sent in the same
+  write as its first placement (and again after a deletion): kitty 0.26 frees *every*
+  image that has no placement whenever any image is deleted with its data (``d=I``), so
+  an image sent ahead of its placement could vanish before it was placed (as four watch
+  cells swapping previews at once did).
 * sixel / iTerm2: the escape sequence rides in the frame Textual writes, as zero-width
   *control* segments appended after the full width of text on the image's last row.
   Textual's strip cropping counts the printable characters of a sequence as cells, so a
@@ -49,7 +53,7 @@ class ImageCanvas(Widget, can_focus=False):
         super().__init__(name=name, id=id)
         self._prepared: Prepared | None = None
         self._kitty_id: int | None = None
-        self._kitty_placed = False
+        self._kitty_placed = False  # the terminal holds our image, with a placement
         self._lines_key: tuple[object, ...] | None = None
         self._lines: list[Strip] = []
         self._mode: str | None = None
@@ -64,26 +68,32 @@ class ImageCanvas(Widget, can_focus=False):
         """Show ``prepared`` (``None``: nothing). Kitty images are sent to the terminal here."""
         if prepared is self._prepared:
             return
-        old_kitty = self._kitty_id
+        old_kitty = self._kitty_id if self._kitty_placed else None
         self._prepared = prepared
         self._kitty_id = None
+        self._kitty_placed = False
+        graphics = imaging.graphics()
         if prepared is not None and prepared.protocol is Protocol.KITTY:
-            graphics = imaging.graphics()
             self._kitty_id = imaging.next_kitty_image_id()
-            self._write(
-                imaging.kitty_transmit(
-                    self._kitty_id,
-                    prepared.payload,
-                    prepared.cols,
-                    prepared.rows,
-                    placeholders=graphics.kitty_placeholders,
-                    tmux=graphics.tmux,
-                )
-            )
+            if graphics.kitty_placeholders:  # its virtual placement keeps it alive
+                self._write(self._transmit(prepared))
+                self._kitty_placed = True
+            # else: sent with its first placement (see the module notes)
         if old_kitty is not None:
-            self._kitty_placed = False
-            self._write(imaging.kitty_delete(old_kitty, tmux=imaging.graphics().tmux))
+            self._write(imaging.kitty_delete(old_kitty, tmux=graphics.tmux))
         self.refresh()
+
+    def _transmit(self, prepared: Prepared) -> str:
+        graphics = imaging.graphics()
+        assert self._kitty_id is not None
+        return imaging.kitty_transmit(
+            self._kitty_id,
+            prepared.payload,
+            prepared.cols,
+            prepared.rows,
+            placeholders=graphics.kitty_placeholders,
+            tmux=graphics.tmux,
+        )
 
     # -- writing outside the frame ---------------------------------------------------
 
@@ -101,11 +111,12 @@ class ImageCanvas(Widget, can_focus=False):
             pass
 
     def _unplace(self) -> None:
-        if self._kitty_placed and self._kitty_id is not None:
+        """Older kitty: take the image off the screen, data and all (it is sent again with
+        its next placement; kept unplaced, any other image's deletion could free it)."""
+        graphics = imaging.graphics()
+        if self._kitty_placed and self._kitty_id is not None and not graphics.kitty_placeholders:
             self._kitty_placed = False
-            self._write(
-                imaging.kitty_delete(self._kitty_id, free=False, tmux=imaging.graphics().tmux)
-            )
+            self._write(imaging.kitty_delete(self._kitty_id, tmux=graphics.tmux))
 
     def on_mount(self) -> None:
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
@@ -120,7 +131,7 @@ class ImageCanvas(Widget, can_focus=False):
         self._unplace()
 
     def on_unmount(self) -> None:
-        if self._kitty_id is not None:
+        if self._kitty_id is not None and self._kitty_placed:
             self._write(imaging.kitty_delete(self._kitty_id, tmux=imaging.graphics().tmux))
             self._kitty_id = None
             self._kitty_placed = False
@@ -169,11 +180,11 @@ class ImageCanvas(Widget, can_focus=False):
             self._lines = self._build(prepared, mode, width, height, left, top, region, style)
             self._lines_key = key
         if mode == "kitty-direct" and self._kitty_id is not None:
-            self._write(
-                imaging.kitty_place(
-                    self._kitty_id, region.x + left, region.y + top, tmux=imaging.graphics().tmux
-                )
-            )
+            place = imaging.kitty_place(
+                self._kitty_id, region.x + left, region.y + top, tmux=imaging.graphics().tmux
+            )  # placing it again moves it
+            # One write: nothing can come between the image and its placement.
+            self._write(place if self._kitty_placed else self._transmit(prepared) + place)
             self._kitty_placed = True
         if pixels:
             self.pixels_drawn += 1
