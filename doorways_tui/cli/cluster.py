@@ -15,10 +15,9 @@ import sys
 
 from doorways_tui.cli.args import seconds, whole
 from doorways_tui.cli.common import open_library
+from doorways_tui.cli.worker import DAY, MAX_BATCH
 
-DAY = 86_400.0
 MAX_ACTORS = 1024
-MAX_BATCH = 64
 
 
 def register(sub: argparse._SubParsersAction) -> None:
