@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from doorways_engine.config import SQLITE_INT_MAX
+from doorways_engine.config import MAX_STEPS, SQLITE_INT_MAX
 from doorways_tui.core.triage import plural
 from doorways_tui.store.context import StoreContext, strict_json
 from doorways_tui.store.db import StoreError
@@ -277,8 +277,10 @@ class Queue:
         """Give a queued or running job a new step target (its config's ``steps`` and its
         ``total``); a running worker picks it up as it runs. Refused below the step the
         job has reached. One undo step (which puts the old target back)."""
-        if not isinstance(steps, int) or isinstance(steps, bool) or steps < 1:
-            raise StoreError(f"steps must be a whole number above 0, got {steps!r}")
+        if not isinstance(steps, int) or isinstance(steps, bool) or not 1 <= steps <= MAX_STEPS:
+            raise StoreError(
+                f"steps must be a whole number above 0 and at most {MAX_STEPS}, got {steps!r}"
+            )
         with self._db.write() as conn:
             job = self._job_in(conn, job_id)
             if job.status not in ("queued", "running"):

@@ -193,6 +193,8 @@ def test_extend_job_refuses_below_the_step_reached_and_ended_runs(live):
         lib.queue.extend_job(job.id, 3)
     with pytest.raises(StoreError, match="steps must be a whole number above 0"):
         lib.queue.extend_job(job.id, 0)
+    with pytest.raises(StoreError, match="at most 100000"):  # it could never run again
+        lib.queue.extend_job(job.id, 100_001)
     with pytest.raises(StoreError, match="only queued or running jobs extend"):
         lib.queue.extend_job(1, 40)  # job 1 is done
     assert lib.queue.job(job.id).total == 12
